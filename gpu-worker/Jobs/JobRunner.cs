@@ -1,0 +1,5 @@
+namespace TransferHub.Worker.Jobs;
+
+public sealed class JobRunner
+{
+}

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Options;
+using TransferHub.Worker.Engine;
+using TransferHub.Worker.Engine.Backbones;
+using TransferHub.Worker.Engine.Training;
+using TransferHub.Worker.Jobs;
+using TransferHub.Worker.Storage;
+
+namespace TransferHub.Worker;
+
+public static class WorkerServiceCollectionExtensions
+{
+    public static void AddWorkerOptions(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<WorkerOptions>()
+            .BindConfiguration(WorkerOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => Enum.IsDefined(o.Device), "Worker:Device must be Auto, Cpu or Cuda.")
+            .ValidateOnStart();
+    }
+
+    public static IServiceCollection AddWorkerEngine(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => TorchRuntime.Initialize(sp.GetRequiredService<IOptions<WorkerOptions>>().Value,
+            sp.GetRequiredService<ILogger<TorchRuntime>>()));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
+            return new ImageStore(Path.Combine(options.DataFolder, "images"), options.MaxImagePixels);
+        });
+        services.AddSingleton(sp => new ModelStore(Path.Combine(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.DataFolder, "models")));
+        services.AddSingleton(sp => new FeatureCache(Path.Combine(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.DataFolder, "features")));
+        services.AddSingleton(sp => BackboneRegistry.Create(
+            sp.GetRequiredService<IOptions<WorkerOptions>>().Value.WeightsFolder,
+            Path.Combine(AppContext.BaseDirectory, "pretrained"),
+            sp.GetRequiredService<ILogger<BackboneRegistry>>()));
+        services.AddSingleton<JobRunner>();
+        return services;
+    }
+}
