@@ -1,16 +1,29 @@
+using Microsoft.Extensions.Options;
+using TransferHub.Worker.Engine;
+using TransferHub.Worker.Engine.Backbones;
+using TransferHub.Worker.Engine.Evaluation;
+using TransferHub.Worker.Storage;
+
 namespace TransferHub.Worker.Grpc;
 
 public static class GrpcEndpoints
 {
     public static IServiceCollection AddWorkerGrpc(this IServiceCollection services)
     {
-        services.AddGrpc();
+        services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = 80 * 1024 * 1024;
+            o.EnableDetailedErrors = false;
+        }).AddServiceOptions<WorkerGrpcService>(o => o.Interceptors.Add<BearerTokenInterceptor>());
         services.AddGrpcHealthChecks();
+        services.AddSingleton(sp => new Predictor(sp.GetRequiredService<ModelStore>(), sp.GetRequiredService<BackboneRegistry>(),
+            sp.GetRequiredService<TorchRuntime>(), sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxImagePixels));
         return services;
     }
 
     public static void MapWorkerGrpc(this WebApplication app)
     {
+        app.MapGrpcService<WorkerGrpcService>();
         app.MapGrpcHealthChecksService();
     }
 }

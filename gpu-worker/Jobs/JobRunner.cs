@@ -1,5 +1,130 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using TransferHub.Worker.Engine;
+using TransferHub.Worker.Engine.Backbones;
+using TransferHub.Worker.Engine.Training;
+using TransferHub.Worker.Engine.Transforms;
+using TransferHub.Worker.Storage;
+using TransferHub.Worker.V1;
+
 namespace TransferHub.Worker.Jobs;
 
-public sealed class JobRunner
+/// <summary>Thrown when every job slot of this worker is taken.</summary>
+public sealed class WorkerBusyException(int capacity) : Exception($"This worker is running its maximum of {capacity} job(s); try again when one finishes.");
+
+/// <summary>Owns running jobs: one dedicated thread per job, events into the job's log, the model into the store.</summary>
+public sealed class JobRunner(
+    BackboneRegistry backbones,
+    ImageStore images,
+    ModelStore models,
+    FeatureCache featureCache,
+    TorchRuntime runtime,
+    IOptions<WorkerOptions> options,
+    ILogger<JobRunner> logger)
 {
+    private const int FinishedJobsKept = 200;
+    private readonly ConcurrentDictionary<string, JobRun> _jobs = new();
+    private readonly object _startLock = new();
+
+    public int Capacity => options.Value.MaxConcurrentJobs;
+
+    public IReadOnlyList<string> RunningJobIds => _jobs.Values.Where(j => !j.IsFinished).Select(j => j.JobId).ToList();
+
+    public JobRun? Find(string jobId) => _jobs.GetValueOrDefault(jobId);
+
+    /// <summary>Starts the job on its own thread, or returns the run already known under that id.</summary>
+    /// <exception cref="WorkerBusyException">all slots are taken</exception>
+    public JobRun Start(TrainingSpec spec)
+    {
+        lock (_startLock)
+        {
+            if (_jobs.TryGetValue(spec.JobId, out var existing) && !existing.IsFinished) return existing;
+            if (RunningJobIds.Count >= Capacity) throw new WorkerBusyException(Capacity);
+            var run = new JobRun(spec);
+            _jobs[spec.JobId] = run;
+            var thread = new Thread(() => Execute(run)) { IsBackground = true, Name = $"job {spec.JobId}" };
+            thread.Start();
+            Prune();
+            return run;
+        }
+    }
+
+    public bool Cancel(string jobId)
+    {
+        if (!_jobs.TryGetValue(jobId, out var run) || run.IsFinished) return false;
+        run.Cancellation.Cancel();
+        return true;
+    }
+
+    private void Execute(JobRun run)
+    {
+        var spec = run.Spec;
+        var observer = new RunObserver(run);
+        logger.LogInformation("Job {JobId} started: {Backbone} {Mode}, {Epochs} epochs, {Images} images", spec.JobId, spec.Backbone, spec.Mode, spec.Epochs, spec.Items.Count);
+        try
+        {
+            var trainer = new Trainer(backbones, images, featureCache, runtime.Device);
+            var outcome = trainer.Run(spec, observer, run.Cancellation.Token);
+            using var model = outcome.Model;
+            var modelId = Guid.NewGuid().ToString("N");
+            var report = outcome.Report;
+            models.Save(modelId, stream => ModelArtifact.Save(stream, model, new ModelMetadata
+            {
+                ModelId = modelId,
+                JobId = spec.JobId,
+                Backbone = outcome.Backbone.Name,
+                BackboneDisplayName = outcome.Backbone.DisplayName,
+                BackboneFrozen = spec.Mode == TrainingMode.FeatureExtraction,
+                ClassNames = spec.ClassNames,
+                ImageSize = spec.ImageSize,
+                Resize = spec.Resize,
+                Normalization = outcome.Backbone.Normalization,
+                HiddenUnits = spec.HiddenUnits,
+                Dropout = spec.Dropout,
+                Mode = spec.Mode.ToString(),
+                BestEpoch = outcome.BestEpoch,
+                Accuracy = report.Accuracy,
+                EvaluatedSplit = outcome.EvaluatedSplit.ToString(),
+                DatasetVersion = spec.DatasetVersion,
+                CreatedAt = DateTimeOffset.UtcNow,
+            }));
+            run.Append(new JobEvent { Completed = ProtoMapping.ToCompleted(outcome, modelId) });
+            logger.LogInformation("Job {JobId} completed: accuracy {Accuracy:P1} on {Split}, model {ModelId}", spec.JobId, report.Accuracy, outcome.EvaluatedSplit, modelId);
+        }
+        catch (OperationCanceledException)
+        {
+            run.Append(Failed(FailureCode.Cancelled, "The job was cancelled."));
+            logger.LogInformation("Job {JobId} cancelled", spec.JobId);
+        }
+        catch (Exception e) when (e is UnknownBackboneException or WeightFileException or ImageDecodeException or FileNotFoundException)
+        {
+            run.Append(Failed(FailureCode.InvalidInput, e.Message));
+            logger.LogWarning("Job {JobId} rejected: {Message}", spec.JobId, e.Message);
+        }
+        catch (Exception e) when (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || e is OutOfMemoryException)
+        {
+            run.Append(Failed(FailureCode.OutOfMemory, $"Out of memory: {e.Message} Try a smaller batch size or image size."));
+            logger.LogWarning(e, "Job {JobId} ran out of memory", spec.JobId);
+        }
+        catch (Exception e)
+        {
+            run.Append(Failed(FailureCode.Internal, $"The worker failed: {e.Message}"));
+            logger.LogError(e, "Job {JobId} failed", spec.JobId);
+        }
+    }
+
+    private static JobEvent Failed(FailureCode code, string message) => new() { Failed = new JobFailed { Code = code, Message = message } };
+
+    private void Prune()
+    {
+        var finished = _jobs.Values.Where(j => j.IsFinished).OrderByDescending(j => j.FinishedAt).Skip(FinishedJobsKept).ToList();
+        foreach (var job in finished) _jobs.TryRemove(job.JobId, out _);
+    }
+
+    private sealed class RunObserver(JobRun run) : ITrainingObserver
+    {
+        public void Started(TrainingStarted started) => run.Append(new JobEvent { Started = ProtoMapping.ToProto(started) });
+        public void Epoch(EpochResult epoch) => run.Append(new JobEvent { Epoch = ProtoMapping.ToProto(epoch) });
+        public void Log(string level, string message) => run.Append(new JobEvent { Log = new LogLine { Level = level, Message = message } });
+    }
 }

@@ -1,0 +1,206 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TransferHub.Worker.Engine.Evaluation;
+using TransferHub.Worker.Engine.Transforms;
+using static TorchSharp.torch;
+
+namespace TransferHub.Worker.Engine.Training;
+
+/// <summary>Each image's class probabilities from one pass over a split.</summary>
+public sealed class EvaluationPass(List<(string Sha256, int TrueClass, float[] Probabilities)> images)
+{
+    public (float Loss, float Accuracy) Summary
+    {
+        get
+        {
+            if (images.Count == 0) return (float.NaN, float.NaN);
+            var loss = images.Average(i => -Math.Log(Math.Max(i.Probabilities[i.TrueClass], 1e-12f)));
+            var accuracy = images.Count(i => ClassificationReport.ArgMax(i.Probabilities) == i.TrueClass) / (float)images.Count;
+            return ((float)loss, accuracy);
+        }
+    }
+
+    public ClassificationReport ToReport(IReadOnlyList<string> classNames) => ClassificationReport.From(classNames, images);
+}
+
+internal interface IEpochRunner
+{
+    (float Loss, float Accuracy) TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch);
+    EvaluationPass Evaluate(IReadOnlyList<DatasetEntry> items);
+}
+
+internal static class Shuffle
+{
+    /// <summary>A seeded permutation of 0..count-1 for one epoch (Fisher–Yates).</summary>
+    public static int[] Order(int count, long seed, int epoch)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        var random = new Random(unchecked((int)TransformPipeline.SampleSeed(seed, epoch, -1)));
+        random.Shuffle(order);
+        return order;
+    }
+}
+
+/// <summary>Frozen backbone: every image's features are computed once (or read from the cache), then each epoch
+/// trains only the head on those features.</summary>
+internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource source, FeatureCache cache, TrainingSpec spec,
+    Device device, ITrainingObserver observer, CancellationToken cancellationToken) : IEpochRunner
+{
+    private Dictionary<string, float[]>? _features;
+
+    public (float Loss, float Accuracy) TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch)
+    {
+        var features = Features();
+        var order = Shuffle.Order(train.Count, spec.Seed, epoch);
+        model.Head.train();
+        double lossSum = 0;
+        long correct = 0;
+        var dim = model.Backbone.Descriptor.FeatureDim;
+        for (var start = 0; start < order.Length; start += spec.BatchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var count = Math.Min(spec.BatchSize, order.Length - start);
+            var x = new float[count * dim];
+            var y = new long[count];
+            for (var j = 0; j < count; j++)
+            {
+                var item = train[order[start + j]];
+                features[item.Sha256].CopyTo(x, j * dim);
+                y[j] = item.ClassIndex;
+            }
+            using var scope = torch.NewDisposeScope();
+            var input = torch.tensor(x, [count, dim]).to(device);
+            var labels = torch.tensor(y).to(device);
+            var logits = model.Head.forward(input);
+            var loss = nn.functional.cross_entropy(logits, labels);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            lossSum += loss.item<float>() * count;
+            correct += logits.argmax(1).eq(labels).sum().item<long>();
+        }
+        return ((float)(lossSum / train.Count), (float)correct / train.Count);
+    }
+
+    public EvaluationPass Evaluate(IReadOnlyList<DatasetEntry> items)
+    {
+        var features = Features();
+        var dim = model.Backbone.Descriptor.FeatureDim;
+        model.Head.eval();
+        var results = new List<(string, int, float[])>(items.Count);
+        using var noGrad = torch.no_grad();
+        for (var start = 0; start < items.Count; start += 256)
+        {
+            var count = Math.Min(256, items.Count - start);
+            var x = new float[count * dim];
+            for (var j = 0; j < count; j++) features[items[start + j].Sha256].CopyTo(x, j * dim);
+            using var scope = torch.NewDisposeScope();
+            var probabilities = nn.functional.softmax(model.Head.forward(torch.tensor(x, [count, dim]).to(device)), 1).cpu().data<float>().ToArray();
+            var classes = spec.ClassNames.Count;
+            for (var j = 0; j < count; j++)
+                results.Add((items[start + j].Sha256, items[start + j].ClassIndex, probabilities.AsSpan(j * classes, classes).ToArray()));
+        }
+        return new EvaluationPass(results);
+    }
+
+    /// <summary>Features of every image of the job, computed on first use.</summary>
+    private Dictionary<string, float[]> Features()
+    {
+        if (_features is not null) return _features;
+        var descriptor = model.Backbone.Descriptor;
+        // Only deterministic (pretrained) weights may be shared across jobs; random-init features are per job.
+        var cacheKey = descriptor.Pretrained ? $"{descriptor.Name}/{source.Pipeline.Size}px-{source.Pipeline.Resize}".ToLowerInvariant() : null;
+        var features = new Dictionary<string, float[]>();
+        var missing = new List<DatasetEntry>();
+        foreach (var item in spec.Items.DistinctBy(i => i.Sha256))
+        {
+            if (cacheKey is not null && cache.TryGet(cacheKey, item.Sha256) is { } cached && cached.Length == descriptor.FeatureDim)
+                features[item.Sha256] = cached;
+            else
+                missing.Add(item);
+        }
+        observer.Log("info", $"Feature extraction: {features.Count} images cached, computing {missing.Count} with {descriptor.Name} at {source.Pipeline.Size}px.");
+        model.Backbone.eval();
+        var order = Enumerable.Range(0, missing.Count).ToArray();
+        var done = 0;
+        var nextReport = missing.Count / 4;
+        using (torch.no_grad())
+        {
+            foreach (var batch in source.Batches(missing, order, spec.BatchSize, null, 0, cancellationToken))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                var size = source.Pipeline.Size;
+                var output = model.Backbone.forward(torch.tensor(batch.Pixels, [batch.Count, 3, size, size]).to(device)).cpu().data<float>().ToArray();
+                for (var j = 0; j < batch.Count; j++)
+                {
+                    var item = missing[batch.ItemIndices[j]];
+                    var vector = output.AsSpan(j * descriptor.FeatureDim, descriptor.FeatureDim).ToArray();
+                    features[item.Sha256] = vector;
+                    if (cacheKey is not null) cache.Put(cacheKey, item.Sha256, vector);
+                }
+                done += batch.Count;
+                if (done >= nextReport && done < missing.Count)
+                {
+                    observer.Log("info", $"Extracted features of {done}/{missing.Count} images.");
+                    nextReport += Math.Max(1, missing.Count / 4);
+                }
+            }
+        }
+        return _features = features;
+    }
+}
+
+/// <summary>Trainable backbone stages: every epoch decodes and augments the training images and trains end to end.</summary>
+internal sealed class FineTuneEpochRunner(ClassifierModel model, BatchSource source, TrainingSpec spec, Device device,
+    CancellationToken cancellationToken) : IEpochRunner
+{
+    public (float Loss, float Accuracy) TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch)
+    {
+        var order = Shuffle.Order(train.Count, spec.Seed, epoch);
+        long? augmentSeed = spec.Augmentation.IsNone ? null : spec.Seed;
+        model.TrainMode();
+        double lossSum = 0;
+        long correct = 0, seen = 0;
+        var size = source.Pipeline.Size;
+        foreach (var batch in source.Batches(train, order, spec.BatchSize, augmentSeed, epoch, cancellationToken))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (batch.Count < 2) continue; // BatchNorm cannot train on a single image
+            using var scope = torch.NewDisposeScope();
+            var input = torch.tensor(batch.Pixels, [batch.Count, 3, size, size]).to(device);
+            var labels = torch.tensor(batch.Labels).to(device);
+            var logits = model.forward(input);
+            var loss = nn.functional.cross_entropy(logits, labels);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            lossSum += loss.item<float>() * batch.Count;
+            correct += logits.argmax(1).eq(labels).sum().item<long>();
+            seen += batch.Count;
+        }
+        return seen == 0 ? (float.NaN, float.NaN) : ((float)(lossSum / seen), (float)correct / seen);
+    }
+
+    public EvaluationPass Evaluate(IReadOnlyList<DatasetEntry> items)
+    {
+        model.eval();
+        var results = new List<(string, int, float[])>(items.Count);
+        var size = source.Pipeline.Size;
+        var classes = spec.ClassNames.Count;
+        using var noGrad = torch.no_grad();
+        foreach (var batch in source.Batches(items, Enumerable.Range(0, items.Count).ToArray(), spec.BatchSize, null, 0, cancellationToken))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = torch.NewDisposeScope();
+            var probabilities = nn.functional.softmax(model.forward(torch.tensor(batch.Pixels, [batch.Count, 3, size, size]).to(device)), 1)
+                .cpu().data<float>().ToArray();
+            for (var j = 0; j < batch.Count; j++)
+            {
+                var item = items[batch.ItemIndices[j]];
+                results.Add((item.Sha256, item.ClassIndex, probabilities.AsSpan(j * classes, classes).ToArray()));
+            }
+        }
+        return new EvaluationPass(results);
+    }
+}

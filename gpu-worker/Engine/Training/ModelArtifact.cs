@@ -1,0 +1,86 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using TransferHub.Worker.Engine.Backbones;
+using TransferHub.Worker.Engine.Transforms;
+
+namespace TransferHub.Worker.Engine.Training;
+
+/// <summary>Everything needed to use a trained model again: classes, preprocessing, architecture, metrics.</summary>
+public sealed record ModelMetadata
+{
+    public required string ModelId { get; init; }
+    public required string JobId { get; init; }
+    public required string Backbone { get; init; }
+    public required string BackboneDisplayName { get; init; }
+    /// <summary>True when only the head was trained: the weights file then holds the head, and the backbone is the
+    /// named pretrained one, unchanged.</summary>
+    public required bool BackboneFrozen { get; init; }
+    public required IReadOnlyList<string> ClassNames { get; init; }
+    public required int ImageSize { get; init; }
+    public required ResizeMode Resize { get; init; }
+    public required Normalization Normalization { get; init; }
+    public required int HiddenUnits { get; init; }
+    public required float Dropout { get; init; }
+    public required string Mode { get; init; }
+    public required int BestEpoch { get; init; }
+    public required float Accuracy { get; init; }
+    public required string EvaluatedSplit { get; init; }
+    public required string DatasetVersion { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public string WeightsFile { get; init; } = ModelArtifact.WeightsEntry;
+    public string Format { get; init; } = "transferhub-model/1";
+}
+
+/// <summary>The model file: a zip holding <c>model.json</c> and <c>weights.safetensors</c> (PyTorch-compatible keys).</summary>
+public static class ModelArtifact
+{
+    public const string MetadataEntry = "model.json";
+    public const string WeightsEntry = "weights.safetensors";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public static void Save(Stream destination, ClassifierModel model, ModelMetadata metadata)
+    {
+        using var zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
+        using (var entry = zip.CreateEntry(MetadataEntry).Open())
+            JsonSerializer.Serialize(entry, metadata, Json);
+        using var weights = new MemoryStream();
+        (metadata.BackboneFrozen ? (torch.nn.Module)model.Head : model).save_safetensors(weights, null!, leaveOpen: true);
+        using var weightsEntry = zip.CreateEntry(WeightsEntry, CompressionLevel.Fastest).Open();
+        weights.Position = 0;
+        weights.CopyTo(weightsEntry);
+    }
+
+    public static ModelMetadata ReadMetadata(Stream source)
+    {
+        using var zip = new ZipArchive(source, ZipArchiveMode.Read, leaveOpen: true);
+        var entry = zip.GetEntry(MetadataEntry) ?? throw new InvalidDataException($"The model file has no {MetadataEntry}.");
+        using var stream = entry.Open();
+        return JsonSerializer.Deserialize<ModelMetadata>(stream, Json) ?? throw new InvalidDataException($"{MetadataEntry} is empty.");
+    }
+
+    /// <summary>Rebuilds the classifier on the CPU, in eval mode.</summary>
+    public static (ClassifierModel Model, ModelMetadata Metadata) Load(Stream source, BackboneRegistry backbones)
+    {
+        var metadata = ReadMetadata(source);
+        using var zip = new ZipArchive(source, ZipArchiveMode.Read, leaveOpen: true);
+        var entry = zip.GetEntry(metadata.WeightsFile) ?? throw new InvalidDataException($"The model file has no {metadata.WeightsFile}.");
+        using var weights = new MemoryStream();
+        using (var stream = entry.Open()) stream.CopyTo(weights);
+        weights.Position = 0;
+
+        var backbone = backbones.Create(metadata.Backbone);
+        var head = new ClassifierHead(backbone.Descriptor.FeatureDim, metadata.ClassNames.Count, metadata.HiddenUnits, metadata.Dropout);
+        var model = new ClassifierModel(backbone, head);
+        (metadata.BackboneFrozen ? (torch.nn.Module)head : model).load_safetensors(weights, strict: true, null!, null!, leaveOpen: true);
+        model.eval();
+        return (model, metadata);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+using TransferHub.Worker.Engine.Backbones;
+using TransferHub.Worker.Engine.Evaluation;
+using TransferHub.Worker.Engine.Transforms;
+using TransferHub.Worker.Storage;
+using static TorchSharp.torch;
+
+namespace TransferHub.Worker.Engine.Training;
+
+/// <summary>What a finished training run produced. The caller owns (and disposes) <see cref="Model"/>.</summary>
+public sealed record TrainingOutcome(
+    ClassifierModel Model,
+    ClassificationReport Report,
+    DataSplit EvaluatedSplit,
+    int BestEpoch,
+    bool StoppedEarly,
+    double Seconds,
+    BackboneDescriptor Backbone);
+
+/// <summary>
+/// Runs one training job synchronously on the calling (dedicated) thread: feature extraction (frozen backbone,
+/// features computed once and cached, head-only epochs) or fine-tuning (last N stages, discriminative LR),
+/// best-epoch checkpoint by validation accuracy, early stopping, evaluation on the test split.
+/// </summary>
+public sealed class Trainer(BackboneRegistry backbones, ImageStore images, FeatureCache featureCache, Device device)
+{
+    public TrainingOutcome Run(TrainingSpec spec, ITrainingObserver observer, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        torch.manual_seed(spec.Seed);
+        var backbone = backbones.Create(spec.Backbone);
+        var descriptor = backbone.Descriptor;
+        var head = new ClassifierHead(descriptor.FeatureDim, spec.ClassNames.Count, spec.HiddenUnits, spec.Dropout);
+        var model = new ClassifierModel(backbone, head);
+        try
+        {
+            var featureExtraction = spec.Mode == TrainingMode.FeatureExtraction;
+            model.Freeze(featureExtraction ? -1 : spec.UnfreezeStages);
+            model.to(device);
+
+            var train = spec.Items.Where(i => i.Split == DataSplit.Train).ToList();
+            var val = spec.Items.Where(i => i.Split == DataSplit.Val).ToList();
+            var test = spec.Items.Where(i => i.Split == DataSplit.Test).ToList();
+            observer.Started(new TrainingStarted(device.type.ToString().ToLowerInvariant(), train.Count, val.Count, test.Count,
+                model.TrainableParameters, model.TotalParameters, spec.Epochs));
+            if (val.Count == 0)
+                observer.Log("warning", "No validation images: the last epoch is kept and early stopping is off.");
+            if (featureExtraction && !spec.Augmentation.IsNone)
+                observer.Log("warning", "Feature extraction caches un-augmented features, so augmentation is not applied; use fine-tuning to train with augmentation.");
+
+            var pipeline = new TransformPipeline(spec.ImageSize, spec.Resize,
+                featureExtraction ? AugmentationOptions.None : spec.Augmentation, descriptor.Normalization);
+            var source = new BatchSource(images, pipeline);
+            IEpochRunner runner = featureExtraction
+                ? new FeatureEpochRunner(model, source, featureCache, spec, device, observer, cancellationToken)
+                : new FineTuneEpochRunner(model, source, spec, device, cancellationToken);
+
+            using var optimizer = CreateOptimizer(spec, model);
+            var baseRates = optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
+            Dictionary<string, Tensor>? best = null;
+            var bestEpoch = 0;
+            var bestAccuracy = float.NegativeInfinity;
+            var bestLoss = float.PositiveInfinity;
+            var sinceBest = 0;
+            var stoppedEarly = false;
+
+            for (var epoch = 0; epoch < spec.Epochs; epoch++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var factor = spec.LrFactor(epoch);
+                var groups = optimizer.ParamGroups.ToArray();
+                for (var g = 0; g < groups.Length; g++) groups[g].LearningRate = baseRates[g] * factor;
+
+                var epochClock = Stopwatch.StartNew();
+                var (trainLoss, trainAccuracy) = runner.TrainEpoch(train, optimizer, epoch);
+                var (valLoss, valAccuracy) = val.Count > 0 ? runner.Evaluate(val).Summary : (float.NaN, float.NaN);
+                var seconds = epochClock.Elapsed.TotalSeconds;
+
+                var improved = val.Count == 0 || valAccuracy > bestAccuracy || (valAccuracy == bestAccuracy && valLoss < bestLoss);
+                if (improved)
+                {
+                    bestAccuracy = valAccuracy;
+                    bestLoss = valLoss;
+                    bestEpoch = epoch + 1;
+                    sinceBest = 0;
+                    DisposeAll(best);
+                    best = Snapshot(featureExtraction ? model.Head : model);
+                }
+                else
+                {
+                    sinceBest++;
+                }
+                observer.Epoch(new EpochResult(epoch + 1, trainLoss, trainAccuracy, valLoss, valAccuracy,
+                    (float)(baseRates[0] * factor), seconds, train.Count / Math.Max(seconds, 1e-9), improved));
+
+                if (spec.EarlyStoppingPatience > 0 && val.Count > 0 && sinceBest >= spec.EarlyStoppingPatience && epoch + 1 < spec.Epochs)
+                {
+                    observer.Log("info", $"Early stopping after epoch {epoch + 1}: validation accuracy has not improved for {sinceBest} epochs (best: epoch {bestEpoch}).");
+                    stoppedEarly = true;
+                    break;
+                }
+            }
+
+            if (best is not null)
+            {
+                (featureExtraction ? (nn.Module)model.Head : model).load_state_dict(best);
+                DisposeAll(best);
+            }
+
+            var evaluated = test.Count > 0 ? DataSplit.Test : DataSplit.Val;
+            var evaluationItems = test.Count > 0 ? test : val;
+            if (evaluationItems.Count == 0)
+            {
+                evaluated = DataSplit.Train;
+                evaluationItems = train;
+                observer.Log("warning", "No test or validation images: the report is computed on the training images and is optimistic.");
+            }
+            var report = runner.Evaluate(evaluationItems).ToReport(spec.ClassNames);
+            model.to(torch.CPU);
+            return new TrainingOutcome(model, report, evaluated, bestEpoch, stoppedEarly, clock.Elapsed.TotalSeconds, descriptor);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static OptimizerHelper CreateOptimizer(TrainingSpec spec, ClassifierModel model)
+    {
+        var headParameters = model.Head.parameters().ToList();
+        var backboneParameters = model.Backbone.parameters().Where(p => p.requires_grad).ToList();
+        double lr = spec.LearningRate, backboneLr = spec.LearningRate * spec.BackboneLrMultiplier, wd = spec.WeightDecay;
+        switch (spec.Optimizer)
+        {
+            case OptimizerKind.AdamW:
+            {
+                var groups = new List<AdamW.ParamGroup> { new(headParameters, lr: lr, weight_decay: wd) };
+                if (backboneParameters.Count > 0) groups.Add(new(backboneParameters, lr: backboneLr, weight_decay: wd));
+                return torch.optim.AdamW(groups, lr, weight_decay: wd);
+            }
+            case OptimizerKind.SgdMomentum:
+            {
+                var groups = new List<SGD.ParamGroup> { new(headParameters, lr: lr, momentum: spec.Momentum, weight_decay: wd) };
+                if (backboneParameters.Count > 0) groups.Add(new(backboneParameters, lr: backboneLr, momentum: spec.Momentum, weight_decay: wd));
+                return torch.optim.SGD(groups, lr, momentum: spec.Momentum, weight_decay: wd);
+            }
+            default:
+            {
+                var groups = new List<Adam.ParamGroup> { new(headParameters, lr: lr, weight_decay: wd) };
+                if (backboneParameters.Count > 0) groups.Add(new(backboneParameters, lr: backboneLr, weight_decay: wd));
+                return torch.optim.Adam(groups, lr, weight_decay: wd);
+            }
+        }
+    }
+
+    private static Dictionary<string, Tensor> Snapshot(nn.Module module) =>
+        module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+
+    private static void DisposeAll(Dictionary<string, Tensor>? tensors)
+    {
+        if (tensors is null) return;
+        foreach (var t in tensors.Values) t.Dispose();
+    }
+}

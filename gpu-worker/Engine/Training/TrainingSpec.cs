@@ -1,0 +1,53 @@
+using TransferHub.Worker.Engine.Transforms;
+
+namespace TransferHub.Worker.Engine.Training;
+
+public enum TrainingMode { FeatureExtraction, FineTune }
+
+public enum OptimizerKind { Adam, AdamW, SgdMomentum }
+
+public enum LrSchedule { Constant, Cosine, Step }
+
+public enum DataSplit { Train, Val, Test }
+
+public sealed record DatasetEntry(string Sha256, int ClassIndex, DataSplit Split);
+
+/// <summary>A validated training job, independent of the wire format.</summary>
+public sealed record TrainingSpec
+{
+    public required string JobId { get; init; }
+    public required IReadOnlyList<DatasetEntry> Items { get; init; }
+    public required IReadOnlyList<string> ClassNames { get; init; }
+    public required string Backbone { get; init; }
+    public TrainingMode Mode { get; init; } = TrainingMode.FeatureExtraction;
+    /// <summary>Fine-tune: how many trailing backbone stages train (0 = all).</summary>
+    public int UnfreezeStages { get; init; }
+    /// <summary>0 = linear head; otherwise one hidden layer (ReLU + dropout).</summary>
+    public int HiddenUnits { get; init; }
+    public float Dropout { get; init; }
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+    public float LearningRate { get; init; } = 1e-3f;
+    public float BackboneLrMultiplier { get; init; } = 0.1f;
+    public float WeightDecay { get; init; }
+    public float Momentum { get; init; } = 0.9f;
+    public LrSchedule Schedule { get; init; } = LrSchedule.Constant;
+    public int StepSize { get; init; } = 10;
+    public float StepGamma { get; init; } = 0.1f;
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 32;
+    public int ImageSize { get; init; } = 224;
+    public ResizeMode Resize { get; init; } = ResizeMode.Squash;
+    public AugmentationOptions Augmentation { get; init; } = AugmentationOptions.None;
+    /// <summary>Stop after this many epochs without validation improvement; 0 = never.</summary>
+    public int EarlyStoppingPatience { get; init; }
+    public long Seed { get; init; }
+    public string DatasetVersion { get; init; } = "";
+
+    /// <summary>The learning-rate factor of a 0-based epoch under <see cref="Schedule"/>.</summary>
+    public double LrFactor(int epochIndex) => Schedule switch
+    {
+        LrSchedule.Cosine => 0.5 * (1 + Math.Cos(Math.PI * epochIndex / Epochs)),
+        LrSchedule.Step => Math.Pow(StepGamma, epochIndex / Math.Max(1, StepSize)),
+        _ => 1.0,
+    };
+}

@@ -1,0 +1,232 @@
+using System.Reflection;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using TransferHub.Worker.Engine;
+using TransferHub.Worker.Engine.Backbones;
+using TransferHub.Worker.Engine.Evaluation;
+using TransferHub.Worker.Engine.Transforms;
+using TransferHub.Worker.Jobs;
+using TransferHub.Worker.Storage;
+using TransferHub.Worker.V1;
+
+namespace TransferHub.Worker.Grpc;
+
+/// <summary>The v1 worker contract: thin adapters over the engine, the job runner and the stores.</summary>
+public sealed class WorkerGrpcService(
+    IOptions<WorkerOptions> options,
+    TorchRuntime runtime,
+    BackboneRegistry backbones,
+    ImageStore images,
+    ModelStore models,
+    JobRunner jobs,
+    Predictor predictor) : WorkerService.WorkerServiceBase
+{
+    private const int MaxImageBytes = 64 * 1024 * 1024;
+    private const int MaxPreviewCount = 64;
+    private const int ModelChunkBytes = 256 * 1024;
+
+    public override Task<WorkerInfo> GetInfo(GetInfoRequest request, ServerCallContext context)
+    {
+        var info = new WorkerInfo
+        {
+            Name = options.Value.Name,
+            Version = typeof(WorkerGrpcService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
+            DeviceKind = runtime.Kind,
+            DeviceName = runtime.DeviceName,
+            MemoryBytes = runtime.MemoryBytes,
+            TorchVersion = TorchRuntime.TorchVersion,
+            Capacity = jobs.Capacity,
+            CpuThreads = runtime.Threads,
+        };
+        info.RunningJobIds.AddRange(jobs.RunningJobIds);
+        info.Backbones.AddRange(backbones.Descriptors.Select(d => new BackboneInfo
+        {
+            Name = d.Name,
+            DisplayName = d.DisplayName,
+            InputSize = d.InputSize,
+            Parameters = d.Parameters,
+            WeightsSource = d.WeightsSource,
+            Pretrained = d.Pretrained,
+            FeatureDim = d.FeatureDim,
+            Stages = d.Stages,
+            Error = d.Error ?? "",
+        }));
+        return Task.FromResult(info);
+    }
+
+    public override Task<FindMissingImagesResponse> FindMissingImages(FindMissingImagesRequest request, ServerCallContext context)
+    {
+        var response = new FindMissingImagesResponse();
+        response.MissingSha256.AddRange(images.FindMissing(request.Sha256));
+        return Task.FromResult(response);
+    }
+
+    public override async Task<UploadImagesResponse> UploadImages(IAsyncStreamReader<UploadImagesRequest> requestStream, ServerCallContext context)
+    {
+        var response = new UploadImagesResponse();
+        string? sha = null, name = null;
+        var buffer = new MemoryStream();
+        var tooLarge = false;
+
+        void Finish()
+        {
+            if (sha is null) return;
+            if (tooLarge)
+                response.Rejected.Add(new ImageRejection { Sha256 = sha, Name = name, Reason = $"larger than the {MaxImageBytes / (1024 * 1024)} MiB limit" });
+            else
+            {
+                try
+                {
+                    images.Add(sha, name!, buffer.ToArray());
+                    response.Accepted++;
+                }
+                catch (ImageDecodeException e)
+                {
+                    response.Rejected.Add(new ImageRejection { Sha256 = sha, Name = name, Reason = e.Reason });
+                }
+            }
+            buffer.SetLength(0);
+            tooLarge = false;
+        }
+
+        await foreach (var chunk in requestStream.ReadAllAsync(context.CancellationToken))
+        {
+            if (!string.IsNullOrEmpty(chunk.Sha256) && chunk.Sha256 != sha)
+            {
+                Finish();
+                sha = chunk.Sha256;
+                name = string.IsNullOrEmpty(chunk.Name) ? chunk.Sha256 : chunk.Name;
+            }
+            if (sha is null)
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "The first UploadImages message must name the image's sha256."));
+            if (buffer.Length + chunk.Data.Length > MaxImageBytes) tooLarge = true;
+            else chunk.Data.WriteTo(buffer);
+        }
+        Finish();
+        return response;
+    }
+
+    public override async Task StartJob(JobSpec request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
+    {
+        var spec = JobSpecMapper.ToTrainingSpec(request, backbones, images);
+        JobRun run;
+        try
+        {
+            run = jobs.Start(spec);
+        }
+        catch (WorkerBusyException e)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
+        }
+        await Stream(run, 0, responseStream, context);
+    }
+
+    public override Task WatchJob(WatchJobRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context) =>
+        Stream(FindJob(request.JobId), request.AfterEpoch, responseStream, context);
+
+    public override Task<CancelJobResponse> CancelJob(CancelJobRequest request, ServerCallContext context)
+    {
+        FindJob(request.JobId);
+        return Task.FromResult(new CancelJobResponse { Cancelled = jobs.Cancel(request.JobId) });
+    }
+
+    public override Task<JobStatus> GetJobStatus(GetJobStatusRequest request, ServerCallContext context)
+    {
+        var run = FindJob(request.JobId);
+        return Task.FromResult(new JobStatus
+        {
+            JobId = run.JobId,
+            State = run.State,
+            EpochsDone = run.EpochsDone,
+            EpochsTotal = run.Spec.Epochs,
+            ModelId = run.ModelId,
+            Message = run.Message,
+        });
+    }
+
+    public override Task<PreviewAugmentationsResponse> PreviewAugmentations(PreviewAugmentationsRequest request, ServerCallContext context)
+    {
+        var augmentation = JobSpecMapper.ToAugmentation(request.Augmentation);
+        var errors = augmentation.Validate().ToList();
+        if (request.Count is < 1 or > MaxPreviewCount) errors.Add($"count must be 1..{MaxPreviewCount}; got {request.Count}");
+        if (request.ImageSize != 0 && request.ImageSize is < 32 or > 1024) errors.Add($"image_size must be 32..1024 (0 = 224); got {request.ImageSize}");
+        if (errors.Count > 0) throw new RpcException(new Status(StatusCode.InvalidArgument, string.Join("; ", errors)));
+
+        var size = request.ImageSize > 0 ? request.ImageSize : 224;
+        using var image = Decode(request.Image.Span, "the preview image");
+        var pipeline = new TransformPipeline(size, JobSpecMapper.ToResize(request.ResizeMode), augmentation, Normalization.ImageNet);
+        var response = new PreviewAugmentationsResponse();
+        // Variant i is exactly what training renders for item i of epoch 0 with the same seed.
+        for (var i = 0; i < request.Count; i++)
+            response.Png.Add(ByteString.CopyFrom(TransformPipeline.EncodePng(
+                pipeline.Render(image, augmentation.IsNone ? null : TransformPipeline.SampleSeed(request.Seed, 0, i)), size)));
+        return Task.FromResult(response);
+    }
+
+    public override Task<PredictResponse> Predict(PredictRequest request, ServerCallContext context)
+    {
+        if (!models.Exists(request.ModelId))
+            throw new RpcException(new Status(StatusCode.NotFound, $"No model '{request.ModelId}' on this worker."));
+        try
+        {
+            var response = new PredictResponse();
+            response.Top.AddRange(predictor.Predict(request.ModelId, request.Image.ToByteArray(), request.TopK)
+                .Select(p => new V1.ClassProbability { ClassIndex = p.ClassIndex, ClassName = p.ClassName, Probability = p.Probability }));
+            return Task.FromResult(response);
+        }
+        catch (ImageDecodeException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
+        }
+    }
+
+    public override async Task DownloadModel(DownloadModelRequest request, IServerStreamWriter<ModelChunk> responseStream, ServerCallContext context)
+    {
+        if (!models.Exists(request.ModelId))
+            throw new RpcException(new Status(StatusCode.NotFound, $"No model '{request.ModelId}' on this worker."));
+        await using var stream = models.OpenRead(request.ModelId);
+        var buffer = new byte[ModelChunkBytes];
+        var first = true;
+        int read;
+        while ((read = await stream.ReadAsync(buffer, context.CancellationToken)) > 0)
+        {
+            var chunk = new ModelChunk { Data = ByteString.CopyFrom(buffer, 0, read) };
+            if (first)
+            {
+                chunk.TotalBytes = stream.Length;
+                chunk.FileName = $"{request.ModelId}.zip";
+                first = false;
+            }
+            await responseStream.WriteAsync(chunk, context.CancellationToken);
+        }
+    }
+
+    private static async Task Stream(JobRun run, int afterEpoch, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
+    {
+        try
+        {
+            await foreach (var jobEvent in run.Watch(afterEpoch, context.CancellationToken))
+                await responseStream.WriteAsync(jobEvent, context.CancellationToken);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The client went away; the job goes on and can be watched again.
+        }
+    }
+
+    private JobRun FindJob(string jobId) =>
+        jobs.Find(jobId) ?? throw new RpcException(new Status(StatusCode.NotFound, $"No job '{jobId}' on this worker (it may have restarted)."));
+
+    private DecodedImage Decode(ReadOnlySpan<byte> data, string name)
+    {
+        try
+        {
+            return ImageDecoder.Decode(data, name, options.Value.MaxImagePixels);
+        }
+        catch (ImageDecodeException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
+        }
+    }
+}
