@@ -1,0 +1,249 @@
+// TransferHub worker benchmark. Not a test: it prints numbers to compare, with ratios measured in the same run.
+//   dotnet run -c Release --project bench/TransferHub.Bench -- [--data DIR] [--sizes 128,224] [--epochs 3] [--no-reference]
+// DIR is a folder-per-class image folder (default .samples/tuxpaint, made by scripts/tuxpaint-sample.sh).
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using TransferHub.Worker.Engine.Backbones;
+using TransferHub.Worker.Engine.Training;
+using TransferHub.Worker.Engine.Transforms;
+using TransferHub.Worker.Storage;
+using static TorchSharp.torch;
+
+var options = BenchOptions.Parse(args);
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+torch.set_num_threads(options.Threads);
+var work = Path.Combine(Path.GetTempPath(), "transferhub-bench-" + Environment.ProcessId);
+Directory.CreateDirectory(work);
+try
+{
+    Console.WriteLine($"TransferHub worker benchmark · libtorch {torch.__version__} · {options.Threads} torch threads · {Environment.ProcessorCount} cores");
+    var registry = BackboneRegistry.Create(Path.Combine(work, "weights"), Path.Combine(AppContext.BaseDirectory, "pretrained"), NullLogger.Instance);
+    const string backboneName = "resnet18x3-imagenet";
+    var store = new ImageStore(Path.Combine(work, "images"), 64_000_000);
+    var dataset = Dataset.Load(options.Data, store);
+    Console.WriteLine($"data: {options.Data}: {dataset.Items.Count} images, {dataset.Classes.Count} classes " +
+        $"(train {dataset.Items.Count(i => i.Split == DataSplit.Train)}, val {dataset.Items.Count(i => i.Split == DataSplit.Val)}, test {dataset.Items.Count(i => i.Split == DataSplit.Test)})");
+    Console.WriteLine();
+
+    Console.WriteLine("| size | mode | model step img/s | whole pipeline img/s | pipeline / step |");
+    Console.WriteLine("|---|---|---|---|---|");
+    foreach (var size in options.Sizes)
+    {
+        foreach (var fineTune in new[] { false, true })
+        {
+            using var backbone = registry.Create(backboneName);
+            using var model = new ClassifierModel(backbone, new ClassifierHead(512, dataset.Classes.Count, 0, 0));
+            model.Freeze(fineTune ? 0 : -1);
+            var step = new ModelStep(model, fineTune, options.Batch, size, dataset.Classes.Count);
+            var stepRate = step.MeasureAlone(batches: fineTune ? 3 : 6);
+            var augmentation = fineTune ? new AugmentationOptions { CropScaleMin = 0.6f, CropScaleMax = 1, HorizontalFlip = true } : AugmentationOptions.None;
+            var source = new BatchSource(store, new TransformPipeline(size, ResizeMode.Squash, augmentation, backbone.Descriptor.Normalization));
+            var pipelineRate = step.MeasureWithPipeline(source, dataset.Train, fineTune ? 96 : 192);
+            Console.WriteLine($"| {size} | {(fineTune ? "fine-tune (all stages)" : "feature extraction")} | {stepRate:F1} | {pipelineRate:F1} | {pipelineRate / stepRate:P0} |");
+        }
+    }
+
+    Console.WriteLine();
+    var trainer = new Trainer(registry, store, new FeatureCache(Path.Combine(work, "features")), torch.CPU);
+    var feSpec = dataset.Spec("bench-fe", backboneName, TrainingMode.FeatureExtraction, options.FeatureEpochs, options.CompareSize, options.Batch);
+    var feRecorder = new Recorder();
+    var fe = trainer.Run(feSpec, feRecorder, CancellationToken.None);
+    var feEpochs = feRecorder.Epochs;
+    var later = feEpochs.Skip(1).Average(e => e.Seconds);
+    Console.WriteLine($"feature extraction at {options.CompareSize}px: epoch 1 {feEpochs[0].Seconds:F2} s (features computed), " +
+        $"epochs 2+ {later * 1000:F1} ms each → {feEpochs[0].Seconds / later:F0}× faster; test accuracy {fe.Report.Accuracy:P1}");
+    fe.Model.Dispose();
+
+    if (!options.Reference) return;
+    Console.WriteLine();
+    var weights = Path.Combine(work, "backbone.pt");
+    using (var backbone = registry.Create(backboneName)) backbone.save_py(weights);
+    var splitFile = Path.Combine(work, "split.csv");
+    dataset.WriteSplit(splitFile);
+    Console.WriteLine($"end to end vs PyTorch reference ({options.CompareSize}px, batch {options.Batch}, same images/split/weights):");
+    Console.WriteLine("| mode | epochs | TransferHub worker s | PyTorch reference s | reference / worker | worker test acc | reference test acc |");
+    Console.WriteLine("|---|---|---|---|---|---|---|");
+    foreach (var (mode, epochs) in new[] { (TrainingMode.FeatureExtraction, options.FeatureEpochs), (TrainingMode.FineTune, options.FineTuneEpochs) })
+    {
+        var spec = dataset.Spec($"bench-{mode}", backboneName, mode, epochs, options.CompareSize, options.Batch) with
+        {
+            Augmentation = mode == TrainingMode.FineTune ? new AugmentationOptions { CropScaleMin = 0.6f, CropScaleMax = 1, HorizontalFlip = true } : AugmentationOptions.None,
+        };
+        // A fresh feature cache: the worker's first run computes every feature, as the reference does.
+        var fresh = new Trainer(registry, store, new FeatureCache(Path.Combine(work, "features-" + mode)), torch.CPU);
+        var clock = Stopwatch.StartNew();
+        var outcome = fresh.Run(spec, new Recorder(), CancellationToken.None);
+        var workerSeconds = clock.Elapsed.TotalSeconds;
+        outcome.Model.Dispose();
+        var reference = Reference.Run(options, splitFile, weights, mode, epochs);
+        Console.WriteLine($"| {mode} | {epochs} | {workerSeconds:F1} | {reference.TotalSeconds:F1} | {reference.TotalSeconds / workerSeconds:F2} | {outcome.Report.Accuracy:P1} | {reference.TestAccuracy:P1} |");
+    }
+}
+finally
+{
+    try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+}
+
+sealed class Recorder : ITrainingObserver
+{
+    public List<EpochResult> Epochs { get; } = [];
+    public void Started(TrainingStarted started) { }
+    public void Epoch(EpochResult epoch) => Epochs.Add(epoch);
+    public void Log(string level, string message) { }
+}
+
+sealed record BenchOptions(string Data, int[] Sizes, int Batch, int Threads, int FeatureEpochs, int FineTuneEpochs, int CompareSize, bool Reference, string Python)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        string Get(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
+        return new BenchOptions(
+            Data: Get("--data", ".samples/tuxpaint"),
+            Sizes: Get("--sizes", "128,224").Split(',').Select(int.Parse).ToArray(),
+            Batch: int.Parse(Get("--batch", "32")),
+            Threads: int.Parse(Get("--threads", Environment.ProcessorCount.ToString())),
+            FeatureEpochs: int.Parse(Get("--fe-epochs", "10")),
+            FineTuneEpochs: int.Parse(Get("--ft-epochs", "2")),
+            CompareSize: int.Parse(Get("--compare-size", "128")),
+            Reference: !args.Contains("--no-reference"),
+            Python: Get("--python", "/usr/bin/python3"));
+    }
+}
+
+sealed record Dataset(string Root, IReadOnlyList<string> Classes, IReadOnlyList<DatasetEntry> Items, IReadOnlyList<string> RelativePaths)
+{
+    public IReadOnlyList<DatasetEntry> Train => Items.Where(i => i.Split == DataSplit.Train).ToList();
+
+    /// <summary>Every image of a folder-per-class tree; a stratified 70/15/15 split with a fixed seed.</summary>
+    public static Dataset Load(string root, ImageStore store)
+    {
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"No dataset at {root}: run scripts/tuxpaint-sample.sh first, or pass --data DIR.");
+        var classes = Directory.GetDirectories(root).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        var items = new List<DatasetEntry>();
+        var paths = new List<string>();
+        var random = new Random(0);
+        for (var c = 0; c < classes.Count; c++)
+        {
+            var files = Directory.GetFiles(Path.Combine(root, classes[c]!)).Order(StringComparer.Ordinal).ToArray();
+            random.Shuffle(files);
+            for (var i = 0; i < files.Length; i++)
+            {
+                var bytes = File.ReadAllBytes(files[i]);
+                var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+                store.Add(sha, files[i], bytes);
+                var split = i < files.Length * 0.7 ? DataSplit.Train : i < files.Length * 0.85 ? DataSplit.Val : DataSplit.Test;
+                if (items.Any(e => e.Sha256 == sha)) continue;
+                items.Add(new DatasetEntry(sha, c, split));
+                paths.Add($"{classes[c]}/{Path.GetFileName(files[i])}");
+            }
+        }
+        return new Dataset(root, classes!, items, paths);
+    }
+
+    public TrainingSpec Spec(string id, string backbone, TrainingMode mode, int epochs, int size, int batch) => new()
+    {
+        JobId = id,
+        Items = Items,
+        ClassNames = Classes,
+        Backbone = backbone,
+        Mode = mode,
+        Epochs = epochs,
+        ImageSize = size,
+        BatchSize = batch,
+        LearningRate = mode == TrainingMode.FeatureExtraction ? 3e-3f : 1e-3f,
+        BackboneLrMultiplier = 0.1f,
+    };
+
+    public void WriteSplit(string path) =>
+        File.WriteAllLines(path, Items.Select((item, i) => $"{RelativePaths[i]},{item.Split.ToString().ToLowerInvariant()}"));
+}
+
+sealed class ModelStep(ClassifierModel model, bool fineTune, int batch, int size, int classes)
+{
+    private readonly TorchSharp.Modules.Adam _optimizer = torch.optim.Adam(model.parameters().Where(p => p.requires_grad), 1e-4);
+
+    /// <summary>Images/s of the model step alone, on a batch that is already a tensor.</summary>
+    public double MeasureAlone(int batches)
+    {
+        using var input = torch.randn(batch, 3, size, size);
+        using var labels = torch.randint(0, classes, [batch], dtype: ScalarType.Int64);
+        Step(input, labels); // warm-up
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < batches; i++) Step(input, labels);
+        return batches * batch / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Images/s when the batches come from real files through decode + augment + normalise.</summary>
+    public double MeasureWithPipeline(BatchSource source, IReadOnlyList<DatasetEntry> train, int images)
+    {
+        var order = Enumerable.Range(0, images).Select(i => i % train.Count).ToArray();
+        long? seed = source.Pipeline.Augmentation.IsNone ? null : 1;
+        var clock = Stopwatch.StartNew();
+        var seen = 0;
+        foreach (var b in source.Batches(train, order, batch, seed, epoch: 0, CancellationToken.None))
+        {
+            using var scope = torch.NewDisposeScope();
+            Step(torch.tensor(b.Pixels, [b.Count, 3, size, size]), torch.tensor(b.Labels));
+            seen += b.Count;
+        }
+        return seen / clock.Elapsed.TotalSeconds;
+    }
+
+    private void Step(Tensor input, Tensor labels)
+    {
+        using var scope = torch.NewDisposeScope();
+        if (!fineTune)
+        {
+            model.eval();
+            using var noGrad = torch.no_grad();
+            model.Backbone.forward(input);
+            return;
+        }
+        model.TrainMode();
+        var loss = nn.functional.cross_entropy(model.forward(input), labels);
+        _optimizer.zero_grad();
+        loss.backward();
+        _optimizer.step();
+    }
+}
+
+sealed record ReferenceResult(double TotalSeconds, double TestAccuracy);
+
+static class Reference
+{
+    public static ReferenceResult Run(BenchOptions options, string split, string weights, TrainingMode mode, int epochs)
+    {
+        var script = Path.Combine(FindRepoRoot(), "bench", "reference", "pytorch_reference.py");
+        var psi = new ProcessStartInfo(options.Python)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            ArgumentList =
+            {
+                script, "--data", Path.GetFullPath(options.Data), "--split", split, "--weights", weights,
+                "--mode", mode == TrainingMode.FineTune ? "fine-tune" : "feature-extraction",
+                "--epochs", epochs.ToString(), "--size", options.CompareSize.ToString(), "--batch", options.Batch.ToString(),
+                "--threads", options.Threads.ToString(),
+            },
+        };
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEnd();
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"PyTorch reference failed ({process.ExitCode}): {stderr}");
+        using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        return new ReferenceResult(json.RootElement.GetProperty("total_seconds").GetDouble(), json.RootElement.GetProperty("test_accuracy").GetDouble());
+    }
+
+    private static string FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "TransferHub.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("Run the benchmark from inside the repository.");
+    }
+}
