@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Options;
 using TransferHub.Worker;
 using TransferHub.Worker.Grpc;
 
@@ -22,6 +21,7 @@ builder.Services.AddWorkerEngine();
 builder.Services.AddWorkerGrpc();
 
 var app = builder.Build();
+app.InitializeWorkerEngine();
 app.MapWorkerGrpc();
 app.Run();
 

@@ -36,4 +36,14 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<JobRunner>();
         return services;
     }
+
+    /// <summary>Loads libtorch and the backbones now, so a bad device setting or weights folder shows at start,
+    /// not at the first job.</summary>
+    public static void InitializeWorkerEngine(this WebApplication app)
+    {
+        app.Services.GetRequiredService<TorchRuntime>();
+        var registry = app.Services.GetRequiredService<BackboneRegistry>();
+        app.Logger.LogInformation("Backbones: {Backbones}", string.Join(", ",
+            registry.Descriptors.Select(d => d.Error is null ? d.Name : $"{d.Name} (unusable: {d.Error})")));
+    }
 }
