@@ -1,0 +1,103 @@
+using TorchSharp;
+using TransferHub.Worker.Engine.Backbones;
+using TransferHub.Worker.Engine.Transforms;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace TransferHub.Worker.Tests.Backbones;
+
+[Collection(BackbonesCollection.Name)]
+public sealed class ArchitectureTests(PretrainedResNetFixture fixture, ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("resnet18x3-random", 512, 5)]
+    [InlineData("mobilenet_v2-random", 1280, 7)]
+    [InlineData("resnet50-random", 2048, 5)]
+    public void RandomBaselinesProducePooledFeaturesAndStagesCoverEveryParameterOnce(string name, int featureDim, int stages)
+    {
+        var descriptor = Assert.Single(fixture.Registry.Descriptors, d => d.Name == name);
+        Assert.Null(descriptor.Error);
+        Assert.False(descriptor.Pretrained);
+        Assert.Equal(Normalization.ImageNet, descriptor.Normalization);
+
+        using var backbone = fixture.Registry.Create(name);
+        output.WriteLine($"{name}: {descriptor.Parameters:N0} parameters");
+        Assert.Equal(backbone.parameters().Sum(p => p.numel()), descriptor.Parameters);
+        Assert.Equal(featureDim, descriptor.FeatureDim);
+        Assert.Equal(stages, descriptor.Stages);
+        Assert.Equal(stages, backbone.Stages.Count);
+
+        var all = backbone.parameters().ToList();
+        var inStages = backbone.Stages.SelectMany(s => s.parameters()).ToList();
+        Assert.Equal(all.Count, inStages.Count);
+        Assert.True(all.ToHashSet(ReferenceEqualityComparer.Instance).SetEquals(inStages), "stages must partition the parameters");
+
+        backbone.eval();
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var features = backbone.call(torch.rand(2, 3, 64, 64));
+        Assert.Equal([2L, featureDim], features.shape);
+    }
+
+    [Fact]
+    public void FreezingAStageStopsItsGradientsAndLeavesTheOthersTraining()
+    {
+        using var backbone = fixture.Registry.Create("resnet18x3-random");
+        foreach (var stage in backbone.Stages.Take(4))
+            foreach (var parameter in stage.parameters()) parameter.requires_grad = false;
+
+        backbone.train();
+        using (var scope = torch.NewDisposeScope())
+        {
+            backbone.call(torch.rand(2, 3, 64, 64)).sum().backward();
+        }
+
+        Assert.All(backbone.Stages.Take(4).SelectMany(s => s.parameters()), p => Assert.True(p.grad is null, "frozen parameter got a gradient"));
+        Assert.All(backbone.Stages[4].parameters(), p => Assert.True(p.grad is not null, "layer4 should still train"));
+        Assert.Equal(backbone.Stages[4].parameters().Sum(p => p.numel()),
+            backbone.parameters().Where(p => p.requires_grad).Sum(p => p.numel()));
+    }
+
+    [Fact]
+    public void OwnResNetHasTorchvisionNamesAndComputesWhatTorchvisionsResNet18Computes()
+    {
+        var descriptor = fixture.Registry.Descriptors.First(d => d.Name == "resnet18x3-random");
+        using var torchvisionResNet18 = new TorchVisionResNetBackbone(descriptor, torchvision.models.resnet18());
+        using var ours = new ResNetBackbone(descriptor, [2, 2, 2, 2]);
+
+        var theirs = torchvisionResNet18.state_dict();
+        var mine = ours.state_dict();
+        Assert.Equal(theirs.Keys.Order(), mine.Keys.Order());
+        Assert.Contains("layer2.0.downsample.0.weight", mine.Keys);
+        Assert.Contains("layer2.0.downsample.1.running_var", mine.Keys);
+        Assert.DoesNotContain("layer1.0.downsample.0.weight", mine.Keys);
+
+        using (torch.no_grad())
+        {
+            foreach (var (key, tensor) in theirs)
+            {
+                Assert.Equal(tensor.shape, mine[key].shape);
+                mine[key].copy_(tensor);
+            }
+        }
+        var input = Enumerable.Range(0, 2 * 3 * 96 * 96).Select(i => MathF.Sin(i * 0.37f)).ToArray();
+        var difference = BackboneAssert.MaxAbsDifference(
+            BackboneAssert.Features(torchvisionResNet18, input, [2, 3, 96, 96]),
+            BackboneAssert.Features(ours, input, [2, 3, 96, 96]));
+        Assert.True(difference < 1e-5f, $"max |Δ| {difference}");
+    }
+
+    [Fact]
+    public void RandomInitIsReproducibleFromTheTorchSeed()
+    {
+        torch.manual_seed(7);
+        using var first = fixture.Registry.Create("resnet18x3-random");
+        torch.manual_seed(7);
+        using var second = fixture.Registry.Create("resnet18x3-random");
+        torch.manual_seed(8);
+        using var third = fixture.Registry.Create("resnet18x3-random");
+
+        BackboneAssert.SameState(first, second);
+        Assert.False(BackboneAssert.Identical(first.state_dict()["conv1.weight"], third.state_dict()["conv1.weight"]));
+    }
+}
