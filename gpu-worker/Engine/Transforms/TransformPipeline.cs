@@ -2,27 +2,6 @@ namespace TransferHub.Worker.Engine.Transforms;
 
 // OWNED BY THE TRANSFORMS HELPER: replace the stubs below with the real implementation.
 
-/// <summary>An image could not be accepted; <see cref="Reason"/> says why in words a user understands.</summary>
-public sealed class ImageDecodeException(string imageName, string reason) : Exception($"{imageName}: {reason}")
-{
-    public string ImageName { get; } = imageName;
-    public string Reason { get; } = reason;
-}
-
-/// <summary>A decoded image: orientation applied, alpha composited onto a fixed background, RGB.</summary>
-public sealed class DecodedImage : IDisposable
-{
-    public int Width => throw new NotImplementedException();
-    public int Height => throw new NotImplementedException();
-    public void Dispose() { }
-}
-
-public static class ImageDecoder
-{
-    /// <summary>Decodes JPEG, PNG (palette, alpha), WebP, GIF (first frame) or BMP; throws <see cref="ImageDecodeException"/>.</summary>
-    public static DecodedImage Decode(ReadOnlySpan<byte> data, string name, long maxPixels = 64_000_000) => throw new NotImplementedException();
-}
-
 /// <summary>
 /// THE transform pipeline: resize/crop → augmentation → normalisation. Training, evaluation, augmentation
 /// preview and prediction all go through this class, so the preview shows exactly what training sees.
