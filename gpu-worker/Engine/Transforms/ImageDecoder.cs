@@ -125,7 +125,9 @@ public static class ImageDecoder
     private static string DescribeFailedDecode(string format, SKCodecResult result) => result switch
     {
         SKCodecResult.IncompleteInput =>
-            $"the {format} file is truncated: the image data ends before the last row (an interrupted upload or copy?).",
+            // Skia also reports this for a JPEG that lacks only its end marker; appending one would make genuinely
+            // cut files pass too (libjpeg's end-of-data warnings are not errors), so those are rejected as well.
+            $"the {format} file is truncated: its data ends before the image is complete (an interrupted upload or copy?).",
         SKCodecResult.ErrorInInput or SKCodecResult.InvalidInput =>
             $"the {format} file is corrupt: its image data contains errors, so part of the picture cannot be read.",
         _ => $"the {format} file could not be decoded ({result}).",
