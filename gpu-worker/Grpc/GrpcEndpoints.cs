@@ -15,7 +15,7 @@ public static class GrpcEndpoints
             o.MaxReceiveMessageSize = 80 * 1024 * 1024;
             o.EnableDetailedErrors = false;
         }).AddServiceOptions<WorkerGrpcService>(o => o.Interceptors.Add<BearerTokenInterceptor>());
-        services.AddGrpcHealthChecks();
+        services.AddGrpcHealthChecks().AddCheck<EngineHealthCheck>("engine");
         services.AddSingleton(sp => new Predictor(sp.GetRequiredService<ModelStore>(), sp.GetRequiredService<BackboneRegistry>(),
             sp.GetRequiredService<TorchRuntime>(), sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxImagePixels));
         return services;

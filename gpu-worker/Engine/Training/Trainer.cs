@@ -156,8 +156,11 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
         }
     }
 
-    private static Dictionary<string, Tensor> Snapshot(nn.Module module) =>
-        module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+    private static Dictionary<string, Tensor> Snapshot(nn.Module module)
+    {
+        using var noGrad = torch.no_grad();
+        return module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+    }
 
     private static void DisposeAll(Dictionary<string, Tensor>? tensors)
     {

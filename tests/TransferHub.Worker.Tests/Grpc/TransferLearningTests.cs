@@ -7,10 +7,11 @@ namespace TransferHub.Worker.Tests.Grpc;
 [Collection(WorkerCollection.Name)]
 public sealed class TransferLearningTests(WorkerFactory worker, ITestOutputHelper output)
 {
-    // Measured on this suite's data (10 Fashion-MNIST classes, 24 train / 8 val / 8 test per class, 64 px):
-    // see docs/benchmarks.md. Thresholds leave a wide margin below the measured values.
-    private const float PretrainedMinimum = 0.60f;
-    private const float MarginOverRandomInit = 0.10f;
+    // Measured on this data (10 Fashion-MNIST classes, 24 train / 8 val / 8 test per class, 112 px, 30 epochs, seed 1):
+    // pretrained 80.0 %, random init 56.2 % (at 64 px random features nearly tie: 73.8 % vs 68.8 %, so the test uses
+    // 112 px). The thresholds leave a wide margin below the measured values.
+    private const float PretrainedMinimum = 0.70f;
+    private const float MarginOverRandomInit = 0.12f;
 
     [Fact]
     public async Task PretrainedFeatureExtractionBeatsARandomInitBackboneTrainedTheSameWay()
@@ -22,7 +23,7 @@ public sealed class TransferLearningTests(WorkerFactory worker, ITestOutputHelpe
         async Task<JobCompleted> Train(string id, string backbone)
         {
             var spec = WorkerClientExtensions.Spec(id, images, classes: 10, backbone: backbone);
-            spec.ImageSize = 64;
+            spec.ImageSize = 112;
             spec.Epochs = 30;
             spec.BatchSize = 32;
             spec.Seed = 1;

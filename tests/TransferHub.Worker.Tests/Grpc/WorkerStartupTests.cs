@@ -11,7 +11,7 @@ public sealed class WorkerStartupTests
     [InlineData("Worker:Device", "Cuda", "no CUDA device")]
     public void InvalidConfigurationStopsTheWorkerAtStartWithAClearMessage(string key, string value, string expected)
     {
-        using var factory = new WorkerFactory(new Dictionary<string, string?> { [key] = value });
+        using var factory = WorkerFactory.With(new Dictionary<string, string?> { [key] = value });
         var error = Assert.ThrowsAny<Exception>(() => factory.Server);
         var messages = string.Join(" | ", Flatten(error).Select(e => e.Message));
         Assert.Contains(expected, messages);

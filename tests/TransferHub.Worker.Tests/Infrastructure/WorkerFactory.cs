@@ -15,7 +15,14 @@ public sealed class WorkerFactory : WebApplicationFactory<Program>
     public const string Token = "test-token-0123456789abcdef";
     private readonly Dictionary<string, string?> _settings;
 
-    public WorkerFactory(IDictionary<string, string?>? settings = null)
+    public WorkerFactory() : this(null)
+    {
+    }
+
+    /// <summary>A worker whose configuration is overridden by <paramref name="settings"/>.</summary>
+    public static WorkerFactory With(IDictionary<string, string?> settings) => new(settings);
+
+    private WorkerFactory(IDictionary<string, string?>? settings)
     {
         DataFolder = Path.Combine(Path.GetTempPath(), "transferhub-worker-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path.Combine(DataFolder, "weights"));
