@@ -1,4 +1,8 @@
+using Grpc.Core;
+using TorchSharp;
+using TorchSharp.PyBridge;
 using TransferHub.Worker.Tests.Infrastructure;
+using TransferHub.Worker.V1;
 
 namespace TransferHub.Worker.Tests.Grpc;
 
@@ -15,6 +19,33 @@ public sealed class WorkerStartupTests
         var error = Assert.ThrowsAny<Exception>(() => factory.Server);
         var messages = string.Join(" | ", Flatten(error).Select(e => e.Message));
         Assert.Contains(expected, messages);
+    }
+
+    [Fact]
+    public async Task AWeightsFileWithWrongShapesIsListedWithItsMismatchesAndRefusedForJobs()
+    {
+        using var factory = new WorkerFactory();
+        using (var source = torchvision.models.resnet50())
+        {
+            var stateDict = source.state_dict();
+            using var scope = torch.NewDisposeScope();
+            stateDict["conv1.weight"] = torch.zeros(32, 3, 7, 7);
+            PyTorchPickler.PickleStateDict(Path.Combine(factory.WeightsFolder, "resnet50-wrong.pt"), stateDict);
+        }
+        var client = factory.Client();
+
+        var info = await client.GetInfoAsync(new GetInfoRequest());
+        var listed = Assert.Single(info.Backbones, b => b.Name == "resnet50-wrong");
+        Assert.Contains("conv1.weight: expected [64, 3, 7, 7], found [32, 3, 7, 7]", listed.Error);
+        Assert.Contains(info.Backbones, b => b.Name == "resnet18x3-imagenet" && b.Error == "");
+
+        var images = TestImages.Fashion(classes: 2, train: 2, val: 0, test: 0);
+        await client.UploadAsync(images);
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            client.StartJob(WorkerClientExtensions.Spec("wrong-weights", images, 2, backbone: "resnet50-wrong")).ReadAllAsync());
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains("resnet50-wrong.pt", error.Status.Detail);
+        Assert.Contains("conv1.weight", error.Status.Detail);
     }
 
     private static IEnumerable<Exception> Flatten(Exception e)
