@@ -42,8 +42,6 @@ public static class WorkerServiceCollectionExtensions
     public static void InitializeWorkerEngine(this WebApplication app)
     {
         app.Services.GetRequiredService<TorchRuntime>();
-        var registry = app.Services.GetRequiredService<BackboneRegistry>();
-        app.Logger.LogInformation("Backbones: {Backbones}", string.Join(", ",
-            registry.Descriptors.Select(d => d.Error is null ? d.Name : $"{d.Name} (unusable: {d.Error})")));
+        app.Services.GetRequiredService<BackboneRegistry>(); // logs what it offers and what it could not use
     }
 }
