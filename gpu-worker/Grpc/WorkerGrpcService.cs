@@ -9,6 +9,7 @@ using TransferHub.Worker.Engine.Transforms;
 using TransferHub.Worker.Jobs;
 using TransferHub.Worker.Storage;
 using TransferHub.Worker.V1;
+using TransferHub.Imaging;
 
 namespace TransferHub.Worker.Grpc;
 

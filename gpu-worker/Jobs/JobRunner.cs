@@ -6,6 +6,7 @@ using TransferHub.Worker.Engine.Training;
 using TransferHub.Worker.Engine.Transforms;
 using TransferHub.Worker.Storage;
 using TransferHub.Worker.V1;
+using TransferHub.Imaging;
 
 namespace TransferHub.Worker.Jobs;
 

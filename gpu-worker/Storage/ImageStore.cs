@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using TransferHub.Worker.Engine.Transforms;
+using TransferHub.Imaging;
 
 namespace TransferHub.Worker.Storage;
 

@@ -4,6 +4,7 @@ using TransferHub.Worker.Engine.Training;
 using TransferHub.Worker.Engine.Transforms;
 using TransferHub.Worker.Storage;
 using static TorchSharp.torch;
+using TransferHub.Imaging;
 
 namespace TransferHub.Worker.Engine.Evaluation;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using TransferHub.Worker.Engine.Transforms;
 using TransferHub.Worker.Storage;
+using TransferHub.Imaging;
 
 namespace TransferHub.Worker.Engine.Training;
 

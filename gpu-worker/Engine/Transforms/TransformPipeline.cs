@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using SkiaSharp;
+using TransferHub.Imaging;
 
 namespace TransferHub.Worker.Engine.Transforms;
 

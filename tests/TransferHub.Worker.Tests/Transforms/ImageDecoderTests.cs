@@ -1,6 +1,7 @@
 using SkiaSharp;
 using TransferHub.Worker.Engine.Transforms;
 using static TransferHub.Worker.Tests.Transforms.TestImages;
+using TransferHub.Imaging;
 
 namespace TransferHub.Worker.Tests.Transforms;
 

@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text;
 using SkiaSharp;
 using TransferHub.Worker.Engine.Transforms;
+using TransferHub.Imaging;
 
 namespace TransferHub.Worker.Tests.Transforms;
 

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using SkiaSharp;
 
-namespace TransferHub.Worker.Engine.Transforms;
+namespace TransferHub.Imaging;
 
 /// <summary>
 /// Turns file bytes into a <see cref="DecodedImage"/> with SkiaSharp's <see cref="SKCodec"/>: converts to sRGB,

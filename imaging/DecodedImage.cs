@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace TransferHub.Worker.Engine.Transforms;
+namespace TransferHub.Imaging;
 
 /// <summary>
 /// A decoded image: orientation applied, alpha composited onto a fixed white background, 8-bit RGBA with every
