@@ -1,0 +1,159 @@
+using System.Security.Cryptography;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using TransferHub.Imaging;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features.Teams;
+using TransferHub.Web.Storage;
+
+namespace TransferHub.Web.Features.Datasets.Import;
+
+/// <summary>What happened to one uploaded file.</summary>
+public sealed record ImportFileResult(string Path, ImportFileStatus Status, string Reason, string? ClassName);
+
+public enum ImportFileStatus { Accepted, Rejected, Ignored }
+
+/// <summary>The per-file report of one upload.</summary>
+public sealed record ImportReport(IReadOnlyList<ImportFileResult> Files, IReadOnlyList<string> NewClasses)
+{
+    public int Accepted => Files.Count(f => f.Status == ImportFileStatus.Accepted);
+    public int Rejected => Files.Count(f => f.Status == ImportFileStatus.Rejected);
+    public int Ignored => Files.Count(f => f.Status == ImportFileStatus.Ignored);
+}
+
+/// <summary>How far an import is: files looked at, of how many.</summary>
+public readonly record struct ImportProgress(int Done, int Total);
+
+/// <summary>
+/// Adds images to a dataset: from a folder-per-class zip, or as files dropped into one class. Every file is
+/// decoded before it is accepted; each rejected file gets its reason and the rest land. Images are committed in
+/// batches, so a failure half way keeps what was already imported and loses nothing that was there before.
+/// </summary>
+public sealed class DatasetImportService(
+    IDbContextFactory<TransferHubDbContext> dbFactory,
+    ImageStore store,
+    IOptions<ImportOptions> options,
+    TimeProvider clock)
+{
+    private const int BatchSize = 100;
+
+    public ImportOptions Limits => options.Value;
+
+    /// <summary>Imports a zip (a seekable stream: uploads are spooled to a temporary file first).</summary>
+    /// <exception cref="ArchiveException">not a zip, or over a whole-archive limit: nothing is imported</exception>
+    public async Task<ImportReport> ImportZipAsync(string userId, int datasetId, Stream zip, IProgress<ImportProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (zip.CanSeek && zip.Length > options.Value.MaxUploadBytes)
+            throw new ArchiveException($"The upload is {DatasetArchive.Bytes(zip.Length)}; the limit is {DatasetArchive.Bytes(options.Value.MaxUploadBytes)}.");
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
+        var files = DatasetArchive.Read(zip, options.Value).ToList(); // validates the directory before anything is written
+        return await ImportAsync(db, dataset, userId, files, progress, cancellationToken);
+    }
+
+    /// <summary>Imports loose image files into one existing class (no split: they start unassigned).</summary>
+    public async Task<ImportReport> ImportFilesAsync(string userId, int datasetId, int classId, IEnumerable<(string Name, byte[] Data)> files,
+        IProgress<ImportProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
+        var className = await db.DatasetClasses.Where(c => c.Id == classId && c.DatasetId == datasetId).Select(c => c.Name)
+            .FirstOrDefaultAsync(cancellationToken) ?? throw new NotFoundException("Class");
+        var candidates = files.Select(f => f.Data.Length switch
+        {
+            0 => (ArchiveFile)new ArchiveRejection(f.Name, "empty file (0 bytes)"),
+            var n when n > options.Value.MaxFileBytes => new ArchiveRejection(f.Name,
+                $"{DatasetArchive.Bytes(n)} is over the {DatasetArchive.Bytes(options.Value.MaxFileBytes)} per-file limit"),
+            _ => new ArchiveImage(f.Name, className, ArchiveSplit.None, f.Data),
+        }).ToList();
+        return await ImportAsync(db, dataset, userId, candidates, progress, cancellationToken);
+    }
+
+    private async Task<ImportReport> ImportAsync(TransferHubDbContext db, Dataset dataset, string userId, IReadOnlyList<ArchiveFile> files,
+        IProgress<ImportProgress>? progress, CancellationToken cancellationToken)
+    {
+        var classes = await db.DatasetClasses.Where(c => c.DatasetId == dataset.Id).ToListAsync(cancellationToken);
+        var byName = classes.ToDictionary(c => c.Name, StringComparer.OrdinalIgnoreCase);
+        var known = await db.DatasetImages.Where(i => i.DatasetId == dataset.Id)
+            .Select(i => new { i.Sha256, i.OriginalName }).ToDictionaryAsync(i => i.Sha256, i => i.OriginalName, cancellationToken);
+        var results = new List<ImportFileResult>(files.Count);
+        var newClasses = new List<string>();
+        var pending = 0;
+
+        for (var n = 0; n < files.Count; n++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = files[n] switch
+            {
+                ArchiveRejection r => new ImportFileResult(r.Path, r.Ignored ? ImportFileStatus.Ignored : ImportFileStatus.Rejected, r.Reason, null),
+                ArchiveImage image => await AcceptAsync(image),
+                _ => throw new InvalidOperationException(),
+            };
+            results.Add(result);
+            if (pending >= BatchSize)
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                pending = 0;
+            }
+            progress?.Report(new ImportProgress(n + 1, files.Count));
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        return new ImportReport(results, newClasses);
+
+        async Task<ImportFileResult> AcceptAsync(ArchiveImage image)
+        {
+            var sha = Convert.ToHexStringLower(SHA256.HashData(image.Data));
+            if (known.TryGetValue(sha, out var existing))
+                return new ImportFileResult(image.Path, ImportFileStatus.Rejected, $"duplicate of {existing}, already in the dataset", image.ClassName);
+            var split = image.Split switch
+            {
+                ArchiveSplit.Train => DatasetSplit.Train,
+                ArchiveSplit.Val => DatasetSplit.Val,
+                ArchiveSplit.Test => DatasetSplit.Test,
+                _ => DatasetSplit.Unassigned,
+            };
+            if (split == DatasetSplit.Test && dataset.TestSplitFrozen)
+                return new ImportFileResult(image.Path, ImportFileStatus.Rejected, "the test split is frozen; no image can be added to it", image.ClassName);
+            if (image.ClassName.Length is 0 or > DatasetClass.NameMaxLength)
+                return new ImportFileResult(image.Path, ImportFileStatus.Rejected, $"class folder name must be 1..{DatasetClass.NameMaxLength} characters", null);
+
+            int width, height;
+            byte[] thumbnail;
+            try
+            {
+                using var decoded = ImageDecoder.Decode(image.Data, image.Path, options.Value.MaxImagePixels);
+                (width, height) = (decoded.Width, decoded.Height);
+                thumbnail = ImageDigest.Thumbnail(decoded);
+            }
+            catch (ImageDecodeException e)
+            {
+                return new ImportFileResult(image.Path, ImportFileStatus.Rejected, e.Reason, image.ClassName);
+            }
+
+            if (!byName.TryGetValue(image.ClassName, out var datasetClass))
+            {
+                datasetClass = new DatasetClass { DatasetId = dataset.Id, Name = image.ClassName, Ordinal = byName.Count };
+                db.DatasetClasses.Add(datasetClass);
+                byName[image.ClassName] = datasetClass;
+                newClasses.Add(image.ClassName);
+            }
+            await store.SaveAsync(sha, image.Data, thumbnail, cancellationToken);
+            db.DatasetImages.Add(new DatasetImage
+            {
+                DatasetId = dataset.Id,
+                Sha256 = sha,
+                Class = datasetClass,
+                Split = split,
+                OriginalName = image.Path.Length > DatasetImage.OriginalNameMaxLength ? image.Path[^DatasetImage.OriginalNameMaxLength..] : image.Path,
+                Width = width,
+                Height = height,
+                AddedByUserId = userId,
+                AddedAt = clock.GetUtcNow().UtcDateTime,
+            });
+            known[sha] = image.Path;
+            pending++;
+            return new ImportFileResult(image.Path, ImportFileStatus.Accepted, "", image.ClassName);
+        }
+    }
+}
