@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using TransferHub.Web.Data;
+
+namespace TransferHub.Web.Features.Accounts;
+
+/// <summary>Identity's user manager, plus the one rule about who becomes <see cref="SiteAdmin"/>: every way of
+/// creating an account (register, external login) goes through <see cref="CreateAsync(ApplicationUser)"/>.</summary>
+public sealed class TransferHubUserManager(
+    IUserStore<ApplicationUser> store,
+    IOptions<IdentityOptions> optionsAccessor,
+    IPasswordHasher<ApplicationUser> passwordHasher,
+    IEnumerable<IUserValidator<ApplicationUser>> userValidators,
+    IEnumerable<IPasswordValidator<ApplicationUser>> passwordValidators,
+    ILookupNormalizer keyNormalizer,
+    IdentityErrorDescriber errors,
+    IServiceProvider services,
+    ILogger<UserManager<ApplicationUser>> logger,
+    IOptions<WebOptions> webOptions)
+    : UserManager<ApplicationUser>(store, optionsAccessor, passwordHasher, userValidators, passwordValidators,
+        keyNormalizer, errors, services, logger)
+{
+    public override async Task<IdentityResult> CreateAsync(ApplicationUser user)
+    {
+        var result = await base.CreateAsync(user);
+        if (!result.Succeeded)
+            return result;
+
+        if (IsConfiguredAdmin(user.Email) || await Users.CountAsync() == 1)
+        {
+            var granted = await AddToRoleAsync(user, SiteAdmin.Role);
+            if (!granted.Succeeded)
+                Logger.LogError("Could not make {Email} a site admin: {Errors}", user.Email,
+                    string.Join("; ", granted.Errors.Select(e => e.Description)));
+        }
+        return result;
+    }
+
+    private bool IsConfiguredAdmin(string? email) =>
+        webOptions.Value.AdminEmail is { Length: > 0 } admin && string.Equals(admin, email, StringComparison.OrdinalIgnoreCase);
+}
