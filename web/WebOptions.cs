@@ -8,7 +8,7 @@ public sealed record WebOptions
     public const string Section = "Web";
 
     /// <summary>This account gets the site-admin role (at registration, or at the next start if it already
-    /// exists). Without it, the first account ever registered becomes the site admin.</summary>
+    /// exists), and no other account gets it automatically. Unset: the first account registered gets it.</summary>
     [EmailAddress(ErrorMessage = "Web:AdminEmail must be an email address.")]
     public string? AdminEmail { get; init; }
 

@@ -27,7 +27,7 @@ public sealed class TransferHubUserManager(
         if (!result.Succeeded)
             return result;
 
-        if (IsConfiguredAdmin(user.Email) || await Users.CountAsync() == 1)
+        if (await ShouldBeSiteAdminAsync(user))
         {
             var granted = await AddToRoleAsync(user, SiteAdmin.Role);
             if (!granted.Succeeded)
@@ -37,6 +37,9 @@ public sealed class TransferHubUserManager(
         return result;
     }
 
-    private bool IsConfiguredAdmin(string? email) =>
-        webOptions.Value.AdminEmail is { Length: > 0 } admin && string.Equals(admin, email, StringComparison.OrdinalIgnoreCase);
+    /// <summary>The account named in Web:AdminEmail; when none is named, the first account.</summary>
+    private async Task<bool> ShouldBeSiteAdminAsync(ApplicationUser user) =>
+        webOptions.Value.AdminEmail is { Length: > 0 } admin
+            ? string.Equals(admin, user.Email, StringComparison.OrdinalIgnoreCase)
+            : await Users.CountAsync() == 1;
 }
