@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using TransferHub.Web.Data;
+
+namespace TransferHub.Web.Tests.Infrastructure;
+
+/// <summary>The real web app on TestServer with its own temporary SQLite file, deleted afterwards. One per test
+/// class (<c>IClassFixture</c>); tests in a class share the database, so they use their own accounts and teams.</summary>
+public class WebAppFactory : WebApplicationFactory<Program>
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "transferhub-web-tests", Guid.NewGuid().ToString("N"));
+
+    public string DatabaseFile => Path.Combine(_folder, "transferhub.db");
+
+    /// <summary>Extra configuration for subclasses (e.g. Web:AdminEmail).</summary>
+    protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("ConnectionStrings:TransferHub", $"Data Source={DatabaseFile}");
+        foreach (var (key, value) in Settings)
+            builder.UseSetting(key, value);
+    }
+
+    public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>Runs <paramref name="action"/> with services from a fresh DI scope (as one request or circuit would).</summary>
+    public async Task<TResult> InScopeAsync<TResult>(Func<IServiceProvider, Task<TResult>> action)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await action(scope.ServiceProvider);
+    }
+
+    /// <summary>Creates an account without a password (fast: no hashing) and returns its id.</summary>
+    public Task<string> CreateUserAsync(string email) => InScopeAsync(async services =>
+    {
+        var users = services.GetRequiredService<UserManager<ApplicationUser>>();
+        var user = new ApplicationUser { UserName = email, Email = email, EmailConfirmed = true };
+        var result = await users.CreateAsync(user);
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors.Select(e => e.Description)));
+        return user.Id;
+    });
+
+    public async Task<TransferHubDbContext> DbAsync() =>
+        await Service<Microsoft.EntityFrameworkCore.IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
+    }
+}

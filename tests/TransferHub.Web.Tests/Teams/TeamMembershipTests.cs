@@ -1,0 +1,166 @@
+using TransferHub.Web.Data;
+using TransferHub.Web.Features;
+using TransferHub.Web.Tests.Infrastructure;
+
+namespace TransferHub.Web.Tests.Teams;
+
+public sealed class TeamMembershipTests(WebAppFactory app) : IClassFixture<WebAppFactory>, IDisposable
+{
+    private readonly ServiceScope _services = new(app);
+
+    public void Dispose() => _services.Dispose();
+
+    [Fact]
+    public async Task CreatingATeamMakesTheCreatorItsOnlyOwner()
+    {
+        var userId = await app.CreateUserAsync($"creator-{Guid.NewGuid():N}@example.com");
+
+        var teamId = await _services.Teams.CreateAsync(userId, "  Vision lab  ");
+
+        var team = await _services.Teams.GetAsync(userId, teamId);
+        Assert.NotNull(team);
+        Assert.Equal("Vision lab", team.Name);
+        var member = Assert.Single(team.Members);
+        Assert.Equal((userId, TeamRole.Owner), (member.UserId, member.Role));
+        Assert.True(team.CanManageMembers);
+    }
+
+    [Fact]
+    public async Task AnOwnerAddsMembersByEmailChangesTheirRolesAndRemovesThem()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        var newcomer = await app.CreateUserAsync($"newcomer-{s.Tag}@example.com");
+
+        await _services.Teams.AddMemberAsync(s.OwnerId, s.TeamId, $"  NEWCOMER-{s.Tag}@Example.com ", TeamRole.Viewer);
+        Assert.Equal(TeamRole.Viewer, await RoleOfAsync(s, newcomer));
+
+        await _services.Teams.ChangeRoleAsync(s.OwnerId, s.TeamId, newcomer, TeamRole.Editor);
+        Assert.Equal(TeamRole.Editor, await RoleOfAsync(s, newcomer));
+
+        await _services.Teams.RemoveMemberAsync(s.OwnerId, s.TeamId, newcomer);
+        Assert.Null(await RoleOfAsync(s, newcomer));
+        Assert.Null(await _services.Teams.GetAsync(newcomer, s.TeamId));
+    }
+
+    [Fact]
+    public async Task AddingAnUnknownEmailOrAnExistingMemberIsRefusedWithAReason()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+
+        var unknown = await Assert.ThrowsAsync<RuleViolationException>(() =>
+            _services.Teams.AddMemberAsync(s.OwnerId, s.TeamId, "nobody@example.com", TeamRole.Viewer));
+        Assert.Contains("no account", unknown.Message);
+        var twice = await Assert.ThrowsAsync<RuleViolationException>(() =>
+            _services.Teams.AddMemberAsync(s.OwnerId, s.TeamId, s.Email("viewer"), TeamRole.Editor));
+        Assert.Contains("already a member", twice.Message);
+        Assert.Equal(TeamRole.Viewer, await RoleOfAsync(s, s.ViewerId));
+    }
+
+    [Fact]
+    public async Task TheLastOwnerCannotBeDemotedOrRemoved()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+
+        var demote = await Assert.ThrowsAsync<RuleViolationException>(() =>
+            _services.Teams.ChangeRoleAsync(s.OwnerId, s.TeamId, s.OwnerId, TeamRole.Editor));
+        var remove = await Assert.ThrowsAsync<RuleViolationException>(() =>
+            _services.Teams.RemoveMemberAsync(s.OwnerId, s.TeamId, s.OwnerId));
+
+        Assert.Contains("last owner", demote.Message);
+        Assert.Contains("last owner", remove.Message);
+        Assert.Equal(TeamRole.Owner, await RoleOfAsync(s, s.OwnerId));
+    }
+
+    [Fact]
+    public async Task WithASecondOwnerTheFirstMayStepDownButTheSecondThenCannot()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        await _services.Teams.ChangeRoleAsync(s.OwnerId, s.TeamId, s.EditorId, TeamRole.Owner);
+
+        await _services.Teams.RemoveMemberAsync(s.OwnerId, s.TeamId, s.OwnerId);
+
+        Assert.Null(await RoleOfAsync(s, s.OwnerId, asUser: s.EditorId));
+        await Assert.ThrowsAsync<RuleViolationException>(() =>
+            _services.Teams.ChangeRoleAsync(s.EditorId, s.TeamId, s.EditorId, TeamRole.Viewer));
+    }
+
+    [Fact]
+    public async Task AViewerCannotChangeMembers()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        await app.CreateUserAsync($"hopeful-{s.Tag}@example.com");
+
+        await AssertMemberChangesRefused<ForbiddenException>(s, s.ViewerId);
+    }
+
+    [Fact]
+    public async Task AnEditorCannotChangeMembers()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        await app.CreateUserAsync($"hopeful-{s.Tag}@example.com");
+
+        await AssertMemberChangesRefused<ForbiddenException>(s, s.EditorId);
+    }
+
+    [Fact]
+    public async Task AnOutsiderCannotChangeMembersAndIsToldTheTeamDoesNotExist()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        await app.CreateUserAsync($"hopeful-{s.Tag}@example.com");
+
+        await AssertMemberChangesRefused<NotFoundException>(s, s.OutsiderId);
+    }
+
+    [Fact]
+    public async Task AnOutsiderSeesATeamExactlyAsIfItDidNotExist()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        const int missingTeamId = int.MaxValue;
+
+        Assert.Null(await _services.Teams.GetAsync(s.OutsiderId, s.TeamId));
+        Assert.Null(await _services.Teams.GetAsync(s.OutsiderId, missingTeamId));
+        Assert.Equal([s.OutsiderTeamId], (await _services.Teams.ListAsync(s.OutsiderId)).Select(t => t.Id));
+
+        var hidden = await Assert.ThrowsAsync<NotFoundException>(() =>
+            _services.Teams.AddMemberAsync(s.OutsiderId, s.TeamId, s.Email("outsider"), TeamRole.Owner));
+        var missing = await Assert.ThrowsAsync<NotFoundException>(() =>
+            _services.Teams.AddMemberAsync(s.OutsiderId, missingTeamId, s.Email("outsider"), TeamRole.Owner));
+        Assert.Equal(missing.Message, hidden.Message);
+    }
+
+    [Fact]
+    public async Task EveryMemberSeesTheTeamWithTheirOwnRole()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+
+        foreach (var (userId, role) in new[] { (s.OwnerId, TeamRole.Owner), (s.EditorId, TeamRole.Editor), (s.ViewerId, TeamRole.Viewer) })
+        {
+            var summary = Assert.Single(await _services.Teams.ListAsync(userId));
+            Assert.Equal((s.TeamId, role, 3, 1), (summary.Id, summary.MyRole, summary.MemberCount, summary.ProjectCount));
+            Assert.Equal(role, (await _services.Teams.GetAsync(userId, s.TeamId))!.MyRole);
+        }
+    }
+
+    private async Task AssertMemberChangesRefused<TException>(TeamScenario s, string callerId) where TException : FeatureException
+    {
+        await Assert.ThrowsAsync<TException>(() =>
+            _services.Teams.AddMemberAsync(callerId, s.TeamId, $"hopeful-{s.Tag}@example.com", TeamRole.Viewer));
+        await Assert.ThrowsAsync<TException>(() =>
+            _services.Teams.ChangeRoleAsync(callerId, s.TeamId, s.ViewerId, TeamRole.Owner));
+        await Assert.ThrowsAsync<TException>(() =>
+            _services.Teams.ChangeRoleAsync(callerId, s.TeamId, callerId, TeamRole.Owner));
+        await Assert.ThrowsAsync<TException>(() =>
+            _services.Teams.RemoveMemberAsync(callerId, s.TeamId, s.OwnerId));
+
+        var team = await _services.Teams.GetAsync(s.OwnerId, s.TeamId);
+        Assert.Equal(
+            [(s.OwnerId, TeamRole.Owner), (s.EditorId, TeamRole.Editor), (s.ViewerId, TeamRole.Viewer)],
+            team!.Members.Select(m => (m.UserId, m.Role)));
+    }
+
+    private async Task<TeamRole?> RoleOfAsync(TeamScenario s, string userId, string? asUser = null)
+    {
+        var team = await _services.Teams.GetAsync(asUser ?? s.OwnerId, s.TeamId);
+        return team!.Members.FirstOrDefault(m => m.UserId == userId)?.Role;
+    }
+}

@@ -1,0 +1,3 @@
+namespace TransferHub.Web.Features.Teams;
+
+public sealed record MemberRoleChange(TeamMemberView Member, Data.TeamRole NewRole);

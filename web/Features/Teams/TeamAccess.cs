@@ -1,0 +1,106 @@
+using System.Linq.Expressions;
+using Microsoft.EntityFrameworkCore;
+using TransferHub.Web.Data;
+
+namespace TransferHub.Web.Features.Teams;
+
+/// <summary>
+/// The one place that decides what a user may see and change of team-owned data (ADR 005). Every feature
+/// service makes one per call, for the calling user, on its own DbContext:
+/// <list type="bullet">
+/// <item>Reads go through the <c>IQueryable</c> properties, which only ever contain rows of teams the user
+/// belongs to. Filtering in the query (not after it) means a forgotten check shows nothing rather than
+/// everything.</item>
+/// <item>Changes go through <c>Require…Async</c>, which loads the row and checks the role: a non-member gets
+/// <see cref="NotFoundException"/>, exactly like a missing id, so ids reveal nothing; a member whose role is too
+/// weak gets <see cref="ForbiddenException"/>.</item>
+/// </list>
+/// A new team-owned entity needs one line below saying how to reach its team id.
+/// </summary>
+public sealed class TeamAccess
+{
+    private readonly TransferHubDbContext _db;
+    private readonly IQueryable<TeamMember> _myMemberships;
+
+    public TeamAccess(TransferHubDbContext db, string userId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        _db = db;
+        UserId = userId;
+        _myMemberships = db.TeamMembers.Where(m => m.UserId == userId);
+    }
+
+    public string UserId { get; }
+
+    public IQueryable<Team> Teams => Visible(_db.Teams, t => t.Id);
+    public IQueryable<TeamMember> Members => Visible(_db.TeamMembers, m => m.TeamId);
+    public IQueryable<Project> Projects => Visible(_db.Projects, p => p.TeamId);
+    public IQueryable<Dataset> Datasets => Visible(_db.Datasets, d => d.Project!.TeamId);
+    public IQueryable<DatasetClass> DatasetClasses => Visible(_db.DatasetClasses, c => c.Dataset!.Project!.TeamId);
+    public IQueryable<DatasetImage> DatasetImages => Visible(_db.DatasetImages, i => i.Dataset!.Project!.TeamId);
+
+    /// <summary>The caller's role in a team, or null when they are not a member (or there is no such team).</summary>
+    public async Task<TeamRole?> RoleInAsync(int teamId, CancellationToken cancellationToken = default) =>
+        await _myMemberships.Where(m => m.TeamId == teamId).Select(m => (TeamRole?)m.Role).FirstOrDefaultAsync(cancellationToken);
+
+    /// <summary>Checks that the caller may do something in a team; returns their role.</summary>
+    /// <exception cref="NotFoundException">Not a member, or no such team.</exception>
+    /// <exception cref="ForbiddenException">A member whose role does not allow it.</exception>
+    public async Task<TeamRole> DemandAsync(int teamId, TeamPermission permission, CancellationToken cancellationToken = default)
+    {
+        var role = await RoleInAsync(teamId, cancellationToken) ?? throw new NotFoundException("Team");
+        if (!role.Allows(permission))
+            throw new ForbiddenException(permission switch
+            {
+                TeamPermission.ManageMembers => "Only a team owner can manage members.",
+                _ => $"As a {role.ToString().ToLowerInvariant()} of this team you can look but not change anything.",
+            });
+        return role;
+    }
+
+    public Task<Team> RequireTeamAsync(int teamId, TeamPermission permission, CancellationToken cancellationToken = default) =>
+        RequireAsync(_db.Teams, t => t.Id, t => t.Id == teamId, permission, "Team", cancellationToken);
+
+    public Task<Project> RequireProjectAsync(int projectId, TeamPermission permission, CancellationToken cancellationToken = default) =>
+        RequireAsync(_db.Projects, p => p.TeamId, p => p.Id == projectId, permission, "Project", cancellationToken);
+
+    public Task<Dataset> RequireDatasetAsync(int datasetId, TeamPermission permission, CancellationToken cancellationToken = default) =>
+        RequireAsync(_db.Datasets, d => d.Project!.TeamId, d => d.Id == datasetId, permission, "Dataset", cancellationToken);
+
+    /// <summary>Loads (tracked) the one visible row matching <paramref name="match"/> after checking the caller's
+    /// role in its team.</summary>
+    private async Task<T> RequireAsync<T>(IQueryable<T> source, Expression<Func<T, int>> teamIdOf,
+        Expression<Func<T, bool>> match, TeamPermission permission, string thing, CancellationToken cancellationToken)
+        where T : class
+    {
+        var found = await Visible(source, teamIdOf).Where(match).Select(WithTeamId(teamIdOf))
+            .FirstOrDefaultAsync(cancellationToken) ?? throw new NotFoundException(thing);
+        await DemandAsync(found.TeamId, permission, cancellationToken);
+        return found.Row;
+    }
+
+    /// <summary><paramref name="source"/> limited to rows whose team has the caller as a member.</summary>
+    private IQueryable<T> Visible<T>(IQueryable<T> source, Expression<Func<T, int>> teamIdOf)
+    {
+        // row => _myMemberships.Any(m => m.TeamId == teamIdOf(row)), built by substituting teamIdOf's body.
+        var member = Expression.Parameter(typeof(TeamMember), "m");
+        var sameTeam = Expression.Lambda<Func<TeamMember, bool>>(
+            Expression.Equal(Expression.Property(member, nameof(TeamMember.TeamId)), teamIdOf.Body), member);
+        var any = Expression.Call(typeof(Queryable), nameof(Queryable.Any), [typeof(TeamMember)],
+            _myMemberships.Expression, Expression.Quote(sameTeam));
+        return source.Where(Expression.Lambda<Func<T, bool>>(any, teamIdOf.Parameters));
+    }
+
+    private static Expression<Func<T, Owned<T>>> WithTeamId<T>(Expression<Func<T, int>> teamIdOf) =>
+        Expression.Lambda<Func<T, Owned<T>>>(
+            Expression.MemberInit(Expression.New(typeof(Owned<T>)),
+                Expression.Bind(typeof(Owned<T>).GetProperty(nameof(Owned<T>.Row))!, teamIdOf.Parameters[0]),
+                Expression.Bind(typeof(Owned<T>).GetProperty(nameof(Owned<T>.TeamId))!, teamIdOf.Body)),
+            teamIdOf.Parameters);
+
+    private sealed class Owned<T>
+    {
+        public T Row { get; set; } = default!;
+        public int TeamId { get; set; }
+    }
+}

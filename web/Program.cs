@@ -1,0 +1,22 @@
+using TransferHub.Web.Components;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features.Accounts;
+using TransferHub.Web.Features.Projects;
+using TransferHub.Web.Features.Teams;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddWebData();
+builder.AddAccounts();
+builder.Services.AddWebUi();
+builder.Services.AddTeams();
+builder.Services.AddProjects();
+
+var app = builder.Build();
+await app.MigrateDatabaseAsync();
+await app.EnsureSiteAdminAsync();
+app.MapWebUi();
+await app.RunAsync();
+
+/// <summary>Entry point marker for WebApplicationFactory in tests.</summary>
+public partial class Program;
