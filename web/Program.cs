@@ -1,6 +1,7 @@
 using TransferHub.Web.Components;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
+using TransferHub.Web.Features.Datasets;
 using TransferHub.Web.Features.Projects;
 using TransferHub.Web.Features.Teams;
 
@@ -11,6 +12,7 @@ builder.AddAccounts();
 builder.Services.AddWebUi();
 builder.Services.AddTeams();
 builder.Services.AddProjects();
+builder.AddDatasets();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync();

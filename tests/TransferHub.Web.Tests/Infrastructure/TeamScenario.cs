@@ -38,6 +38,8 @@ public sealed class ServiceScope(WebAppFactory app) : IDisposable
 
     public TeamService Teams => _scope.ServiceProvider.GetRequiredService<TeamService>();
     public ProjectService Projects => _scope.ServiceProvider.GetRequiredService<ProjectService>();
+    public Features.Datasets.DatasetService Datasets => _scope.ServiceProvider.GetRequiredService<Features.Datasets.DatasetService>();
+    public Features.Datasets.Import.DatasetImportService Import => _scope.ServiceProvider.GetRequiredService<Features.Datasets.Import.DatasetImportService>();
 
     public void Dispose() => _scope.Dispose();
 }

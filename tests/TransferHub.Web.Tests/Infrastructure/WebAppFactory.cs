@@ -15,6 +15,8 @@ public class WebAppFactory : WebApplicationFactory<Program>
 
     public string DatabaseFile => Path.Combine(_folder, "transferhub.db");
 
+    public string StorageRoot => Path.Combine(_folder, "storage");
+
     /// <summary>Extra configuration for subclasses (e.g. Web:AdminEmail).</summary>
     protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
 
@@ -22,6 +24,7 @@ public class WebAppFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("ConnectionStrings:TransferHub", $"Data Source={DatabaseFile}");
+        builder.UseSetting("Storage:Root", StorageRoot);
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
     }

@@ -1,0 +1,163 @@
+using System.IO.Compression;
+using Microsoft.EntityFrameworkCore;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features;
+using TransferHub.Web.Features.Datasets.Import;
+using TransferHub.Web.Tests.Infrastructure;
+
+namespace TransferHub.Web.Tests.Datasets;
+
+public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebAppFactory>, IDisposable
+{
+    private readonly ServiceScope _services = new(app);
+
+    public void Dispose() => _services.Dispose();
+
+    private static byte[] Photo(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "photos", name));
+
+    private static byte[] Fashion(string cls, int index) =>
+        File.ReadAllBytes(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", cls)).Order(StringComparer.Ordinal).ElementAt(index));
+
+    private static MemoryStream Zip(params (string Path, byte[] Data)[] files)
+    {
+        var stream = new MemoryStream();
+        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+            foreach (var (path, data) in files)
+            {
+                using var entry = zip.CreateEntry(path).Open();
+                entry.Write(data);
+            }
+        stream.Position = 0;
+        return stream;
+    }
+
+    private async Task<(TeamScenario Scenario, int DatasetId)> DatasetAsync()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        return (s, await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Clothes"));
+    }
+
+    private async Task<List<DatasetImage>> ImagesAsync(int datasetId)
+    {
+        await using var db = await app.Service<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+        return await db.DatasetImages.Include(i => i.Class).Where(i => i.DatasetId == datasetId).OrderBy(i => i.OriginalName).ToListAsync();
+    }
+
+    [Fact]
+    public async Task AGoodZipLandsWithItsClassesSplitsSizesAndThumbnails()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var zip = Zip(("clothes/train/bag/1.png", Fashion("bag", 0)), ("clothes/train/sandal/2.png", Fashion("sandal", 0)),
+            ("clothes/test/bag/3.png", Fashion("bag", 1)), ("clothes/val/sandal/4.png", Fashion("sandal", 1)));
+        var progress = new List<ImportProgress>();
+
+        var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, zip, new SyncProgress(progress));
+
+        Assert.Equal(4, report.Accepted);
+        Assert.Equal(0, report.Rejected);
+        Assert.Equal(["bag", "sandal"], report.NewClasses);
+        Assert.Equal(new ImportProgress(4, 4), progress[^1]);
+        var images = await ImagesAsync(datasetId);
+        // By original name: clothes/test/bag/3, clothes/train/bag/1, clothes/train/sandal/2, clothes/val/sandal/4.
+        Assert.Equal(["bag", "bag", "sandal", "sandal"], images.Select(i => i.Class!.Name));
+        Assert.Equal([DatasetSplit.Test, DatasetSplit.Train, DatasetSplit.Train, DatasetSplit.Val], images.Select(i => i.Split));
+        Assert.All(images, i => Assert.Equal((28, 28), (i.Width, i.Height)));
+        Assert.All(images, i => Assert.Equal(s.EditorId, i.AddedByUserId));
+        var store = app.Service<Web.Storage.ImageStore>();
+        Assert.All(images, i => Assert.True(store.Contains(i.Sha256)));
+        await using var thumbnail = store.OpenThumbnail(images[0].Sha256);
+        Assert.True(thumbnail.Length > 100);
+
+        var overview = await _services.Datasets.GetAsync(s.ViewerId, datasetId);
+        Assert.Equal(4, overview!.Dataset.Images);
+        Assert.Equal((1, 0, 1), (overview.Classes[0].Train, overview.Classes[0].Val, overview.Classes[0].Test));
+    }
+
+    [Fact]
+    public async Task EachBadFileGetsItsOwnReasonAndTheGoodFilesStillLand()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var photo = Photo("chelsea.jpg");
+        var zip = Zip(
+            ("cats/good.jpg", photo),
+            ("cats/copy.jpg", photo),
+            ("cats/truncated.jpg", photo[..(photo.Length / 2)]),
+            ("cats/notes.txt", "not an image"u8.ToArray()),
+            ("cats/empty.png", []),
+            ("cats/inner.zip", Zip(("a/b.png", Fashion("bag", 0))).ToArray()),
+            ("../escape.png", Fashion("bag", 0)),
+            ("loose.png", Fashion("bag", 1)),
+            ("__MACOSX/cats/._good.jpg", [0, 1, 2]),
+            ("dogs/coffee.png", Photo("coffee.png")));
+
+        var report = await _services.Import.ImportZipAsync(s.OwnerId, datasetId, zip);
+
+        var reasons = report.Files.Where(f => f.Status == ImportFileStatus.Rejected).ToDictionary(f => f.Path, f => f.Reason);
+        Assert.Equal(2, report.Accepted);
+        Assert.Equal(7, reasons.Count);
+        Assert.StartsWith("duplicate of cats/good.jpg", reasons["cats/copy.jpg"]);
+        Assert.Contains("truncated", reasons["cats/truncated.jpg"], StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("JPEG, PNG, WebP, GIF and BMP", reasons["cats/notes.txt"]);
+        Assert.Equal("empty file (0 bytes)", reasons["cats/empty.png"]);
+        Assert.StartsWith("nested archive", reasons["cats/inner.zip"]);
+        Assert.StartsWith("path outside the archive", reasons["../escape.png"]);
+        Assert.StartsWith("not inside a class folder", reasons["loose.png"]);
+        Assert.Equal(1, report.Ignored);
+        Assert.Equal(["cats/good.jpg", "dogs/coffee.png"], (await ImagesAsync(datasetId)).Select(i => i.OriginalName));
+    }
+
+    [Fact]
+    public async Task ASecondUploadKeepsWhatWasThereAndRejectsDuplicatesOfIt()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        await _services.Import.ImportZipAsync(s.EditorId, datasetId, Zip(("bag/1.png", Fashion("bag", 0))));
+
+        var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, Zip(("bag/again.png", Fashion("bag", 0)), ("bag/2.png", Fashion("bag", 2))));
+
+        Assert.Equal(1, report.Accepted);
+        Assert.Equal("duplicate of bag/1.png, already in the dataset", report.Files.Single(f => f.Path == "bag/again.png").Reason);
+        Assert.Equal(2, (await ImagesAsync(datasetId)).Count);
+        Assert.Empty(report.NewClasses);
+    }
+
+    [Fact]
+    public async Task AnArchiveOverALimitImportsNothingAndSaysWhy()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var error = await Assert.ThrowsAsync<ArchiveException>(() =>
+            _services.Import.ImportZipAsync(s.EditorId, datasetId, new MemoryStream("PK but broken"u8.ToArray())));
+        Assert.Equal("The file is not a valid zip archive.", error.Message);
+        Assert.Empty(await ImagesAsync(datasetId));
+    }
+
+    [Fact]
+    public async Task ImagesDroppedIntoAClassGoThereUnassigned()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        await _services.Import.ImportZipAsync(s.EditorId, datasetId, Zip(("bag/1.png", Fashion("bag", 0))));
+        var bagId = (await _services.Datasets.GetAsync(s.EditorId, datasetId))!.Classes.Single().ClassId;
+
+        var report = await _services.Import.ImportFilesAsync(s.EditorId, datasetId, bagId,
+            [("more.png", Fashion("bag", 3)), ("broken.png", [1, 2, 3])]);
+
+        Assert.Equal(1, report.Accepted);
+        var added = (await ImagesAsync(datasetId)).Single(i => i.OriginalName == "more.png");
+        Assert.Equal(("bag", DatasetSplit.Unassigned), (added.Class!.Name, added.Split));
+    }
+
+    [Fact]
+    public async Task OutsidersAndViewersCannotImport()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        await Assert.ThrowsAsync<NotFoundException>(() => _services.Import.ImportZipAsync(s.OutsiderId, datasetId, Zip(("bag/1.png", Fashion("bag", 0)))));
+        await Assert.ThrowsAsync<ForbiddenException>(() => _services.Import.ImportZipAsync(s.ViewerId, datasetId, Zip(("bag/1.png", Fashion("bag", 0)))));
+        Assert.Null(await _services.Datasets.GetAsync(s.OutsiderId, datasetId));
+        Assert.Empty(await ImagesAsync(datasetId));
+    }
+
+    /// <summary>Progress that records synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
+    private sealed class SyncProgress(List<ImportProgress> seen) : IProgress<ImportProgress>
+    {
+        public void Report(ImportProgress value) => seen.Add(value);
+    }
+}

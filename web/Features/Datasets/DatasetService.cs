@@ -1,0 +1,64 @@
+using Microsoft.EntityFrameworkCore;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features.Teams;
+
+namespace TransferHub.Web.Features.Datasets;
+
+public sealed record DatasetSummary(int Id, int ProjectId, string Name, int Images, int Classes, bool TestSplitFrozen, DateTime CreatedAt);
+
+/// <summary>Images of one class in each split.</summary>
+public sealed record ClassCount(int ClassId, string Name, int Ordinal, int Train, int Val, int Test, int Unassigned)
+{
+    public int Total => Train + Val + Test + Unassigned;
+}
+
+public sealed record DatasetOverview(DatasetSummary Dataset, int TeamId, string ProjectName, TeamRole MyRole, IReadOnlyList<ClassCount> Classes)
+{
+    public bool CanEdit => MyRole.Allows(TeamPermission.EditContent);
+}
+
+/// <summary>Datasets of the caller's projects (<c>userId</c> is always the signed-in caller).</summary>
+public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFactory, TimeProvider clock)
+{
+    public async Task<IReadOnlyList<DatasetSummary>> ListAsync(string userId, int projectId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await new TeamAccess(db, userId).Datasets.Where(d => d.ProjectId == projectId)
+            .OrderBy(d => d.Name)
+            .Select(d => new DatasetSummary(d.Id, d.ProjectId, d.Name, d.Images.Count, d.Classes.Count, d.TestSplitFrozen, d.CreatedAt))
+            .ToListAsync(cancellationToken);
+    }
+
+    /// <summary>The dataset with its per-class, per-split counts, or null when the caller cannot see it.</summary>
+    public async Task<DatasetOverview?> GetAsync(string userId, int datasetId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var access = new TeamAccess(db, userId);
+        var dataset = await access.Datasets.Where(d => d.Id == datasetId)
+            .Select(d => new { Summary = new DatasetSummary(d.Id, d.ProjectId, d.Name, d.Images.Count, d.Classes.Count, d.TestSplitFrozen, d.CreatedAt), d.Project!.TeamId, ProjectName = d.Project.Name })
+            .FirstOrDefaultAsync(cancellationToken);
+        if (dataset is null) return null;
+        var role = await access.RoleInAsync(dataset.TeamId, cancellationToken) ?? throw new NotFoundException("Dataset");
+        var counts = await db.DatasetImages.Where(i => i.DatasetId == datasetId && i.ClassId != null)
+            .GroupBy(i => new { i.ClassId, i.Split }).Select(g => new { g.Key.ClassId, g.Key.Split, Count = g.Count() })
+            .ToListAsync(cancellationToken);
+        var classes = await db.DatasetClasses.Where(c => c.DatasetId == datasetId).OrderBy(c => c.Ordinal).ToListAsync(cancellationToken);
+        int Count(int classId, DatasetSplit split) => counts.Where(c => c.ClassId == classId && c.Split == split).Sum(c => c.Count);
+        return new DatasetOverview(dataset.Summary, dataset.TeamId, dataset.ProjectName, role,
+            [.. classes.Select(c => new ClassCount(c.Id, c.Name, c.Ordinal, Count(c.Id, DatasetSplit.Train), Count(c.Id, DatasetSplit.Val),
+                Count(c.Id, DatasetSplit.Test), Count(c.Id, DatasetSplit.Unassigned)))]);
+    }
+
+    public async Task<int> CreateAsync(string userId, int projectId, string name, CancellationToken cancellationToken = default)
+    {
+        var datasetName = Names.Require(name, Dataset.NameMaxLength, "A dataset");
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await new TeamAccess(db, userId).RequireProjectAsync(projectId, TeamPermission.EditContent, cancellationToken);
+        if (await db.Datasets.AnyAsync(d => d.ProjectId == projectId && d.Name == datasetName, cancellationToken))
+            throw new RuleViolationException($"The project already has a dataset named \"{datasetName}\".");
+        var dataset = new Dataset { ProjectId = projectId, Name = datasetName, CreatedAt = clock.GetUtcNow().UtcDateTime };
+        db.Datasets.Add(dataset);
+        await db.SaveChangesAsync(cancellationToken);
+        return dataset.Id;
+    }
+}

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using TransferHub.Web.Features.Datasets.Import;
+using TransferHub.Web.Storage;
+
+namespace TransferHub.Web.Features.Datasets;
+
+public static class DatasetsExtensions
+{
+    public static void AddDatasets(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ImportOptions>().BindConfiguration(ImportOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(services =>
+        {
+            var root = services.GetRequiredService<IOptions<StorageOptions>>().Value.Root;
+            var contentRoot = services.GetRequiredService<IHostEnvironment>().ContentRootPath;
+            return new ImageStore(Path.GetFullPath(Path.Combine(contentRoot, root)));
+        });
+        builder.Services.AddScoped<DatasetService>();
+        builder.Services.AddScoped<DatasetImportService>();
+    }
+}
