@@ -63,7 +63,7 @@ public sealed class TeamMembersTableTests : IAsyncLifetime
     }
 
     [Fact]
-    public void RemoveAndRoleChangesAreReportedForTheRightMember()
+    public async Task RemoveAndRoleChangesAreReportedForTheRightMember()
     {
         TeamMemberView? removed = null;
         MemberRoleChange? changed = null;
@@ -72,7 +72,7 @@ public sealed class TeamMembersTableTests : IAsyncLifetime
 
         table.FindAll("[data-testid=remove-member]")[2].Click();
         var editorSelect = table.FindComponents<MudSelect<TeamRole>>()[1];
-        editorSelect.InvokeAsync(() => editorSelect.Instance.SelectOption(TeamRole.Viewer));
+        await editorSelect.InvokeAsync(() => editorSelect.Instance.SelectOption(TeamRole.Viewer));
 
         Assert.Equal(Viewer, removed);
         Assert.Equal(new MemberRoleChange(Editor, TeamRole.Viewer), changed);

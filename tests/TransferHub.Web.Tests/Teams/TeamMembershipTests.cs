@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features;
 using TransferHub.Web.Tests.Infrastructure;
@@ -82,6 +83,48 @@ public sealed class TeamMembershipTests(WebAppFactory app) : IClassFixture<WebAp
         Assert.Null(await RoleOfAsync(s, s.OwnerId, asUser: s.EditorId));
         await Assert.ThrowsAsync<RuleViolationException>(() =>
             _services.Teams.ChangeRoleAsync(s.EditorId, s.TeamId, s.EditorId, TeamRole.Viewer));
+    }
+
+    [Fact]
+    public async Task TwoOwnersDemotingEachOtherAtTheSameTimeLeaveExactlyOneOwner()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        await _services.Teams.ChangeRoleAsync(s.OwnerId, s.TeamId, s.EditorId, TeamRole.Owner);
+        using var first = new ServiceScope(app);
+        using var second = new ServiceScope(app);
+
+        // Hold the database's write lock so both requests are in flight at once: a check made outside the write
+        // transaction would now see two owners in both requests, and both demotions would go through.
+        await using var blocker = new SqliteConnection($"Data Source={app.DatabaseFile};Pooling=False");
+        await blocker.OpenAsync();
+        await ExecuteAsync(blocker, "BEGIN IMMEDIATE;");
+        var demotions = new[]
+        {
+            Task.Run(() => Outcome(first.Teams.ChangeRoleAsync(s.OwnerId, s.TeamId, s.EditorId, TeamRole.Viewer))),
+            Task.Run(() => Outcome(second.Teams.ChangeRoleAsync(s.EditorId, s.TeamId, s.OwnerId, TeamRole.Viewer))),
+        };
+        await Task.Delay(500);
+        await ExecuteAsync(blocker, "COMMIT;");
+        var outcomes = await Task.WhenAll(demotions);
+
+        // The loser was either demoted first (no longer an owner) or saw that it would leave no owner.
+        Assert.Single(outcomes, o => o == "ok");
+        Assert.Contains(outcomes.Single(o => o != "ok"), new[] { nameof(ForbiddenException), nameof(RuleViolationException) });
+        var team = await _services.Teams.GetAsync(s.ViewerId, s.TeamId);
+        Assert.Single(team!.Members, m => m.Role == TeamRole.Owner);
+
+        static async Task<string> Outcome(Task change)
+        {
+            try { await change; return "ok"; }
+            catch (Exception e) { return e.GetType().Name; }
+        }
+
+        static async Task ExecuteAsync(SqliteConnection connection, string sql)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            await command.ExecuteNonQueryAsync();
+        }
     }
 
     [Fact]
