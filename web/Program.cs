@@ -4,6 +4,7 @@ using TransferHub.Web.Features.Accounts;
 using TransferHub.Web.Features.Datasets;
 using TransferHub.Web.Features.Projects;
 using TransferHub.Web.Features.Teams;
+using TransferHub.Web.Features.Workers;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -13,10 +14,12 @@ builder.Services.AddWebUi();
 builder.Services.AddTeams();
 builder.Services.AddProjects();
 builder.AddDatasets();
+builder.AddWorkers();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync();
 await app.EnsureSiteAdminAsync();
+await app.RegisterLocalWorkerAsync();
 app.MapWebUi();
 await app.RunAsync();
 

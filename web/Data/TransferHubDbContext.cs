@@ -15,6 +15,7 @@ public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetClass> DatasetClasses => Set<DatasetClass>();
     public DbSet<DatasetImage> DatasetImages => Set<DatasetImage>();
+    public DbSet<WorkerNode> Workers => Set<WorkerNode>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

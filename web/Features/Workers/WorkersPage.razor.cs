@@ -1,0 +1,71 @@
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+using TransferHub.Web.Components.Shared;
+using TransferHub.Web.Data;
+
+namespace TransferHub.Web.Features.Workers;
+
+public partial class WorkersPage
+{
+    private IReadOnlyList<WorkerSummary>? _workers;
+    private string _name = "";
+    private string _address = "";
+    private string _token = "";
+    private bool _busy;
+
+    [Inject]
+    private WorkerRegistryService Workers { get; set; } = default!;
+
+    protected override async Task OnParametersSetAsync() => _workers = await Workers.ListAsync(UserId);
+
+    private static Color StateColor(WorkerSummary worker) => worker.State switch
+    {
+        "online" => Color.Success,
+        "offline" => Color.Error,
+        "draining" => Color.Warning,
+        _ => Color.Default,
+    };
+
+    private async Task RegisterAsync()
+    {
+        _busy = true;
+        var id = 0;
+        if (await TryAsync(async () => id = await Workers.RegisterAsync(UserId, _name, _address, _token), $"Worker \"{_name.Trim()}\" registered."))
+        {
+            (_name, _address, _token) = ("", "", "");
+            await Workers.TestConnectionAsync(UserId, id);
+            _workers = await Workers.ListAsync(UserId);
+        }
+        _busy = false;
+    }
+
+    private async Task TestAsync(WorkerSummary worker)
+    {
+        _busy = true;
+        ConnectionTest? result = null;
+        if (await TryAsync(async () => result = await Workers.TestConnectionAsync(UserId, worker.Id)))
+            Snackbar.Add(result!.Message, result.Ok ? Severity.Success : Severity.Error);
+        _workers = await Workers.ListAsync(UserId);
+        _busy = false;
+    }
+
+    private async Task ToggleEnabledAsync(WorkerSummary worker)
+    {
+        if (await TryAsync(() => Workers.SetEnabledAsync(UserId, worker.Id, !worker.Enabled)))
+            _workers = await Workers.ListAsync(UserId);
+    }
+
+    private async Task ToggleDrainingAsync(WorkerSummary worker)
+    {
+        if (await TryAsync(() => Workers.SetDrainingAsync(UserId, worker.Id, !worker.Draining)))
+            _workers = await Workers.ListAsync(UserId);
+    }
+
+    private async Task RemoveAsync(WorkerSummary worker)
+    {
+        var confirmed = await ConfirmDialog.AskAsync(Dialogs, "Remove worker",
+            $"Remove \"{worker.Name}\" ({worker.Address})? Jobs will no longer be sent to it; its token is forgotten.", "Remove", Color.Error);
+        if (confirmed && await TryAsync(() => Workers.RemoveAsync(UserId, worker.Id), $"Worker \"{worker.Name}\" removed."))
+            _workers = await Workers.ListAsync(UserId);
+    }
+}
