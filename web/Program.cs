@@ -1,6 +1,7 @@
 using TransferHub.Web.Components;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
+using TransferHub.Web.Features.Augmentation;
 using TransferHub.Web.Features.Datasets;
 using TransferHub.Web.Features.Projects;
 using TransferHub.Web.Features.Teams;
@@ -15,6 +16,7 @@ builder.Services.AddTeams();
 builder.Services.AddProjects();
 builder.AddDatasets();
 builder.AddWorkers();
+builder.Services.AddAugmentation();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync();

@@ -33,8 +33,16 @@ public sealed class WorkerHost : WebApplicationFactory<TransferHub.Worker.Worker
 }
 
 /// <summary>The web app on TestServer whose gRPC clients reach <paramref name="worker"/> in process.</summary>
-public sealed class WebHost(WorkerHost worker) : WebApplicationFactory<TransferHub.Web.WebOptions>
+public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>
 {
+    private readonly WorkerHost worker;
+
+    public WebHost(WorkerHost worker)
+    {
+        this.worker = worker;
+        _ = worker.Server; // start it now (it loads libtorch and the backbones), not inside a call's deadline
+    }
+
     public const string WorkerAddress = "http://worker.test:5101";
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "transferhub-integration", Guid.NewGuid().ToString("N"));
 

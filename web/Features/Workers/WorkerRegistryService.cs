@@ -120,7 +120,11 @@ public sealed class WorkerRegistryService(
         {
             return Failed("The worker refused the token (Unauthenticated): check that it matches the worker's Worker:Token.");
         }
-        catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+        catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded)
+        {
+            return Failed($"{worker.Address} did not answer within {ContactTimeout.TotalSeconds:0} s.");
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
         {
             return Failed($"Cannot reach {worker.Address}: {e.Status.Detail}");
         }
