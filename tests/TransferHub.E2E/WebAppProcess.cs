@@ -11,6 +11,12 @@ namespace TransferHub.E2E;
 /// </summary>
 public sealed class WebAppProcess : IAsyncLifetime
 {
+    /// <summary>Extra configuration (environment variables, e.g. <c>Workers__Local__Address</c>) set before start.</summary>
+    public Dictionary<string, string> Settings { get; } = new()
+    {
+        ["Workers__Local__Address"] = "", // no local worker unless a test starts one
+    };
+
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "transferhub-e2e", Guid.NewGuid().ToString("N"));
     private readonly StringBuilder _output = new();
     private Process? _process;
@@ -45,6 +51,7 @@ public sealed class WebAppProcess : IAsyncLifetime
                 ["Storage__Root"] = Path.Combine(_folder, "storage"),
             },
         };
+        foreach (var (key, value) in Settings) start.Environment[key] = value;
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };

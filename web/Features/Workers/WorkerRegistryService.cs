@@ -110,11 +110,12 @@ public sealed class WorkerRegistryService(
             worker.LastError = null;
             worker.DeviceKind = info.DeviceKind switch { DeviceKind.Cuda => "cuda", DeviceKind.Cpu => "cpu", _ => "unknown" };
             worker.DeviceName = Truncate(info.DeviceName, 200);
-            worker.WorkerVersion = Truncate(info.Version, 100);
+            var version = info.Version.Split('+')[0]; // without the commit hash
+            worker.WorkerVersion = Truncate(version, 100);
             worker.Capacity = info.Capacity;
             worker.Backbones = Truncate(string.Join(",", info.Backbones.Where(b => b.Error == "").Select(b => b.Name)), 4000);
             var usable = info.Backbones.Count(b => b.Error == "");
-            return new ConnectionTest(true, $"Connected: {info.Name} {info.Version} on {info.DeviceName}, {usable} backbone(s), capacity {info.Capacity}.", info);
+            return new ConnectionTest(true, $"Connected: {info.Name} {version} on {info.DeviceName}, {usable} backbone(s), capacity {info.Capacity}.", info);
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
         {
