@@ -18,6 +18,7 @@ var app = builder.Build();
 await app.MigrateDatabaseAsync();
 await app.EnsureSiteAdminAsync();
 app.MapWebUi();
+app.MapDatasets();
 await app.RunAsync();
 
 /// <summary>Entry point marker for WebApplicationFactory in tests.</summary>
