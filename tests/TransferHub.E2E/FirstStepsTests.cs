@@ -72,6 +72,19 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await Expect(page.GetByTestId("class-chart")).ToContainTextAsync("too few to learn reliably");
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "dataset.png"), FullPage = true });
 
+        // Two more bags dropped into the existing class start without a split; the gallery filters by split on the server.
+        await page.GetByTestId("upload-class").ClickAsync();
+        await page.GetByRole(AriaRole.Option, new() { Name = "bag" }).ClickAsync();
+        var moreBags = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", "bag")).Order(StringComparer.Ordinal).Skip(10).Take(2);
+        await page.Locator("input.images-input").SetInputFilesAsync(moreBags);
+        await Expect(report).ToContainTextAsync("2 imported");
+        await Expect(page.GetByTestId("dataset-counts")).ToContainTextAsync("14 images in 3 classes");
+        await page.GetByTestId("filter-split").ClickAsync();
+        await page.GetByRole(AriaRole.Option, new() { Name = "no split" }).ClickAsync();
+        await Expect(page.GetByTestId("gallery-tile")).ToHaveCountAsync(2);
+        await Expect(page.GetByTestId("gallery")).ToContainTextAsync("bag");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "dataset-filtered.png"), FullPage = true });
+
         await page.GetByTestId("gallery-tile").First.ClickAsync();
         await Expect(page.GetByTestId("image-large")).ToBeVisibleAsync();
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "image.png") });
@@ -79,7 +92,7 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Garden birds" }).First.ClickAsync();
         await Expect(page.GetByTestId("datasets-table")).ToContainTextAsync("Clothes");
-        await Expect(page.GetByTestId("datasets-table")).ToContainTextAsync("12");
+        await Expect(page.GetByTestId("datasets-table")).ToContainTextAsync("14");
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "project.png"), FullPage = true });
     }
 
