@@ -93,6 +93,7 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await page.GetByRole(AriaRole.Option, new() { Name = "no split" }).ClickAsync();
         await Expect(page.GetByTestId("gallery-tile")).ToHaveCountAsync(2);
         await Expect(page.GetByTestId("gallery")).ToContainTextAsync("bag");
+        await page.EvaluateAsync("window.scrollTo(0, 0)");
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "dataset-filtered.png"), FullPage = true });
 
         await page.GetByTestId("gallery-tile").First.ClickAsync();
