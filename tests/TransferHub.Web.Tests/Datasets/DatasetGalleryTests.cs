@@ -143,6 +143,29 @@ public sealed class DatasetGalleryTests(WebAppFactory app) : IClassFixture<WebAp
         Assert.Contains("/Account/Login", response.Headers.Location?.ToString());
     }
 
+    [Fact]
+    public async Task TheDatasetPageOffersUploadsToEditorsOnlyAndIsNotFoundForOutsiders()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await SignedInAsync(s.Email("editor"), s.EditorId);
+        var viewer = await SignedInAsync(s.Email("viewer"), s.ViewerId);
+        var outsider = await SignedInAsync(s.Email("outsider"), s.OutsiderId);
+
+        // The pre-rendered page, as the browser gets it before the circuit connects.
+        var asEditor = await editor.GetStringAsync($"/datasets/{datasetId}");
+        var asViewer = await viewer.GetStringAsync($"/datasets/{datasetId}");
+        var asOutsider = await outsider.GetStringAsync($"/datasets/{datasetId}");
+
+        Assert.Contains("data-testid=\"upload-panel\"", asEditor);
+        Assert.Contains("7 images in 2 classes", asViewer);
+        Assert.Contains("data-testid=\"class-chart\"", asViewer);
+        Assert.Equal(7, System.Text.RegularExpressions.Regex.Count(asViewer, "data-testid=\"gallery-tile\""));
+        Assert.DoesNotContain("upload-panel", asViewer);
+        Assert.Contains("Dataset not found", asOutsider);
+        Assert.DoesNotContain("Clothes", asOutsider);
+        Assert.DoesNotContain("gallery-tile", asOutsider);
+    }
+
     /// <summary>A client signed in through the real login form as the (password-less) scenario account.</summary>
     private async Task<HttpClient> SignedInAsync(string email, string userId)
     {
