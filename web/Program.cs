@@ -23,6 +23,7 @@ await app.MigrateDatabaseAsync();
 await app.EnsureSiteAdminAsync();
 await app.RegisterLocalWorkerAsync();
 app.MapWebUi();
+app.MapDatasets();
 await app.RunAsync();
 
 /// <summary>Entry point marker for WebApplicationFactory in tests.</summary>

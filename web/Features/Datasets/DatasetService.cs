@@ -17,6 +17,15 @@ public sealed record DatasetOverview(DatasetSummary Dataset, int TeamId, string 
     public bool CanEdit => MyRole.Allows(TeamPermission.EditContent);
 }
 
+/// <summary>One gallery tile: an image with its label and split.</summary>
+public sealed record ImageTile(long Id, string Sha256, int? ClassId, string? ClassName, DatasetSplit Split, string OriginalName, int Width, int Height);
+
+/// <summary>One page of a dataset's images and how many match the filter in all.</summary>
+public sealed record ImagePage(IReadOnlyList<ImageTile> Items, int Total, int Page, int PageSize)
+{
+    public int Pages => Math.Max(1, (Total + PageSize - 1) / PageSize);
+}
+
 /// <summary>Datasets of the caller's projects (<c>userId</c> is always the signed-in caller).</summary>
 public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFactory, TimeProvider clock)
 {
@@ -60,5 +69,36 @@ public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFac
         db.Datasets.Add(dataset);
         await db.SaveChangesAsync(cancellationToken);
         return dataset.Id;
+    }
+
+    public const int MaxPageSize = 200;
+
+    /// <summary>One page (1-based) of the dataset's images, oldest first, optionally of one class and one split.
+    /// Filters, counts and pages in the query, so only the page's rows are read. Empty when the caller cannot see
+    /// the dataset.</summary>
+    public async Task<ImagePage> PageImagesAsync(string userId, int datasetId, int? classId, DatasetSplit? split, int page, int pageSize,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(page, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, MaxPageSize);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var images = new TeamAccess(db, userId).DatasetImages.Where(i => i.DatasetId == datasetId);
+        if (classId is { } c)
+            images = images.Where(i => i.ClassId == c);
+        if (split is { } s)
+            images = images.Where(i => i.Split == s);
+        var total = await images.CountAsync(cancellationToken);
+        var items = await images.OrderBy(i => i.Id).Skip((page - 1) * pageSize).Take(pageSize)
+            .Select(i => new ImageTile(i.Id, i.Sha256, i.ClassId, i.Class!.Name, i.Split, i.OriginalName, i.Width, i.Height))
+            .ToListAsync(cancellationToken);
+        return new ImagePage(items, total, page, pageSize);
+    }
+
+    /// <summary>Whether the caller can see the dataset and it holds an image with this content hash.</summary>
+    public async Task<bool> HasImageAsync(string userId, int datasetId, string sha256, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await new TeamAccess(db, userId).DatasetImages.AnyAsync(i => i.DatasetId == datasetId && i.Sha256 == sha256, cancellationToken);
     }
 }

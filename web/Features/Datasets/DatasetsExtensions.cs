@@ -21,4 +21,7 @@ public static class DatasetsExtensions
         builder.Services.AddScoped<DatasetService>();
         builder.Services.AddScoped<DatasetImportService>();
     }
+
+    /// <summary>The datasets' HTTP endpoints (image bytes for the gallery).</summary>
+    public static void MapDatasets(this WebApplication app) => app.MapDatasetImages();
 }

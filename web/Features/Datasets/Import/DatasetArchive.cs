@@ -32,6 +32,27 @@ public static class DatasetArchive
 
     public const string LayoutHelp = "expected <class>/<image> or train|val|test/<class>/<image>";
 
+    /// <summary>How many files (not folders) the archive lists: as many as <see cref="Read"/> yields. Reads only the
+    /// central directory and puts the stream back where it was.</summary>
+    /// <exception cref="ArchiveException">not a zip</exception>
+    public static int CountFiles(Stream zip)
+    {
+        var start = zip.Position;
+        try
+        {
+            using var archive = new ZipArchive(zip, ZipArchiveMode.Read, leaveOpen: true);
+            return archive.Entries.Count(e => !e.FullName.EndsWith('/') && !e.FullName.EndsWith('\\'));
+        }
+        catch (InvalidDataException)
+        {
+            throw new ArchiveException("The file is not a valid zip archive.");
+        }
+        finally
+        {
+            zip.Position = start;
+        }
+    }
+
     /// <summary>Checks the archive's directory, then yields each file: an image candidate or a rejection.</summary>
     /// <exception cref="ArchiveException">not a zip, or over a whole-archive limit</exception>
     public static IEnumerable<ArchiveFile> Read(Stream zip, ImportOptions options)

@@ -48,8 +48,11 @@ public sealed class DatasetImportService(
             throw new ArchiveException($"The upload is {DatasetArchive.Bytes(zip.Length)}; the limit is {DatasetArchive.Bytes(options.Value.MaxUploadBytes)}.");
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
-        var files = DatasetArchive.Read(zip, options.Value).ToList(); // validates the directory before anything is written
-        return await ImportAsync(db, dataset, userId, files, progress, cancellationToken);
+        var total = DatasetArchive.CountFiles(zip);
+        // Lazily, one file's bytes at a time: the archive is never unpacked into memory as a whole. The first step of
+        // the enumeration checks the whole-archive limits, before anything is written.
+        var files = DatasetArchive.Read(zip, options.Value);
+        return await ImportAsync(db, dataset, userId, files, total, progress, cancellationToken);
     }
 
     /// <summary>Imports loose image files into one existing class (no split: they start unassigned).</summary>
@@ -67,24 +70,24 @@ public sealed class DatasetImportService(
                 $"{DatasetArchive.Bytes(n)} is over the {DatasetArchive.Bytes(options.Value.MaxFileBytes)} per-file limit"),
             _ => new ArchiveImage(f.Name, className, ArchiveSplit.None, f.Data),
         }).ToList();
-        return await ImportAsync(db, dataset, userId, candidates, progress, cancellationToken);
+        return await ImportAsync(db, dataset, userId, candidates, candidates.Count, progress, cancellationToken);
     }
 
-    private async Task<ImportReport> ImportAsync(TransferHubDbContext db, Dataset dataset, string userId, IReadOnlyList<ArchiveFile> files,
-        IProgress<ImportProgress>? progress, CancellationToken cancellationToken)
+    private async Task<ImportReport> ImportAsync(TransferHubDbContext db, Dataset dataset, string userId, IEnumerable<ArchiveFile> files,
+        int total, IProgress<ImportProgress>? progress, CancellationToken cancellationToken)
     {
         var classes = await db.DatasetClasses.Where(c => c.DatasetId == dataset.Id).ToListAsync(cancellationToken);
         var byName = classes.ToDictionary(c => c.Name, StringComparer.OrdinalIgnoreCase);
         var known = await db.DatasetImages.Where(i => i.DatasetId == dataset.Id)
             .Select(i => new { i.Sha256, i.OriginalName }).ToDictionaryAsync(i => i.Sha256, i => i.OriginalName, cancellationToken);
-        var results = new List<ImportFileResult>(files.Count);
+        var results = new List<ImportFileResult>(total);
         var newClasses = new List<string>();
         var pending = 0;
 
-        for (var n = 0; n < files.Count; n++)
+        foreach (var file in files)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var result = files[n] switch
+            var result = file switch
             {
                 ArchiveRejection r => new ImportFileResult(r.Path, r.Ignored ? ImportFileStatus.Ignored : ImportFileStatus.Rejected, r.Reason, null),
                 ArchiveImage image => await AcceptAsync(image),
@@ -96,7 +99,7 @@ public sealed class DatasetImportService(
                 await db.SaveChangesAsync(cancellationToken);
                 pending = 0;
             }
-            progress?.Report(new ImportProgress(n + 1, files.Count));
+            progress?.Report(new ImportProgress(results.Count, total));
         }
         await db.SaveChangesAsync(cancellationToken);
         return new ImportReport(results, newClasses);

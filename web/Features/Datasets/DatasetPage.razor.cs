@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+using TransferHub.Web.Features.Datasets.Import;
+
+namespace TransferHub.Web.Features.Datasets;
+
+/// <summary>One dataset: its counts, uploads (editors and owners), class chart and gallery.</summary>
+public partial class DatasetPage
+{
+    private DatasetOverview? _dataset;
+    private List<BreadcrumbItem> _breadcrumbs = [];
+    private ImageGallery? _gallery;
+    private bool _loaded;
+
+    [Parameter]
+    public int DatasetId { get; set; }
+
+    [Inject]
+    private DatasetService Datasets { get; set; } = default!;
+
+    protected override Task OnParametersSetAsync() => LoadAsync();
+
+    private async Task LoadAsync()
+    {
+        _dataset = await Datasets.GetAsync(UserId, DatasetId);
+        _breadcrumbs = _dataset is null ? [] :
+        [
+            new("Projects", "projects"),
+            new(_dataset.ProjectName, $"projects/{_dataset.Dataset.ProjectId}"),
+            new(_dataset.Dataset.Name, null, disabled: true),
+        ];
+        _loaded = true;
+    }
+
+    private async Task ImportedAsync(ImportReport report)
+    {
+        await LoadAsync();
+        if (_gallery is not null)
+            await _gallery.ReloadAsync();
+    }
+}

@@ -1,0 +1,193 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Forms;
+
+namespace TransferHub.Web.Features.Datasets.Import;
+
+public partial class UploadPanel
+{
+    public const int MaxImagesAtOnce = 1000;
+
+    /// <summary>Dropped images go to the importer in batches of about this many bytes, so a large drop never sits
+    /// whole in memory.</summary>
+    private const long BatchBytes = 32L * 1024 * 1024;
+
+    private const int CopyBufferBytes = 80 * 1024;
+
+    private bool _busy;
+    private string _uploadName = "";
+    private long _sent, _size;
+    private int _imported, _toImport;
+    private string? _error;
+    private ImportReport? _report;
+    private int? _classId;
+
+    [Parameter, EditorRequired]
+    public int DatasetId { get; set; }
+
+    [Parameter, EditorRequired]
+    public string UserId { get; set; } = "";
+
+    [Parameter, EditorRequired]
+    public IReadOnlyList<ClassCount> Classes { get; set; } = [];
+
+    /// <summary>Raised after an import that added anything.</summary>
+    [Parameter]
+    public EventCallback<ImportReport> OnImported { get; set; }
+
+    [Inject]
+    private DatasetImportService Import { get; set; } = default!;
+
+    private ImportOptions Limits => Import.Limits;
+
+    private static double Percent(long done, long total) => total <= 0 ? 0 : 100.0 * done / total;
+
+    /// <summary>Streams the zip from the browser (SignalR carries it in chunks) into a temporary file, then imports
+    /// from that file; neither step holds the whole upload in memory.</summary>
+    private async Task UploadZipAsync(IBrowserFile? file)
+    {
+        if (file is null || _busy)
+            return;
+        if (file.Size > Limits.MaxUploadBytes)
+        {
+            _error = $"{file.Name} is {DatasetArchive.Bytes(file.Size)}; the upload limit is {DatasetArchive.Bytes(Limits.MaxUploadBytes)}.";
+            return;
+        }
+        Start(file.Name, file.Size);
+        var temp = Path.Combine(Path.GetTempPath(), $"transferhub-upload-{Guid.NewGuid():N}.zip");
+        try
+        {
+            await using (var source = file.OpenReadStream(maxAllowedSize: Limits.MaxUploadBytes))
+            await using (var target = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, CopyBufferBytes, useAsync: true))
+            {
+                var buffer = new byte[CopyBufferBytes];
+                int read;
+                var shown = 0L;
+                while ((read = await source.ReadAsync(buffer)) > 0)
+                {
+                    await target.WriteAsync(buffer.AsMemory(0, read));
+                    _sent += read;
+                    if (_sent - shown >= _size / 100)
+                    {
+                        shown = _sent;
+                        StateHasChanged();
+                    }
+                }
+            }
+            await using var zip = new FileStream(temp, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBufferBytes, useAsync: true);
+            var progress = new ImportProgressReporter(this);
+            await FinishAsync(await Task.Run(() => Import.ImportZipAsync(UserId, DatasetId, zip, progress)));
+        }
+        catch (ArchiveException e)
+        {
+            _error = $"{file.Name} was not imported: {e.Message}";
+        }
+        catch (FeatureException e)
+        {
+            _error = e.Message;
+        }
+        catch (IOException e)
+        {
+            _error = $"The upload of {file.Name} failed: {e.Message}";
+        }
+        finally
+        {
+            _busy = false;
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>Imports dropped images into the chosen class, a batch at a time.</summary>
+    private async Task UploadImagesAsync(IReadOnlyList<IBrowserFile>? files)
+    {
+        if (files is not { Count: > 0 } || _classId is not { } classId || _busy)
+            return;
+        var total = files.Sum(f => f.Size);
+        if (total > Limits.MaxUploadBytes)
+        {
+            _error = $"These {files.Count} files add up to {DatasetArchive.Bytes(total)}; the upload limit is {DatasetArchive.Bytes(Limits.MaxUploadBytes)}.";
+            return;
+        }
+        Start(files.Count == 1 ? files[0].Name : $"{files.Count} images", total);
+        _toImport = files.Count;
+        var results = new List<ImportFileResult>();
+        try
+        {
+            var batch = new List<(string, byte[])>();
+            long batchBytes = 0;
+            foreach (var file in files)
+            {
+                if (file.Size > Limits.MaxFileBytes)
+                    results.Add(new ImportFileResult(file.Name, ImportFileStatus.Rejected,
+                        $"{DatasetArchive.Bytes(file.Size)} is over the {DatasetArchive.Bytes(Limits.MaxFileBytes)} per-file limit", null));
+                else
+                {
+                    using var buffer = new MemoryStream((int)file.Size);
+                    await using (var source = file.OpenReadStream(maxAllowedSize: Limits.MaxFileBytes))
+                        await source.CopyToAsync(buffer);
+                    batch.Add((file.Name, buffer.ToArray()));
+                    batchBytes += file.Size;
+                }
+                _sent += file.Size;
+                if (batchBytes >= BatchBytes)
+                    await ImportBatchAsync();
+                StateHasChanged();
+            }
+            await ImportBatchAsync();
+            await FinishAsync(new ImportReport(results, []));
+
+            async Task ImportBatchAsync()
+            {
+                if (batch.Count == 0)
+                    return;
+                var report = await Import.ImportFilesAsync(UserId, DatasetId, classId, batch);
+                results.AddRange(report.Files);
+                _imported = results.Count;
+                batch.Clear();
+                batchBytes = 0;
+            }
+        }
+        catch (FeatureException e)
+        {
+            _error = e.Message;
+        }
+        catch (IOException e)
+        {
+            _error = $"The upload failed after {results.Count(r => r.Status == ImportFileStatus.Accepted)} imported images: {e.Message}";
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private void Start(string name, long size)
+    {
+        (_busy, _error, _report, _uploadName) = (true, null, null, name);
+        (_sent, _size, _imported, _toImport) = (0, size, 0, 0);
+        StateHasChanged();
+    }
+
+    private async Task FinishAsync(ImportReport report)
+    {
+        _report = report;
+        if (report.Accepted > 0)
+            await OnImported.InvokeAsync(report);
+    }
+
+    /// <summary>Import progress from a background thread, shown at most every 1% (or every file for small imports).</summary>
+    private sealed class ImportProgressReporter(UploadPanel panel) : IProgress<ImportProgress>
+    {
+        private int _shown;
+
+        public void Report(ImportProgress value)
+        {
+            panel._imported = value.Done;
+            panel._toImport = value.Total;
+            if (value.Done == value.Total || value.Done - _shown >= Math.Max(1, value.Total / 100))
+            {
+                _shown = value.Done;
+                _ = panel.InvokeAsync(panel.StateHasChanged);
+            }
+        }
+    }
+}
