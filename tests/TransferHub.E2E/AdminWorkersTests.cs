@@ -33,5 +33,35 @@ public sealed class AdminWorkersTests(BrowserWithWorkerFixture fixture) : IClass
         await Expect(row).ToContainTextAsync("offline", new() { Timeout = 30_000 });
         await Expect(row).ToContainTextAsync("refused the token");
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "workers.png"), FullPage = true });
+
+        // With a worker online, the augmentation preview of a dataset image comes from the worker's pipeline.
+        await BrowserFixture.GoInteractiveAsync(page, "teams");
+        await page.GetByLabel("New team name").FillAsync("Lab");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create team" }).ClickAsync();
+        await BrowserFixture.GoInteractiveAsync(page, "projects");
+        await page.GetByTestId("new-project").ClickAsync();
+        await page.GetByLabel("Name").First.FillAsync("Clothes");
+        await page.GetByTestId("save-project").ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Clothes" }).ClickAsync();
+        await page.GetByTestId("new-dataset").ClickAsync();
+        await page.GetByLabel("Dataset name").FillAsync("Bags");
+        await page.GetByTestId("save-dataset").ClickAsync();
+        var bag = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", "bag")).Order(StringComparer.Ordinal).First();
+        using (var buffer = new MemoryStream())
+        {
+            using (var zip = new System.IO.Compression.ZipArchive(buffer, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+                System.IO.Compression.ZipFileExtensions.CreateEntryFromFile(zip, bag, "bag/1.png");
+            await page.Locator("input.zip-input").Last.SetInputFilesAsync(new FilePayload { Name = "bags.zip", MimeType = "application/zip", Buffer = buffer.ToArray() });
+        }
+        await Expect(page.GetByTestId("import-report")).ToContainTextAsync("1 imported");
+        await page.GetByTestId("preview-augmentations").ClickAsync();
+        await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.GetByTestId("preview").ClickAsync();
+        var variants = page.Locator("[data-testid=preview-grid] img");
+        await Expect(variants).ToHaveCountAsync(8, new() { Timeout = 30_000 });
+        var first = await variants.First.GetAttributeAsync("src");
+        await page.GetByTestId("reroll").ClickAsync();
+        await Expect(variants.First).Not.ToHaveAttributeAsync("src", first!, new() { Timeout = 30_000 });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "augmentations.png"), FullPage = true });
     }
 }
