@@ -101,6 +101,17 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "image.png") });
         await page.Keyboard.PressAsync("Escape");
 
+        // A stratified split, then the test split is frozen; the content version changes with the split.
+        var version = await page.GetByTestId("dataset-version").TextContentAsync();
+        await page.GetByTestId("split").ClickAsync();
+        await page.GetByTestId("confirm").ClickAsync();
+        await Expect(page.GetByText(new Regex(@"Split: \d+ train, \d+ validation, \d+ test"))).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("dataset-version")).Not.ToHaveTextAsync(version!);
+        await page.GetByLabel("Freeze test split").CheckAsync();
+        await Expect(page.GetByTestId("dataset-counts")).ToContainTextAsync("test split frozen");
+        await page.EvaluateAsync("window.scrollTo(0, 0)");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "dataset-split.png"), FullPage = true });
+
         await page.GetByRole(AriaRole.Link, new() { Name = "Garden birds" }).First.ClickAsync();
         await Expect(page.GetByTestId("datasets-table")).ToContainTextAsync("Clothes");
         await Expect(page.GetByTestId("datasets-table")).ToContainTextAsync("14");

@@ -32,7 +32,9 @@ public partial class DatasetPage
         _loaded = true;
     }
 
-    private async Task ImportedAsync(ImportReport report)
+    private Task ImportedAsync(ImportReport report) => SplitChangedAsync();
+
+    private async Task SplitChangedAsync()
     {
         await LoadAsync();
         if (_gallery is not null)

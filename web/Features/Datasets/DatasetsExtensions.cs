@@ -20,6 +20,7 @@ public static class DatasetsExtensions
         });
         builder.Services.AddScoped<DatasetService>();
         builder.Services.AddScoped<DatasetImportService>();
+        builder.Services.AddScoped<Splits.DatasetSplitService>();
     }
 
     /// <summary>The datasets' HTTP endpoints (image bytes for the gallery).</summary>

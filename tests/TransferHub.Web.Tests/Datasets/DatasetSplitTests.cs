@@ -1,0 +1,100 @@
+using System.IO.Compression;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features;
+using TransferHub.Web.Features.Datasets.Splits;
+using TransferHub.Web.Tests.Infrastructure;
+
+namespace TransferHub.Web.Tests.Datasets;
+
+public sealed class DatasetSplitTests(WebAppFactory app) : IClassFixture<WebAppFactory>, IDisposable
+{
+    private readonly ServiceScope _services = new(app);
+
+    public void Dispose() => _services.Dispose();
+
+    private DatasetSplitService Splits => app.Services.CreateScope().ServiceProvider.GetRequiredService<DatasetSplitService>();
+
+    /// <summary>A dataset with 20 bags and 10 sandals, all unassigned.</summary>
+    private async Task<(TeamScenario S, int DatasetId)> DatasetAsync()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Shoes and bags");
+        var stream = new MemoryStream();
+        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+            foreach (var (cls, count) in new[] { ("bag", 20), ("sandal", 10) })
+                foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", cls)).Order(StringComparer.Ordinal).Take(count))
+                    zip.CreateEntryFromFile(file, $"{cls}/{Path.GetFileName(file)}");
+        stream.Position = 0;
+        Assert.Equal(30, (await _services.Import.ImportZipAsync(s.EditorId, datasetId, stream)).Accepted);
+        return (s, datasetId);
+    }
+
+    private async Task<Dictionary<string, DatasetSplit>> SplitsAsync(int datasetId)
+    {
+        await using var db = await app.Service<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+        return await db.DatasetImages.Where(i => i.DatasetId == datasetId).ToDictionaryAsync(i => i.Sha256, i => i.Split);
+    }
+
+    [Fact]
+    public async Task ASplitIsStratifiedPerClassAndTheSameSeedGivesTheSameSplit()
+    {
+        var (s, datasetId) = await DatasetAsync();
+
+        var outcome = await Splits.SplitAsync(s.EditorId, datasetId, new SplitRatios(0.6, 0.2, 0.2), seed: 3);
+
+        Assert.Equal((18, 6, 6), (outcome.Train, outcome.Val, outcome.Test));
+        var classes = (await _services.Datasets.GetAsync(s.EditorId, datasetId))!.Classes;
+        Assert.Equal((12, 4, 4, 0), (classes[0].Train, classes[0].Val, classes[0].Test, classes[0].Unassigned)); // bag: 20
+        Assert.Equal((6, 2, 2, 0), (classes[1].Train, classes[1].Val, classes[1].Test, classes[1].Unassigned)); // sandal: 10
+        var first = await SplitsAsync(datasetId);
+
+        Assert.Equal(0, (await Splits.SplitAsync(s.EditorId, datasetId, new SplitRatios(0.6, 0.2, 0.2), seed: 3)).Moved);
+        Assert.Equal(first, await SplitsAsync(datasetId));
+        Assert.True((await Splits.SplitAsync(s.EditorId, datasetId, new SplitRatios(0.6, 0.2, 0.2), seed: 4)).Moved > 0);
+    }
+
+    [Fact]
+    public async Task AFrozenTestSplitKeepsItsImagesAndTakesNoNewOnes()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        await Splits.SplitAsync(s.EditorId, datasetId, SplitRatios.Default, seed: 1);
+        var before = await SplitsAsync(datasetId);
+        await Splits.SetTestSplitFrozenAsync(s.EditorId, datasetId, true);
+
+        await Splits.SplitAsync(s.EditorId, datasetId, new SplitRatios(0.5, 0.25, 0.25), seed: 99);
+
+        var after = await SplitsAsync(datasetId);
+        Assert.Equal(before.Where(p => p.Value == DatasetSplit.Test).Select(p => p.Key).Order(), after.Where(p => p.Value == DatasetSplit.Test).Select(p => p.Key).Order());
+        Assert.True((await _services.Datasets.GetAsync(s.ViewerId, datasetId))!.Dataset.TestSplitFrozen);
+    }
+
+    [Fact]
+    public async Task TheVersionChangesWithLabelsAndSplitsAndOnlyThen()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var v1 = await Splits.VersionAsync(s.ViewerId, datasetId);
+        Assert.Equal(v1, await Splits.VersionAsync(s.OwnerId, datasetId));
+        Assert.Matches("^[0-9a-f]{64}$", v1);
+
+        await Splits.SplitAsync(s.EditorId, datasetId, SplitRatios.Default, seed: 1);
+        var v2 = await Splits.VersionAsync(s.ViewerId, datasetId);
+        Assert.NotEqual(v1, v2);
+        await Splits.SplitAsync(s.EditorId, datasetId, SplitRatios.Default, seed: 1);
+        Assert.Equal(v2, await Splits.VersionAsync(s.ViewerId, datasetId));
+    }
+
+    [Fact]
+    public async Task BadRatiosViewersAndOutsidersAreRefused()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var bad = await Assert.ThrowsAsync<RuleViolationException>(() => Splits.SplitAsync(s.EditorId, datasetId, new SplitRatios(0.5, 0.2, 0.2), 1));
+        Assert.Contains("add up to 100 %", bad.Message);
+        await Assert.ThrowsAsync<RuleViolationException>(() => Splits.SetTestSplitFrozenAsync(s.EditorId, datasetId, true)); // nothing in test yet
+        await Assert.ThrowsAsync<ForbiddenException>(() => Splits.SplitAsync(s.ViewerId, datasetId, SplitRatios.Default, 1));
+        await Assert.ThrowsAsync<NotFoundException>(() => Splits.SplitAsync(s.OutsiderId, datasetId, SplitRatios.Default, 1));
+        await Assert.ThrowsAsync<NotFoundException>(() => Splits.VersionAsync(s.OutsiderId, datasetId));
+        Assert.All((await SplitsAsync(datasetId)).Values, split => Assert.Equal(DatasetSplit.Unassigned, split));
+    }
+}

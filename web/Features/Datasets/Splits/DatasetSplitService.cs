@@ -1,0 +1,94 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features.Teams;
+
+namespace TransferHub.Web.Features.Datasets.Splits;
+
+/// <summary>Fractions of each class that go to train, validation and test (they must add up to 1).</summary>
+public sealed record SplitRatios(double Train, double Val, double Test)
+{
+    public static readonly SplitRatios Default = new(0.7, 0.15, 0.15);
+}
+
+/// <summary>What a split changed.</summary>
+public sealed record SplitOutcome(int Train, int Val, int Test, int Moved, bool TestKept);
+
+/// <summary>
+/// Stratified splits (per class, seeded), the frozen test split, and the dataset's content version: a hash of every
+/// (image, label, split) row that jobs record, so a run says exactly which data it saw.
+/// </summary>
+public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> dbFactory)
+{
+    /// <summary>
+    /// Splits every labelled image class by class: each class's images (in a seeded random order) go to test, then
+    /// validation, then train by <paramref name="ratios"/>. With a frozen test split, test images stay where they are,
+    /// no other image enters test, and the rest is divided between train and validation in the same proportions.
+    /// </summary>
+    public async Task<SplitOutcome> SplitAsync(string userId, int datasetId, SplitRatios ratios, int seed, CancellationToken cancellationToken = default)
+    {
+        if (ratios.Train < 0 || ratios.Val < 0 || ratios.Test < 0 || Math.Abs(ratios.Train + ratios.Val + ratios.Test - 1) > 1e-6)
+            throw new RuleViolationException($"Train, validation and test must be 0–100 % and add up to 100 % (got {ratios.Train:P0} + {ratios.Val:P0} + {ratios.Test:P0}).");
+        if (ratios.Train == 0)
+            throw new RuleViolationException("The training split cannot be empty.");
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
+        var images = await db.DatasetImages.Where(i => i.DatasetId == datasetId && i.ClassId != null)
+            .OrderBy(i => i.Id).ToListAsync(cancellationToken);
+
+        var moved = 0;
+        foreach (var group in images.GroupBy(i => i.ClassId!.Value).OrderBy(g => g.Key))
+        {
+            var frozenTest = dataset.TestSplitFrozen;
+            var pool = group.Where(i => !(frozenTest && i.Split == DatasetSplit.Test)).ToArray();
+            new Random(HashCode.Combine(seed, group.Key)).Shuffle(pool);
+            double test = frozenTest ? 0 : ratios.Test, val = frozenTest ? ratios.Val / (ratios.Train + ratios.Val) : ratios.Val;
+            var testCount = (int)Math.Round(pool.Length * test, MidpointRounding.AwayFromZero);
+            var valCount = (int)Math.Round(pool.Length * val, MidpointRounding.AwayFromZero);
+            var excess = testCount + valCount - (pool.Length - 1); // keep at least one training image per class
+            if (excess > 0)
+            {
+                var fromVal = Math.Min(excess, valCount);
+                valCount -= fromVal;
+                testCount = Math.Max(0, testCount - (excess - fromVal));
+            }
+            for (var n = 0; n < pool.Length; n++)
+            {
+                var split = n < testCount ? DatasetSplit.Test : n < testCount + valCount ? DatasetSplit.Val : DatasetSplit.Train;
+                if (pool[n].Split != split) moved++;
+                pool[n].Split = split;
+            }
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        return new SplitOutcome(images.Count(i => i.Split == DatasetSplit.Train), images.Count(i => i.Split == DatasetSplit.Val),
+            images.Count(i => i.Split == DatasetSplit.Test), moved, dataset.TestSplitFrozen);
+    }
+
+    /// <summary>Freezes (or unfreezes) the test split: while frozen no image enters or leaves it, so runs stay comparable.</summary>
+    public async Task SetTestSplitFrozenAsync(string userId, int datasetId, bool frozen, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
+        if (frozen && !await db.DatasetImages.AnyAsync(i => i.DatasetId == datasetId && i.Split == DatasetSplit.Test, cancellationToken))
+            throw new RuleViolationException("The test split is empty: split the dataset first, then freeze its test images.");
+        dataset.TestSplitFrozen = frozen;
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>The content version: SHA-256 over every image's hash, label and split, in a fixed order. Any
+    /// relabel, move or added/removed image changes it; nothing else does.</summary>
+    public async Task<string> VersionAsync(string userId, int datasetId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await new TeamAccess(db, userId).Datasets.AnyAsync(d => d.Id == datasetId, cancellationToken))
+            throw new NotFoundException("Dataset");
+        var rows = await db.DatasetImages.Where(i => i.DatasetId == datasetId)
+            .Select(i => new { i.Sha256, Label = i.Class == null ? "" : i.Class.Name, i.Split })
+            .ToListAsync(cancellationToken);
+        var text = new StringBuilder();
+        foreach (var row in rows.OrderBy(r => r.Sha256, StringComparer.Ordinal))
+            text.Append(row.Sha256).Append('\t').Append(row.Label).Append('\t').Append(row.Split).Append('\n');
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+}
