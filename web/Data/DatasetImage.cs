@@ -25,6 +25,10 @@ public class DatasetImage
     public int Height { get; set; }
     public bool Flagged { get; set; }
 
+    /// <summary>64-bit difference hash of the pixels (<see cref="Imaging.ImageDigest.DifferenceHash"/>), for finding
+    /// near-duplicates; null for images imported before it existed (computed on the next duplicate search).</summary>
+    public long? PerceptualHash { get; set; }
+
     /// <summary>Null when the account that added it was deleted.</summary>
     public string? AddedByUserId { get; set; }
     public DateTime AddedAt { get; set; }

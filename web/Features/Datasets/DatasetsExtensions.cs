@@ -21,6 +21,7 @@ public static class DatasetsExtensions
         builder.Services.AddScoped<DatasetService>();
         builder.Services.AddScoped<DatasetImportService>();
         builder.Services.AddScoped<Splits.DatasetSplitService>();
+        builder.Services.AddScoped<Duplicates.DuplicateService>();
     }
 
     /// <summary>The datasets' HTTP endpoints (image bytes for the gallery).</summary>

@@ -123,11 +123,13 @@ public sealed class DatasetImportService(
 
             int width, height;
             byte[] thumbnail;
+            ulong perceptualHash;
             try
             {
                 using var decoded = ImageDecoder.Decode(image.Data, image.Path, options.Value.MaxImagePixels);
                 (width, height) = (decoded.Width, decoded.Height);
                 thumbnail = ImageDigest.Thumbnail(decoded);
+                perceptualHash = ImageDigest.DifferenceHash(decoded);
             }
             catch (ImageDecodeException e)
             {
@@ -150,6 +152,7 @@ public sealed class DatasetImportService(
                 Split = split,
                 OriginalName = image.Path.Length > DatasetImage.OriginalNameMaxLength ? image.Path[^DatasetImage.OriginalNameMaxLength..] : image.Path,
                 Width = width,
+                PerceptualHash = unchecked((long)perceptualHash),
                 Height = height,
                 AddedByUserId = userId,
                 AddedAt = clock.GetUtcNow().UtcDateTime,

@@ -1,0 +1,106 @@
+using System.IO.Compression;
+using Microsoft.Extensions.DependencyInjection;
+using SkiaSharp;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features;
+using TransferHub.Web.Features.Datasets.Duplicates;
+using TransferHub.Web.Features.Datasets.Splits;
+using TransferHub.Web.Tests.Infrastructure;
+
+namespace TransferHub.Web.Tests.Datasets;
+
+public sealed class DuplicateTests(WebAppFactory app) : IClassFixture<WebAppFactory>, IDisposable
+{
+    private readonly IServiceScope _scope = app.Services.CreateScope();
+    private readonly ServiceScope _services = new(app);
+
+    public void Dispose()
+    {
+        _services.Dispose();
+        _scope.Dispose();
+    }
+
+    private DuplicateService Duplicates => _scope.ServiceProvider.GetRequiredService<DuplicateService>();
+
+    private static byte[] Photo(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "photos", name));
+
+    private static byte[] HalfSizeJpeg(byte[] data)
+    {
+        using var bitmap = SKBitmap.Decode(data);
+        using var small = bitmap.Resize(new SKImageInfo(bitmap.Width / 2, bitmap.Height / 2), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+        using var encoded = small.Encode(SKEncodedImageFormat.Jpeg, 70);
+        return encoded.ToArray();
+    }
+
+    /// <summary>The cat in train, a smaller re-encoded copy of it in test (a leak), and an unrelated coffee photo.</summary>
+    private async Task<(TeamScenario S, int DatasetId)> DatasetAsync()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Pets");
+        var cat = Photo("chelsea.jpg");
+        var stream = new MemoryStream();
+        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+            foreach (var (path, data) in new[] { ("train/cat/chelsea.jpg", cat), ("test/cat/chelsea-small.jpg", HalfSizeJpeg(cat)), ("train/cup/coffee.png", Photo("coffee.png")) })
+                using (var entry = zip.CreateEntry(path).Open())
+                    entry.Write(data);
+        stream.Position = 0;
+        Assert.Equal(3, (await _services.Import.ImportZipAsync(s.EditorId, datasetId, stream)).Accepted);
+        return (s, datasetId);
+    }
+
+    [Fact]
+    public async Task AResizedCopyAcrossSplitsIsFoundAndFlaggedAsALeak()
+    {
+        var (s, datasetId) = await DatasetAsync();
+
+        var group = Assert.Single(await Duplicates.FindAsync(s.ViewerId, datasetId, threshold: 6));
+
+        Assert.Equal(["test/cat/chelsea-small.jpg", "train/cat/chelsea.jpg"], group.Images.Select(i => i.OriginalName).Order());
+        Assert.True(group.CrossesSplits);
+        Assert.False(group.MixedLabels);
+        // The unrelated photo stays apart even at the loosest setting.
+        Assert.Equal(2, Assert.Single(await Duplicates.FindAsync(s.ViewerId, datasetId, threshold: DuplicateService.MaxThreshold)).Images.Count);
+    }
+
+    [Fact]
+    public async Task KeepingOneRemovesTheOthersAndMovingToOneSplitEndsTheLeak()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var group = (await Duplicates.FindAsync(s.EditorId, datasetId, 6)).Single();
+        var ids = group.Images.Select(i => i.ImageId).ToList();
+
+        await Duplicates.MoveToSplitAsync(s.EditorId, datasetId, ids, DatasetSplit.Train);
+        Assert.False((await Duplicates.FindAsync(s.EditorId, datasetId, 6)).Single().CrossesSplits);
+
+        var keep = group.Images.Single(i => i.OriginalName.EndsWith("chelsea.jpg")).ImageId;
+        Assert.Equal(1, await Duplicates.KeepOneAsync(s.EditorId, datasetId, keep, ids));
+        Assert.Empty(await Duplicates.FindAsync(s.EditorId, datasetId, 6));
+        Assert.Equal(2, (await _services.Datasets.GetAsync(s.EditorId, datasetId))!.Dataset.Images);
+    }
+
+    [Fact]
+    public async Task AFrozenTestSplitKeepsItsImagesDuringDuplicateCleanUp()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        await _scope.ServiceProvider.GetRequiredService<DatasetSplitService>().SetTestSplitFrozenAsync(s.EditorId, datasetId, true);
+        var group = (await Duplicates.FindAsync(s.EditorId, datasetId, 6)).Single();
+        var ids = group.Images.Select(i => i.ImageId).ToList();
+        var trainCopy = group.Images.Single(i => i.Split == DatasetSplit.Train).ImageId;
+
+        var move = await Assert.ThrowsAsync<RuleViolationException>(() => Duplicates.MoveToSplitAsync(s.EditorId, datasetId, ids, DatasetSplit.Train));
+        Assert.Contains("frozen", move.Message);
+        await Assert.ThrowsAsync<RuleViolationException>(() => Duplicates.KeepOneAsync(s.EditorId, datasetId, trainCopy, ids));
+        Assert.Equal(3, (await _services.Datasets.GetAsync(s.EditorId, datasetId))!.Dataset.Images);
+    }
+
+    [Fact]
+    public async Task ViewersMayLookButNotCleanUpAndOutsidersSeeNothing()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var ids = (await Duplicates.FindAsync(s.ViewerId, datasetId, 6)).Single().Images.Select(i => i.ImageId).ToList();
+        await Assert.ThrowsAsync<ForbiddenException>(() => Duplicates.KeepOneAsync(s.ViewerId, datasetId, ids[0], ids));
+        await Assert.ThrowsAsync<ForbiddenException>(() => Duplicates.MoveToSplitAsync(s.ViewerId, datasetId, ids, DatasetSplit.Val));
+        await Assert.ThrowsAsync<NotFoundException>(() => Duplicates.FindAsync(s.OutsiderId, datasetId, 6));
+        await Assert.ThrowsAsync<RuleViolationException>(() => Duplicates.FindAsync(s.ViewerId, datasetId, 64));
+    }
+}
