@@ -37,7 +37,10 @@ public sealed class AdminWorkersTests(BrowserWithWorkerFixture fixture) : IClass
         // With a worker online, the augmentation preview of a dataset image comes from the worker's pipeline.
         await BrowserFixture.GoInteractiveAsync(page, "teams");
         await page.GetByLabel("New team name").FillAsync("Lab");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Create team" }).ClickAsync();
+        var createTeam = page.GetByRole(AriaRole.Button, new() { Name = "Create team" });
+        await Expect(createTeam).ToBeEnabledAsync();
+        await createTeam.ClickAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/teams/\d+$"));
         await BrowserFixture.GoInteractiveAsync(page, "projects");
         await page.GetByTestId("new-project").ClickAsync();
         await page.GetByLabel("Name").First.FillAsync("Clothes");
@@ -50,10 +53,28 @@ public sealed class AdminWorkersTests(BrowserWithWorkerFixture fixture) : IClass
         using (var buffer = new MemoryStream())
         {
             using (var zip = new System.IO.Compression.ZipArchive(buffer, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
-                System.IO.Compression.ZipFileExtensions.CreateEntryFromFile(zip, bag, "bag/1.png");
+            {
+                System.IO.Compression.ZipFileExtensions.CreateEntryFromFile(zip, bag, "train/bag/1.png");
+                // The same picture as a JPEG in the test split: a near-duplicate that leaks across splits.
+                using var bitmap = SkiaSharp.SKBitmap.Decode(bag);
+                using var jpeg = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90);
+                using var entry = zip.CreateEntry("test/bag/1-copy.jpg").Open();
+                jpeg.SaveTo(entry);
+            }
             await page.Locator("input.zip-input").Last.SetInputFilesAsync(new FilePayload { Name = "bags.zip", MimeType = "application/zip", Buffer = buffer.ToArray() });
         }
-        await Expect(page.GetByTestId("import-report")).ToContainTextAsync("1 imported");
+        await Expect(page.GetByTestId("import-report")).ToContainTextAsync("2 imported");
+
+        await page.GetByTestId("find-duplicates").ClickAsync();
+        await Expect(page.GetByTestId("duplicate-group")).ToHaveCountAsync(1);
+        await Expect(page.GetByTestId("leak")).ToBeVisibleAsync();
+        await page.GetByTestId("duplicates-panel").ScrollIntoViewIfNeededAsync();
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "duplicates.png") });
+        await page.GetByTestId("keep-one").First.ClickAsync();
+        await page.GetByTestId("confirm").ClickAsync();
+        await Expect(page.GetByTestId("duplicates-none")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("dataset-counts")).ToContainTextAsync("1 images in 1 classes");
+
         await page.GetByTestId("preview-augmentations").ClickAsync();
         await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
         await page.GetByTestId("preview").ClickAsync();
