@@ -9,31 +9,11 @@ public partial class DuplicatesPanel
 {
     private IReadOnlyList<DuplicateGroup>? _groups;
     private int _threshold = 6;
-    private bool _busy;
-
-    [Parameter, EditorRequired]
-    public int DatasetId { get; set; }
-
-    [Parameter, EditorRequired]
-    public string UserId { get; set; } = "";
-
-    [Parameter, EditorRequired]
-    public bool CanEdit { get; set; }
-
-    /// <summary>Raised after images were removed or moved.</summary>
-    [Parameter]
-    public EventCallback OnChanged { get; set; }
 
     [Inject]
     private DuplicateService Duplicates { get; set; } = default!;
 
-    [Inject]
-    private ISnackbar Snackbar { get; set; } = default!;
-
-    [Inject]
-    private IDialogService Dialogs { get; set; } = default!;
-
-    private Task FindAsync() => RunAsync(async () => _groups = await Duplicates.FindAsync(UserId, DatasetId, _threshold), changed: false);
+    private Task FindAsync() => RunAsync(async () => _groups = await Duplicates.FindAsync(UserId, DatasetId, _threshold), changesDataset: false);
 
     private async Task KeepAsync(DuplicateGroup group, DuplicateMember keep)
     {
@@ -46,7 +26,7 @@ public partial class DuplicatesPanel
             var removed = await Duplicates.KeepOneAsync(UserId, DatasetId, keep.ImageId, [.. group.Images.Select(i => i.ImageId)]);
             Snackbar.Add($"Removed {removed} near-duplicate(s).", Severity.Success);
             _groups = await Duplicates.FindAsync(UserId, DatasetId, _threshold);
-        }, changed: true);
+        }, changesDataset: true);
     }
 
     private Task MoveAsync(DuplicateGroup group, DatasetSplit split) => RunAsync(async () =>
@@ -54,23 +34,5 @@ public partial class DuplicatesPanel
         await Duplicates.MoveToSplitAsync(UserId, DatasetId, [.. group.Images.Select(i => i.ImageId)], split);
         Snackbar.Add($"Moved {group.Images.Count} image(s) to {split.ToString().ToLowerInvariant()}.", Severity.Success);
         _groups = await Duplicates.FindAsync(UserId, DatasetId, _threshold);
-    }, changed: true);
-
-    private async Task RunAsync(Func<Task> action, bool changed)
-    {
-        _busy = true;
-        try
-        {
-            await action();
-            if (changed) await OnChanged.InvokeAsync();
-        }
-        catch (FeatureException refused)
-        {
-            Snackbar.Add(refused.Message, Severity.Error);
-        }
-        finally
-        {
-            _busy = false;
-        }
-    }
+    }, changesDataset: true);
 }

@@ -8,32 +8,12 @@ public partial class SplitPanel
 {
     private int _train = 70, _val = 15, _test = 15, _seed = 1;
     private string? _version;
-    private bool _busy;
-
-    [Parameter, EditorRequired]
-    public int DatasetId { get; set; }
-
-    [Parameter, EditorRequired]
-    public string UserId { get; set; } = "";
-
-    [Parameter, EditorRequired]
-    public bool CanEdit { get; set; }
 
     [Parameter, EditorRequired]
     public bool Frozen { get; set; }
 
-    /// <summary>Raised after the splits or the freeze changed, so the page reloads its counts and gallery.</summary>
-    [Parameter]
-    public EventCallback OnChanged { get; set; }
-
     [Inject]
     private DatasetSplitService Splits { get; set; } = default!;
-
-    [Inject]
-    private ISnackbar Snackbar { get; set; } = default!;
-
-    [Inject]
-    private IDialogService Dialogs { get; set; } = default!;
 
     /// <summary>With a frozen test split only train and validation are divided, in the proportion train : validation.</summary>
     private bool AddsUp => Frozen ? _train > 0 && _val >= 0 : _train + _val + _test == 100;
@@ -53,7 +33,8 @@ public partial class SplitPanel
                 : new SplitRatios(_train / 100.0, _val / 100.0, _test / 100.0);
             var outcome = await Splits.SplitAsync(UserId, DatasetId, ratios, _seed);
             Snackbar.Add($"Split: {outcome.Train} train, {outcome.Val} validation, {outcome.Test} test ({outcome.Moved} moved).", Severity.Success);
-        });
+            _version = await Splits.VersionAsync(UserId, DatasetId);
+        }, changesDataset: true);
     }
 
     private async Task FreezeAsync(bool frozen)
@@ -65,25 +46,6 @@ public partial class SplitPanel
         {
             await Splits.SetTestSplitFrozenAsync(UserId, DatasetId, frozen);
             Snackbar.Add(frozen ? "Test split frozen: later runs are compared on the same test images." : "Test split unfrozen.", Severity.Info);
-        });
-    }
-
-    private async Task RunAsync(Func<Task> change)
-    {
-        _busy = true;
-        try
-        {
-            await change();
-            _version = await Splits.VersionAsync(UserId, DatasetId);
-            await OnChanged.InvokeAsync();
-        }
-        catch (FeatureException refused)
-        {
-            Snackbar.Add(refused.Message, Severity.Error);
-        }
-        finally
-        {
-            _busy = false;
-        }
+        }, changesDataset: true);
     }
 }
