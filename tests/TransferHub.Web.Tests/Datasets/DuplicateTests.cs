@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using SkiaSharp;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features;
+using TransferHub.Web.Features.Datasets.Curation;
 using TransferHub.Web.Features.Datasets.Duplicates;
 using TransferHub.Web.Features.Datasets.Splits;
 using TransferHub.Web.Tests.Infrastructure;
@@ -21,6 +22,8 @@ public sealed class DuplicateTests(WebAppFactory app) : IClassFixture<WebAppFact
     }
 
     private DuplicateService Duplicates => _scope.ServiceProvider.GetRequiredService<DuplicateService>();
+
+    private CurationService Curation => _scope.ServiceProvider.GetRequiredService<CurationService>();
 
     private static byte[] Photo(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "photos", name));
 
@@ -69,11 +72,11 @@ public sealed class DuplicateTests(WebAppFactory app) : IClassFixture<WebAppFact
         var group = (await Duplicates.FindAsync(s.EditorId, datasetId, 6)).Single();
         var ids = group.Images.Select(i => i.ImageId).ToList();
 
-        await Duplicates.MoveToSplitAsync(s.EditorId, datasetId, ids, DatasetSplit.Train);
+        await Curation.MoveToSplitAsync(s.EditorId, datasetId, ids, DatasetSplit.Train);
         Assert.False((await Duplicates.FindAsync(s.EditorId, datasetId, 6)).Single().CrossesSplits);
 
         var keep = group.Images.Single(i => i.OriginalName.EndsWith("chelsea.jpg")).ImageId;
-        Assert.Equal(1, await Duplicates.KeepOneAsync(s.EditorId, datasetId, keep, ids));
+        Assert.Equal(1, await Curation.DeleteAsync(s.EditorId, datasetId, [.. ids.Where(id => id != keep)]));
         Assert.Empty(await Duplicates.FindAsync(s.EditorId, datasetId, 6));
         Assert.Equal(2, (await _services.Datasets.GetAsync(s.EditorId, datasetId))!.Dataset.Images);
     }
@@ -87,9 +90,9 @@ public sealed class DuplicateTests(WebAppFactory app) : IClassFixture<WebAppFact
         var ids = group.Images.Select(i => i.ImageId).ToList();
         var trainCopy = group.Images.Single(i => i.Split == DatasetSplit.Train).ImageId;
 
-        var move = await Assert.ThrowsAsync<RuleViolationException>(() => Duplicates.MoveToSplitAsync(s.EditorId, datasetId, ids, DatasetSplit.Train));
+        var move = await Assert.ThrowsAsync<RuleViolationException>(() => Curation.MoveToSplitAsync(s.EditorId, datasetId, ids, DatasetSplit.Train));
         Assert.Contains("frozen", move.Message);
-        await Assert.ThrowsAsync<RuleViolationException>(() => Duplicates.KeepOneAsync(s.EditorId, datasetId, trainCopy, ids));
+        await Assert.ThrowsAsync<RuleViolationException>(() => Curation.DeleteAsync(s.EditorId, datasetId, [.. ids.Where(id => id != trainCopy)]));
         Assert.Equal(3, (await _services.Datasets.GetAsync(s.EditorId, datasetId))!.Dataset.Images);
     }
 
@@ -98,8 +101,8 @@ public sealed class DuplicateTests(WebAppFactory app) : IClassFixture<WebAppFact
     {
         var (s, datasetId) = await DatasetAsync();
         var ids = (await Duplicates.FindAsync(s.ViewerId, datasetId, 6)).Single().Images.Select(i => i.ImageId).ToList();
-        await Assert.ThrowsAsync<ForbiddenException>(() => Duplicates.KeepOneAsync(s.ViewerId, datasetId, ids[0], ids));
-        await Assert.ThrowsAsync<ForbiddenException>(() => Duplicates.MoveToSplitAsync(s.ViewerId, datasetId, ids, DatasetSplit.Val));
+        await Assert.ThrowsAsync<ForbiddenException>(() => Curation.DeleteAsync(s.ViewerId, datasetId, [ids[0]]));
+        await Assert.ThrowsAsync<ForbiddenException>(() => Curation.MoveToSplitAsync(s.ViewerId, datasetId, ids, DatasetSplit.Val));
         await Assert.ThrowsAsync<NotFoundException>(() => Duplicates.FindAsync(s.OutsiderId, datasetId, 6));
         await Assert.ThrowsAsync<RuleViolationException>(() => Duplicates.FindAsync(s.ViewerId, datasetId, 64));
     }

@@ -22,6 +22,7 @@ public static class DatasetsExtensions
         builder.Services.AddScoped<DatasetImportService>();
         builder.Services.AddScoped<Splits.DatasetSplitService>();
         builder.Services.AddScoped<Duplicates.DuplicateService>();
+        builder.Services.AddScoped<Curation.CurationService>();
     }
 
     /// <summary>The datasets' HTTP endpoints (image bytes for the gallery).</summary>

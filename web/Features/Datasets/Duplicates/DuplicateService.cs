@@ -17,7 +17,8 @@ public sealed record DuplicateGroup(IReadOnlyList<DuplicateMember> Images)
     public bool MixedLabels => Images.Select(i => i.ClassName).Distinct().Count() > 1;
 }
 
-/// <summary>Finds near-duplicate images of a dataset and resolves them: keep one, or move the group to one split.</summary>
+/// <summary>Finds near-duplicate images of a dataset (resolving them — keep one, move to one split — is curation:
+/// <see cref="Curation.CurationService"/>).</summary>
 public sealed class DuplicateService(IDbContextFactory<TransferHubDbContext> dbFactory, ImageStore store)
 {
     public const int MaxThreshold = 20;
@@ -46,32 +47,6 @@ public sealed class DuplicateService(IDbContextFactory<TransferHubDbContext> dbF
         return [.. Enumerable.Range(0, images.Count).GroupBy(Root).Where(g => g.Count() > 1)
             .Select(g => new DuplicateGroup([.. g.Select(i => new DuplicateMember(images[i].Id, images[i].Sha256, images[i].OriginalName, images[i].ClassName, images[i].Split))]))
             .OrderByDescending(g => g.CrossesSplits).ThenByDescending(g => g.Images.Count)];
-    }
-
-    /// <summary>Keeps <paramref name="keepImageId"/> and removes the other images of its group from the dataset.</summary>
-    public async Task<int> KeepOneAsync(string userId, int datasetId, long keepImageId, IReadOnlyCollection<long> groupImageIds, CancellationToken cancellationToken = default)
-    {
-        if (!groupImageIds.Contains(keepImageId)) throw new RuleViolationException("The image to keep must be one of the group.");
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
-        var remove = await db.DatasetImages.Where(i => i.DatasetId == datasetId && groupImageIds.Contains(i.Id) && i.Id != keepImageId).ToListAsync(cancellationToken);
-        if (dataset.TestSplitFrozen && remove.Any(i => i.Split == DatasetSplit.Test))
-            throw new RuleViolationException("The test split is frozen: keep the test image, or unfreeze the test split first.");
-        db.DatasetImages.RemoveRange(remove);
-        await db.SaveChangesAsync(cancellationToken);
-        return remove.Count;
-    }
-
-    /// <summary>Moves every image of a group into one split, so near-identical pictures cannot sit on both sides.</summary>
-    public async Task MoveToSplitAsync(string userId, int datasetId, IReadOnlyCollection<long> groupImageIds, DatasetSplit split, CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
-        var images = await db.DatasetImages.Where(i => i.DatasetId == datasetId && groupImageIds.Contains(i.Id)).ToListAsync(cancellationToken);
-        if (dataset.TestSplitFrozen && images.Any(i => (i.Split == DatasetSplit.Test) != (split == DatasetSplit.Test)))
-            throw new RuleViolationException("The test split is frozen: no image can enter or leave it.");
-        foreach (var image in images) image.Split = split;
-        await db.SaveChangesAsync(cancellationToken);
     }
 
     /// <summary>Images imported before hashes existed get theirs now (decoded once from the store).</summary>

@@ -13,6 +13,9 @@ public partial class DuplicatesPanel
     [Inject]
     private DuplicateService Duplicates { get; set; } = default!;
 
+    [Inject]
+    private Curation.CurationService Curation { get; set; } = default!;
+
     private Task FindAsync() => RunAsync(async () => _groups = await Duplicates.FindAsync(UserId, DatasetId, _threshold), changesDataset: false);
 
     private async Task KeepAsync(DuplicateGroup group, DuplicateMember keep)
@@ -23,7 +26,7 @@ public partial class DuplicatesPanel
             return;
         await RunAsync(async () =>
         {
-            var removed = await Duplicates.KeepOneAsync(UserId, DatasetId, keep.ImageId, [.. group.Images.Select(i => i.ImageId)]);
+            var removed = await Curation.DeleteAsync(UserId, DatasetId, [.. group.Images.Where(i => i.ImageId != keep.ImageId).Select(i => i.ImageId)]);
             Snackbar.Add($"Removed {removed} near-duplicate(s).", Severity.Success);
             _groups = await Duplicates.FindAsync(UserId, DatasetId, _threshold);
         }, changesDataset: true);
@@ -31,7 +34,7 @@ public partial class DuplicatesPanel
 
     private Task MoveAsync(DuplicateGroup group, DatasetSplit split) => RunAsync(async () =>
     {
-        await Duplicates.MoveToSplitAsync(UserId, DatasetId, [.. group.Images.Select(i => i.ImageId)], split);
+        await Curation.MoveToSplitAsync(UserId, DatasetId, [.. group.Images.Select(i => i.ImageId)], split);
         Snackbar.Add($"Moved {group.Images.Count} image(s) to {split.ToString().ToLowerInvariant()}.", Severity.Success);
         _groups = await Duplicates.FindAsync(UserId, DatasetId, _threshold);
     }, changesDataset: true);
