@@ -101,6 +101,18 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "image.png") });
         await page.Keyboard.PressAsync("Escape");
 
+        // Curation: two "no split" bags (the filter is still on) are ticked and relabelled as trousers.
+        await page.GetByTestId("tile-select").Nth(0).CheckAsync();
+        await page.GetByTestId("tile-select").Nth(1).CheckAsync();
+        await Expect(page.GetByTestId("selection-count")).ToHaveTextAsync("2 selected");
+        await page.GetByTestId("relabel-to").ClickAsync();
+        await page.GetByRole(AriaRole.Option, new() { Name = "trouser" }).ClickAsync();
+        await page.GetByTestId("relabel").ClickAsync();
+        await Expect(page.GetByText("Relabelled 2 image(s) as trouser.")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("selection-bar")).Not.ToBeVisibleAsync();
+        await Expect(page.GetByTestId("gallery")).ToContainTextAsync("trouser");
+        await Expect(page.GetByTestId("class-row").Filter(new() { HasText = "trouser" })).ToContainTextAsync("6");
+
         // A stratified split, then the test split is frozen; the content version changes with the split.
         var version = await page.GetByTestId("dataset-version").TextContentAsync();
         await page.GetByTestId("split").ClickAsync();

@@ -1,3 +1,4 @@
+using TransferHub.Web.Components.Shared;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using TransferHub.Web.Data;
@@ -11,6 +12,9 @@ public partial class ImageGallery
     private ImagePage? _page;
     private int? _classId;
     private DatasetSplit? _split;
+    private readonly HashSet<long> _selected = [];
+    private int? _relabelTo;
+    private bool _busy;
 
     [Parameter, EditorRequired]
     public int DatasetId { get; set; }
@@ -22,8 +26,22 @@ public partial class ImageGallery
     [Parameter, EditorRequired]
     public IReadOnlyList<ClassCount> Classes { get; set; } = [];
 
+    /// <summary>Editors and owners may select tiles to relabel, move or delete them.</summary>
+    [Parameter]
+    public bool CanEdit { get; set; }
+
+    /// <summary>Raised after a change to images, so the page reloads its counts.</summary>
+    [Parameter]
+    public EventCallback OnChanged { get; set; }
+
     [Inject]
     private DatasetService Datasets { get; set; } = default!;
+
+    [Inject]
+    private Curation.CurationService Curation { get; set; } = default!;
+
+    [Inject]
+    private ISnackbar Snackbar { get; set; } = default!;
 
     [Inject]
     private IDialogService Dialogs { get; set; } = default!;
@@ -67,4 +85,48 @@ public partial class ImageGallery
     }
 
     private Task OpenAsync(ImageTile image) => ImageDialog.ShowAsync(Dialogs, DatasetId, image);
+
+    private void Toggle(long imageId)
+    {
+        if (!_selected.Remove(imageId)) _selected.Add(imageId);
+    }
+
+    private Task RelabelAsync() => ChangeAsync(async ids =>
+    {
+        var name = Classes.First(c => c.ClassId == _relabelTo).Name;
+        var n = await Curation.RelabelAsync(UserId, DatasetId, ids, _relabelTo!.Value);
+        return $"Relabelled {n} image(s) as {name}.";
+    });
+
+    private Task MoveAsync(DatasetSplit split) => ChangeAsync(async ids =>
+        $"Moved {await Curation.MoveToSplitAsync(UserId, DatasetId, ids, split)} image(s) to {SplitName(split)}.");
+
+    private async Task DeleteAsync()
+    {
+        var confirmed = await ConfirmDialog.AskAsync(Dialogs, "Delete images",
+            $"Remove {_selected.Count} image(s) from this dataset? This cannot be undone.", "Delete", Color.Error);
+        if (confirmed)
+            await ChangeAsync(async ids => $"Deleted {await Curation.DeleteAsync(UserId, DatasetId, ids)} image(s).");
+    }
+
+    /// <summary>Applies a change to the selection; on success clears it and reloads, on refusal shows why.</summary>
+    private async Task ChangeAsync(Func<IReadOnlyCollection<long>, Task<string>> change)
+    {
+        _busy = true;
+        try
+        {
+            Snackbar.Add(await change([.. _selected]), Severity.Success);
+            _selected.Clear();
+            await OnChanged.InvokeAsync();
+            await ReloadAsync();
+        }
+        catch (FeatureException refused)
+        {
+            Snackbar.Add(refused.Message, Severity.Error);
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
 }
