@@ -113,6 +113,13 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await Expect(page.GetByTestId("gallery")).ToContainTextAsync("trouser");
         await Expect(page.GetByTestId("class-row").Filter(new() { HasText = "trouser" })).ToContainTextAsync("6");
 
+        // A class is renamed from the classes panel; the chart follows.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Rename sneaker" }).ClickAsync();
+        await page.GetByLabel("Class name").FillAsync("trainer");
+        await page.GetByTestId("save-dataset").ClickAsync();
+        await Expect(page.GetByTestId("class-row").Filter(new() { HasText = "trainer" })).ToHaveCountAsync(1);
+        await Expect(page.GetByTestId("class-row").Filter(new() { HasText = "sneaker" })).ToHaveCountAsync(0);
+
         // A stratified split, then the test split is frozen; the content version changes with the split.
         var version = await page.GetByTestId("dataset-version").TextContentAsync();
         await page.GetByTestId("split").ClickAsync();

@@ -23,6 +23,7 @@ public static class DatasetsExtensions
         builder.Services.AddScoped<Splits.DatasetSplitService>();
         builder.Services.AddScoped<Duplicates.DuplicateService>();
         builder.Services.AddScoped<Curation.CurationService>();
+        builder.Services.AddScoped<Curation.ClassService>();
     }
 
     /// <summary>The datasets' HTTP endpoints (image bytes for the gallery).</summary>

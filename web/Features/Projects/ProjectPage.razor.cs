@@ -34,7 +34,7 @@ public partial class ProjectPage
 
     private async Task CreateDatasetAsync()
     {
-        var name = await DatasetNameDialog.ShowAsync(Dialogs, "New dataset");
+        var name = await NameDialog.ShowAsync(Dialogs, "New dataset");
         if (name is null)
             return;
         var id = 0;
