@@ -1,4 +1,5 @@
 using Grpc.Core;
+using TransferHub.Imaging;
 using TransferHub.Worker.Engine.Backbones;
 using TransferHub.Worker.Engine.Training;
 using TransferHub.Worker.Engine.Transforms;
@@ -32,7 +33,7 @@ internal static class JobSpecMapper
         if (badClass is not null) errors.Add($"item {badClass.Sha256} has class_index {badClass.ClassIndex}; allowed 0..{spec.ClassNames.Count - 1}");
         var badSplit = spec.Items.FirstOrDefault(i => i.Split == Split.Unspecified);
         if (badSplit is not null) errors.Add($"item {badSplit.Sha256} has no split; use SPLIT_TRAIN, SPLIT_VAL or SPLIT_TEST");
-        var badHash = spec.Items.FirstOrDefault(i => !ImageStore.IsValidHash(i.Sha256));
+        var badHash = spec.Items.FirstOrDefault(i => !ContentHash.IsSha256(i.Sha256));
         if (badHash is not null) errors.Add($"'{badHash.Sha256}' is not a lower-case hex SHA-256");
         if (spec.Items.Count > 0 && spec.Items.All(i => i.Split != Split.Train)) errors.Add("no item is in the train split");
         var duplicate = spec.Items.GroupBy(i => i.Sha256).FirstOrDefault(g => g.Count() > 1);

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using TransferHub.Worker.Engine.Transforms;
 using TransferHub.Imaging;
 
 namespace TransferHub.Worker.Storage;
@@ -17,7 +15,7 @@ public sealed class ImageStore
         Directory.CreateDirectory(_root);
     }
 
-    public bool Contains(string sha256) => IsValidHash(sha256) && File.Exists(PathOf(sha256));
+    public bool Contains(string sha256) => ContentHash.IsSha256(sha256) && File.Exists(PathOf(sha256));
 
     public IReadOnlyList<string> FindMissing(IEnumerable<string> hashes) =>
         hashes.Select(h => h.ToLowerInvariant()).Distinct().Where(h => !Contains(h)).ToList();
@@ -27,9 +25,9 @@ public sealed class ImageStore
     public void Add(string sha256, string name, byte[] data)
     {
         sha256 = sha256.ToLowerInvariant();
-        if (!IsValidHash(sha256))
+        if (!ContentHash.IsSha256(sha256))
             throw new ImageDecodeException(name, $"'{sha256}' is not a SHA-256 hash (64 hex digits)");
-        var actual = Convert.ToHexStringLower(SHA256.HashData(data));
+        var actual = ContentHash.Of(data);
         if (actual != sha256)
             throw new ImageDecodeException(name, $"content hash is {actual}, not the announced {sha256} (transfer corrupted?)");
         using (ImageDecoder.Decode(data, name, _maxPixels)) { }
@@ -47,9 +45,6 @@ public sealed class ImageStore
         if (!File.Exists(path)) throw new FileNotFoundException($"Image {sha256} is not on this worker; upload it first.", path);
         return File.ReadAllBytes(path);
     }
-
-    public static bool IsValidHash(string sha256) =>
-        sha256.Length == 64 && sha256.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
 
     private string PathOf(string sha256) => Path.Combine(_root, sha256[..2], sha256);
 }

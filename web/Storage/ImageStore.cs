@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using TransferHub.Imaging;
 
 namespace TransferHub.Web.Storage;
 
@@ -51,7 +52,7 @@ public sealed class ImageStore
 
     private static string Shard(string sha256)
     {
-        if (sha256.Length != 64 || !sha256.All(char.IsAsciiHexDigitLower))
+        if (!ContentHash.IsSha256(sha256))
             throw new ArgumentException($"'{sha256}' is not a lower-case SHA-256.", nameof(sha256));
         return sha256[..2];
     }

@@ -1,5 +1,5 @@
-using System.Text.RegularExpressions;
 using Microsoft.Net.Http.Headers;
+using TransferHub.Imaging;
 using TransferHub.Web.Features.Accounts;
 using TransferHub.Web.Storage;
 
@@ -11,7 +11,7 @@ namespace TransferHub.Web.Features.Datasets;
 /// for a missing image, so ids and hashes reveal nothing). Content-addressed, hence cacheable forever, but only
 /// privately (the browser, not shared caches): the bytes belong to a team.
 /// </summary>
-public static partial class DatasetImageEndpoints
+public static class DatasetImageEndpoints
 {
     public const string CacheControl = "private, max-age=31536000, immutable";
 
@@ -35,7 +35,7 @@ public static partial class DatasetImageEndpoints
     private static async Task<IResult> ServeAsync(int datasetId, string sha256, HttpContext http, DatasetService datasets,
         CancellationToken cancellationToken, Func<(Stream Stream, string ContentType)> open)
     {
-        if (!Sha256Pattern().IsMatch(sha256) || !await datasets.HasImageAsync(http.User.GetUserId(), datasetId, sha256, cancellationToken))
+        if (!ContentHash.IsSha256(sha256) || !await datasets.HasImageAsync(http.User.GetUserId(), datasetId, sha256, cancellationToken))
             return Results.NotFound();
         (Stream Stream, string ContentType) file;
         try
@@ -69,6 +69,4 @@ public static partial class DatasetImageEndpoints
         };
     }
 
-    [GeneratedRegex("^[0-9a-f]{64}$")]
-    private static partial Regex Sha256Pattern();
 }
