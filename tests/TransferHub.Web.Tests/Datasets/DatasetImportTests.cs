@@ -138,9 +138,13 @@ public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebApp
         var bagId = (await _services.Datasets.GetAsync(s.EditorId, datasetId))!.Classes.Single().ClassId;
 
         var report = await _services.Import.ImportFilesAsync(s.EditorId, datasetId, bagId,
-            [("more.png", Fashion("bag", 3)), ("broken.png", [1, 2, 3])]);
+            [("more.png", Fashion("bag", 3)), ("broken.png", [1, 2, 3]), ("empty.png", []), ("photos.zip", Zip(("a/b.png", Fashion("bag", 4))).ToArray())]);
 
         Assert.Equal(1, report.Accepted);
+        var reasons = report.Files.Where(f => f.Status == ImportFileStatus.Rejected).ToDictionary(f => f.Path, f => f.Reason);
+        Assert.Equal("empty file (0 bytes)", reasons["empty.png"]);
+        Assert.StartsWith("nested archive", reasons["photos.zip"]);
+        Assert.Contains("JPEG, PNG, WebP, GIF and BMP", reasons["broken.png"]);
         var added = (await ImagesAsync(datasetId)).Single(i => i.OriginalName == "more.png");
         Assert.Equal(("bag", DatasetSplit.Unassigned), (added.Class!.Name, added.Split));
     }

@@ -118,12 +118,19 @@ public static class DatasetArchive
         }
     }
 
+    /// <summary>The checks every uploaded file passes, from a zip or dropped loose: not an archive, not empty, not
+    /// over the per-file limit. Returns the reason for refusing it, or null.</summary>
+    public static string? CheckFile(string fileName, long length, ImportOptions options)
+    {
+        if (NestedArchiveExtensions.Contains(Path.GetExtension(fileName).ToLowerInvariant())) return "nested archive: unpack it and upload its images";
+        if (length == 0) return "empty file (0 bytes)";
+        if (length > options.MaxFileBytes) return $"{Bytes(length)} is over the {Bytes(options.MaxFileBytes)} per-file limit";
+        return null;
+    }
+
     private static string? Check(ZipArchiveEntry entry, string[] segments, ImportOptions options)
     {
-        var extension = Path.GetExtension(segments[^1]).ToLowerInvariant();
-        if (NestedArchiveExtensions.Contains(extension)) return "nested archive: unpack it and upload its images";
-        if (entry.Length == 0) return "empty file (0 bytes)";
-        if (entry.Length > options.MaxFileBytes) return $"{Bytes(entry.Length)} is over the {Bytes(options.MaxFileBytes)} per-file limit";
+        if (CheckFile(segments[^1], entry.Length, options) is { } reason) return reason;
         if (entry.CompressedLength > 0 && (double)entry.Length / entry.CompressedLength > options.MaxCompressionRatio)
             return $"compression ratio {entry.Length / entry.CompressedLength:N0}:1 is over the {options.MaxCompressionRatio:N0}:1 limit (possible zip bomb)";
         return null;

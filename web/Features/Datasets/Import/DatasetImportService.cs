@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TransferHub.Imaging;
@@ -63,13 +62,9 @@ public sealed class DatasetImportService(
         var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
         var className = await db.DatasetClasses.Where(c => c.Id == classId && c.DatasetId == datasetId).Select(c => c.Name)
             .FirstOrDefaultAsync(cancellationToken) ?? throw new NotFoundException("Class");
-        var candidates = files.Select(f => f.Data.Length switch
-        {
-            0 => (ArchiveFile)new ArchiveRejection(f.Name, "empty file (0 bytes)"),
-            var n when n > options.Value.MaxFileBytes => new ArchiveRejection(f.Name,
-                $"{DatasetArchive.Bytes(n)} is over the {DatasetArchive.Bytes(options.Value.MaxFileBytes)} per-file limit"),
-            _ => new ArchiveImage(f.Name, className, ArchiveSplit.None, f.Data),
-        }).ToList();
+        var candidates = files.Select(f => DatasetArchive.CheckFile(f.Name, f.Data.Length, options.Value) is { } reason
+            ? (ArchiveFile)new ArchiveRejection(f.Name, reason)
+            : new ArchiveImage(f.Name, className, ArchiveSplit.None, f.Data)).ToList();
         return await ImportAsync(db, dataset, userId, candidates, candidates.Count, progress, cancellationToken);
     }
 
@@ -106,7 +101,7 @@ public sealed class DatasetImportService(
 
         async Task<ImportFileResult> AcceptAsync(ArchiveImage image)
         {
-            var sha = Convert.ToHexStringLower(SHA256.HashData(image.Data));
+            var sha = ContentHash.Of(image.Data);
             if (known.TryGetValue(sha, out var existing))
                 return new ImportFileResult(image.Path, ImportFileStatus.Rejected, $"duplicate of {existing}, already in the dataset", image.ClassName);
             var split = image.Split switch
