@@ -3,7 +3,7 @@ using MudBlazor;
 
 namespace TransferHub.Web.Features.Datasets;
 
-/// <summary>Base of the dataset page's working panels (splits, near-duplicates): the dataset, the caller, whether
+/// <summary>Base of the dataset page's working panels (gallery, classes, splits, near-duplicates): the dataset, the caller, whether
 /// they may change it, a change callback for the page, and one way to run an action that may be refused.</summary>
 public abstract class DatasetPanel : ComponentBase
 {

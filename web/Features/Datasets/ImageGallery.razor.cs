@@ -14,37 +14,16 @@ public partial class ImageGallery
     private DatasetSplit? _split;
     private readonly HashSet<long> _selected = [];
     private int? _relabelTo;
-    private bool _busy;
-
-    [Parameter, EditorRequired]
-    public int DatasetId { get; set; }
-
-    [Parameter, EditorRequired]
-    public string UserId { get; set; } = "";
 
     /// <summary>The dataset's classes, for the class filter.</summary>
     [Parameter, EditorRequired]
     public IReadOnlyList<ClassCount> Classes { get; set; } = [];
-
-    /// <summary>Editors and owners may select tiles to relabel, move or delete them.</summary>
-    [Parameter]
-    public bool CanEdit { get; set; }
-
-    /// <summary>Raised after a change to images, so the page reloads its counts.</summary>
-    [Parameter]
-    public EventCallback OnChanged { get; set; }
 
     [Inject]
     private DatasetService Datasets { get; set; } = default!;
 
     [Inject]
     private Curation.CurationService Curation { get; set; } = default!;
-
-    [Inject]
-    private ISnackbar Snackbar { get; set; } = default!;
-
-    [Inject]
-    private IDialogService Dialogs { get; set; } = default!;
 
     protected override Task OnInitializedAsync() => LoadAsync(1);
 
@@ -110,23 +89,10 @@ public partial class ImageGallery
     }
 
     /// <summary>Applies a change to the selection; on success clears it and reloads, on refusal shows why.</summary>
-    private async Task ChangeAsync(Func<IReadOnlyCollection<long>, Task<string>> change)
+    private Task ChangeAsync(Func<IReadOnlyCollection<long>, Task<string>> change) => RunAsync(async () =>
     {
-        _busy = true;
-        try
-        {
-            Snackbar.Add(await change([.. _selected]), Severity.Success);
-            _selected.Clear();
-            await OnChanged.InvokeAsync();
-            await ReloadAsync();
-        }
-        catch (FeatureException refused)
-        {
-            Snackbar.Add(refused.Message, Severity.Error);
-        }
-        finally
-        {
-            _busy = false;
-        }
-    }
+        Snackbar.Add(await change([.. _selected]), Severity.Success);
+        _selected.Clear();
+        await ReloadAsync();
+    }, changesDataset: true);
 }
