@@ -85,6 +85,8 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         // Two more bags dropped into the existing class start without a split; the gallery filters by split on the server.
         await page.GetByTestId("upload-class").ClickAsync();
         await page.GetByRole(AriaRole.Option, new() { Name = "bag" }).ClickAsync();
+        // The file input is enabled once the circuit has the class; files set before that would be dropped.
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Add images…" })).ToBeEnabledAsync();
         var moreBags = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", "bag")).Order(StringComparer.Ordinal).Skip(10).Take(2);
         await page.Locator("input.images-input").Last.SetInputFilesAsync(moreBags);
         await Expect(report).ToContainTextAsync("2 imported");
