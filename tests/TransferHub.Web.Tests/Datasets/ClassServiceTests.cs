@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TransferHub.Web.Data;
@@ -26,12 +25,7 @@ public sealed class ClassServiceTests(WebAppFactory app) : IClassFixture<WebAppF
     {
         var s = await TeamScenario.CreateAsync(app);
         var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Classes");
-        var stream = new MemoryStream();
-        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
-            foreach (var cls in new[] { "bag", "sandal", "sneaker" })
-                foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", cls)).Order(StringComparer.Ordinal).Take(2))
-                    zip.CreateEntryFromFile(file, $"train/{cls}/{Path.GetFileName(file)}");
-        stream.Position = 0;
+        var stream = TestFiles.Zip(new[] { "bag", "sandal", "sneaker" }.SelectMany(cls => TestFiles.FashionEntries(cls, 2, $"train/{cls}")));
         await _services.Import.ImportZipAsync(s.EditorId, datasetId, stream);
         return (s, datasetId);
     }

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TransferHub.Web.Data;
@@ -26,12 +25,7 @@ public sealed class CurationTests(WebAppFactory app) : IClassFixture<WebAppFacto
     {
         var s = await TeamScenario.CreateAsync(app);
         var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Mixed");
-        var stream = new MemoryStream();
-        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
-            foreach (var (split, cls) in new[] { ("train", "bag"), ("test", "sandal") })
-                foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", cls)).Order(StringComparer.Ordinal).Take(3))
-                    zip.CreateEntryFromFile(file, $"{split}/{cls}/{Path.GetFileName(file)}");
-        stream.Position = 0;
+        var stream = TestFiles.Zip(TestFiles.FashionEntries("bag", 3, "train/bag").Concat(TestFiles.FashionEntries("sandal", 3, "test/sandal")));
         await _services.Import.ImportZipAsync(s.EditorId, datasetId, stream);
         return (s, datasetId, await ImagesAsync(datasetId));
     }

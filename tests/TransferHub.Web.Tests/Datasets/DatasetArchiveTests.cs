@@ -1,5 +1,5 @@
-using System.IO.Compression;
 using TransferHub.Web.Features.Datasets.Import;
+using TransferHub.Web.Tests.Infrastructure;
 
 namespace TransferHub.Web.Tests.Datasets;
 
@@ -7,27 +7,12 @@ public sealed class DatasetArchiveTests
 {
     private static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 1, 2, 3, 4];
 
-    private static MemoryStream Zip(params (string Path, byte[] Data)[] files)
-    {
-        var stream = new MemoryStream();
-        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            foreach (var (path, data) in files)
-            {
-                using var entry = zip.CreateEntry(path).Open();
-                entry.Write(data);
-            }
-        }
-        stream.Position = 0;
-        return stream;
-    }
-
     private static List<ArchiveFile> Read(Stream zip, ImportOptions? options = null) => DatasetArchive.Read(zip, options ?? new ImportOptions()).ToList();
 
     [Fact]
     public void FolderPerClassGivesEachImageItsClassAndNoSplit()
     {
-        var files = Read(Zip(("cat/1.png", Png), ("dog/2.png", Png), ("dog/sub/3.png", Png)));
+        var files = Read(TestFiles.Zip(("cat/1.png", Png), ("dog/2.png", Png), ("dog/sub/3.png", Png)));
         var images = files.OfType<ArchiveImage>().ToList();
         Assert.Equal(["cat", "dog", "dog"], images.Select(i => i.ClassName));
         Assert.All(images, i => Assert.Equal(ArchiveSplit.None, i.Split));
@@ -37,7 +22,7 @@ public sealed class DatasetArchiveTests
     [Fact]
     public void SplitFoldersAboveClassFoldersSetTheSplit()
     {
-        var images = Read(Zip(("train/cat/1.png", Png), ("val/cat/2.png", Png), ("test/dog/3.png", Png), ("Validation/dog/4.png", Png)))
+        var images = Read(TestFiles.Zip(("train/cat/1.png", Png), ("val/cat/2.png", Png), ("test/dog/3.png", Png), ("Validation/dog/4.png", Png)))
             .OfType<ArchiveImage>().ToList();
         Assert.Equal([ArchiveSplit.Train, ArchiveSplit.Val, ArchiveSplit.Test, ArchiveSplit.Val], images.Select(i => i.Split));
         Assert.Equal(["cat", "cat", "dog", "dog"], images.Select(i => i.ClassName));
@@ -46,7 +31,7 @@ public sealed class DatasetArchiveTests
     [Fact]
     public void ASingleTopLevelFolderIsSkipped()
     {
-        var images = Read(Zip(("pets/train/cat/1.png", Png), ("pets/test/dog/2.png", Png))).OfType<ArchiveImage>().ToList();
+        var images = Read(TestFiles.Zip(("pets/train/cat/1.png", Png), ("pets/test/dog/2.png", Png))).OfType<ArchiveImage>().ToList();
         Assert.Equal(["cat", "dog"], images.Select(i => i.ClassName));
         Assert.Equal([ArchiveSplit.Train, ArchiveSplit.Test], images.Select(i => i.Split));
     }
@@ -54,7 +39,7 @@ public sealed class DatasetArchiveTests
     [Fact]
     public void ZipSlipPathsAreRejectedAndNeverRead()
     {
-        var files = Read(Zip(("../evil/x.png", Png), ("cat/../../x.png", Png), ("/etc/x.png", Png), ("cat/ok.png", Png)));
+        var files = Read(TestFiles.Zip(("../evil/x.png", Png), ("cat/../../x.png", Png), ("/etc/x.png", Png), ("cat/ok.png", Png)));
         var rejected = files.OfType<ArchiveRejection>().ToList();
         Assert.Equal(3, rejected.Count);
         Assert.All(rejected, r => Assert.Contains("path outside the archive", r.Reason));
@@ -64,7 +49,7 @@ public sealed class DatasetArchiveTests
     [Fact]
     public void OsLitterIsIgnoredNotReportedAsAProblem()
     {
-        var files = Read(Zip(("__MACOSX/cat/._1.png", Png), ("cat/.DS_Store", Png), ("cat/Thumbs.db", Png), ("cat/.hidden.png", Png), ("cat/1.png", Png)));
+        var files = Read(TestFiles.Zip(("__MACOSX/cat/._1.png", Png), ("cat/.DS_Store", Png), ("cat/Thumbs.db", Png), ("cat/.hidden.png", Png), ("cat/1.png", Png)));
         Assert.Single(files.OfType<ArchiveImage>());
         Assert.Equal(4, files.OfType<ArchiveRejection>().Count(r => r.Ignored));
     }
@@ -72,7 +57,7 @@ public sealed class DatasetArchiveTests
     [Fact]
     public void EmptyFilesNestedArchivesAndLooseFilesGetTheirOwnReasons()
     {
-        var files = Read(Zip(("cat/empty.png", []), ("cat/more.zip", Png), ("loose.png", Png), ("train/loose.png", Png), ("cat/ok.png", Png)));
+        var files = Read(TestFiles.Zip(("cat/empty.png", []), ("cat/more.zip", Png), ("loose.png", Png), ("train/loose.png", Png), ("cat/ok.png", Png)));
         var reasons = files.OfType<ArchiveRejection>().ToDictionary(r => r.Path, r => r.Reason);
         Assert.Equal("empty file (0 bytes)", reasons["cat/empty.png"]);
         Assert.StartsWith("nested archive", reasons["cat/more.zip"]);
@@ -85,7 +70,7 @@ public sealed class DatasetArchiveTests
     public void AHighlyCompressedFileIsRejectedAsAPossibleZipBomb()
     {
         var bomb = new byte[5_000_000]; // zeros compress about 1000:1
-        var files = Read(Zip(("cat/bomb.png", bomb), ("cat/ok.png", Png)));
+        var files = Read(TestFiles.Zip(("cat/bomb.png", bomb), ("cat/ok.png", Png)));
         var rejection = Assert.Single(files.OfType<ArchiveRejection>());
         Assert.Contains("possible zip bomb", rejection.Reason);
         Assert.Single(files.OfType<ArchiveImage>());
@@ -97,12 +82,12 @@ public sealed class DatasetArchiveTests
         var big = new byte[10_000];
         Random.Shared.NextBytes(big);
         var options = new ImportOptions { MaxFileBytes = 5_000 };
-        var rejection = Assert.Single(Read(Zip(("cat/big.png", big), ("cat/ok.png", Png)), options).OfType<ArchiveRejection>());
+        var rejection = Assert.Single(Read(TestFiles.Zip(("cat/big.png", big), ("cat/ok.png", Png)), options).OfType<ArchiveRejection>());
         Assert.Contains("per-file limit", rejection.Reason);
 
-        var whole = Assert.Throws<ArchiveException>(() => Read(Zip(("cat/a.png", big), ("cat/b.png", big)), new ImportOptions { MaxUnpackedBytes = 15_000 }));
+        var whole = Assert.Throws<ArchiveException>(() => Read(TestFiles.Zip(("cat/a.png", big), ("cat/b.png", big)), new ImportOptions { MaxUnpackedBytes = 15_000 }));
         Assert.Contains("unpacks to", whole.Message);
-        var count = Assert.Throws<ArchiveException>(() => Read(Zip(("cat/a.png", Png), ("cat/b.png", Png)), new ImportOptions { MaxFilesPerArchive = 1 }));
+        var count = Assert.Throws<ArchiveException>(() => Read(TestFiles.Zip(("cat/a.png", Png), ("cat/b.png", Png)), new ImportOptions { MaxFilesPerArchive = 1 }));
         Assert.Contains("limit is 1", count.Message);
     }
 

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Net;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -17,24 +16,13 @@ public sealed class DatasetGalleryTests(WebAppFactory app) : IClassFixture<WebAp
 
     public void Dispose() => _services.Dispose();
 
-    private static byte[] Fashion(string cls, int index) =>
-        File.ReadAllBytes(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", cls)).Order(StringComparer.Ordinal).ElementAt(index));
-
     /// <summary>A dataset of bag (3 train, 1 test) and sandal (2 train, 1 val) images, imported by the editor.</summary>
     private async Task<(TeamScenario Scenario, int DatasetId)> DatasetAsync()
     {
         var s = await TeamScenario.CreateAsync(app);
         var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Clothes");
         string[] paths = ["train/bag/0.png", "train/bag/1.png", "train/bag/2.png", "test/bag/3.png", "train/sandal/0.png", "train/sandal/1.png", "val/sandal/2.png"];
-        var zip = new MemoryStream();
-        using (var archive = new ZipArchive(zip, ZipArchiveMode.Create, leaveOpen: true))
-            foreach (var path in paths)
-            {
-                var parts = path.Split('/');
-                await using var entry = archive.CreateEntry(path).Open();
-                entry.Write(Fashion(parts[1], int.Parse(parts[2][..1])));
-            }
-        zip.Position = 0;
+        var zip = TestFiles.Zip(paths.Select(path => (path, TestFiles.Fashion(path.Split('/')[1], int.Parse(path.Split('/')[2][..1])))));
         var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, zip);
         Assert.Equal(paths.Length, report.Accepted);
         return (s, datasetId);
@@ -110,7 +98,7 @@ public sealed class DatasetGalleryTests(WebAppFactory app) : IClassFixture<WebAp
         Assert.Equal($"\"{image.Sha256}\"", thumbnail.Headers.ETag?.Tag);
         Assert.Equal(HttpStatusCode.OK, original.StatusCode);
         Assert.Equal("image/png", original.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(Fashion("bag", 0), await original.Content.ReadAsByteArrayAsync());
+        Assert.Equal(TestFiles.Fashion("bag", 0), await original.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]

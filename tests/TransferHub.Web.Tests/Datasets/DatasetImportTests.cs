@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features;
@@ -12,24 +11,6 @@ public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebApp
     private readonly ServiceScope _services = new(app);
 
     public void Dispose() => _services.Dispose();
-
-    private static byte[] Photo(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "photos", name));
-
-    private static byte[] Fashion(string cls, int index) =>
-        File.ReadAllBytes(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", cls)).Order(StringComparer.Ordinal).ElementAt(index));
-
-    private static MemoryStream Zip(params (string Path, byte[] Data)[] files)
-    {
-        var stream = new MemoryStream();
-        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
-            foreach (var (path, data) in files)
-            {
-                using var entry = zip.CreateEntry(path).Open();
-                entry.Write(data);
-            }
-        stream.Position = 0;
-        return stream;
-    }
 
     private async Task<(TeamScenario Scenario, int DatasetId)> DatasetAsync()
     {
@@ -47,8 +28,8 @@ public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebApp
     public async Task AGoodZipLandsWithItsClassesSplitsSizesAndThumbnails()
     {
         var (s, datasetId) = await DatasetAsync();
-        var zip = Zip(("clothes/train/bag/1.png", Fashion("bag", 0)), ("clothes/train/sandal/2.png", Fashion("sandal", 0)),
-            ("clothes/test/bag/3.png", Fashion("bag", 1)), ("clothes/val/sandal/4.png", Fashion("sandal", 1)));
+        var zip = TestFiles.Zip(("clothes/train/bag/1.png", TestFiles.Fashion("bag", 0)), ("clothes/train/sandal/2.png", TestFiles.Fashion("sandal", 0)),
+            ("clothes/test/bag/3.png", TestFiles.Fashion("bag", 1)), ("clothes/val/sandal/4.png", TestFiles.Fashion("sandal", 1)));
         var progress = new List<ImportProgress>();
 
         var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, zip, new SyncProgress(progress));
@@ -77,18 +58,18 @@ public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebApp
     public async Task EachBadFileGetsItsOwnReasonAndTheGoodFilesStillLand()
     {
         var (s, datasetId) = await DatasetAsync();
-        var photo = Photo("chelsea.jpg");
-        var zip = Zip(
+        var photo = TestFiles.Photo("chelsea.jpg");
+        var zip = TestFiles.Zip(
             ("cats/good.jpg", photo),
             ("cats/copy.jpg", photo),
             ("cats/truncated.jpg", photo[..(photo.Length / 2)]),
             ("cats/notes.txt", "not an image"u8.ToArray()),
             ("cats/empty.png", []),
-            ("cats/inner.zip", Zip(("a/b.png", Fashion("bag", 0))).ToArray()),
-            ("../escape.png", Fashion("bag", 0)),
-            ("loose.png", Fashion("bag", 1)),
+            ("cats/inner.zip", TestFiles.Zip(("a/b.png", TestFiles.Fashion("bag", 0))).ToArray()),
+            ("../escape.png", TestFiles.Fashion("bag", 0)),
+            ("loose.png", TestFiles.Fashion("bag", 1)),
             ("__MACOSX/cats/._good.jpg", [0, 1, 2]),
-            ("dogs/coffee.png", Photo("coffee.png")));
+            ("dogs/coffee.png", TestFiles.Photo("coffee.png")));
 
         var report = await _services.Import.ImportZipAsync(s.OwnerId, datasetId, zip);
 
@@ -110,9 +91,9 @@ public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebApp
     public async Task ASecondUploadKeepsWhatWasThereAndRejectsDuplicatesOfIt()
     {
         var (s, datasetId) = await DatasetAsync();
-        await _services.Import.ImportZipAsync(s.EditorId, datasetId, Zip(("bag/1.png", Fashion("bag", 0))));
+        await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(("bag/1.png", TestFiles.Fashion("bag", 0))));
 
-        var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, Zip(("bag/again.png", Fashion("bag", 0)), ("bag/2.png", Fashion("bag", 2))));
+        var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(("bag/again.png", TestFiles.Fashion("bag", 0)), ("bag/2.png", TestFiles.Fashion("bag", 2))));
 
         Assert.Equal(1, report.Accepted);
         Assert.Equal("duplicate of bag/1.png, already in the dataset", report.Files.Single(f => f.Path == "bag/again.png").Reason);
@@ -134,11 +115,11 @@ public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebApp
     public async Task ImagesDroppedIntoAClassGoThereUnassigned()
     {
         var (s, datasetId) = await DatasetAsync();
-        await _services.Import.ImportZipAsync(s.EditorId, datasetId, Zip(("bag/1.png", Fashion("bag", 0))));
+        await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(("bag/1.png", TestFiles.Fashion("bag", 0))));
         var bagId = (await _services.Datasets.GetAsync(s.EditorId, datasetId))!.Classes.Single().ClassId;
 
         var report = await _services.Import.ImportFilesAsync(s.EditorId, datasetId, bagId,
-            [("more.png", Fashion("bag", 3)), ("broken.png", [1, 2, 3]), ("empty.png", []), ("photos.zip", Zip(("a/b.png", Fashion("bag", 4))).ToArray())]);
+            [("more.png", TestFiles.Fashion("bag", 3)), ("broken.png", [1, 2, 3]), ("empty.png", []), ("photos.zip", TestFiles.Zip(("a/b.png", TestFiles.Fashion("bag", 4))).ToArray())]);
 
         Assert.Equal(1, report.Accepted);
         var reasons = report.Files.Where(f => f.Status == ImportFileStatus.Rejected).ToDictionary(f => f.Path, f => f.Reason);
@@ -153,8 +134,8 @@ public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebApp
     public async Task OutsidersAndViewersCannotImport()
     {
         var (s, datasetId) = await DatasetAsync();
-        await Assert.ThrowsAsync<NotFoundException>(() => _services.Import.ImportZipAsync(s.OutsiderId, datasetId, Zip(("bag/1.png", Fashion("bag", 0)))));
-        await Assert.ThrowsAsync<ForbiddenException>(() => _services.Import.ImportZipAsync(s.ViewerId, datasetId, Zip(("bag/1.png", Fashion("bag", 0)))));
+        await Assert.ThrowsAsync<NotFoundException>(() => _services.Import.ImportZipAsync(s.OutsiderId, datasetId, TestFiles.Zip(("bag/1.png", TestFiles.Fashion("bag", 0)))));
+        await Assert.ThrowsAsync<ForbiddenException>(() => _services.Import.ImportZipAsync(s.ViewerId, datasetId, TestFiles.Zip(("bag/1.png", TestFiles.Fashion("bag", 0)))));
         Assert.Null(await _services.Datasets.GetAsync(s.OutsiderId, datasetId));
         Assert.Empty(await ImagesAsync(datasetId));
     }

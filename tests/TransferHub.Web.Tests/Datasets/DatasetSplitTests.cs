@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TransferHub.Web.Data;
@@ -21,12 +20,7 @@ public sealed class DatasetSplitTests(WebAppFactory app) : IClassFixture<WebAppF
     {
         var s = await TeamScenario.CreateAsync(app);
         var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Shoes and bags");
-        var stream = new MemoryStream();
-        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
-            foreach (var (cls, count) in new[] { ("bag", 20), ("sandal", 10) })
-                foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", cls)).Order(StringComparer.Ordinal).Take(count))
-                    zip.CreateEntryFromFile(file, $"{cls}/{Path.GetFileName(file)}");
-        stream.Position = 0;
+        var stream = TestFiles.Zip(TestFiles.FashionEntries("bag", 20, "bag").Concat(TestFiles.FashionEntries("sandal", 10, "sandal")));
         Assert.Equal(30, (await _services.Import.ImportZipAsync(s.EditorId, datasetId, stream)).Accepted);
         return (s, datasetId);
     }

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Microsoft.Extensions.DependencyInjection;
 using SkiaSharp;
 using TransferHub.Web.Data;
@@ -25,8 +24,6 @@ public sealed class DuplicateTests(WebAppFactory app) : IClassFixture<WebAppFact
 
     private CurationService Curation => _scope.ServiceProvider.GetRequiredService<CurationService>();
 
-    private static byte[] Photo(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "photos", name));
-
     private static byte[] HalfSizeJpeg(byte[] data)
     {
         using var bitmap = SKBitmap.Decode(data);
@@ -40,13 +37,8 @@ public sealed class DuplicateTests(WebAppFactory app) : IClassFixture<WebAppFact
     {
         var s = await TeamScenario.CreateAsync(app);
         var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Pets");
-        var cat = Photo("chelsea.jpg");
-        var stream = new MemoryStream();
-        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
-            foreach (var (path, data) in new[] { ("train/cat/chelsea.jpg", cat), ("test/cat/chelsea-small.jpg", HalfSizeJpeg(cat)), ("train/cup/coffee.png", Photo("coffee.png")) })
-                using (var entry = zip.CreateEntry(path).Open())
-                    entry.Write(data);
-        stream.Position = 0;
+        var cat = TestFiles.Photo("chelsea.jpg");
+        var stream = TestFiles.Zip(("train/cat/chelsea.jpg", cat), ("test/cat/chelsea-small.jpg", HalfSizeJpeg(cat)), ("train/cup/coffee.png", TestFiles.Photo("coffee.png")));
         Assert.Equal(3, (await _services.Import.ImportZipAsync(s.EditorId, datasetId, stream)).Accepted);
         return (s, datasetId);
     }
