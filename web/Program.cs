@@ -3,6 +3,7 @@ using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
 using TransferHub.Web.Features.Augmentation;
 using TransferHub.Web.Features.Datasets;
+using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Features.Projects;
 using TransferHub.Web.Features.Teams;
 using TransferHub.Web.Features.Workers;
@@ -16,6 +17,7 @@ builder.Services.AddTeams();
 builder.Services.AddProjects();
 builder.AddDatasets();
 builder.AddWorkers();
+builder.AddJobs();
 builder.Services.AddAugmentation();
 
 var app = builder.Build();

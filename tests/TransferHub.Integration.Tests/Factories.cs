@@ -32,29 +32,43 @@ public sealed class WorkerHost : WebApplicationFactory<TransferHub.Worker.Worker
     }
 }
 
-/// <summary>The web app on TestServer whose gRPC clients reach <paramref name="worker"/> in process.</summary>
+/// <summary>The web app on TestServer whose gRPC clients reach the in-process worker <see cref="Worker"/> points at
+/// (null = the worker is gone: calls fail as if its process died). Several hosts may share one <paramref name="folder"/>
+/// (database and storage) to play a web app that restarts.</summary>
 public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>
 {
-    private readonly WorkerHost worker;
+    private readonly bool _ownsFolder;
 
-    public WebHost(WorkerHost worker)
+    public WebHost(WorkerHost worker) : this(new WorkerSwitch(worker), folder: null)
     {
-        this.worker = worker;
-        _ = worker.Server; // start it now (it loads libtorch and the backbones), not inside a call's deadline
+    }
+
+    public WebHost(WorkerSwitch worker, string? folder, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        Worker = worker;
+        _settings = settings ?? new Dictionary<string, string>();
+        _ownsFolder = folder is null;
+        Folder = folder ?? Path.Combine(Path.GetTempPath(), "transferhub-integration", Guid.NewGuid().ToString("N"));
+        _ = worker.Current?.Server; // start it now (it loads libtorch and the backbones), not inside a call's deadline
     }
 
     public const string WorkerAddress = "http://worker.test:5101";
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "transferhub-integration", Guid.NewGuid().ToString("N"));
+    private readonly IReadOnlyDictionary<string, string> _settings;
+
+    public WorkerSwitch Worker { get; }
+    public string Folder { get; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
-        builder.UseSetting("ConnectionStrings:TransferHub", $"Data Source={Path.Combine(_folder, "web.db")}");
-        builder.UseSetting("Storage:Root", Path.Combine(_folder, "storage"));
+        builder.UseSetting("ConnectionStrings:TransferHub", $"Data Source={Path.Combine(Folder, "web.db")}");
+        builder.UseSetting("Storage:Root", Path.Combine(Folder, "storage"));
         builder.UseSetting("Workers:Local:Name", "in-process-worker");
         builder.UseSetting("Workers:Local:Address", WorkerAddress);
         builder.UseSetting("Workers:Local:Token", WorkerHost.Token);
-        builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton<WorkerClientFactory>(new InProcessClients(worker))));
+        builder.UseSetting("Jobs:PollSeconds", "0.2");
+        foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+        builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton<WorkerClientFactory>(new InProcessClients(Worker))));
     }
 
     public async Task<string> CreateAdminAsync()
@@ -78,11 +92,86 @@ public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
+        if (_ownsFolder)
+            try { Directory.Delete(Folder, recursive: true); } catch (IOException) { }
     }
 
-    private sealed class InProcessClients(WorkerHost worker) : WorkerClientFactory
+    private sealed class InProcessClients(WorkerSwitch worker) : WorkerClientFactory
     {
-        protected override HttpMessageHandler CreateHandler(Uri address) => worker.Server.CreateHandler();
+        protected override HttpMessageHandler CreateHandler(Uri address) => new SwitchingHandler(worker);
+    }
+
+    /// <summary>Sends each request to whichever worker is current; with none, fails like a refused connection. Response
+    /// bodies break off when the worker is killed, as a TCP connection to a dead process would.</summary>
+    private sealed class SwitchingHandler(WorkerSwitch worker) : HttpMessageHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var current = worker.Current ?? throw new HttpRequestException("Connection refused (the test stopped the worker).");
+            var killed = worker.KilledToken;
+            using var invoker = new HttpMessageInvoker(current.Server.CreateHandler(), disposeHandler: false);
+            var response = await invoker.SendAsync(request, cancellationToken);
+            var body = new StreamContent(new SeveredStream(await response.Content.ReadAsStreamAsync(cancellationToken), killed));
+            foreach (var header in response.Content.Headers) body.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            response.Content = body;
+            return response;
+        }
+    }
+
+    private sealed class SeveredStream(Stream inner, CancellationToken killed) : Stream
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, killed);
+            try
+            {
+                return await inner.ReadAsync(buffer, either.Token);
+            }
+            catch (OperationCanceledException) when (killed.IsCancellationRequested)
+            {
+                throw new IOException("Connection reset by peer (the test killed the worker).");
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}
+
+/// <summary>Which in-process worker the web reaches: tests kill one and start another.</summary>
+public sealed class WorkerSwitch(WorkerHost? current)
+{
+    private CancellationTokenSource _killed = new();
+
+    public WorkerHost? Current { get; set; } = current;
+
+    public CancellationToken KilledToken => _killed.Token;
+
+    /// <summary>Like kill -9: open streams break off mid-message and new connections are refused. Returns the
+    /// worker so the test can dispose of it (whatever it says while shutting down reaches nobody).</summary>
+    public WorkerHost Kill()
+    {
+        var dead = Current ?? throw new InvalidOperationException("No worker is running.");
+        Current = null;
+        _killed.Cancel();
+        _killed = new CancellationTokenSource();
+        return dead;
     }
 }

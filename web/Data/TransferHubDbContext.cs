@@ -16,6 +16,9 @@ public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options
     public DbSet<DatasetClass> DatasetClasses => Set<DatasetClass>();
     public DbSet<DatasetImage> DatasetImages => Set<DatasetImage>();
     public DbSet<WorkerNode> Workers => Set<WorkerNode>();
+    public DbSet<TrainingJob> Jobs => Set<TrainingJob>();
+    public DbSet<JobEpoch> JobEpochs => Set<JobEpoch>();
+    public DbSet<JobLogLine> JobLogLines => Set<JobLogLine>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -346,6 +346,88 @@ namespace TransferHub.Web.Data.Migrations
                     b.ToTable("DatasetImages");
                 });
 
+            modelBuilder.Entity("TransferHub.Web.Data.JobEpoch", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Epoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("ImagesPerSecond")
+                        .HasColumnType("REAL");
+
+                    b.Property<bool>("IsBest")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("JobId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("LearningRate")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("Seconds")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("TrainAccuracy")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("TrainLoss")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("ValAccuracy")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("ValLoss")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("JobId", "Attempt", "Epoch")
+                        .IsUnique();
+
+                    b.ToTable("JobEpochs", (string)null);
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.JobLogLine", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("JobId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Level")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("JobId", "Id");
+
+                    b.ToTable("JobLogLines", (string)null);
+                });
+
             modelBuilder.Entity("TransferHub.Web.Data.Project", b =>
                 {
                     b.Property<int>("Id")
@@ -416,6 +498,174 @@ namespace TransferHub.Web.Data.Migrations
                     b.HasIndex("UserId");
 
                     b.ToTable("TeamMembers");
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.TrainingJob", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("Accuracy")
+                        .HasColumnType("REAL");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("AutoRetriesLeft")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Backbone")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("BestEpoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("CancelRequested")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ClassNamesJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CreatedByUserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("DatasetId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DatasetVersion")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Device")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("EnsembleOf")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("EpochsDone")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("EpochsTotal")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("EvaluatedSplit")
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("EvaluationJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("ImageCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LastEventSequence")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("Loss")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("MacroF1")
+                        .HasColumnType("REAL");
+
+                    b.Property<string>("Message")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasMaxLength(30)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ModelBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ModelId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Seed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SeedGroup")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SettingsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Spec")
+                        .HasColumnType("BLOB");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("StoppedEarly")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("TestImages")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("TotalParameters")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("TrainImages")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("TrainableParameters")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("TrainingSeconds")
+                        .HasColumnType("REAL");
+
+                    b.Property<int>("ValImages")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("WorkerId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("WorkerJobId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("WorkerName")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedByUserId");
+
+                    b.HasIndex("Status");
+
+                    b.HasIndex("WorkerId");
+
+                    b.HasIndex("DatasetId", "CreatedAt");
+
+                    b.ToTable("Jobs", (string)null);
                 });
 
             modelBuilder.Entity("TransferHub.Web.Data.WorkerNode", b =>
@@ -644,6 +894,24 @@ namespace TransferHub.Web.Data.Migrations
                     b.Navigation("Dataset");
                 });
 
+            modelBuilder.Entity("TransferHub.Web.Data.JobEpoch", b =>
+                {
+                    b.HasOne("TransferHub.Web.Data.TrainingJob", null)
+                        .WithMany("Epochs")
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.JobLogLine", b =>
+                {
+                    b.HasOne("TransferHub.Web.Data.TrainingJob", null)
+                        .WithMany("Logs")
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("TransferHub.Web.Data.Project", b =>
                 {
                     b.HasOne("TransferHub.Web.Data.Team", "Team")
@@ -674,6 +942,27 @@ namespace TransferHub.Web.Data.Migrations
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("TransferHub.Web.Data.TrainingJob", b =>
+                {
+                    b.HasOne("TransferHub.Web.Data.ApplicationUser", null)
+                        .WithMany()
+                        .HasForeignKey("CreatedByUserId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("TransferHub.Web.Data.Dataset", "Dataset")
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("TransferHub.Web.Data.WorkerNode", null)
+                        .WithMany()
+                        .HasForeignKey("WorkerId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.Navigation("Dataset");
+                });
+
             modelBuilder.Entity("TransferHub.Web.Data.Dataset", b =>
                 {
                     b.Navigation("Classes");
@@ -691,6 +980,13 @@ namespace TransferHub.Web.Data.Migrations
                     b.Navigation("Members");
 
                     b.Navigation("Projects");
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.TrainingJob", b =>
+                {
+                    b.Navigation("Epochs");
+
+                    b.Navigation("Logs");
                 });
 #pragma warning restore 612, 618
         }

@@ -38,6 +38,7 @@ public sealed class TeamAccess
     public IQueryable<Dataset> Datasets => Visible(_db.Datasets, d => d.Project!.TeamId);
     public IQueryable<DatasetClass> DatasetClasses => Visible(_db.DatasetClasses, c => c.Dataset!.Project!.TeamId);
     public IQueryable<DatasetImage> DatasetImages => Visible(_db.DatasetImages, i => i.Dataset!.Project!.TeamId);
+    public IQueryable<TrainingJob> Jobs => Visible(_db.Jobs, j => j.Dataset!.Project!.TeamId);
 
     /// <summary>The caller's role in a team, or null when they are not a member (or there is no such team).</summary>
     public async Task<TeamRole?> RoleInAsync(int teamId, CancellationToken cancellationToken = default) =>
@@ -66,6 +67,9 @@ public sealed class TeamAccess
 
     public Task<Dataset> RequireDatasetAsync(int datasetId, TeamPermission permission, CancellationToken cancellationToken = default) =>
         RequireAsync(_db.Datasets, d => d.Project!.TeamId, d => d.Id == datasetId, permission, "Dataset", cancellationToken);
+
+    public Task<TrainingJob> RequireJobAsync(int jobId, TeamPermission permission, CancellationToken cancellationToken = default) =>
+        RequireAsync(_db.Jobs, j => j.Dataset!.Project!.TeamId, j => j.Id == jobId, permission, "Run", cancellationToken);
 
     /// <summary>Loads (tracked) the one visible row matching <paramref name="match"/> after checking the caller's
     /// role in its team.</summary>

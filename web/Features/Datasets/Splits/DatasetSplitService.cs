@@ -86,6 +86,13 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
         var rows = await db.DatasetImages.Where(i => i.DatasetId == datasetId)
             .Select(i => new { i.Sha256, Label = i.Class == null ? "" : i.Class.Name, i.Split })
             .ToListAsync(cancellationToken);
+        return ContentVersion(rows.Select(r => (r.Sha256, r.Label, r.Split)));
+    }
+
+    /// <summary>The version of a dataset's content: SHA-256 over its (hash, label, split) rows in hash order. Any
+    /// relabel, move, import or delete changes it; nothing else does.</summary>
+    public static string ContentVersion(IEnumerable<(string Sha256, string Label, DatasetSplit Split)> rows)
+    {
         var text = new StringBuilder();
         foreach (var row in rows.OrderBy(r => r.Sha256, StringComparer.Ordinal))
             text.Append(row.Sha256).Append('\t').Append(row.Label).Append('\t').Append(row.Split).Append('\n');

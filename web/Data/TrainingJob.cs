@@ -1,0 +1,118 @@
+namespace TransferHub.Web.Data;
+
+public enum JobStatus { Queued, Starting, Running, Completed, Failed, Cancelled, WorkerLost }
+
+public enum JobKind { Training, Ensemble }
+
+public enum TrainingMode { FeatureExtraction, FineTune }
+
+/// <summary>A training run of a dataset (or an ensemble of finished runs). The row is the system of record: the
+/// worker only ever holds a copy of <see cref="Spec"/> and reports events, which are persisted as they arrive.</summary>
+public class TrainingJob
+{
+    public const int MessageMaxLength = 2000;
+
+    public int Id { get; set; }
+    public int DatasetId { get; set; }
+    public JobKind Kind { get; set; }
+    public JobStatus Status { get; set; }
+
+    /// <summary>Display-level settings (<c>Features.Jobs.JobSettings</c> as JSON), also shown in comparisons and reports.</summary>
+    public required string SettingsJson { get; set; }
+    public required string Backbone { get; set; }
+    public TrainingMode Mode { get; set; }
+    public long Seed { get; set; }
+
+    /// <summary>Runs launched together by "repeat with N seeds" share a group, shown as mean ± std.</summary>
+    public string? SeedGroup { get; set; }
+
+    /// <summary>The protobuf <c>JobSpec</c> exactly as sent to the worker (images, labels, splits, settings), minus the
+    /// job id. Re-queueing sends the same bytes, so a retry trains on the data the user launched, not today's.</summary>
+    public byte[]? Spec { get; set; }
+    /// <summary>Class names in model-output order, as JSON.</summary>
+    public required string ClassNamesJson { get; set; }
+    public required string DatasetVersion { get; set; }
+    public int ImageCount { get; set; }
+
+    public string? CreatedByUserId { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? StartedAt { get; set; }
+    public DateTime? FinishedAt { get; set; }
+
+    /// <summary>1 for the first try; each re-queue starts a new attempt with fresh metrics.</summary>
+    public int Attempt { get; set; }
+    /// <summary>The id the worker knows this attempt by.</summary>
+    public string? WorkerJobId { get; set; }
+    public int? WorkerId { get; set; }
+    public string? WorkerName { get; set; }
+    public bool CancelRequested { get; set; }
+    public int AutoRetriesLeft { get; set; }
+    /// <summary>The sequence number of the last worker event persisted for this attempt; replays skip what is older.</summary>
+    public long LastEventSequence { get; set; }
+    /// <summary>Why it failed, was lost or was cancelled, in words for the user.</summary>
+    public string? Message { get; set; }
+
+    public string? Device { get; set; }
+    public int EpochsTotal { get; set; }
+    public int EpochsDone { get; set; }
+    public int TrainImages { get; set; }
+    public int ValImages { get; set; }
+    public int TestImages { get; set; }
+    public long TrainableParameters { get; set; }
+    public long TotalParameters { get; set; }
+
+    public string? EvaluatedSplit { get; set; }
+    public double? Accuracy { get; set; }
+    public double? MacroF1 { get; set; }
+    public double? Loss { get; set; }
+    public int? BestEpoch { get; set; }
+    public bool StoppedEarly { get; set; }
+    public double? TrainingSeconds { get; set; }
+    /// <summary><c>Features.Jobs.Evaluation</c> as JSON: per-class metrics, confusion matrix, per-image predictions.</summary>
+    public string? EvaluationJson { get; set; }
+
+    /// <summary>The worker's model id; the artifact itself is copied into the web's storage.</summary>
+    public string? ModelId { get; set; }
+    public long? ModelBytes { get; set; }
+
+    /// <summary>For ensembles: the member run ids, comma-separated.</summary>
+    public string? EnsembleOf { get; set; }
+
+    public Dataset? Dataset { get; set; }
+    public List<JobEpoch> Epochs { get; set; } = [];
+    public List<JobLogLine> Logs { get; set; } = [];
+
+    public bool IsActive => Status is JobStatus.Queued or JobStatus.Starting or JobStatus.Running;
+    public bool IsFinished => !IsActive;
+}
+
+/// <summary>One epoch's metrics of one attempt of a job.</summary>
+public class JobEpoch
+{
+    public long Id { get; set; }
+    public int JobId { get; set; }
+    public int Attempt { get; set; }
+    public int Epoch { get; set; }
+    public double TrainLoss { get; set; }
+    public double TrainAccuracy { get; set; }
+    public double? ValLoss { get; set; }
+    public double? ValAccuracy { get; set; }
+    public double LearningRate { get; set; }
+    public double Seconds { get; set; }
+    public double ImagesPerSecond { get; set; }
+    public bool IsBest { get; set; }
+    public DateTime At { get; set; }
+}
+
+/// <summary>A log line a worker sent (or the scheduler wrote) for a job.</summary>
+public class JobLogLine
+{
+    public const int MessageMaxLength = 2000;
+
+    public long Id { get; set; }
+    public int JobId { get; set; }
+    public int Attempt { get; set; }
+    public DateTime At { get; set; }
+    public required string Level { get; set; }
+    public required string Message { get; set; }
+}

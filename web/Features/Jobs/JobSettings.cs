@@ -1,0 +1,140 @@
+using System.Globalization;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features.Augmentation;
+using TransferHub.Worker.V1;
+
+namespace TransferHub.Web.Features.Jobs;
+
+public enum OptimizerChoice { Adam, AdamW, SgdMomentum }
+
+public enum ScheduleChoice { Constant, Cosine, Step }
+
+/// <summary>What a user chooses when launching a run: the launch form's model, stored with the job as JSON and
+/// mapped onto the worker's JobSpec. <see cref="ForMode"/> gives the defaults per mode; <see cref="Problems"/>
+/// explains invalid combinations before anything is submitted.</summary>
+public sealed class JobSettings
+{
+    public const int MaxSeeds = 10;
+
+    public string Backbone { get; set; } = "";
+    public TrainingMode Mode { get; set; } = TrainingMode.FeatureExtraction;
+    /// <summary>Fine-tuning: how many of the backbone's last stages train (0 = all).</summary>
+    public int UnfreezeStages { get; set; } = 1;
+    public int HiddenUnits { get; set; }
+    public double Dropout { get; set; }
+    public OptimizerChoice Optimizer { get; set; } = OptimizerChoice.Adam;
+    public double LearningRate { get; set; } = 3e-3;
+    public double BackboneLrMultiplier { get; set; } = 0.1;
+    public double WeightDecay { get; set; }
+    public ScheduleChoice Schedule { get; set; } = ScheduleChoice.Constant;
+    public int StepSize { get; set; } = 10;
+    public int Epochs { get; set; } = 30;
+    public int BatchSize { get; set; } = 32;
+    public int ImageSize { get; set; } = 224;
+    public bool CenterCrop { get; set; }
+    public bool Augment { get; set; }
+    public AugmentationForm Augmentation { get; set; } = new();
+    /// <summary>Stop after this many epochs without a better validation accuracy (0 = off).</summary>
+    public int EarlyStoppingPatience { get; set; } = 5;
+    public long Seed { get; set; } = 1;
+    /// <summary>Launch this many runs with seeds Seed, Seed+1, …, grouped for mean ± std.</summary>
+    public int Repeats { get; set; } = 1;
+
+    /// <summary>Sensible defaults: a frozen backbone trains a head fast at a larger step for more epochs (features are
+    /// cached, so epochs are cheap, and augmentation would defeat the cache); fine-tuning uses a smaller step, fewer
+    /// epochs, light augmentation and unfreezes the last stage.</summary>
+    public static JobSettings ForMode(TrainingMode mode, string backbone = "", int inputSize = 224) => mode == TrainingMode.FineTune
+        ? new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 1, LearningRate = 1e-3, Epochs = 10, EarlyStoppingPatience = 3,
+            Augment = true, Schedule = ScheduleChoice.Cosine, ImageSize = inputSize }
+        : new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 0, LearningRate = 3e-3, Epochs = 30, EarlyStoppingPatience = 5,
+            Augment = false, ImageSize = inputSize };
+
+    /// <summary>Everything wrong with these settings, in words; empty when they can be launched.</summary>
+    /// <param name="backboneStages">Stages of the chosen backbone, when known.</param>
+    public IReadOnlyList<string> Problems(int? backboneStages = null)
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(Backbone)) problems.Add("Choose a backbone.");
+        if (Mode == TrainingMode.FineTune && backboneStages is { } stages && UnfreezeStages > stages)
+            problems.Add($"{Backbone} has {stages} stages: unfreeze 0 (all) to {stages}.");
+        if (UnfreezeStages < 0) problems.Add("Stages to unfreeze cannot be negative.");
+        if (Mode == TrainingMode.FeatureExtraction && Augment)
+            problems.Add("Feature extraction caches the frozen backbone's features once, so augmentation cannot apply: turn it off or fine-tune.");
+        if (LearningRate is <= 0 or > 10) problems.Add("Learning rate must be above 0 and at most 10 (typical: 1e-4 to 1e-2).");
+        if (Mode == TrainingMode.FineTune && BackboneLrMultiplier is <= 0 or > 10) problems.Add("Backbone LR multiplier must be above 0 and at most 10.");
+        if (WeightDecay is < 0 or > 1) problems.Add("Weight decay must be between 0 and 1.");
+        if (Epochs is < 1 or > 1000) problems.Add("Epochs must be 1 to 1000.");
+        if (BatchSize is < 1 or > 1024) problems.Add("Batch size must be 1 to 1024.");
+        if (ImageSize is < 32 or > 1024) problems.Add("Image size must be 32 to 1024 pixels.");
+        if (HiddenUnits is < 0 or > 8192) problems.Add("Head hidden units must be 0 (a linear head) to 8192.");
+        if (Dropout is < 0 or >= 1) problems.Add("Dropout must be at least 0 and below 1.");
+        if (EarlyStoppingPatience < 0) problems.Add("Early-stopping patience cannot be negative (0 turns it off).");
+        if (EarlyStoppingPatience >= Epochs && EarlyStoppingPatience > 0) problems.Add("Early-stopping patience must be smaller than the number of epochs, or 0 (off).");
+        if (Schedule == ScheduleChoice.Step && StepSize is < 1 or > 1000) problems.Add("Step size must be 1 to 1000 epochs.");
+        if (Repeats is < 1 or > MaxSeeds) problems.Add($"Repeat with 1 to {MaxSeeds} seeds.");
+        if (Augment && Augmentation.CropScaleMin is <= 0 or > 1) problems.Add("Random crop keeps between 0 and 100 % of the image.");
+        return problems;
+    }
+
+    /// <summary>The settings part of the worker's JobSpec (images, classes and job id are added by the caller).</summary>
+    public JobSpec ToSpec(long seed)
+    {
+        var spec = new JobSpec
+        {
+            Backbone = Backbone,
+            Mode = Mode == TrainingMode.FineTune ? JobMode.FineTune : JobMode.FeatureExtraction,
+            UnfreezeStages = Mode == TrainingMode.FineTune ? UnfreezeStages : 0,
+            Head = new HeadSpec { HiddenUnits = HiddenUnits, Dropout = (float)Dropout },
+            Optimizer = Optimizer switch
+            {
+                OptimizerChoice.AdamW => Worker.V1.Optimizer.Adamw,
+                OptimizerChoice.SgdMomentum => Worker.V1.Optimizer.SgdMomentum,
+                _ => Worker.V1.Optimizer.Adam,
+            },
+            LearningRate = (float)LearningRate,
+            BackboneLrMultiplier = (float)BackboneLrMultiplier,
+            WeightDecay = (float)WeightDecay,
+            Schedule = Schedule switch
+            {
+                ScheduleChoice.Cosine => Worker.V1.Schedule.Cosine,
+                ScheduleChoice.Step => Worker.V1.Schedule.Step,
+                _ => Worker.V1.Schedule.Constant,
+            },
+            StepSize = StepSize,
+            Epochs = Epochs,
+            BatchSize = BatchSize,
+            ImageSize = ImageSize,
+            ResizeMode = CenterCrop ? ResizeMode.CenterCrop : ResizeMode.Squash,
+            EarlyStoppingPatience = EarlyStoppingPatience,
+            Seed = seed,
+        };
+        if (Augment && Mode == TrainingMode.FineTune) spec.Augmentation = Augmentation.ToSettings();
+        return spec;
+    }
+
+    /// <summary>The hyperparameters a person compares, in a fixed order (comparison table, reports).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Describe(long seed)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var rows = new List<KeyValuePair<string, string>>
+        {
+            new("Backbone", Backbone),
+            new("Mode", Mode == TrainingMode.FineTune ? "fine-tune" : "feature extraction"),
+        };
+        if (Mode == TrainingMode.FineTune)
+            rows.Add(new("Unfrozen stages", UnfreezeStages == 0 ? "all" : UnfreezeStages.ToString(c)));
+        rows.Add(new("Head", HiddenUnits == 0 ? "linear" : $"{HiddenUnits} hidden, dropout {Dropout.ToString("0.##", c)}"));
+        rows.Add(new("Optimizer", Optimizer.ToString()));
+        rows.Add(new("Learning rate", LearningRate.ToString("0.#####", c)));
+        if (Mode == TrainingMode.FineTune) rows.Add(new("Backbone LR ×", BackboneLrMultiplier.ToString("0.###", c)));
+        if (WeightDecay > 0) rows.Add(new("Weight decay", WeightDecay.ToString("0.#####", c)));
+        rows.Add(new("Schedule", Schedule == ScheduleChoice.Step ? $"step every {StepSize}" : Schedule.ToString().ToLowerInvariant()));
+        rows.Add(new("Epochs", Epochs.ToString(c)));
+        rows.Add(new("Batch size", BatchSize.ToString(c)));
+        rows.Add(new("Image size", $"{ImageSize} px{(CenterCrop ? ", centre crop" : "")}"));
+        rows.Add(new("Augmentation", Augment && Mode == TrainingMode.FineTune ? "on" : "off"));
+        rows.Add(new("Early stopping", EarlyStoppingPatience == 0 ? "off" : $"patience {EarlyStoppingPatience}"));
+        rows.Add(new("Seed", seed.ToString(c)));
+        return rows;
+    }
+}
