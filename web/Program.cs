@@ -2,7 +2,9 @@ using TransferHub.Web.Components;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
 using TransferHub.Web.Features.Augmentation;
+using TransferHub.Web.Features.Comparison;
 using TransferHub.Web.Features.Datasets;
+using TransferHub.Web.Features.Evaluation;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Features.Projects;
 using TransferHub.Web.Features.Teams;
@@ -18,6 +20,8 @@ builder.Services.AddProjects();
 builder.AddDatasets();
 builder.AddWorkers();
 builder.AddJobs();
+builder.Services.AddEvaluation();
+builder.Services.AddComparison();
 builder.Services.AddAugmentation();
 
 var app = builder.Build();

@@ -26,6 +26,7 @@ public sealed class WorkerGrpcService(
     private const int MaxImageBytes = 64 * 1024 * 1024;
     private const int MaxPreviewCount = 64;
     private const int ModelChunkBytes = 256 * 1024;
+    private const long MaxModelBytes = 2L * 1024 * 1024 * 1024;
 
     public override Task<WorkerInfo> GetInfo(GetInfoRequest request, ServerCallContext context)
     {
@@ -179,6 +180,56 @@ public sealed class WorkerGrpcService(
         catch (ImageDecodeException e)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
+        }
+    }
+
+    public override async Task<UploadModelResponse> UploadModel(IAsyncStreamReader<UploadModelRequest> requestStream, ServerCallContext context)
+    {
+        string? modelId = null;
+        var temp = Path.GetTempFileName();
+        try
+        {
+            long size = 0;
+            await using (var file = File.Create(temp))
+            {
+                await foreach (var chunk in requestStream.ReadAllAsync(context.CancellationToken))
+                {
+                    if (modelId is null)
+                    {
+                        modelId = chunk.ModelId;
+                        if (!ModelStore.IsValidId(modelId))
+                            throw new RpcException(new Status(StatusCode.InvalidArgument, "The first UploadModel message must name a model_id: 1-64 letters, digits, '-' or '_'."));
+                    }
+                    size += chunk.Data.Length;
+                    if (size > MaxModelBytes)
+                        throw new RpcException(new Status(StatusCode.InvalidArgument, $"The model is larger than {MaxModelBytes / 1024 / 1024} MiB."));
+                    chunk.Data.WriteTo(file);
+                }
+            }
+            if (modelId is null) throw new RpcException(new Status(StatusCode.InvalidArgument, "No model was sent."));
+            await using (var check = File.OpenRead(temp))
+            {
+                try
+                {
+                    var metadata = ModelArtifact.ReadMetadata(check);
+                    if (!backbones.Descriptors.Any(d => d.Name == metadata.Backbone && d.Error is null))
+                        throw new RpcException(new Status(StatusCode.FailedPrecondition, $"This worker cannot run backbone '{metadata.Backbone}'."));
+                }
+                catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException)
+                {
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"Not a TransferHub model file: {e.Message}"));
+                }
+            }
+            models.Save(modelId, destination =>
+            {
+                using var source = File.OpenRead(temp);
+                source.CopyTo(destination);
+            });
+            return new UploadModelResponse { ModelId = modelId, Bytes = size };
+        }
+        finally
+        {
+            File.Delete(temp);
         }
     }
 

@@ -31,6 +31,6 @@ public sealed class ModelStore
     public Stream OpenRead(string modelId) =>
         Exists(modelId) ? File.OpenRead(PathOf(modelId)) : throw new FileNotFoundException($"No model '{modelId}' on this worker.");
 
-    private static bool IsValidId(string id) =>
+    public static bool IsValidId(string id) =>
         id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 }

@@ -1,0 +1,143 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.EntityFrameworkCore;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features.Jobs;
+using TransferHub.Web.Features.Teams;
+using TransferHub.Web.Features.Workers;
+using TransferHub.Web.Storage;
+using TransferHub.Worker.V1;
+using JobStatus = TransferHub.Web.Data.JobStatus;
+
+namespace TransferHub.Web.Features.Evaluation;
+
+/// <summary>A finished run's evaluation with what the page needs around it.</summary>
+public sealed record EvaluationView(int JobId, int DatasetId, bool CanEdit, Jobs.Evaluation Result, IReadOnlyList<DatasetClassChoice> DatasetClasses);
+
+public sealed record DatasetClassChoice(int Id, string Name);
+
+/// <summary>An evaluated image in a confusion-matrix cell: what it is labelled now in the dataset (it may have been
+/// relabelled since the run) next to what the run saw and predicted.</summary>
+public sealed record CellImage(long? ImageId, string Sha256, string OriginalName, string TrueClass, string PredictedClass, double Confidence,
+    string? CurrentLabel);
+
+public sealed record Prediction(string ClassName, double Probability);
+
+/// <summary>Evaluation, confusion-matrix drill-down and "test an image" for finished runs. Authorized through
+/// <see cref="TeamAccess"/> like every team-owned object.</summary>
+public sealed class EvaluationService(
+    IDbContextFactory<TransferHubDbContext> dbFactory,
+    WorkerClientFactory clients,
+    WorkerRegistryService registry,
+    ModelStore models)
+{
+    public const long MaxPredictBytes = 20 * 1024 * 1024;
+    private static readonly TimeSpan PredictTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>The run's evaluation, or null when it has none (yet).</summary>
+    public async Task<EvaluationView?> GetAsync(string userId, int jobId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var access = new TeamAccess(db, userId);
+        var job = await access.Jobs.Where(j => j.Id == jobId)
+            .Select(j => new { j.DatasetId, j.EvaluationJson, j.Dataset!.Project!.TeamId }).FirstOrDefaultAsync(cancellationToken)
+            ?? throw new NotFoundException("Run");
+        if (job.EvaluationJson is null) return null;
+        var role = await access.RoleInAsync(job.TeamId, cancellationToken);
+        var classes = await db.DatasetClasses.Where(c => c.DatasetId == job.DatasetId).OrderBy(c => c.Ordinal)
+            .Select(c => new DatasetClassChoice(c.Id, c.Name)).ToListAsync(cancellationToken);
+        return new EvaluationView(jobId, job.DatasetId, role?.Allows(TeamPermission.EditContent) == true,
+            Jobs.Evaluation.FromJson(job.EvaluationJson), classes);
+    }
+
+    /// <summary>The images of one confusion-matrix cell (true class row, predicted class column), least confident first
+    /// for correct cells and most confident first for mistakes (the likeliest label errors).</summary>
+    public async Task<IReadOnlyList<CellImage>> CellAsync(string userId, int jobId, int trueClass, int predictedClass, CancellationToken cancellationToken = default)
+    {
+        var view = await GetAsync(userId, jobId, cancellationToken) ?? throw new RuleViolationException("This run has no evaluation.");
+        var result = view.Result;
+        var names = result.ClassNames;
+        if (trueClass < 0 || trueClass >= names.Count || predictedClass < 0 || predictedClass >= names.Count)
+            throw new RuleViolationException($"There is no cell ({trueClass}, {predictedClass}) in a {names.Count}-class matrix.");
+        var verdicts = result.Predictions.Where(p => p.TrueClass == trueClass && p.PredictedClass == predictedClass).ToList();
+        var shas = verdicts.Select(v => v.Sha256).ToList();
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var current = await db.DatasetImages.Where(i => i.DatasetId == view.DatasetId && shas.Contains(i.Sha256))
+            .Select(i => new { i.Id, i.Sha256, i.OriginalName, Label = i.Class == null ? null : i.Class.Name })
+            .ToDictionaryAsync(i => i.Sha256, cancellationToken);
+        var ordered = trueClass == predictedClass ? verdicts.OrderBy(v => v.Confidence) : verdicts.OrderByDescending(v => v.Confidence);
+        return [.. ordered.Select(v => current.TryGetValue(v.Sha256, out var image)
+            ? new CellImage(image.Id, v.Sha256, image.OriginalName, names[v.TrueClass], names[v.PredictedClass], v.Confidence, image.Label)
+            : new CellImage(null, v.Sha256, "(deleted from the dataset)", names[v.TrueClass], names[v.PredictedClass], v.Confidence, null))];
+    }
+
+    /// <summary>Classifies one uploaded image with a finished run's model: the top <paramref name="topK"/> classes.
+    /// The model is copied to a worker first when the worker does not have it (results outlive their worker).</summary>
+    public async Task<IReadOnlyList<Prediction>> PredictAsync(string userId, int jobId, byte[] image, int topK = 5, CancellationToken cancellationToken = default)
+    {
+        if (image.Length == 0) throw new RuleViolationException("The file is empty.");
+        if (image.Length > MaxPredictBytes) throw new RuleViolationException($"The image is larger than {MaxPredictBytes / 1024 / 1024} MB.");
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var job = await new TeamAccess(db, userId).Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken)
+            ?? throw new NotFoundException("Run");
+        if (job.Status != JobStatus.Completed || job.ModelId is null || !models.Contains(jobId))
+            throw new RuleViolationException(job.Kind == JobKind.Ensemble
+                ? "An ensemble has no single model to test an image with; test one of its members."
+                : "Only a completed run with a stored model can classify images.");
+        var workers = await db.Workers.Where(w => w.Enabled).OrderByDescending(w => w.Id == job.WorkerId).ThenByDescending(w => w.IsLocal)
+            .AsNoTracking().ToListAsync(cancellationToken);
+        if (workers.Count == 0) throw new RuleViolationException("No worker is enabled to run the model: ask a site admin to register one.");
+
+        var problems = new List<string>();
+        foreach (var worker in workers)
+        {
+            var client = clients.Client(worker.Address, registry.TokenOf(worker));
+            try
+            {
+                return await PredictOnAsync(client, job.ModelId, jobId, image, topK, cancellationToken);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
+            {
+                throw new RuleViolationException($"The image could not be used: {e.Status.Detail}");
+            }
+            catch (RpcException e)
+            {
+                problems.Add($"{worker.Name}: {(e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded ? "not reachable" : e.Status.Detail)}");
+            }
+        }
+        throw new RuleViolationException($"No worker could run the model ({string.Join("; ", problems)}).");
+    }
+
+    private async Task<IReadOnlyList<Prediction>> PredictOnAsync(WorkerService.WorkerServiceClient client, string modelId, int jobId, byte[] image,
+        int topK, CancellationToken cancellationToken)
+    {
+        var request = new PredictRequest { ModelId = modelId, Image = ByteString.CopyFrom(image), TopK = topK };
+        PredictResponse response;
+        try
+        {
+            response = await client.PredictAsync(request, deadline: DateTime.UtcNow + PredictTimeout, cancellationToken: cancellationToken);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            await UploadModelAsync(client, modelId, jobId, cancellationToken);
+            response = await client.PredictAsync(request, deadline: DateTime.UtcNow + PredictTimeout, cancellationToken: cancellationToken);
+        }
+        return [.. response.Top.Select(t => new Prediction(t.ClassName, t.Probability))];
+    }
+
+    private async Task UploadModelAsync(WorkerService.WorkerServiceClient client, string modelId, int jobId, CancellationToken cancellationToken)
+    {
+        using var call = client.UploadModel(deadline: DateTime.UtcNow + PredictTimeout, cancellationToken: cancellationToken);
+        await using var stream = models.OpenRead(jobId);
+        var buffer = new byte[256 * 1024];
+        int read;
+        var first = true;
+        while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            await call.RequestStream.WriteAsync(new UploadModelRequest { ModelId = first ? modelId : "", Data = ByteString.CopyFrom(buffer, 0, read) }, cancellationToken);
+            first = false;
+        }
+        await call.RequestStream.CompleteAsync();
+        await call;
+    }
+}

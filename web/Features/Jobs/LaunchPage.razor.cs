@@ -1,0 +1,95 @@
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+using TransferHub.Web.Data;
+
+namespace TransferHub.Web.Features.Jobs;
+
+/// <summary>The launch form: backbones from the workers that answer now, defaults per mode, problems explained
+/// before submit. <c>?from=ID</c> starts from that run's settings.</summary>
+public partial class LaunchPage
+{
+    private LaunchContext? _context;
+    private JobSettings _settings = new();
+    private List<BreadcrumbItem> _breadcrumbs = [];
+    private bool _busy;
+
+    [Parameter]
+    public int DatasetId { get; set; }
+
+    [SupplyParameterFromQuery(Name = "from")]
+    public int? From { get; set; }
+
+    [Inject]
+    private JobService Jobs { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    private int? Stages => _context?.Backbones.FirstOrDefault(b => b.Name == _settings.Backbone)?.Stages;
+
+    private IReadOnlyList<string> Problems => _settings.Problems(Stages);
+
+    protected override async Task OnParametersSetAsync()
+    {
+        try
+        {
+            _context = await Jobs.LaunchContextAsync(UserId, DatasetId);
+        }
+        catch (FeatureException refused)
+        {
+            Snackbar.Add(refused.Message, Severity.Error);
+            Navigation.NavigateTo("projects");
+            return;
+        }
+        _breadcrumbs = [new("Projects", "projects"), new(_context.ProjectName, $"projects/{_context.ProjectId}"),
+            new(_context.DatasetName, $"datasets/{DatasetId}"), new("Train", null, disabled: true)];
+        var first = _context.Backbones.FirstOrDefault();
+        _settings = JobSettings.ForMode(TrainingMode.FeatureExtraction, first?.Name ?? "", first?.InputSize ?? 224);
+        if (From is { } from)
+        {
+            try
+            {
+                _settings = await Jobs.SettingsAsync(UserId, from);
+            }
+            catch (FeatureException)
+            {
+                // An unknown run: start from the defaults.
+            }
+        }
+    }
+
+    private void BackboneChanged(string name)
+    {
+        _settings.Backbone = name;
+        if (_context?.Backbones.FirstOrDefault(b => b.Name == name) is { } backbone)
+        {
+            _settings.ImageSize = backbone.InputSize;
+            _settings.UnfreezeStages = Math.Min(_settings.UnfreezeStages, backbone.Stages);
+        }
+    }
+
+    /// <summary>Switching mode brings that mode's defaults, keeping the backbone, image size and seed.</summary>
+    private void ModeChanged(TrainingMode mode)
+    {
+        var fresh = JobSettings.ForMode(mode, _settings.Backbone, _settings.ImageSize);
+        fresh.Seed = _settings.Seed;
+        fresh.Repeats = _settings.Repeats;
+        _settings = fresh;
+    }
+
+    private async Task LaunchAsync()
+    {
+        _busy = true;
+        IReadOnlyList<int> ids = [];
+        try
+        {
+            if (await TryAsync(async () => ids = await Jobs.LaunchAsync(UserId, DatasetId, _settings),
+                    ids.Count > 1 ? "Runs queued." : "Run queued."))
+                Navigation.NavigateTo(ids.Count == 1 ? $"runs/{ids[0]}" : $"projects/{_context!.ProjectId}/runs");
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+}
