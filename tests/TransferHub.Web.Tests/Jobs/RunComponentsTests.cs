@@ -1,0 +1,82 @@
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features.Comparison;
+using TransferHub.Web.Features.Evaluation;
+using TransferHub.Web.Features.Jobs;
+
+namespace TransferHub.Web.Tests.Jobs;
+
+/// <summary>bUnit: the live curves, the confusion matrix and the comparison panel.</summary>
+public sealed class RunComponentsTests : IAsyncLifetime
+{
+    private readonly BunitContext _context = new();
+
+    public RunComponentsTests()
+    {
+        _context.JSInterop.Mode = JSRuntimeMode.Loose;
+        _context.Services.AddMudServices();
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _context.DisposeAsync();
+
+    private static EpochPoint Epoch(int n, double? val, bool best = false) => new(n, 1.0 / n, 0.5 + n / 20.0, val is null ? null : 1 - val, val, 1, 100, best);
+
+    [Fact]
+    public void TheChartGrowsAPointPerEpochAndSkipsEpochsWithoutAValue()
+    {
+        var epochs = new List<EpochPoint> { Epoch(1, 0.6), Epoch(2, null), Epoch(3, 0.8, best: true) };
+        var chart = _context.Render<CurveChart>(p => p.Add(c => c.Title, "Accuracy").Add(c => c.Series, CurveSeries.Accuracy(epochs))
+            .Add(c => c.YRange, (0, 1)).Add(c => c.MinEpochs, 10));
+
+        Assert.Equal(3, chart.FindAll("circle[data-series='train accuracy']").Count);
+        Assert.Equal(2, chart.FindAll("circle[data-series='val accuracy']").Count);
+        Assert.Single(chart.FindAll("circle[data-series='val accuracy'][r='4.5']")); // the best epoch stands out
+        Assert.Equal(3, chart.Find("polyline[data-series='train accuracy']").GetAttribute("points")!.Split(' ').Length);
+        Assert.Contains("10", chart.FindAll("text").Select(t => t.TextContent)); // room for the epochs still to come
+
+        epochs.Add(Epoch(4, 0.85));
+        chart.Render(p => p.Add(c => c.Series, CurveSeries.Accuracy(epochs)));
+        Assert.Equal(4, chart.FindAll("circle[data-series='train accuracy']").Count);
+    }
+
+    [Fact]
+    public void TheConfusionMatrixShowsCountsAndOpensOnlyCellsWithImages()
+    {
+        ConfusionCell? opened = null;
+        var matrix = _context.Render<ConfusionMatrix>(p => p.Add(c => c.ClassNames, ["cat", "dog"])
+            .Add(c => c.Counts, [[5, 1], [0, 4]]).Add(c => c.OnCellSelected, cell => opened = cell));
+
+        Assert.Equal("1", matrix.Find("[data-testid=cell-0-1]").TextContent.Trim());
+        matrix.Find("[data-testid=cell-1-0]").Click();
+        Assert.Null(opened);
+        matrix.Find("[data-testid=cell-0-1]").Click();
+        Assert.Equal(new ConfusionCell(0, 1), opened);
+        Assert.StartsWith("rgba(46, 125, 50", ConfusionMatrix.Colour(0, 0, 5, 6));
+        Assert.StartsWith("rgba(198, 40, 40", ConfusionMatrix.Colour(0, 1, 1, 6));
+        Assert.Equal("transparent", ConfusionMatrix.Colour(1, 0, 0, 4));
+    }
+
+    [Fact]
+    public void TheComparisonShowsSeedGroupsAsMeanPlusMinusStdAndARowPerRun()
+    {
+        RunSummary Run(int id, long seed, double accuracy) => new(id, 1, "d", JobKind.Training, JobStatus.Completed, "resnet18x3-imagenet",
+            TrainingMode.FineTune, seed, "g", "v", 3, 3, accuracy, 0.8, 0.9, 0.85, 12, 11_000_000, 1_000_000, "w", null, DateTime.UtcNow, null, null);
+        var runs = new[] { Run(1, 1, 0.8), Run(2, 2, 0.9) }
+            .Select(r => new ComparedRun(r, [new("Learning rate", "0.001")], [Epoch(1, 0.7), Epoch(2, 0.9)])).ToList();
+        var view = new ComparisonView(runs, [new SeedGroupRow("resnet, fine-tune", [1, 2], Spread.Of([0.8, 0.9]), Spread.Of([0.8, 0.8]), null)],
+            SameTestImages: true, TestSetNote: null);
+
+        var panel = _context.Render<ComparisonPanel>(p => p.Add(c => c.View, view));
+
+        Assert.Equal(2, panel.FindAll("[data-testid=compared-run]").Count);
+        var group = panel.Find("[data-testid=seed-group]").TextContent;
+        Assert.Contains("85.0", group);
+        Assert.Contains("± 7.1", group); // sample std of 80 % and 90 %
+        Assert.Equal(2, panel.FindAll("[data-testid=compare-accuracy] polyline").Count);
+        Assert.Empty(panel.FindAll("[data-testid=test-set-note]"));
+    }
+}
