@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TransferHub.Worker.Engine;
 using TransferHub.Worker.Engine.Backbones;
 using TransferHub.Worker.Engine.Evaluation;
+using TransferHub.Worker.Engine.Training;
 using TransferHub.Worker.Engine.Transforms;
 using TransferHub.Worker.Jobs;
 using TransferHub.Worker.Storage;

@@ -79,6 +79,45 @@ public sealed class JobStreamingTests(WorkerFactory worker)
     }
 
     [Fact]
+    public async Task AnUploadedModelPredictsLikeTheOriginalAndAFileThatIsNoModelIsRefused()
+    {
+        var client = worker.Client();
+        await client.UploadAsync(Small);
+        var events = await client.StartJob(WorkerClientExtensions.Spec("upload-model-1", Small, classes: 3)).ReadAllAsync();
+        var modelId = events[^1].Completed.ModelId;
+        var artifact = new MemoryStream();
+        using (var download = client.DownloadModel(new DownloadModelRequest { ModelId = modelId }))
+            await foreach (var chunk in download.ResponseStream.ReadAllAsync()) chunk.Data.WriteTo(artifact);
+
+        // As if another worker trained it: the web sends the stored artifact under the run's model id.
+        using (var upload = client.UploadModel())
+        {
+            var bytes = artifact.ToArray();
+            for (var offset = 0; offset < bytes.Length; offset += 100_000)
+                await upload.RequestStream.WriteAsync(new UploadModelRequest
+                {
+                    ModelId = offset == 0 ? "copied-model" : "",
+                    Data = Google.Protobuf.ByteString.CopyFrom(bytes, offset, Math.Min(100_000, bytes.Length - offset)),
+                });
+            await upload.RequestStream.CompleteAsync();
+            var stored = await upload;
+            Assert.Equal(("copied-model", (long)bytes.Length), (stored.ModelId, stored.Bytes));
+        }
+        var image = Google.Protobuf.ByteString.CopyFrom(Small.First(i => i.Split == DataSplit.Test).Data);
+        var original = await client.PredictAsync(new PredictRequest { ModelId = modelId, Image = image, TopK = 3 });
+        var copy = await client.PredictAsync(new PredictRequest { ModelId = "copied-model", Image = image, TopK = 3 });
+        Assert.Equal(original.Top.Select(t => (t.ClassIndex, t.Probability)), copy.Top.Select(t => (t.ClassIndex, t.Probability)));
+
+        using var garbage = client.UploadModel();
+        await garbage.RequestStream.WriteAsync(new UploadModelRequest { ModelId = "garbage", Data = Google.Protobuf.ByteString.CopyFromUtf8("not a zip") });
+        await garbage.RequestStream.CompleteAsync();
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await garbage);
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("Not a TransferHub model file", refused.Status.Detail);
+        await Assert.ThrowsAsync<RpcException>(async () => await client.PredictAsync(new PredictRequest { ModelId = "garbage", Image = image }));
+    }
+
+    [Fact]
     public async Task CancelMidJobEndsTheStreamWithinSeconds()
     {
         var client = worker.Client();
