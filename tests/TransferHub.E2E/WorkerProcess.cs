@@ -49,3 +49,22 @@ public sealed class BrowserWithWorkerFixture : IAsyncLifetime
         await Worker.DisposeAsync();
     }
 }
+
+/// <summary>Browser + web app + a real worker the web app does NOT know about: the admin registers it in the UI.</summary>
+public sealed class BrowserAndUnregisteredWorkerFixture : IAsyncLifetime
+{
+    public WorkerProcess Worker { get; } = new();
+    public BrowserFixture Browser { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        await Worker.StartAsync();
+        await Browser.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Browser.DisposeAsync();
+        await Worker.DisposeAsync();
+    }
+}
