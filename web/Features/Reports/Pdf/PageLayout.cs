@@ -13,7 +13,6 @@ internal static class PageLayout
     public const float HeadingSize = 15;
     public const float HeadingGap = 14;
     public const float SubheadingSize = 9;
-    public const float SectionGap = 22;
     public const float BodySize = 9.5f;
     public const float SmallSize = 7;
 
@@ -34,7 +33,6 @@ internal static class ReportColors
     public static readonly SKColor Train = new(0x1F, 0x77, 0xB4);
     public static readonly SKColor Validation = new(0xE8, 0x59, 0x0C);
     public static readonly SKColor Marker = new(0x7B, 0x87, 0x94);
-    public static readonly SKColor Good = new(0x2B, 0x8A, 0x3E);
 
     public static readonly SKColor[] Heat =
     [
