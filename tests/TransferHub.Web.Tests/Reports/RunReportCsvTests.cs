@@ -1,0 +1,83 @@
+using System.Globalization;
+using TransferHub.Web.Features.Reports;
+
+namespace TransferHub.Web.Tests.Reports;
+
+public sealed class RunReportCsvTests
+{
+    [Fact]
+    public void PerClassCsvReadsBackToTheSameNamesAndExactNumbers()
+    {
+        var standard = ReportSamples.Standard();
+        var report = standard with
+        {
+            ClassNames = ["cat", "coffee, espresso", "the \"astronaut\""],
+            PerClass = [standard.PerClass[0], standard.PerClass[1], standard.PerClass[2] with { ClassName = "the \"astronaut\"" }],
+        };
+
+        var csv = RunReportRenderer.PerClassCsv(report);
+        var records = Rfc4180.Parse(csv);
+
+        Assert.Contains("\"coffee, espresso\",", csv);
+        Assert.Contains("\"the \"\"astronaut\"\"\",", csv);
+        Assert.Equal(["class", "precision", "recall", "f1", "support"], records[0]);
+        Assert.Equal(6, records.Count);
+        Assert.All(records, r => Assert.Equal(5, r.Length));
+        ReportClassRow[] expected = [.. report.PerClass, report.MacroAverage with { ClassName = "macro avg" },
+            report.WeightedAverage with { ClassName = "weighted avg" }];
+        Assert.Equal(expected, records.Skip(1).Select(r => new ReportClassRow(r[0],
+            double.Parse(r[1], CultureInfo.InvariantCulture), double.Parse(r[2], CultureInfo.InvariantCulture),
+            double.Parse(r[3], CultureInfo.InvariantCulture), int.Parse(r[4], CultureInfo.InvariantCulture))));
+    }
+
+    [Fact]
+    public void PredictionsCsvHasOneRecordPerImageWithQuotedNamesAndWhetherItWasRight()
+    {
+        var report = ReportSamples.Standard();
+
+        var records = Rfc4180.Parse(RunReportRenderer.PredictionsCsv(report));
+
+        Assert.Equal(["sha256", "original_name", "true_class", "predicted_class", "confidence", "correct"], records[0]);
+        Assert.Equal(report.Predictions.Count, records.Count - 1);
+        Assert.Equal(report.Predictions, records.Skip(1).Select(r =>
+            new ReportPrediction(r[0], r[1], r[2], r[3], double.Parse(r[4], CultureInfo.InvariantCulture))));
+        Assert.Equal(["IMG_0001, copy.jpg", "say \"cheese\".jpg", "two\nlines.png"], records.Skip(1).Take(3).Select(r => r[1]));
+        Assert.Equal(report.Predictions.Select(p => p.TrueClass == p.PredictedClass ? "true" : "false"), records.Skip(1).Select(r => r[5]));
+        Assert.Equal(9, records.Count(r => r[5] == "false"));
+    }
+
+    [Fact]
+    public void CsvUsesTheInvariantCultureAndBareLineFeedsWhateverTheServerCulture()
+    {
+        var report = ReportSamples.Standard() with { ClassNames = ["a"], PerClass = [new ReportClassRow("a", 0.5, 0.25, 1d / 3, 1234)] };
+        var culture = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentCulture = new CultureInfo("de-DE");
+            var perClass = RunReportRenderer.PerClassCsv(report);
+            var predictions = RunReportRenderer.PredictionsCsv(ReportSamples.Standard());
+
+            Assert.StartsWith("class,precision,recall,f1,support\na,0.5,0.25,0.3333333333333333,1234\n", perClass);
+            Assert.DoesNotContain('\r', perClass);
+            Assert.DoesNotContain('\r', predictions);
+            Assert.EndsWith("\n", predictions);
+            Assert.DoesNotContain(Rfc4180.Parse(predictions).Skip(1), r => r[4].Contains(','));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    [Fact]
+    public void AZeroSupportClassGetsZerosNotNaN()
+    {
+        var report = ReportSamples.ManyClasses(20);
+
+        var csv = RunReportRenderer.PerClassCsv(report);
+
+        Assert.DoesNotContain("NaN", csv);
+        var empty = Rfc4180.Parse(csv).Single(r => r[0].StartsWith("Class 05 "));
+        Assert.Equal(["0", "0", "0", "0"], empty[1..]);
+    }
+}

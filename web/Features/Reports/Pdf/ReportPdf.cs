@@ -1,0 +1,103 @@
+using SkiaSharp;
+
+namespace TransferHub.Web.Features.Reports.Pdf;
+
+/// <summary>Draws one page's content into the content area (see <see cref="PageLayout.Content"/>).</summary>
+internal delegate void PageContent(SKCanvas canvas, SKRect area);
+
+/// <summary>
+/// The PDF: each section decides up front how many pages it needs, so every footer can say "Page i of n".
+/// Sections: summary and hyperparameters, training curves, per-class metrics, confusion matrix, misclassified
+/// images (left out when the caller chose none).
+/// </summary>
+internal static class ReportPdf
+{
+    private const int MaxSubtitleLines = 2;
+    private const float TitleToSubtitle = 3;
+    private const float FooterRuleOffset = 10;
+    private const float FooterBaselineOffset = 14;
+    private const float FooterTitleGap = 16;
+    private static readonly TextStyle FooterStyle = new(7.5f, Color: ReportColors.Muted);
+    private static readonly TextStyle HeadingStyle = new(PageLayout.HeadingSize, Bold: true);
+    private static readonly TextStyle SubtitleStyle = new(PageLayout.SubheadingSize, Color: ReportColors.Muted);
+
+    public static byte[] Render(RunReport report)
+    {
+        List<PageContent> pages =
+        [
+            .. SummaryPages.Compose(report),
+            CurvesPage.Compose(report),
+            .. ClassTablePages.Compose(report),
+            .. ConfusionPages.Compose(report),
+            .. ThumbnailPages.Compose(report),
+        ];
+
+        using var stream = new MemoryStream();
+        using (var document = SKDocument.CreatePdf(stream, Metadata(report)))
+        {
+            for (var i = 0; i < pages.Count; i++)
+            {
+                var canvas = document.BeginPage(PageLayout.Width, PageLayout.Height);
+                pages[i](canvas, PageLayout.Content);
+                Footer(canvas, report.Title, i + 1, pages.Count);
+                document.EndPage();
+            }
+            document.Close();
+        }
+        return stream.ToArray();
+    }
+
+    /// <summary>A section's heading and an optional muted explanation under it (up to two lines); returns where the
+    /// content below starts.</summary>
+    public static float Heading(SKCanvas canvas, SKRect area, string title, string? subtitle = null)
+    {
+        var y = area.Top + HeadingStyle.Size + TitleToSubtitle;
+        ReportText.Draw(canvas, ReportText.Ellipsize(title, HeadingStyle, area.Width), area.Left, y - TitleToSubtitle, HeadingStyle);
+        foreach (var line in SubtitleLines(subtitle, area.Width))
+        {
+            y += SubtitleStyle.LineHeight;
+            ReportText.Draw(canvas, line, area.Left, y, SubtitleStyle);
+        }
+        return area.Top + HeadingHeight(subtitle, area.Width);
+    }
+
+    /// <summary>The height <see cref="Heading"/> takes.</summary>
+    public static float HeadingHeight(string? subtitle, float width) =>
+        HeadingStyle.Size + TitleToSubtitle + SubtitleLines(subtitle, width).Count * SubtitleStyle.LineHeight + PageLayout.HeadingGap;
+
+    private static IReadOnlyList<string> SubtitleLines(string? subtitle, float width) =>
+        subtitle is null ? [] : ReportText.Wrap(subtitle, SubtitleStyle, width, MaxSubtitleLines);
+
+    private static void Footer(SKCanvas canvas, string title, int page, int pages)
+    {
+        var top = PageLayout.Height - PageLayout.Margin - PageLayout.FooterHeight + FooterRuleOffset;
+        using (var rule = new SKPaint { Color = ReportColors.Rule, StrokeWidth = 0.5f, IsAntialias = true })
+            canvas.DrawLine(PageLayout.Margin, top, PageLayout.Width - PageLayout.Margin, top, rule);
+
+        var baseline = top + FooterBaselineOffset;
+        var pageLabel = $"Page {page} of {pages}";
+        var labelWidth = ReportText.Width(pageLabel, FooterStyle);
+        var maxTitle = PageLayout.Width - 2 * PageLayout.Margin - labelWidth - FooterTitleGap;
+        ReportText.Draw(canvas, ReportText.Ellipsize($"TransferHub · {title}", FooterStyle, maxTitle),
+            PageLayout.Margin, baseline, FooterStyle);
+        ReportText.Draw(canvas, pageLabel, PageLayout.Width - PageLayout.Margin, baseline, FooterStyle, SKTextAlign.Right);
+    }
+
+    private static SKDocumentPdfMetadata Metadata(RunReport report)
+    {
+        // The run's own time, not the clock: the same report renders to the same document.
+        var stamp = ReportFormat.AsUtc(report.FinishedAtUtc ?? report.CreatedAtUtc);
+        return new SKDocumentPdfMetadata
+        {
+            Title = report.Title,
+            Subject = $"Evaluation report: {report.ProjectName} / {report.DatasetName}",
+            Author = report.TeamName,
+            Creator = "TransferHub",
+            Producer = "TransferHub (SkiaSharp)",
+            Creation = stamp,
+            Modified = stamp,
+            RasterDpi = SKDocumentPdfMetadata.DefaultRasterDpi,
+            EncodingQuality = SKDocumentPdfMetadata.DefaultEncodingQuality,
+        };
+    }
+}

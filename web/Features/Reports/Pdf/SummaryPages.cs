@@ -1,0 +1,144 @@
+using SkiaSharp;
+
+namespace TransferHub.Web.Features.Reports.Pdf;
+
+/// <summary>Page 1: title, the four headline numbers, the run's facts and its hyperparameters (continued on more
+/// pages when they do not fit).</summary>
+internal static class SummaryPages
+{
+    private const int TileCount = 4;
+    private const float TileGap = 10;
+    private const float TileHeight = 60;
+    private const float TileRadius = 4;
+    private const float TilePadding = 8;
+    private const float TileValueBaseline = 28;
+    private const float TileLabelBaseline = 42;
+    private const float TitleGap = 6;
+    private const float BlockGap = 20;
+    private const int MaxTitleLines = 2;
+
+    private static readonly TextStyle TitleStyle = new(18, Bold: true);
+    private static readonly TextStyle SubtitleStyle = new(10, Color: ReportColors.Muted);
+    private static readonly TextStyle TableHeadingStyle = new(11, Bold: true);
+    private static readonly TextStyle TileValueStyle = new(19, Bold: true);
+    private static readonly TextStyle TileLabelStyle = new(7.5f, Color: ReportColors.Muted);
+
+    private sealed record Tile(string Value, string Label, SKColor? Color = null);
+
+    public static IEnumerable<PageContent> Compose(RunReport report)
+    {
+        var area = PageLayout.Content;
+        var facts = Facts(report);
+        var hyperparameters = report.Hyperparameters.Count == 0
+            ? [new KeyValueRow("(none)", "no hyperparameters were recorded")]
+            : report.Hyperparameters.Select(h => new KeyValueRow(h.Key, h.Value)).ToList();
+
+        var factsHeight = facts.Sum(r => KeyValueTable.RowHeight(r, area.Width));
+        var firstTop = HeaderHeight(report, area.Width) + TileHeight + BlockGap + TableHeadingHeight + factsHeight + BlockGap;
+        var pages = KeyValueTable.Paginate(hyperparameters, area.Width,
+            area.Height - firstTop - TableHeadingHeight, area.Height - ReportPdf.HeadingHeight(null, area.Width));
+
+        yield return (canvas, content) =>
+        {
+            var y = Header(canvas, report, content);
+            y = Tiles(canvas, Tiles(report), content.Left, y, content.Width) + BlockGap;
+            y = TableHeading(canvas, "Run", content.Left, y);
+            y = KeyValueTable.Draw(canvas, facts, content.Left, y, content.Width) + BlockGap;
+            if (pages[0].Count > 0)
+            {
+                y = TableHeading(canvas, "Hyperparameters", content.Left, y);
+                KeyValueTable.Draw(canvas, pages[0], content.Left, y, content.Width);
+            }
+        };
+        foreach (var rows in pages.Skip(1))
+            yield return (canvas, content) =>
+            {
+                var y = ReportPdf.Heading(canvas, content, pages[0].Count > 0 ? "Hyperparameters (continued)" : "Hyperparameters");
+                KeyValueTable.Draw(canvas, rows, content.Left, y, content.Width);
+            };
+    }
+
+    private static List<KeyValueRow> Facts(RunReport report)
+    {
+        var evaluated = report.Predictions.Count;
+        var wrong = report.Predictions.Count(p => p.TrueClass != p.PredictedClass);
+        var evaluatedText = evaluated == 0
+            ? "no per-image predictions recorded"
+            : $"{ReportFormat.Count(evaluated)} images, {ReportFormat.Count(wrong)} misclassified " +
+              $"({ReportFormat.Percent((double)wrong / evaluated)})";
+        return
+        [
+            new("Team", report.TeamName),
+            new("Project", report.ProjectName),
+            new("Dataset", report.DatasetName),
+            new("Dataset version", ReportFormat.ShortHash(report.DatasetVersion), SmallPrint: report.DatasetVersion),
+            new("Created", ReportFormat.Utc(report.CreatedAtUtc)),
+            new("Finished", report.FinishedAtUtc is { } finished ? ReportFormat.Utc(finished) : "not finished"),
+            new("Training time", ReportFormat.Duration(report.TrainingSeconds)),
+            new("Evaluated on", $"the {ReportFormat.Split(report.EvaluatedSplit)}: {evaluatedText}"),
+            new("Classes", $"{report.ClassNames.Count}"),
+        ];
+    }
+
+    private static List<Tile> Tiles(RunReport report)
+    {
+        var epochs = report.Epochs.Count == 0 ? 0 : report.Epochs.Max(e => e.Epoch);
+        var split = ReportFormat.SplitName(report.EvaluatedSplit);
+        return
+        [
+            new(ReportFormat.Percent(report.Accuracy), $"{split} accuracy", ReportColors.Train),
+            new(ReportFormat.Loss(report.Loss), $"{split} loss"),
+            new(report.BestEpoch > 0 ? $"{report.BestEpoch} of {epochs}" : "–", "best epoch (its weights are kept)"),
+            new(report.StoppedEarly ? "yes" : "no", "stopped early"),
+        ];
+    }
+
+    private static float HeaderHeight(RunReport report, float width) =>
+        TitleLines(report, width).Count * TitleStyle.LineHeight + TitleGap + SubtitleStyle.LineHeight + BlockGap;
+
+    private static IReadOnlyList<string> TitleLines(RunReport report, float width) =>
+        ReportText.Wrap(report.Title, TitleStyle, width, MaxTitleLines);
+
+    private static float Header(SKCanvas canvas, RunReport report, SKRect area)
+    {
+        var y = area.Top;
+        foreach (var line in TitleLines(report, area.Width))
+        {
+            ReportText.Draw(canvas, line, area.Left, y + TitleStyle.Size, TitleStyle);
+            y += TitleStyle.LineHeight;
+        }
+        y += TitleGap;
+        var subtitle = $"{report.TeamName} · {report.ProjectName} · {report.DatasetName}";
+        ReportText.Draw(canvas, ReportText.Ellipsize(subtitle, SubtitleStyle, area.Width), area.Left, y + SubtitleStyle.Size,
+            SubtitleStyle);
+        return y + SubtitleStyle.LineHeight + BlockGap;
+    }
+
+    private static float Tiles(SKCanvas canvas, IReadOnlyList<Tile> tiles, float left, float top, float width)
+    {
+        var tileWidth = (width - TileGap * (TileCount - 1)) / TileCount;
+        using var background = new SKPaint { Color = ReportColors.Tile, IsAntialias = true };
+        for (var i = 0; i < tiles.Count; i++)
+        {
+            var x = left + i * (tileWidth + TileGap);
+            canvas.DrawRoundRect(new SKRect(x, top, x + tileWidth, top + TileHeight), TileRadius, TileRadius, background);
+            var value = tiles[i].Color is { } color ? TileValueStyle.WithColor(color) : TileValueStyle;
+            var textWidth = tileWidth - 2 * TilePadding;
+            ReportText.Draw(canvas, ReportText.Ellipsize(tiles[i].Value, value, textWidth), x + TilePadding,
+                top + TileValueBaseline, value);
+            var labelLines = ReportText.Wrap(tiles[i].Label, TileLabelStyle, textWidth, maxLines: 2);
+            for (var line = 0; line < labelLines.Count; line++)
+                ReportText.Draw(canvas, labelLines[line], x + TilePadding, top + TileLabelBaseline + line * TileLabelStyle.LineHeight,
+                    TileLabelStyle);
+        }
+        return top + TileHeight;
+    }
+
+    private static float TableHeadingHeight => TableHeadingStyle.LineHeight + 4;
+
+    private static float TableHeading(SKCanvas canvas, string text, float left, float top)
+    {
+        ReportText.Draw(canvas, text, left, top + TableHeadingStyle.Size, TableHeadingStyle);
+        return top + TableHeadingHeight;
+    }
+}
