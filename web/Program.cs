@@ -7,6 +7,7 @@ using TransferHub.Web.Features.Datasets;
 using TransferHub.Web.Features.Evaluation;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Features.Projects;
+using TransferHub.Web.Features.Reports;
 using TransferHub.Web.Features.Teams;
 using TransferHub.Web.Features.Workers;
 
@@ -22,6 +23,7 @@ builder.AddWorkers();
 builder.AddJobs();
 builder.Services.AddEvaluation();
 builder.Services.AddComparison();
+builder.Services.AddReports();
 builder.Services.AddAugmentation();
 
 var app = builder.Build();
@@ -30,6 +32,7 @@ await app.EnsureSiteAdminAsync();
 await app.RegisterLocalWorkerAsync();
 app.MapWebUi();
 app.MapDatasets();
+app.MapReports();
 await app.RunAsync();
 
 /// <summary>Entry point marker for WebApplicationFactory in tests.</summary>

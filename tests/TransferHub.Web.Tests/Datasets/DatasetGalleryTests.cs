@@ -11,7 +11,6 @@ namespace TransferHub.Web.Tests.Datasets;
 /// <summary>The gallery's paging query and the image endpoint behind its thumbnails.</summary>
 public sealed class DatasetGalleryTests(WebAppFactory app) : IClassFixture<WebAppFactory>, IDisposable
 {
-    private const string Password = "Correct-horse-9";
     private readonly ServiceScope _services = new(app);
 
     public void Dispose() => _services.Dispose();
@@ -82,7 +81,7 @@ public sealed class DatasetGalleryTests(WebAppFactory app) : IClassFixture<WebAp
     {
         var (s, datasetId) = await DatasetAsync();
         var image = (await _services.Datasets.PageImagesAsync(s.ViewerId, datasetId, null, null, 1, 1)).Items.Single();
-        var viewer = await SignedInAsync(s.Email("viewer"), s.ViewerId);
+        var viewer = await app.SignedInClientAsync(s.Email("viewer"), s.ViewerId);
 
         var thumbnail = await viewer.GetAsync(DatasetImageEndpoints.ThumbnailUrl(datasetId, image.Sha256));
         var original = await viewer.GetAsync(DatasetImageEndpoints.OriginalUrl(datasetId, image.Sha256));
@@ -107,8 +106,8 @@ public sealed class DatasetGalleryTests(WebAppFactory app) : IClassFixture<WebAp
         var (s, datasetId) = await DatasetAsync();
         var otherDatasetId = await _services.Datasets.CreateAsync(s.OwnerId, s.ProjectId, "Empty");
         var sha = (await _services.Datasets.PageImagesAsync(s.OwnerId, datasetId, null, null, 1, 1)).Items.Single().Sha256;
-        var outsider = await SignedInAsync(s.Email("outsider"), s.OutsiderId);
-        var owner = await SignedInAsync(s.Email("owner"), s.OwnerId);
+        var outsider = await app.SignedInClientAsync(s.Email("outsider"), s.OutsiderId);
+        var owner = await app.SignedInClientAsync(s.Email("owner"), s.OwnerId);
 
         Assert.Equal(HttpStatusCode.NotFound, (await outsider.GetAsync(DatasetImageEndpoints.ThumbnailUrl(datasetId, sha))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await outsider.GetAsync(DatasetImageEndpoints.OriginalUrl(datasetId, sha))).StatusCode);
@@ -135,9 +134,9 @@ public sealed class DatasetGalleryTests(WebAppFactory app) : IClassFixture<WebAp
     public async Task TheDatasetPageOffersUploadsToEditorsOnlyAndIsNotFoundForOutsiders()
     {
         var (s, datasetId) = await DatasetAsync();
-        var editor = await SignedInAsync(s.Email("editor"), s.EditorId);
-        var viewer = await SignedInAsync(s.Email("viewer"), s.ViewerId);
-        var outsider = await SignedInAsync(s.Email("outsider"), s.OutsiderId);
+        var editor = await app.SignedInClientAsync(s.Email("editor"), s.EditorId);
+        var viewer = await app.SignedInClientAsync(s.Email("viewer"), s.ViewerId);
+        var outsider = await app.SignedInClientAsync(s.Email("outsider"), s.OutsiderId);
 
         // The pre-rendered page, as the browser gets it before the circuit connects.
         var asEditor = await editor.GetStringAsync($"/datasets/{datasetId}");
@@ -152,21 +151,5 @@ public sealed class DatasetGalleryTests(WebAppFactory app) : IClassFixture<WebAp
         Assert.Contains("Dataset not found", asOutsider);
         Assert.DoesNotContain("Clothes", asOutsider);
         Assert.DoesNotContain("gallery-tile", asOutsider);
-    }
-
-    /// <summary>A client signed in through the real login form as the (password-less) scenario account.</summary>
-    private async Task<HttpClient> SignedInAsync(string email, string userId)
-    {
-        await app.InScopeAsync(async services =>
-        {
-            var users = services.GetRequiredService<UserManager<ApplicationUser>>();
-            var user = await users.FindByIdAsync(userId);
-            Assert.True((await users.AddPasswordAsync(user!, Password)).Succeeded);
-            return true;
-        });
-        var browser = new BrowserlessClient(app.CreateClient());
-        var (_, html) = await browser.LogInAsync(email, Password);
-        Assert.Contains(email, html, StringComparison.OrdinalIgnoreCase);
-        return browser.Http;
     }
 }

@@ -48,6 +48,24 @@ public class WebAppFactory : WebApplicationFactory<Program>
         return user.Id;
     });
 
+    /// <summary>An HTTP client signed in through the real login form as a (password-less) test account, which gets a
+    /// password first.</summary>
+    public async Task<HttpClient> SignedInClientAsync(string email, string userId)
+    {
+        const string password = "Correct-horse-9";
+        await InScopeAsync(async services =>
+        {
+            var users = services.GetRequiredService<UserManager<ApplicationUser>>();
+            var user = await users.FindByIdAsync(userId);
+            Assert.True((await users.AddPasswordAsync(user!, password)).Succeeded);
+            return true;
+        });
+        var browser = new BrowserlessClient(CreateClient());
+        var (_, html) = await browser.LogInAsync(email, password);
+        Assert.Contains(email, html, StringComparison.OrdinalIgnoreCase);
+        return browser.Http;
+    }
+
     public async Task<TransferHubDbContext> DbAsync() =>
         await Service<Microsoft.EntityFrameworkCore.IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
 

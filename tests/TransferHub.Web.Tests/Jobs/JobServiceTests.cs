@@ -136,8 +136,8 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
         var (s, datasetId) = await DatasetAsync();
         var jobs = Service<JobService>();
         var id = (await jobs.LaunchAsync(s.EditorId, datasetId, Quick()))[0];
-        var finished = await CompletedRunAsync(datasetId, seed: 1, [(0, 0.9f), (1, 0.8f)]);
-        var other = await CompletedRunAsync(datasetId, seed: 2, [(0, 0.9f), (1, 0.8f)]);
+        var finished = await StoredRuns.CompletedAsync(app, datasetId, seed: 1, [(0, 0.9f), (1, 0.8f)]);
+        var other = await StoredRuns.CompletedAsync(app, datasetId, seed: 2, [(0, 0.9f), (1, 0.8f)]);
 
         // Outsiders: as if the runs did not exist.
         Assert.Null(await jobs.GetAsync(s.OutsiderId, id));
@@ -165,8 +165,8 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
     {
         var (s, datasetId) = await DatasetAsync();
         // Image A is a bag, image B a sandal. Run 1 is sure about A and wrong (barely) about B; run 2 the reverse.
-        var first = await CompletedRunAsync(datasetId, seed: 1, [(0, 0.9f), (1, 0.45f)]);
-        var second = await CompletedRunAsync(datasetId, seed: 2, [(0, 0.45f), (1, 0.9f)]);
+        var first = await StoredRuns.CompletedAsync(app, datasetId, seed: 1, [(0, 0.9f), (1, 0.45f)]);
+        var second = await StoredRuns.CompletedAsync(app, datasetId, seed: 2, [(0, 0.45f), (1, 0.9f)]);
 
         var id = await Service<ComparisonService>().EnsembleAsync(s.EditorId, s.ProjectId, [first, second]);
 
@@ -184,8 +184,8 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
     public async Task AComparisonGroupsSeedsOfOneConfigurationAsMeanAndStdAndNoticesDifferentTestSets()
     {
         var (s, datasetId) = await DatasetAsync();
-        var a = await CompletedRunAsync(datasetId, seed: 1, [(0, 0.9f), (1, 0.9f)]);   // accuracy 1.0
-        var b = await CompletedRunAsync(datasetId, seed: 2, [(0, 0.9f), (1, 0.4f)]);   // accuracy 0.5
+        var a = await StoredRuns.CompletedAsync(app, datasetId, seed: 1, [(0, 0.9f), (1, 0.9f)]);   // accuracy 1.0
+        var b = await StoredRuns.CompletedAsync(app, datasetId, seed: 2, [(0, 0.9f), (1, 0.4f)]);   // accuracy 0.5
         var comparison = Service<ComparisonService>();
 
         var view = await comparison.CompareAsync(s.ViewerId, s.ProjectId, [a, b]);
@@ -196,35 +196,9 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
         Assert.Equal(Math.Sqrt(0.125), group.TestAccuracy.Std!.Value, 6);
         Assert.True(view.SameTestImages);
 
-        var elsewhere = await CompletedRunAsync(datasetId, seed: 3, [(0, 0.9f)]); // evaluated on one image only
+        var elsewhere = await StoredRuns.CompletedAsync(app, datasetId, seed: 3, [(0, 0.9f)]); // evaluated on one image only
         var mixed = await comparison.CompareAsync(s.ViewerId, s.ProjectId, [a, elsewhere]);
         Assert.False(mixed.SameTestImages);
         await Assert.ThrowsAsync<RuleViolationException>(() => comparison.EnsembleAsync(s.EditorId, s.ProjectId, [a, elsewhere]));
-    }
-
-    /// <summary>A completed run stored as the scheduler stores one. <paramref name="images"/>: per test image, its true
-    /// class (0 bag, 1 sandal) and the probability the run gave that class.</summary>
-    private async Task<int> CompletedRunAsync(int datasetId, long seed, (int TrueClass, float P)[] images)
-    {
-        string[] classes = ["bag", "sandal"];
-        var evaluation = Evaluation.Compute("test", classes, [.. images.Select((x, i) =>
-        {
-            var probabilities = new float[2];
-            probabilities[x.TrueClass] = x.P;
-            probabilities[1 - x.TrueClass] = 1 - x.P;
-            return ($"{i:x64}"[..64], x.TrueClass, probabilities);
-        })]);
-        await using var db = await app.DbAsync();
-        var settings = Quick();
-        var job = new TrainingJob
-        {
-            DatasetId = datasetId, Kind = JobKind.Training, Status = JobStatus.Completed, SettingsJson = JsonSerializer.Serialize(settings),
-            Backbone = settings.Backbone, Mode = settings.Mode, Seed = seed, ClassNamesJson = JsonSerializer.Serialize(classes),
-            DatasetVersion = "v", CreatedAt = DateTime.UtcNow, Attempt = 1, EpochsTotal = 3, EpochsDone = 3,
-            Accuracy = evaluation.Accuracy, MacroF1 = evaluation.Macro.F1, EvaluationJson = evaluation.ToJson(), EvaluatedSplit = "test",
-        };
-        db.Jobs.Add(job);
-        await db.SaveChangesAsync();
-        return job.Id;
     }
 }

@@ -1,0 +1,82 @@
+using System.Net;
+using Microsoft.EntityFrameworkCore;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features.Jobs;
+using TransferHub.Web.Tests.Infrastructure;
+using TransferHub.Web.Tests.Reports;
+
+namespace TransferHub.Web.Tests.Jobs;
+
+/// <summary>A run's report downloads: the numbers, file names and thumbnails of the run, only for its team.</summary>
+public sealed class ReportEndpointTests(WebAppFactory app) : IClassFixture<WebAppFactory>, IDisposable
+{
+    private readonly ServiceScope _services = new(app);
+
+    public void Dispose() => _services.Dispose();
+
+    /// <summary>A dataset of 2 bags and 2 sandals in the test split and a stored run that got one sandal wrong.</summary>
+    private async Task<(TeamScenario S, int JobId)> RunAsync()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Shoes and bags");
+        var zip = TestFiles.Zip(TestFiles.FashionEntries("bag", 2, "test/bag").Concat(TestFiles.FashionEntries("sandal", 2, "test/sandal")));
+        Assert.Equal(4, (await _services.Import.ImportZipAsync(s.EditorId, datasetId, zip)).Accepted);
+        await using var db = await app.DbAsync();
+        var images = await db.DatasetImages.Where(i => i.DatasetId == datasetId).OrderBy(i => i.OriginalName)
+            .Select(i => new { i.Sha256, Class = i.Class!.Name }).ToListAsync();
+        var sandals = images.Where(i => i.Class == "sandal").ToList();
+        var jobId = await StoredRuns.CompletedAsync(app, datasetId, seed: 1, [.. images.Select(i =>
+            (i.Sha256, i.Class == "bag" ? 0 : 1, i.Sha256 == sandals[0].Sha256 ? 0.2f : 0.9f))]);
+        return (s, jobId);
+    }
+
+    [Fact]
+    public async Task TheTeamDownloadsAPdfWithTheRunsNumbersAndCsvAndJsonWithEveryImage()
+    {
+        var (s, jobId) = await RunAsync();
+        var viewer = await app.SignedInClientAsync(s.Email("viewer"), s.ViewerId);
+
+        var pdfResponse = await viewer.GetAsync($"runs/{jobId}/report.pdf");
+        Assert.Equal(HttpStatusCode.OK, pdfResponse.StatusCode);
+        Assert.Equal("application/pdf", pdfResponse.Content.Headers.ContentType?.MediaType);
+        using var pdf = new RenderedPdf(await pdfResponse.Content.ReadAsByteArrayAsync());
+        var text = string.Join("\n", pdf.PageTexts());
+        Assert.Contains("75.0%", text);                 // 3 of 4 right
+        Assert.Contains("Shoes and bags", text);
+        Assert.Contains("0.667", text);                 // bag precision: 2 of 3 called bag
+        Assert.Contains("→", text);                     // the misclassified sandal's caption
+        Assert.Contains(new string('a', 64), text.Replace("\n", "").Replace(" ", ""));
+
+        var predictions = await viewer.GetStringAsync($"runs/{jobId}/predictions.csv");
+        var lines = predictions.Trim().Split('\n');
+        Assert.Equal(5, lines.Length);
+        Assert.Single(lines, l => l.Contains("test/sandal/") && l.Contains(",sandal,bag,") && l.EndsWith(",false"));
+        var perClass = await viewer.GetStringAsync($"runs/{jobId}/per-class.csv");
+        Assert.Contains("sandal,", perClass);
+        Assert.Contains("macro avg", perClass);
+        using var json = System.Text.Json.JsonDocument.Parse(await viewer.GetStringAsync($"runs/{jobId}/evaluation.json"));
+        Assert.Equal(0.75, json.RootElement.GetProperty("accuracy").GetDouble());
+        Assert.Equal(4, json.RootElement.GetProperty("predictions").GetArrayLength());
+        Assert.Equal(1, json.RootElement.GetProperty("misclassified").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task OutsidersGetNotFoundAndARunWithoutEvaluationSaysSo()
+    {
+        var (s, jobId) = await RunAsync();
+        var outsider = await app.SignedInClientAsync(s.Email("outsider"), s.OutsiderId);
+        foreach (var file in new[] { "report.pdf", "per-class.csv", "predictions.csv", "evaluation.json" })
+            Assert.Equal(HttpStatusCode.NotFound, (await outsider.GetAsync($"runs/{jobId}/{file}")).StatusCode);
+
+        await using (var db = await app.DbAsync())
+        {
+            var job = await db.Jobs.FirstAsync(j => j.Id == jobId);
+            (job.Status, job.EvaluationJson) = (JobStatus.Running, null);
+            await db.SaveChangesAsync();
+        }
+        var owner = await app.SignedInClientAsync(s.Email("owner"), s.OwnerId);
+        var pending = await owner.GetAsync($"runs/{jobId}/report.pdf");
+        Assert.Equal(HttpStatusCode.Conflict, pending.StatusCode);
+        Assert.Contains("has no evaluation yet", await pending.Content.ReadAsStringAsync());
+    }
+}

@@ -1,0 +1,6 @@
+namespace TransferHub.Web.Features.Reports;
+
+public static class ReportsExtensions
+{
+    public static void AddReports(this IServiceCollection services) => services.AddScoped<ReportService>();
+}
