@@ -87,6 +87,20 @@ public sealed class TrainingJourneyTests(BrowserAndUnregisteredWorkerFixture fix
         await page.ScreenshotAsync(new() { Path = Shot("confusion-cell.png") });
         await page.GetByTestId("close-cell").ClickAsync();
 
+        // The PDF report carries the accuracy the page shows.
+        var accuracy = Regex.Match((await page.GetByTestId("accuracy").TextContentAsync())!, @"\d+(\.\d)?").Value;
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByTestId("download-pdf").ClickAsync());
+        var pdfPath = Shot("run-report.pdf");
+        await download.SaveAsAsync(pdfPath);
+        Assert.Equal("%PDF", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(pdfPath), 0, 4));
+        using (var pdftotext = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("pdftotext", [pdfPath, "-"]) { RedirectStandardOutput = true })!)
+        {
+            var text = await pdftotext.StandardOutput.ReadToEndAsync();
+            await pdftotext.WaitForExitAsync();
+            Assert.Contains($"{accuracy}%", text);
+            Assert.Contains("Bags and sneakers", text);
+        }
+
         // The project's runs: pick this one and compare.
         await page.GetByRole(AriaRole.Link, new() { Name = "Runs", Exact = true }).First.ClickAsync();
         await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
