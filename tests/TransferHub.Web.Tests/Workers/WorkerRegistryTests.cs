@@ -40,6 +40,34 @@ public sealed class WorkerRegistryTests(LocalWorkerWebAppFactory app) : IClassFi
         WithRegistry(async r => { await action(r); return true; });
 
     [Fact]
+    public async Task AWorkerRunningAJobIsListedAsBusyWithItsCurrentRun()
+    {
+        var admin = await AdminAsync();
+        var local = Assert.Single(await WithRegistry(r => r.ListAsync(admin)), w => w.IsLocal);
+        var s = await TeamScenario.CreateAsync(app);
+        int jobId;
+        using (var services = new ServiceScope(app))
+        {
+            var datasetId = await services.Datasets.CreateAsync(s.OwnerId, s.ProjectId, "Birds");
+            await using var db = await app.DbAsync();
+            var job = new TrainingJob
+            {
+                DatasetId = datasetId, Status = JobStatus.Running, WorkerId = local.Id, WorkerName = local.Name, Attempt = 1,
+                SettingsJson = "{}", Backbone = "resnet18x3-imagenet", ClassNamesJson = "[]", DatasetVersion = "", CreatedAt = DateTime.UtcNow,
+            };
+            db.Jobs.Add(job);
+            await db.SaveChangesAsync();
+            jobId = job.Id;
+        }
+
+        var busy = Assert.Single(await WithRegistry(r => r.ListAsync(admin)), w => w.IsLocal);
+
+        Assert.Equal([jobId], busy.CurrentJobs);
+        Assert.Equal("busy", (busy with { Status = WorkerStatus.Online }).State);
+        Assert.Equal("draining", (busy with { Status = WorkerStatus.Online, Draining = true }).State);
+    }
+
+    [Fact]
     public async Task TheConfiguredLocalWorkerIsRegisteredAtStartAndMarkedLocal()
     {
         var admin = await AdminAsync();

@@ -5,16 +5,17 @@ using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
 using TransferHub.Worker.V1;
+using JobStatus = TransferHub.Web.Data.JobStatus;
 
 namespace TransferHub.Web.Features.Workers;
 
 public sealed record WorkerSummary(int Id, string Name, string Address, string TokenHint, bool Enabled, bool Draining, bool IsLocal,
     WorkerStatus Status, DateTime? LastSeenAt, string? LastError, string? DeviceKind, string? DeviceName, string? Version,
-    int Capacity, IReadOnlyList<string> Backbones)
+    int Capacity, IReadOnlyList<string> Backbones, IReadOnlyList<int> CurrentJobs)
 {
-    /// <summary>What the admin sees: disabled, offline, draining, online, or not yet contacted.</summary>
+    /// <summary>What the admin sees: disabled, offline, draining, busy (running jobs), online, or not yet contacted.</summary>
     public string State => !Enabled ? "disabled" : Status == WorkerStatus.Offline ? "offline" : Draining ? "draining"
-        : Status == WorkerStatus.Online ? "online" : "not contacted yet";
+        : CurrentJobs.Count > 0 ? "busy" : Status == WorkerStatus.Online ? "online" : "not contacted yet";
 }
 
 /// <summary>The outcome of "Test connection": health, then GetInfo with the stored token.</summary>
@@ -36,7 +37,9 @@ public sealed class WorkerRegistryService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await RequireAdminAsync(db, userId, cancellationToken);
         var workers = await db.Workers.OrderByDescending(w => w.IsLocal).ThenBy(w => w.Name).ToListAsync(cancellationToken);
-        return [.. workers.Select(Summary)];
+        var running = (await db.Jobs.Where(j => (j.Status == JobStatus.Starting || j.Status == JobStatus.Running) && j.WorkerId != null)
+            .Select(j => new { WorkerId = j.WorkerId!.Value, j.Id }).ToListAsync(cancellationToken)).ToLookup(j => j.WorkerId, j => j.Id);
+        return [.. workers.Select(w => Summary(w, [.. running[w.Id].Order()]))];
     }
 
     public async Task<int> RegisterAsync(string userId, string name, string address, string token, CancellationToken cancellationToken = default)
@@ -177,9 +180,9 @@ public sealed class WorkerRegistryService(
         if (!isAdmin) throw new ForbiddenException("Only site admins manage workers.");
     }
 
-    private static WorkerSummary Summary(WorkerNode w) => new(w.Id, w.Name, w.Address, w.TokenHint, w.Enabled, w.Draining, w.IsLocal,
-        w.Status, w.LastSeenAt, w.LastError, w.DeviceKind, w.DeviceName, w.WorkerVersion, w.Capacity,
-        w.Backbones.Split(',', StringSplitOptions.RemoveEmptyEntries));
+    private static WorkerSummary Summary(WorkerNode w, IReadOnlyList<int> currentJobs) => new(w.Id, w.Name, w.Address, w.TokenHint, w.Enabled,
+        w.Draining, w.IsLocal, w.Status, w.LastSeenAt, w.LastError, w.DeviceKind, w.DeviceName, w.WorkerVersion, w.Capacity,
+        w.Backbones.Split(',', StringSplitOptions.RemoveEmptyEntries), currentJobs);
 
     private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];
 }

@@ -21,6 +21,7 @@ public partial class WorkersPage
     private static Color StateColor(WorkerSummary worker) => worker.State switch
     {
         "online" => Color.Success,
+        "busy" => Color.Primary,
         "offline" => Color.Error,
         "draining" => Color.Warning,
         _ => Color.Default,
