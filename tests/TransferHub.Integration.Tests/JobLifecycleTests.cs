@@ -125,6 +125,30 @@ public sealed class JobLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task WithAutomaticRetryALostRunIsRequeuedByItselfAndCompletesOnTheNextWorker()
+    {
+        var worker = new WorkerSwitch(NewWorker());
+        var web = Keep(new WebHost(worker, folder: null, new Dictionary<string, string>
+        {
+            ["Jobs:ReattachAttempts"] = "0",
+            ["Jobs:WorkerLostRetries"] = "1",
+        }));
+        var (user, _, dataset) = await TrainableDatasetAsync(web);
+        var id = Assert.Single(await LaunchAsync(web, user, dataset, SlowRun(epochs: 4)));
+        await WaitForAsync(web, id, j => j.EpochsDone >= 1, "its first epoch");
+
+        var dead = worker.Kill();
+        worker.Current = NewWorker(); // a replacement comes up at the same address right away
+        dead.Dispose();
+
+        var job = await WaitForAsync(web, id, j => j.IsFinished, "an end state");
+        Assert.True(job.Status == JobStatus.Completed, job.Message);
+        Assert.Equal(2, job.Attempt);
+        Assert.Equal(0, job.AutoRetriesLeft);
+        Assert.Contains(job.Logs, l => l.Attempt == 1 && l.Message.Contains("re-queued automatically"));
+    }
+
+    [Fact]
     public async Task AWebAppThatRestartsMidJobReattachesAndTheMetricsContinueWithoutGapsOrRepeats()
     {
         var worker = new WorkerSwitch(NewWorker());
