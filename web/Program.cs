@@ -8,6 +8,7 @@ using TransferHub.Web.Features.Evaluation;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Features.Projects;
 using TransferHub.Web.Features.Reports;
+using TransferHub.Web.Features.Sample;
 using TransferHub.Web.Features.Teams;
 using TransferHub.Web.Features.Workers;
 
@@ -25,11 +26,13 @@ builder.Services.AddEvaluation();
 builder.Services.AddComparison();
 builder.Services.AddReports();
 builder.Services.AddAugmentation();
+builder.AddSample();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync();
 await app.EnsureSiteAdminAsync();
 await app.RegisterLocalWorkerAsync();
+await app.SeedSampleAsync();
 app.MapWebUi();
 app.MapDatasets();
 app.MapReports();

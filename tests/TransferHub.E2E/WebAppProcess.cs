@@ -14,6 +14,7 @@ public sealed class WebAppProcess : IAsyncLifetime
     public Dictionary<string, string> Settings { get; } = new()
     {
         ["Workers__Local__Address"] = "", // no local worker unless a test starts one
+        ["Sample__Enabled"] = "false",     // tests register their own first account (the site admin)
     };
 
     public Uri BaseAddress { get; } = BuiltProcess.FreeLoopbackAddress();

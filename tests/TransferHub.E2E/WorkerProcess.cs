@@ -68,3 +68,27 @@ public sealed class BrowserAndUnregisteredWorkerFixture : IAsyncLifetime
         await Worker.DisposeAsync();
     }
 }
+
+/// <summary>Browser + web app on its shipped defaults (the seeded sample on) + a real local worker: what ./run.sh gives.</summary>
+public sealed class QuickStartFixture : IAsyncLifetime
+{
+    public WorkerProcess Worker { get; } = new();
+    public BrowserFixture Browser { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        await Worker.StartAsync();
+        Browser.App.Settings["Workers__Local__Name"] = "local-worker";
+        Browser.App.Settings["Workers__Local__Address"] = Worker.Address.ToString();
+        Browser.App.Settings["Workers__Local__Token"] = WorkerProcess.Token;
+        Browser.App.Settings["Sample__Enabled"] = "true";
+        Browser.App.Settings["Sample__Folder"] = Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist");
+        await Browser.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Browser.DisposeAsync();
+        await Worker.DisposeAsync();
+    }
+}

@@ -67,6 +67,7 @@ public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>
         builder.UseSetting("Workers:Local:Address", WorkerAddress);
         builder.UseSetting("Workers:Local:Token", WorkerHost.Token);
         builder.UseSetting("Jobs:PollSeconds", "0.2");
+        builder.UseSetting("Sample:Enabled", "false");
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton<WorkerClientFactory>(new InProcessClients(Worker))));
     }

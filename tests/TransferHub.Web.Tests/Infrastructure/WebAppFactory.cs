@@ -25,6 +25,7 @@ public class WebAppFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Development");
         builder.UseSetting("ConnectionStrings:TransferHub", $"Data Source={DatabaseFile}");
         builder.UseSetting("Storage:Root", StorageRoot);
+        builder.UseSetting("Sample:Enabled", "false");
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
     }

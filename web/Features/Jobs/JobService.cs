@@ -39,8 +39,11 @@ public sealed record LogEntry(DateTime At, string Level, string Message);
 /// <summary>Everything the run page shows.</summary>
 public sealed record RunDetails(RunSummary Run, int ProjectId, string ProjectName, string TeamName, bool CanEdit,
     IReadOnlyList<KeyValuePair<string, string>> Settings, int Attempt, string? Device, int TrainImages, int ValImages, int TestImages,
-    IReadOnlyList<EpochPoint> Epochs, IReadOnlyList<LogEntry> Log, bool HasModel, IReadOnlyList<string> ClassNames)
+    IReadOnlyList<EpochPoint> Epochs, IReadOnlyList<LogEntry> Log, bool HasModel, IReadOnlyList<string> ClassNames, int? BestEpoch, bool StoppedEarly)
 {
+    /// <summary>The x axis of the curves: the planned epochs while running, the epochs actually run once finished.</summary>
+    public int ChartEpochs => Run.IsActive ? Run.EpochsTotal : Math.Max(1, Run.EpochsDone);
+
     /// <summary>Seconds left at the pace of the epochs so far (null before the first epoch).</summary>
     public double? SecondsLeft => Epochs.Count == 0 || !Run.IsActive ? null
         : Epochs.Average(e => e.Seconds) * Math.Max(0, Run.EpochsTotal - Run.EpochsDone);
@@ -153,7 +156,7 @@ public sealed class JobService(
             : Settings(job.Job).Describe(job.Job.Seed);
         return new RunDetails(summary, job.ProjectId, job.ProjectName, job.TeamName, role?.Allows(TeamPermission.EditContent) == true,
             settings, job.Job.Attempt, job.Job.Device, job.Job.TrainImages, job.Job.ValImages, job.Job.TestImages, epochs, log,
-            job.Job.ModelBytes is > 0, JobScheduler.ClassNames(job.Job));
+            job.Job.ModelBytes is > 0, JobScheduler.ClassNames(job.Job), job.Job.BestEpoch, job.Job.StoppedEarly);
     }
 
     /// <summary>Stops a queued or running run. Queued runs end at once; running ones when the worker confirms.</summary>
