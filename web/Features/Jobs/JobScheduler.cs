@@ -206,8 +206,19 @@ public sealed class JobScheduler(
         }
         var client = ClientFor(worker);
         AsyncServerStreamingCall<JobEvent> call;
-        if (reattach)
+        bool known;
+        try
         {
+            known = reattach || await WorkerKnowsAsync(client, job.WorkerJobId!, cancellationToken);
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+        {
+            await WorkerLostAsync(jobId, $"{worker.Name} could not be reached: {e.Status.Detail}", cancellationToken);
+            return;
+        }
+        if (known)
+        {
+            // Running, or Starting when the web stopped after the worker had already accepted the run.
             call = await WatchAsync(client, job, cancellationToken);
         }
         else
@@ -285,6 +296,20 @@ public sealed class JobScheduler(
             .MaxAsync(e => (int?)e.Epoch, cancellationToken) ?? 0;
         logger.LogInformation("Re-attaching to run {JobId} ({WorkerJobId}) after epoch {Epoch}", job.Id, job.WorkerJobId, afterEpoch);
         return client.WatchJob(new WatchJobRequest { JobId = job.WorkerJobId, AfterEpoch = afterEpoch }, cancellationToken: cancellationToken);
+    }
+
+    private static async Task<bool> WorkerKnowsAsync(WorkerService.WorkerServiceClient client, string workerJobId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.GetJobStatusAsync(new GetJobStatusRequest { JobId = workerJobId }, deadline: DateTime.UtcNow.AddSeconds(10),
+                cancellationToken: cancellationToken);
+            return true;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            return false;
+        }
     }
 
     /// <summary>Sends the images of the job the worker does not have yet (content hashes make this a set difference).</summary>
