@@ -24,6 +24,7 @@ public static class DatasetsExtensions
         builder.Services.AddScoped<Duplicates.DuplicateService>();
         builder.Services.AddScoped<Curation.CurationService>();
         builder.Services.AddScoped<Curation.ClassService>();
+        builder.Services.AddSingleton<Curation.DeletionUndo>();
     }
 
     /// <summary>The datasets' HTTP endpoints (image bytes for the gallery).</summary>

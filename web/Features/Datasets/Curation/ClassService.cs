@@ -8,7 +8,7 @@ namespace TransferHub.Web.Features.Datasets.Curation;
 public enum ClassImagesOnDelete { Unlabel, DeleteImages }
 
 /// <summary>Adds, renames, merges and deletes a dataset's classes (editors and owners). Ordinals stay 0..n-1.</summary>
-public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFactory)
+public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFactory, DeletionUndo undo)
 {
     public async Task<int> AddAsync(string userId, int datasetId, string name, CancellationToken cancellationToken = default)
     {
@@ -50,8 +50,9 @@ public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFacto
         return images.Count;
     }
 
-    /// <summary>Deletes a class; its images are unlabelled or deleted, as the caller chose.</summary>
-    public async Task<int> DeleteAsync(string userId, int datasetId, int classId, ClassImagesOnDelete images, CancellationToken cancellationToken = default)
+    /// <summary>Deletes a class; its images are unlabelled or deleted, as the caller chose. The receipt's token undoes
+    /// both (<see cref="CurationService.RestoreAsync"/>) for <see cref="DeletionUndo.Window"/>.</summary>
+    public async Task<DeleteReceipt> DeleteAsync(string userId, int datasetId, int classId, ClassImagesOnDelete images, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
@@ -68,8 +69,11 @@ public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFacto
         {
             foreach (var image in members) image.ClassId = null;
         }
+        var was = new DeletedClass(deleted.Id, deleted.Name, deleted.Ordinal);
         await RemoveAsync(db, classes, deleted, cancellationToken);
-        return members.Count;
+        return undo.Keep(images == ClassImagesOnDelete.DeleteImages
+            ? new DeletionSnapshot(datasetId, [.. members.Select(i => DeletedImage.Of(i, was.Name))], was)
+            : new DeletionSnapshot(datasetId, [], was, [.. members.Select(i => i.Id)]));
     }
 
     private static async Task RemoveAsync(TransferHubDbContext db, List<DatasetClass> classes, DatasetClass removed, CancellationToken cancellationToken)
