@@ -4,10 +4,11 @@ using TransferHub.Web.Features.Datasets.Import;
 
 namespace TransferHub.Web.Features.Datasets;
 
-/// <summary>One dataset: its counts, uploads (editors and owners), class chart and gallery.</summary>
+/// <summary>One dataset: its counts, uploads (editors and owners), class and size charts, panels and gallery.</summary>
 public partial class DatasetPage
 {
     private DatasetOverview? _dataset;
+    private ImageSizeStats? _sizes;
     private List<BreadcrumbItem> _breadcrumbs = [];
     private ImageGallery? _gallery;
     private bool _loaded;
@@ -23,6 +24,7 @@ public partial class DatasetPage
     private async Task LoadAsync()
     {
         _dataset = await Datasets.GetAsync(UserId, DatasetId);
+        _sizes = _dataset is null ? null : await Datasets.GetSizesAsync(UserId, DatasetId);
         _breadcrumbs = _dataset is null ? [] :
         [
             new("Projects", "projects"),

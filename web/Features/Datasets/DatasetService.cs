@@ -26,6 +26,28 @@ public sealed record ImagePage(IReadOnlyList<ImageTile> Items, int Total, int Pa
     public int Pages => Math.Max(1, (Total + PageSize - 1) / PageSize);
 }
 
+/// <summary>Images whose shorter side is at least <see cref="From"/> pixels and below <see cref="Below"/> (null: no upper bound).</summary>
+public sealed record SizeBucket(int From, int? Below, int Images)
+{
+    public string Label => Below is { } below ? From == 0 ? $"< {below} px" : $"{From}–{below - 1} px" : $"≥ {From} px";
+}
+
+/// <summary>Smallest, median and largest value of one dimension (pixels).</summary>
+public sealed record SizeRange(int Min, double Median, int Max);
+
+/// <summary>How large a dataset's images are: counts by shorter side, and width and height ranges.</summary>
+public sealed record ImageSizeStats(int Images, IReadOnlyList<SizeBucket> Buckets, SizeRange? Width, SizeRange? Height)
+{
+    /// <summary>The usual model input (ImageNet-pretrained backbones): a shorter side below it means upscaling.</summary>
+    public const int TypicalInput = 224;
+
+    /// <summary>Bucket edges (shorter side, pixels); <see cref="TypicalInput"/> is one of them.</summary>
+    public static readonly int[] Edges = [64, 128, TypicalInput, 512, 1024];
+
+    /// <summary>Images whose shorter side is below <see cref="TypicalInput"/>: training upscales them.</summary>
+    public int BelowInput => Buckets.Where(b => b.Below <= TypicalInput).Sum(b => b.Images);
+}
+
 /// <summary>Datasets of the caller's projects (<c>userId</c> is always the signed-in caller).</summary>
 public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFactory, TimeProvider clock)
 {
@@ -93,6 +115,36 @@ public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFac
             .Select(i => new ImageTile(i.Id, i.Sha256, i.ClassId, i.Class!.Name, i.Split, i.OriginalName, i.Width, i.Height))
             .ToListAsync(cancellationToken);
         return new ImagePage(items, total, page, pageSize);
+    }
+
+    /// <summary>The dataset's image sizes (from the stored width and height, never the files), or null when the caller
+    /// cannot see it. Counted and ranged in the database: one grouped query for the buckets and ranges, and one ordered
+    /// look-up of at most two values per median; no image row is loaded.</summary>
+    public async Task<ImageSizeStats?> GetSizesAsync(string userId, int datasetId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await new TeamAccess(db, userId).Datasets.AnyAsync(d => d.Id == datasetId, cancellationToken)) return null;
+        var images = db.DatasetImages.Where(i => i.DatasetId == datasetId);
+        var e = ImageSizeStats.Edges;
+        var groups = await images
+            .Select(i => new { i.Width, i.Height, Short = i.Width < i.Height ? i.Width : i.Height })
+            .GroupBy(i => i.Short < e[0] ? 0 : i.Short < e[1] ? 1 : i.Short < e[2] ? 2 : i.Short < e[3] ? 3 : i.Short < e[4] ? 4 : 5)
+            .Select(g => new { Bucket = g.Key, Count = g.Count(), MinW = g.Min(i => i.Width), MaxW = g.Max(i => i.Width), MinH = g.Min(i => i.Height), MaxH = g.Max(i => i.Height) })
+            .ToListAsync(cancellationToken);
+        var total = groups.Sum(g => g.Count);
+        var buckets = Enumerable.Range(0, e.Length + 1).Select(b => new SizeBucket(b == 0 ? 0 : e[b - 1], b < e.Length ? e[b] : null,
+            groups.FirstOrDefault(g => g.Bucket == b)?.Count ?? 0)).ToList();
+        if (total == 0) return new ImageSizeStats(0, buckets, null, null);
+
+        async Task<double> MedianAsync(IQueryable<int> values)
+        {
+            var middle = await values.Order().Skip((total - 1) / 2).Take(2 - total % 2).ToListAsync(cancellationToken);
+            return middle.Average();
+        }
+
+        return new ImageSizeStats(total, buckets,
+            new SizeRange(groups.Min(g => g.MinW), await MedianAsync(images.Select(i => i.Width)), groups.Max(g => g.MaxW)),
+            new SizeRange(groups.Min(g => g.MinH), await MedianAsync(images.Select(i => i.Height)), groups.Max(g => g.MaxH)));
     }
 
     /// <summary>Whether the caller can see the dataset and it holds an image with this content hash.</summary>
