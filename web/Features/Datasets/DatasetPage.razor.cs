@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using TransferHub.Web.Features.Datasets.Import;
+using TransferHub.Web.Features.Datasets.Live;
 
 namespace TransferHub.Web.Features.Datasets;
 
@@ -12,6 +13,9 @@ public partial class DatasetPage
     private List<BreadcrumbItem> _breadcrumbs = [];
     private ImageGallery? _gallery;
     private bool _loaded;
+    private DatasetChange? _lastChange;
+    private IDisposable? _changes;
+    private int? _subscribed;
 
     [Parameter]
     public int DatasetId { get; set; }
@@ -19,7 +23,33 @@ public partial class DatasetPage
     [Inject]
     private DatasetService Datasets { get; set; } = default!;
 
-    protected override Task OnParametersSetAsync() => LoadAsync();
+    [Inject]
+    private DatasetEvents Events { get; set; } = default!;
+
+    [Inject]
+    private ClientSession Session { get; set; } = default!;
+
+    protected override Task OnParametersSetAsync()
+    {
+        if (RendererInfo.IsInteractive && _subscribed != DatasetId)
+        {
+            _changes?.Dispose();
+            (_subscribed, _lastChange) = (DatasetId, null);
+            _changes = Events.Subscribe(DatasetId, ChangedElsewhereAsync);
+        }
+        return LoadAsync();
+    }
+
+    /// <summary>Someone else (or this user in another tab) changed the dataset: reload everything and say who did what.
+    /// Changes made in this tab are already shown by the panel that made them.</summary>
+    private Task ChangedElsewhereAsync(DatasetChange change) => change.Origin == Session.Id ? Task.CompletedTask : InvokeAsync(async () =>
+    {
+        _lastChange = change;
+        await SplitChangedAsync();
+        StateHasChanged();
+    });
+
+    public void Dispose() => _changes?.Dispose();
 
     private async Task LoadAsync()
     {

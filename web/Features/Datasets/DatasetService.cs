@@ -48,6 +48,18 @@ public sealed record ImageSizeStats(int Images, IReadOnlyList<SizeBucket> Bucket
     public int BelowInput => Buckets.Where(b => b.Below <= TypicalInput).Sum(b => b.Images);
 }
 
+/// <summary>How splits are named to users.</summary>
+public static class SplitNames
+{
+    public static string Of(DatasetSplit split) => split switch
+    {
+        DatasetSplit.Train => "train",
+        DatasetSplit.Val => "validation",
+        DatasetSplit.Test => "test",
+        _ => "no split",
+    };
+}
+
 /// <summary>Datasets of the caller's projects (<c>userId</c> is always the signed-in caller).</summary>
 public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFactory, TimeProvider clock)
 {

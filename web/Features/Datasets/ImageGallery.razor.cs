@@ -27,13 +27,7 @@ public partial class ImageGallery
     /// <summary>Reloads the current page (after an upload).</summary>
     public Task ReloadAsync() => LoadAsync(_page?.Page ?? 1);
 
-    public static string SplitName(DatasetSplit split) => split switch
-    {
-        DatasetSplit.Train => "train",
-        DatasetSplit.Val => "validation",
-        DatasetSplit.Test => "test",
-        _ => "no split",
-    };
+    public static string SplitName(DatasetSplit split) => SplitNames.Of(split);
 
     private static string Range(ImagePage page) => page.Total == 0 ? "" :
         $"{(page.Page - 1) * page.PageSize + 1:N0}–{(page.Page - 1) * page.PageSize + page.Items.Count:N0} of {page.Total:N0} images";

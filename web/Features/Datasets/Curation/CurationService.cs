@@ -1,20 +1,21 @@
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
+using TransferHub.Web.Features.Datasets.Live;
 using TransferHub.Web.Features.Teams;
 
 namespace TransferHub.Web.Features.Datasets.Curation;
 
 /// <summary>Changes to many images of one dataset at once: relabel, move to a split, delete. Editors and owners;
 /// a frozen test split neither gains nor loses images.</summary>
-public sealed class CurationService(IDbContextFactory<TransferHubDbContext> dbFactory, DeletionUndo undo)
+public sealed class CurationService(IDbContextFactory<TransferHubDbContext> dbFactory, DeletionUndo undo, DatasetEvents events, ClientSession session)
 {
     public Task<int> RelabelAsync(string userId, int datasetId, IReadOnlyCollection<long> imageIds, int classId, CancellationToken cancellationToken = default) =>
         ChangeAsync(userId, datasetId, imageIds, async (db, dataset, images) =>
         {
-            if (!await db.DatasetClasses.AnyAsync(c => c.Id == classId && c.DatasetId == datasetId, cancellationToken))
-                throw new NotFoundException("Class");
+            var name = await db.DatasetClasses.Where(c => c.Id == classId && c.DatasetId == datasetId).Select(c => c.Name)
+                .FirstOrDefaultAsync(cancellationToken) ?? throw new NotFoundException("Class");
             foreach (var image in images) image.ClassId = classId;
-            return images.Count;
+            return (images.Count, $"relabelled {DatasetEvents.Count(images.Count, "image")} as {name}");
         }, cancellationToken);
 
     public Task<int> MoveToSplitAsync(string userId, int datasetId, IReadOnlyCollection<long> imageIds, DatasetSplit split, CancellationToken cancellationToken = default) =>
@@ -23,7 +24,7 @@ public sealed class CurationService(IDbContextFactory<TransferHubDbContext> dbFa
             if (dataset.TestSplitFrozen && images.Any(i => (i.Split == DatasetSplit.Test) != (split == DatasetSplit.Test)))
                 throw new RuleViolationException("The test split is frozen: no image can enter or leave it.");
             foreach (var image in images) image.Split = split;
-            return Task.FromResult(images.Count);
+            return Task.FromResult((images.Count, $"moved {DatasetEvents.Count(images.Count, "image")} to {SplitNames.Of(split)}"));
         }, cancellationToken);
 
     /// <summary>Removes the images from the dataset. Their files stay in the content store (other datasets may hold
@@ -35,7 +36,8 @@ public sealed class CurationService(IDbContextFactory<TransferHubDbContext> dbFa
                 throw new RuleViolationException("The test split is frozen: its images cannot be deleted.");
             var names = await db.DatasetClasses.Where(c => c.DatasetId == datasetId).ToDictionaryAsync(c => c.Id, c => c.Name, cancellationToken);
             db.DatasetImages.RemoveRange(images);
-            return new DeletionSnapshot(datasetId, [.. images.Select(i => DeletedImage.Of(i, i.ClassId is { } c ? names.GetValueOrDefault(c) : null))]);
+            return (new DeletionSnapshot(datasetId, [.. images.Select(i => DeletedImage.Of(i, i.ClassId is { } c ? names.GetValueOrDefault(c) : null))]),
+                $"deleted {DatasetEvents.Count(images.Count, "image")}");
         }, cancellationToken));
 
     /// <summary>
@@ -51,15 +53,18 @@ public sealed class CurationService(IDbContextFactory<TransferHubDbContext> dbFa
         var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
         var kept = undo.Take(undoToken, datasetId)
             ?? throw new RuleViolationException($"This can no longer be undone: undo lasts {DeletionUndo.Window.TotalMinutes:0} minutes, once.");
+        RestoreOutcome outcome;
         try
         {
-            return await RestoreAsync(db, dataset, kept.Snapshot, cancellationToken);
+            outcome = await RestoreAsync(db, dataset, kept.Snapshot, cancellationToken);
         }
         catch
         {
             undo.PutBack(undoToken, kept);
             throw;
         }
+        await events.PublishAsync(db, session, userId, datasetId, $"restored {DatasetEvents.Count(outcome.Images, "image")} (undo)", cancellationToken);
+        return outcome;
     }
 
     private static async Task<RestoreOutcome> RestoreAsync(TransferHubDbContext db, Dataset dataset, DeletionSnapshot snapshot, CancellationToken cancellationToken)
@@ -120,17 +125,19 @@ public sealed class CurationService(IDbContextFactory<TransferHubDbContext> dbFa
         return new RestoreOutcome(restored, present.Count, recreated);
     }
 
-    /// <summary>Loads the images (all of this dataset, or refused), applies <paramref name="change"/> and saves.</summary>
+    /// <summary>Loads the images (all of this dataset, or refused), applies <paramref name="change"/>, saves and tells
+    /// the dataset's other viewers what the change says it did.</summary>
     private async Task<T> ChangeAsync<T>(string userId, int datasetId, IReadOnlyCollection<long> imageIds,
-        Func<TransferHubDbContext, Dataset, List<DatasetImage>, Task<T>> change, CancellationToken cancellationToken)
+        Func<TransferHubDbContext, Dataset, List<DatasetImage>, Task<(T Result, string What)>> change, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
         var images = await db.DatasetImages.Where(i => i.DatasetId == datasetId && imageIds.Contains(i.Id)).ToListAsync(cancellationToken);
         if (images.Count != imageIds.Distinct().Count())
             throw new NotFoundException("Image");
-        var changed = await change(db, dataset, images);
+        var (result, what) = await change(db, dataset, images);
         await db.SaveChangesAsync(cancellationToken);
-        return changed;
+        await events.PublishAsync(db, session, userId, datasetId, what, cancellationToken);
+        return result;
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
+using TransferHub.Web.Features.Datasets.Live;
 using TransferHub.Web.Features.Teams;
 
 namespace TransferHub.Web.Features.Datasets.Splits;
@@ -19,7 +20,7 @@ public sealed record SplitOutcome(int Train, int Val, int Test, int Moved, bool 
 /// Stratified splits (per class, seeded), the frozen test split, and the dataset's content version: a hash of every
 /// (image, label, split) row that jobs record, so a run says exactly which data it saw.
 /// </summary>
-public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> dbFactory)
+public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> dbFactory, DatasetEvents events, ClientSession session)
 {
     /// <summary>
     /// Splits every labelled image class by class: each class's images (in a seeded random order) go to test, then
@@ -61,6 +62,7 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
             }
         }
         await db.SaveChangesAsync(cancellationToken);
+        await events.PublishAsync(db, session, userId, datasetId, $"split the dataset by class ({DatasetEvents.Count(moved, "image")} moved)", cancellationToken);
         return new SplitOutcome(images.Count(i => i.Split == DatasetSplit.Train), images.Count(i => i.Split == DatasetSplit.Val),
             images.Count(i => i.Split == DatasetSplit.Test), moved, dataset.TestSplitFrozen);
     }
@@ -74,6 +76,7 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
             throw new RuleViolationException("The test split is empty: split the dataset first, then freeze its test images.");
         dataset.TestSplitFrozen = frozen;
         await db.SaveChangesAsync(cancellationToken);
+        await events.PublishAsync(db, session, userId, datasetId, frozen ? "froze the test split" : "unfroze the test split", cancellationToken);
     }
 
     /// <summary>The content version: SHA-256 over every image's hash, label and split, in a fixed order. Any
