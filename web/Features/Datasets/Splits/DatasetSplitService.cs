@@ -80,18 +80,23 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
     }
 
     /// <summary>The content version: SHA-256 over every image's hash, label and split, in a fixed order. Any
-    /// relabel, move or added/removed image changes it; nothing else does.</summary>
+    /// relabel, move or added/removed image changes it; nothing else does. The rows are streamed in content-hash
+    /// order (the database's ordering of lower-case hex is ordinal) into an incremental hash, never held together.</summary>
     public async Task<string> VersionAsync(string userId, int datasetId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         if (!await new TeamAccess(db, userId).Datasets.AnyAsync(d => d.Id == datasetId, cancellationToken))
             throw new NotFoundException("Dataset");
-        var rows = await db.DatasetImages.Where(i => i.DatasetId == datasetId)
+        var rows = db.DatasetImages.Where(i => i.DatasetId == datasetId).OrderBy(i => i.Sha256)
             .Select(i => new { i.Sha256, Label = i.Class == null ? "" : i.Class.Name, i.Split })
-            .ToListAsync(cancellationToken);
-        var text = new StringBuilder();
-        foreach (var row in rows.OrderBy(r => r.Sha256, StringComparer.Ordinal))
-            text.Append(row.Sha256).Append('\t').Append(row.Label).Append('\t').Append(row.Split).Append('\n');
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+            .AsNoTracking().AsAsyncEnumerable();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var line = new StringBuilder();
+        await foreach (var row in rows.WithCancellation(cancellationToken))
+        {
+            line.Clear().Append(row.Sha256).Append('\t').Append(row.Label).Append('\t').Append(row.Split).Append('\n');
+            hash.AppendData(Encoding.UTF8.GetBytes(line.ToString()));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 }
