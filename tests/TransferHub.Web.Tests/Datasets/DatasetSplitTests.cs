@@ -92,6 +92,8 @@ public sealed class DatasetSplitTests(WebAppFactory app) : IClassFixture<WebAppF
         var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 
         Assert.Equal(expected, await Splits.VersionAsync(s.ViewerId, datasetId));
+        // The same from rows in any order (what a job computes from its own copy of the rows).
+        Assert.Equal(expected, DatasetSplitService.ContentVersion(rows.OrderByDescending(r => r.Name).Select(r => (r.Sha256, r.Name, r.Split))));
     }
 
     [Fact]

@@ -80,8 +80,9 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
     }
 
     /// <summary>The content version: SHA-256 over every image's hash, label and split, in a fixed order. Any
-    /// relabel, move or added/removed image changes it; nothing else does. The rows are streamed in content-hash
-    /// order (the database's ordering of lower-case hex is ordinal) into an incremental hash, never held together.</summary>
+    /// relabel, move or added/removed image changes it; nothing else does. The database returns the rows in hash
+    /// order (its ordering of lower-case hex is ordinal) and they are hashed as they arrive: at 50,000 images that
+    /// takes half as long as sorting them in memory into one text (docs/benchmarks.md).</summary>
     public async Task<string> VersionAsync(string userId, int datasetId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -90,13 +91,32 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
         var rows = db.DatasetImages.Where(i => i.DatasetId == datasetId).OrderBy(i => i.Sha256)
             .Select(i => new { i.Sha256, Label = i.Class == null ? "" : i.Class.Name, i.Split })
             .AsNoTracking().AsAsyncEnumerable();
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var line = new StringBuilder();
+        using var version = new VersionHash();
         await foreach (var row in rows.WithCancellation(cancellationToken))
-        {
-            line.Clear().Append(row.Sha256).Append('\t').Append(row.Label).Append('\t').Append(row.Split).Append('\n');
-            hash.AppendData(Encoding.UTF8.GetBytes(line.ToString()));
-        }
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
+            version.Add(row.Sha256, row.Label, row.Split);
+        return version.Finish();
+    }
+
+    /// <summary>The version of a dataset's content: SHA-256 over its (hash, label, split) rows in hash order. Any
+    /// relabel, move, import or delete changes it; nothing else does.</summary>
+    public static string ContentVersion(IEnumerable<(string Sha256, string Label, DatasetSplit Split)> rows)
+    {
+        using var version = new VersionHash();
+        foreach (var row in rows.OrderBy(r => r.Sha256, StringComparer.Ordinal))
+            version.Add(row.Sha256, row.Label, row.Split);
+        return version.Finish();
+    }
+
+    /// <summary>SHA-256 over "hash\tlabel\tsplit\n" lines, fed in hash order.</summary>
+    private sealed class VersionHash : IDisposable
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public void Add(string sha256, string label, DatasetSplit split) =>
+            _hash.AppendData(Encoding.UTF8.GetBytes($"{sha256}\t{label}\t{split}\n"));
+
+        public string Finish() => Convert.ToHexStringLower(_hash.GetHashAndReset());
+
+        public void Dispose() => _hash.Dispose();
     }
 }
