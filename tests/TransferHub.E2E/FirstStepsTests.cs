@@ -148,7 +148,9 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         return buffer.ToArray();
     }
 
-    private static byte[] FashionZip(string[] classes, int perClass)
+    /// <summary>Each class's first <paramref name="perClass"/> Fashion-MNIST images (the first in test/, the rest in train/), plus a
+    /// fake image the import rejects and macOS litter it ignores.</summary>
+    internal static byte[] FashionZip(string[] classes, int perClass)
     {
         using var buffer = new MemoryStream();
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))

@@ -63,8 +63,8 @@ public sealed class ClassServiceTests(WebAppFactory app) : IClassFixture<WebAppF
     {
         var (s, datasetId) = await DatasetAsync();
 
-        Assert.Equal(2, await Classes.DeleteAsync(s.EditorId, datasetId, await IdOfAsync(datasetId, "bag"), ClassImagesOnDelete.Unlabel));
-        Assert.Equal(2, await Classes.DeleteAsync(s.EditorId, datasetId, await IdOfAsync(datasetId, "sandal"), ClassImagesOnDelete.DeleteImages));
+        Assert.Equal(2, (await Classes.DeleteAsync(s.EditorId, datasetId, await IdOfAsync(datasetId, "bag"), ClassImagesOnDelete.Unlabel)).Images);
+        Assert.Equal(2, (await Classes.DeleteAsync(s.EditorId, datasetId, await IdOfAsync(datasetId, "sandal"), ClassImagesOnDelete.DeleteImages)).Images);
 
         Assert.Equal([("sneaker", 0, 2)], await ClassesAsync(datasetId));
         var overview = (await _services.Datasets.GetAsync(s.EditorId, datasetId))!;

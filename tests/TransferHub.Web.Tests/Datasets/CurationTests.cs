@@ -45,7 +45,7 @@ public sealed class CurationTests(WebAppFactory app) : IClassFixture<WebAppFacto
 
         Assert.Equal(2, await Curation.RelabelAsync(s.EditorId, datasetId, bags[..2], sandalClass));
         Assert.Equal(2, await Curation.MoveToSplitAsync(s.EditorId, datasetId, bags[..2], DatasetSplit.Val));
-        Assert.Equal(1, await Curation.DeleteAsync(s.EditorId, datasetId, [bags[2]]));
+        Assert.Equal(1, (await Curation.DeleteAsync(s.EditorId, datasetId, [bags[2]])).Images);
 
         var after = await ImagesAsync(datasetId);
         Assert.Equal(5, after.Count);

@@ -80,6 +80,23 @@ public sealed class DatasetSplitTests(WebAppFactory app) : IClassFixture<WebAppF
     }
 
     [Fact]
+    public async Task TheVersionIsTheHashOfEveryImagesHashLabelAndSplitInHashOrder()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        await Splits.SplitAsync(s.EditorId, datasetId, SplitRatios.Default, seed: 5);
+        await using var db = await app.DbAsync();
+        var rows = await db.DatasetImages.Where(i => i.DatasetId == datasetId).Select(i => new { i.Sha256, i.Class!.Name, i.Split }).ToListAsync();
+
+        // The definition jobs will record, written out independently: any faster implementation must keep it.
+        var text = string.Concat(rows.OrderBy(r => r.Sha256, StringComparer.Ordinal).Select(r => $"{r.Sha256}\t{r.Name}\t{r.Split}\n"));
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+
+        Assert.Equal(expected, await Splits.VersionAsync(s.ViewerId, datasetId));
+        // The same from rows in any order (what a job computes from its own copy of the rows).
+        Assert.Equal(expected, DatasetSplitService.ContentVersion(rows.OrderByDescending(r => r.Name).Select(r => (r.Sha256, r.Name, r.Split))));
+    }
+
+    [Fact]
     public async Task BadRatiosViewersAndOutsidersAreRefused()
     {
         var (s, datasetId) = await DatasetAsync();

@@ -68,7 +68,7 @@ public sealed class DuplicateTests(WebAppFactory app) : IClassFixture<WebAppFact
         Assert.False((await Duplicates.FindAsync(s.EditorId, datasetId, 6)).Single().CrossesSplits);
 
         var keep = group.Images.Single(i => i.OriginalName.EndsWith("chelsea.jpg")).ImageId;
-        Assert.Equal(1, await Curation.DeleteAsync(s.EditorId, datasetId, [.. ids.Where(id => id != keep)]));
+        Assert.Equal(1, (await Curation.DeleteAsync(s.EditorId, datasetId, [.. ids.Where(id => id != keep)])).Images);
         Assert.Empty(await Duplicates.FindAsync(s.EditorId, datasetId, 6));
         Assert.Equal(2, (await _services.Datasets.GetAsync(s.EditorId, datasetId))!.Dataset.Images);
     }

@@ -12,6 +12,7 @@ namespace TransferHub.Web.Components.Shared;
 public abstract class FeaturePage : ComponentBase
 {
     private string? _userId;
+    private string? _userName;
 
     [CascadingParameter]
     private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
@@ -24,8 +25,15 @@ public abstract class FeaturePage : ComponentBase
 
     protected string UserId => _userId ?? throw new InvalidOperationException("The user id is known from OnInitializedAsync on.");
 
-    protected override async Task OnInitializedAsync() =>
-        _userId = (await AuthenticationState).User.GetUserId();
+    /// <summary>The caller's account name (their email), for showing them to others.</summary>
+    protected string UserName => _userName ?? throw new InvalidOperationException("The user name is known from OnInitializedAsync on.");
+
+    protected override async Task OnInitializedAsync()
+    {
+        var user = (await AuthenticationState).User;
+        _userId = user.GetUserId();
+        _userName = user.Identity?.Name ?? _userId;
+    }
 
     /// <summary>Runs a change; on refusal shows why and returns false. <paramref name="done"/> is shown on success.</summary>
     protected async Task<bool> TryAsync(Func<Task> change, string? done = null)

@@ -1,16 +1,21 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using TransferHub.Web.Features.Datasets.Import;
+using TransferHub.Web.Features.Datasets.Live;
 
 namespace TransferHub.Web.Features.Datasets;
 
-/// <summary>One dataset: its counts, uploads (editors and owners), class chart and gallery.</summary>
+/// <summary>One dataset: its counts, uploads (editors and owners), class and size charts, panels and gallery.</summary>
 public partial class DatasetPage
 {
     private DatasetOverview? _dataset;
+    private ImageSizeStats? _sizes;
     private List<BreadcrumbItem> _breadcrumbs = [];
     private ImageGallery? _gallery;
     private bool _loaded;
+    private DatasetChange? _lastChange;
+    private IDisposable? _changes;
+    private int? _subscribed;
 
     [Parameter]
     public int DatasetId { get; set; }
@@ -18,11 +23,38 @@ public partial class DatasetPage
     [Inject]
     private DatasetService Datasets { get; set; } = default!;
 
-    protected override Task OnParametersSetAsync() => LoadAsync();
+    [Inject]
+    private DatasetEvents Events { get; set; } = default!;
+
+    [Inject]
+    private ClientSession Session { get; set; } = default!;
+
+    protected override Task OnParametersSetAsync()
+    {
+        if (RendererInfo.IsInteractive && _subscribed != DatasetId)
+        {
+            _changes?.Dispose();
+            (_subscribed, _lastChange) = (DatasetId, null);
+            _changes = Events.Subscribe(DatasetId, ChangedElsewhereAsync);
+        }
+        return LoadAsync();
+    }
+
+    /// <summary>Someone else (or this user in another tab) changed the dataset: reload everything and say who did what.
+    /// Changes made in this tab are already shown by the panel that made them.</summary>
+    private Task ChangedElsewhereAsync(DatasetChange change) => change.Origin == Session.Id ? Task.CompletedTask : InvokeAsync(async () =>
+    {
+        _lastChange = change;
+        await SplitChangedAsync();
+        StateHasChanged();
+    });
+
+    public void Dispose() => _changes?.Dispose();
 
     private async Task LoadAsync()
     {
         _dataset = await Datasets.GetAsync(UserId, DatasetId);
+        _sizes = _dataset is null ? null : await Datasets.GetSizesAsync(UserId, DatasetId);
         _breadcrumbs = _dataset is null ? [] :
         [
             new("Projects", "projects"),

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
+using TransferHub.Web.Features.Datasets.Curation;
 
 namespace TransferHub.Web.Features.Datasets;
 
@@ -26,6 +27,13 @@ public abstract class DatasetPanel : ComponentBase
     [Inject]
     protected IDialogService Dialogs { get; set; } = default!;
 
+    [Inject]
+    protected CurationService Curation { get; set; } = default!;
+
+    /// <summary>How long the snackbar offering to undo a delete stays (the server keeps the deletion longer,
+    /// <see cref="DeletionUndo.Window"/>, so a click at the last moment still works).</summary>
+    public const int UndoOfferMilliseconds = 30_000;
+
     protected bool Busy { get; private set; }
 
     /// <summary>Runs <paramref name="action"/> with the panel busy; a refusal is shown, not thrown. When
@@ -46,5 +54,42 @@ public abstract class DatasetPanel : ComponentBase
         {
             Busy = false;
         }
+    }
+
+    /// <summary>Says what a delete did, with an "Undo" action that restores it (the page is told, and
+    /// <see cref="OnRestoredAsync"/> runs).</summary>
+    protected void ShowDeleted(string message, DeleteReceipt receipt) =>
+        Snackbar.Add(message, Severity.Success, options =>
+        {
+            options.Action = "Undo";
+            options.ActionColor = Color.Inherit;
+            options.ActionVariant = Variant.Outlined;
+            options.VisibleStateDuration = UndoOfferMilliseconds;
+            options.OnClick = _ => InvokeAsync(() => UndoAsync(receipt));
+        });
+
+    /// <summary>After an undo restored images: panels showing images reload them.</summary>
+    protected virtual Task OnRestoredAsync() => Task.CompletedTask;
+
+    private async Task UndoAsync(DeleteReceipt receipt)
+    {
+        await RunAsync(async () =>
+        {
+            var outcome = await Curation.RestoreAsync(UserId, DatasetId, receipt.UndoToken);
+            Snackbar.Add(Describe(outcome), Severity.Success);
+            await OnRestoredAsync();
+        }, changesDataset: true);
+        StateHasChanged();
+    }
+
+    /// <summary>"Restored 3 image(s)." with what else happened.</summary>
+    public static string Describe(RestoreOutcome outcome)
+    {
+        var text = $"Restored {outcome.Images} image(s)";
+        if (outcome.RecreatedClasses.Count > 0)
+            text += $"; class {string.Join(", ", outcome.RecreatedClasses.Select(c => $"\"{c}\""))} created again";
+        if (outcome.AlreadyThere > 0)
+            text += $"; {outcome.AlreadyThere} were already back in the dataset";
+        return text + ".";
     }
 }

@@ -26,6 +26,40 @@ public sealed record ImagePage(IReadOnlyList<ImageTile> Items, int Total, int Pa
     public int Pages => Math.Max(1, (Total + PageSize - 1) / PageSize);
 }
 
+/// <summary>Images whose shorter side is at least <see cref="From"/> pixels and below <see cref="Below"/> (null: no upper bound).</summary>
+public sealed record SizeBucket(int From, int? Below, int Images)
+{
+    public string Label => Below is { } below ? From == 0 ? $"< {below} px" : $"{From}–{below - 1} px" : $"≥ {From} px";
+}
+
+/// <summary>Smallest, median and largest value of one dimension (pixels).</summary>
+public sealed record SizeRange(int Min, double Median, int Max);
+
+/// <summary>How large a dataset's images are: counts by shorter side, and width and height ranges.</summary>
+public sealed record ImageSizeStats(int Images, IReadOnlyList<SizeBucket> Buckets, SizeRange? Width, SizeRange? Height)
+{
+    /// <summary>The usual model input (ImageNet-pretrained backbones): a shorter side below it means upscaling.</summary>
+    public const int TypicalInput = 224;
+
+    /// <summary>Bucket edges (shorter side, pixels); <see cref="TypicalInput"/> is one of them.</summary>
+    public static readonly int[] Edges = [64, 128, TypicalInput, 512, 1024];
+
+    /// <summary>Images whose shorter side is below <see cref="TypicalInput"/>: training upscales them.</summary>
+    public int BelowInput => Buckets.Where(b => b.Below <= TypicalInput).Sum(b => b.Images);
+}
+
+/// <summary>How splits are named to users.</summary>
+public static class SplitNames
+{
+    public static string Of(DatasetSplit split) => split switch
+    {
+        DatasetSplit.Train => "train",
+        DatasetSplit.Val => "validation",
+        DatasetSplit.Test => "test",
+        _ => "no split",
+    };
+}
+
 /// <summary>Datasets of the caller's projects (<c>userId</c> is always the signed-in caller).</summary>
 public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFactory, TimeProvider clock)
 {
@@ -75,7 +109,9 @@ public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFac
 
     /// <summary>One page (1-based) of the dataset's images, oldest first, optionally of one class and one split.
     /// Filters, counts and pages in the query, so only the page's rows are read. Empty when the caller cannot see
-    /// the dataset.</summary>
+    /// the dataset. Fast at 50,000 images (docs/benchmarks.md): access is checked once rather than per row, and the
+    /// page is found by ordering ids alone (which an index holds) before the page's 48 rows are read by id; ordering
+    /// whole rows made SQLite sort every row of the dataset for each page.</summary>
     public async Task<ImagePage> PageImagesAsync(string userId, int datasetId, int? classId, DatasetSplit? split, int page, int pageSize,
         CancellationToken cancellationToken = default)
     {
@@ -83,16 +119,57 @@ public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFac
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, MaxPageSize);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var images = new TeamAccess(db, userId).DatasetImages.Where(i => i.DatasetId == datasetId);
+        if (!await new TeamAccess(db, userId).Datasets.AnyAsync(d => d.Id == datasetId, cancellationToken))
+            return new ImagePage([], 0, page, pageSize);
+        var images = db.DatasetImages.Where(i => i.DatasetId == datasetId);
         if (classId is { } c)
             images = images.Where(i => i.ClassId == c);
         if (split is { } s)
             images = images.Where(i => i.Split == s);
         var total = await images.CountAsync(cancellationToken);
-        var items = await images.OrderBy(i => i.Id).Skip((page - 1) * pageSize).Take(pageSize)
+        var pageIds = images.OrderBy(i => i.Id).Skip((page - 1) * pageSize).Take(pageSize).Select(i => i.Id);
+        var items = await db.DatasetImages.Where(i => pageIds.Contains(i.Id)).OrderBy(i => i.Id)
             .Select(i => new ImageTile(i.Id, i.Sha256, i.ClassId, i.Class!.Name, i.Split, i.OriginalName, i.Width, i.Height))
             .ToListAsync(cancellationToken);
         return new ImagePage(items, total, page, pageSize);
+    }
+
+    /// <summary>The dataset's image sizes (from the stored width and height, never the files), or null when the caller
+    /// cannot see it. One query: the database counts the images of each distinct width × height (a few dozen rows
+    /// for most datasets; at worst one per image, never the image rows themselves), and buckets, ranges and medians
+    /// are read off those counts. (Three queries, two of them sorting every row for a median, took 4× as long.)</summary>
+    public async Task<ImageSizeStats?> GetSizesAsync(string userId, int datasetId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await new TeamAccess(db, userId).Datasets.AnyAsync(d => d.Id == datasetId, cancellationToken)) return null;
+        var sizes = await db.DatasetImages.Where(i => i.DatasetId == datasetId)
+            .GroupBy(i => new { i.Width, i.Height }).Select(g => new { g.Key.Width, g.Key.Height, Count = g.Count() })
+            .ToListAsync(cancellationToken);
+        var edges = ImageSizeStats.Edges;
+        var buckets = Enumerable.Range(0, edges.Length + 1).Select(b =>
+        {
+            int from = b == 0 ? 0 : edges[b - 1], below = b < edges.Length ? edges[b] : int.MaxValue;
+            return new SizeBucket(from, b < edges.Length ? below : null,
+                sizes.Where(s => Math.Min(s.Width, s.Height) is var side && side >= from && side < below).Sum(s => s.Count));
+        }).ToList();
+        var total = sizes.Sum(s => s.Count);
+        if (total == 0) return new ImageSizeStats(0, buckets, null, null);
+        return new ImageSizeStats(total, buckets,
+            Range([.. sizes.Select(s => (s.Width, s.Count))], total), Range([.. sizes.Select(s => (s.Height, s.Count))], total));
+    }
+
+    /// <summary>Min, median (the mean of the two middle values for an even count) and max of values given with
+    /// how often each occurs.</summary>
+    private static SizeRange Range(List<(int Value, int Count)> counted, int total)
+    {
+        var sorted = counted.GroupBy(c => c.Value).Select(g => (Value: g.Key, Count: g.Sum(c => c.Count))).OrderBy(c => c.Value).ToList();
+        int At(int index) // the index-th value (0-based) in sorted order
+        {
+            foreach (var (value, count) in sorted)
+                if ((index -= count) < 0) return value;
+            throw new ArgumentOutOfRangeException(nameof(index));
+        }
+        return new SizeRange(sorted[0].Value, (At((total - 1) / 2) + At(total / 2)) / 2.0, sorted[^1].Value);
     }
 
     /// <summary>Whether the caller can see the dataset and it holds an image with this content hash.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TransferHub.Web.Features.Datasets.Import;
@@ -24,6 +25,11 @@ public static class DatasetsExtensions
         builder.Services.AddScoped<Duplicates.DuplicateService>();
         builder.Services.AddScoped<Curation.CurationService>();
         builder.Services.AddScoped<Curation.ClassService>();
+        builder.Services.AddSingleton<Curation.DeletionUndo>();
+        builder.Services.AddSingleton<Live.DatasetEvents>();
+        builder.Services.AddSingleton<Live.DatasetPresence>();
+        builder.Services.AddScoped<Live.ClientSession>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Scoped<CircuitHandler, Live.PresenceCircuitHandler>());
     }
 
     /// <summary>The datasets' HTTP endpoints (image bytes for the gallery).</summary>

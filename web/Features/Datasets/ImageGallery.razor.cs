@@ -22,21 +22,12 @@ public partial class ImageGallery
     [Inject]
     private DatasetService Datasets { get; set; } = default!;
 
-    [Inject]
-    private Curation.CurationService Curation { get; set; } = default!;
-
     protected override Task OnInitializedAsync() => LoadAsync(1);
 
     /// <summary>Reloads the current page (after an upload).</summary>
     public Task ReloadAsync() => LoadAsync(_page?.Page ?? 1);
 
-    public static string SplitName(DatasetSplit split) => split switch
-    {
-        DatasetSplit.Train => "train",
-        DatasetSplit.Val => "validation",
-        DatasetSplit.Test => "test",
-        _ => "no split",
-    };
+    public static string SplitName(DatasetSplit split) => SplitNames.Of(split);
 
     private static string Range(ImagePage page) => page.Total == 0 ? "" :
         $"{(page.Page - 1) * page.PageSize + 1:N0}–{(page.Page - 1) * page.PageSize + page.Items.Count:N0} of {page.Total:N0} images";
@@ -83,10 +74,18 @@ public partial class ImageGallery
     private async Task DeleteAsync()
     {
         var confirmed = await ConfirmDialog.AskAsync(Dialogs, "Delete images",
-            $"Remove {_selected.Count} image(s) from this dataset? This cannot be undone.", "Delete", Color.Error);
+            $"Remove {_selected.Count} image(s) from this dataset? You can undo it for {UndoOfferMilliseconds / 1000} seconds.", "Delete", Color.Error);
         if (confirmed)
-            await ChangeAsync(async ids => $"Deleted {await Curation.DeleteAsync(UserId, DatasetId, ids)} image(s).");
+            await RunAsync(async () =>
+            {
+                var receipt = await Curation.DeleteAsync(UserId, DatasetId, [.. _selected]);
+                ShowDeleted($"Deleted {receipt.Images} image(s).", receipt);
+                _selected.Clear();
+                await ReloadAsync();
+            }, changesDataset: true);
     }
+
+    protected override Task OnRestoredAsync() => ReloadAsync();
 
     /// <summary>Applies a change to the selection; on success clears it and reloads, on refusal shows why.</summary>
     private Task ChangeAsync(Func<IReadOnlyCollection<long>, Task<string>> change) => RunAsync(async () =>

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
+using TransferHub.Web.Features.Datasets.Live;
 using TransferHub.Web.Features.Teams;
 
 namespace TransferHub.Web.Features.Datasets.Curation;
@@ -8,7 +9,7 @@ namespace TransferHub.Web.Features.Datasets.Curation;
 public enum ClassImagesOnDelete { Unlabel, DeleteImages }
 
 /// <summary>Adds, renames, merges and deletes a dataset's classes (editors and owners). Ordinals stay 0..n-1.</summary>
-public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFactory)
+public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFactory, DeletionUndo undo, DatasetEvents events, ClientSession session)
 {
     public async Task<int> AddAsync(string userId, int datasetId, string name, CancellationToken cancellationToken = default)
     {
@@ -20,6 +21,7 @@ public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFacto
         var added = new DatasetClass { DatasetId = datasetId, Name = className, Ordinal = classes.Count };
         db.DatasetClasses.Add(added);
         await db.SaveChangesAsync(cancellationToken);
+        await events.PublishAsync(db, session, userId, datasetId, $"added class \"{className}\"", cancellationToken);
         return added.Id;
     }
 
@@ -31,8 +33,10 @@ public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFacto
         var classes = await db.DatasetClasses.Where(c => c.DatasetId == datasetId).ToListAsync(cancellationToken);
         var renamed = classes.FirstOrDefault(c => c.Id == classId) ?? throw new NotFoundException("Class");
         EnsureUnique(classes, className, exceptId: classId);
+        var oldName = renamed.Name;
         renamed.Name = className;
         await db.SaveChangesAsync(cancellationToken);
+        await events.PublishAsync(db, session, userId, datasetId, $"renamed class \"{oldName}\" to \"{className}\"", cancellationToken);
     }
 
     /// <summary>Moves every image of <paramref name="fromClassId"/> into <paramref name="intoClassId"/> and removes the first.</summary>
@@ -43,15 +47,18 @@ public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFacto
         await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
         var classes = await db.DatasetClasses.Where(c => c.DatasetId == datasetId).OrderBy(c => c.Ordinal).ToListAsync(cancellationToken);
         var from = classes.FirstOrDefault(c => c.Id == fromClassId) ?? throw new NotFoundException("Class");
-        if (classes.All(c => c.Id != intoClassId)) throw new NotFoundException("Class");
+        var into = classes.FirstOrDefault(c => c.Id == intoClassId) ?? throw new NotFoundException("Class");
         var images = await db.DatasetImages.Where(i => i.DatasetId == datasetId && i.ClassId == fromClassId).ToListAsync(cancellationToken);
         foreach (var image in images) image.ClassId = intoClassId;
         await RemoveAsync(db, classes, from, cancellationToken);
+        await events.PublishAsync(db, session, userId, datasetId,
+            $"merged class \"{from.Name}\" into \"{into.Name}\" ({DatasetEvents.Count(images.Count, "image")} relabelled)", cancellationToken);
         return images.Count;
     }
 
-    /// <summary>Deletes a class; its images are unlabelled or deleted, as the caller chose.</summary>
-    public async Task<int> DeleteAsync(string userId, int datasetId, int classId, ClassImagesOnDelete images, CancellationToken cancellationToken = default)
+    /// <summary>Deletes a class; its images are unlabelled or deleted, as the caller chose. The receipt's token undoes
+    /// both (<see cref="CurationService.RestoreAsync"/>) for <see cref="DeletionUndo.Window"/>.</summary>
+    public async Task<DeleteReceipt> DeleteAsync(string userId, int datasetId, int classId, ClassImagesOnDelete images, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
@@ -68,8 +75,14 @@ public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFacto
         {
             foreach (var image in members) image.ClassId = null;
         }
+        var was = new DeletedClass(deleted.Id, deleted.Name, deleted.Ordinal);
         await RemoveAsync(db, classes, deleted, cancellationToken);
-        return members.Count;
+        await events.PublishAsync(db, session, userId, datasetId, images == ClassImagesOnDelete.DeleteImages
+            ? $"deleted class \"{was.Name}\" and its {DatasetEvents.Count(members.Count, "image")}"
+            : $"deleted class \"{was.Name}\" ({DatasetEvents.Count(members.Count, "image")} left unlabelled)", cancellationToken);
+        return undo.Keep(images == ClassImagesOnDelete.DeleteImages
+            ? new DeletionSnapshot(datasetId, [.. members.Select(i => DeletedImage.Of(i, was.Name))], was)
+            : new DeletionSnapshot(datasetId, [], was, [.. members.Select(i => i.Id)]));
     }
 
     private static async Task RemoveAsync(TransferHubDbContext db, List<DatasetClass> classes, DatasetClass removed, CancellationToken cancellationToken)

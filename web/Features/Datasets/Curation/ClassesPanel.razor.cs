@@ -41,9 +41,13 @@ public partial class ClassesPanel
     private async Task DeleteAsync(ClassCount c, ClassImagesOnDelete images)
     {
         var what = images == ClassImagesOnDelete.DeleteImages
-            ? $"Delete \"{c.Name}\" and its {c.Total} image(s)? This cannot be undone."
+            ? $"Delete \"{c.Name}\" and its {c.Total} image(s)? You can undo it for {UndoOfferMilliseconds / 1000} seconds."
             : $"Delete \"{c.Name}\"? Its {c.Total} image(s) stay in the dataset, unlabelled.";
         if (await ConfirmDialog.AskAsync(Dialogs, "Delete class", what, "Delete", Color.Error))
-            await RunAsync(async () => { await ClassService.DeleteAsync(UserId, DatasetId, c.ClassId, images); Snackbar.Add($"Class \"{c.Name}\" deleted.", Severity.Success); }, true);
+            await RunAsync(async () =>
+            {
+                var receipt = await ClassService.DeleteAsync(UserId, DatasetId, c.ClassId, images);
+                ShowDeleted(images == ClassImagesOnDelete.DeleteImages ? $"Class \"{c.Name}\" and its {receipt.Images} image(s) deleted." : $"Class \"{c.Name}\" deleted.", receipt);
+            }, true);
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TransferHub.Imaging;
 using TransferHub.Web.Data;
+using TransferHub.Web.Features.Datasets.Live;
 using TransferHub.Web.Features.Teams;
 using TransferHub.Web.Storage;
 
@@ -32,7 +33,9 @@ public sealed class DatasetImportService(
     IDbContextFactory<TransferHubDbContext> dbFactory,
     ImageStore store,
     IOptions<ImportOptions> options,
-    TimeProvider clock)
+    TimeProvider clock,
+    DatasetEvents events,
+    ClientSession session)
 {
     private const int BatchSize = 100;
 
@@ -51,7 +54,11 @@ public sealed class DatasetImportService(
         // Lazily, one file's bytes at a time: the archive is never unpacked into memory as a whole. The first step of
         // the enumeration checks the whole-archive limits, before anything is written.
         var files = DatasetArchive.Read(zip, options.Value);
-        return await ImportAsync(db, dataset, userId, files, total, progress, cancellationToken);
+        var report = await ImportAsync(db, dataset, userId, files, total, progress, cancellationToken);
+        if (report.Accepted > 0)
+            await events.PublishAsync(db, session, userId, datasetId, $"imported {DatasetEvents.Count(report.Accepted, "image")}" +
+                (report.NewClasses.Count > 0 ? $" ({DatasetEvents.Count(report.NewClasses.Count, "new class", "new classes")})" : ""), cancellationToken);
+        return report;
     }
 
     /// <summary>Imports loose image files into one existing class (no split: they start unassigned).</summary>
@@ -65,7 +72,10 @@ public sealed class DatasetImportService(
         var candidates = files.Select(f => DatasetArchive.CheckFile(f.Name, f.Data.Length, options.Value) is { } reason
             ? (ArchiveFile)new ArchiveRejection(f.Name, reason)
             : new ArchiveImage(f.Name, className, ArchiveSplit.None, f.Data)).ToList();
-        return await ImportAsync(db, dataset, userId, candidates, candidates.Count, progress, cancellationToken);
+        var report = await ImportAsync(db, dataset, userId, candidates, candidates.Count, progress, cancellationToken);
+        if (report.Accepted > 0)
+            await events.PublishAsync(db, session, userId, datasetId, $"added {DatasetEvents.Count(report.Accepted, "image")} to {className}", cancellationToken);
+        return report;
     }
 
     private async Task<ImportReport> ImportAsync(TransferHubDbContext db, Dataset dataset, string userId, IEnumerable<ArchiveFile> files,

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
+using TransferHub.Web.Features.Datasets.Live;
 using TransferHub.Web.Features.Teams;
 
 namespace TransferHub.Web.Features.Datasets.Splits;
@@ -19,7 +20,7 @@ public sealed record SplitOutcome(int Train, int Val, int Test, int Moved, bool 
 /// Stratified splits (per class, seeded), the frozen test split, and the dataset's content version: a hash of every
 /// (image, label, split) row that jobs record, so a run says exactly which data it saw.
 /// </summary>
-public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> dbFactory)
+public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> dbFactory, DatasetEvents events, ClientSession session)
 {
     /// <summary>
     /// Splits every labelled image class by class: each class's images (in a seeded random order) go to test, then
@@ -61,6 +62,7 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
             }
         }
         await db.SaveChangesAsync(cancellationToken);
+        await events.PublishAsync(db, session, userId, datasetId, $"split the dataset by class ({DatasetEvents.Count(moved, "image")} moved)", cancellationToken);
         return new SplitOutcome(images.Count(i => i.Split == DatasetSplit.Train), images.Count(i => i.Split == DatasetSplit.Val),
             images.Count(i => i.Split == DatasetSplit.Test), moved, dataset.TestSplitFrozen);
     }
@@ -74,28 +76,47 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
             throw new RuleViolationException("The test split is empty: split the dataset first, then freeze its test images.");
         dataset.TestSplitFrozen = frozen;
         await db.SaveChangesAsync(cancellationToken);
+        await events.PublishAsync(db, session, userId, datasetId, frozen ? "froze the test split" : "unfroze the test split", cancellationToken);
     }
 
     /// <summary>The content version: SHA-256 over every image's hash, label and split, in a fixed order. Any
-    /// relabel, move or added/removed image changes it; nothing else does.</summary>
+    /// relabel, move or added/removed image changes it; nothing else does. The database returns the rows in hash
+    /// order (its ordering of lower-case hex is ordinal) and they are hashed as they arrive: at 50,000 images that
+    /// takes half as long as sorting them in memory into one text (docs/benchmarks.md).</summary>
     public async Task<string> VersionAsync(string userId, int datasetId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         if (!await new TeamAccess(db, userId).Datasets.AnyAsync(d => d.Id == datasetId, cancellationToken))
             throw new NotFoundException("Dataset");
-        var rows = await db.DatasetImages.Where(i => i.DatasetId == datasetId)
+        var rows = db.DatasetImages.Where(i => i.DatasetId == datasetId).OrderBy(i => i.Sha256)
             .Select(i => new { i.Sha256, Label = i.Class == null ? "" : i.Class.Name, i.Split })
-            .ToListAsync(cancellationToken);
-        return ContentVersion(rows.Select(r => (r.Sha256, r.Label, r.Split)));
+            .AsNoTracking().AsAsyncEnumerable();
+        using var version = new VersionHash();
+        await foreach (var row in rows.WithCancellation(cancellationToken))
+            version.Add(row.Sha256, row.Label, row.Split);
+        return version.Finish();
     }
 
     /// <summary>The version of a dataset's content: SHA-256 over its (hash, label, split) rows in hash order. Any
     /// relabel, move, import or delete changes it; nothing else does.</summary>
     public static string ContentVersion(IEnumerable<(string Sha256, string Label, DatasetSplit Split)> rows)
     {
-        var text = new StringBuilder();
+        using var version = new VersionHash();
         foreach (var row in rows.OrderBy(r => r.Sha256, StringComparer.Ordinal))
-            text.Append(row.Sha256).Append('\t').Append(row.Label).Append('\t').Append(row.Split).Append('\n');
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+            version.Add(row.Sha256, row.Label, row.Split);
+        return version.Finish();
+    }
+
+    /// <summary>SHA-256 over "hash\tlabel\tsplit\n" lines, fed in hash order.</summary>
+    private sealed class VersionHash : IDisposable
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public void Add(string sha256, string label, DatasetSplit split) =>
+            _hash.AppendData(Encoding.UTF8.GetBytes($"{sha256}\t{label}\t{split}\n"));
+
+        public string Finish() => Convert.ToHexStringLower(_hash.GetHashAndReset());
+
+        public void Dispose() => _hash.Dispose();
     }
 }
