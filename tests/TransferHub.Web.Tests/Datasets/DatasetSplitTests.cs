@@ -32,6 +32,23 @@ public sealed class DatasetSplitTests(WebAppFactory app) : IClassFixture<WebAppF
     }
 
     [Fact]
+    public async Task TheSameImagesAndSeedGiveTheSameSplitInAnotherDatasetProcessOrInstallation()
+    {
+        // Two datasets from the same zip: different class and image ids, as on another installation.
+        var (s, first) = await DatasetAsync();
+        var second = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Shoes and bags, again");
+        var stream = TestFiles.Zip(TestFiles.FashionEntries("bag", 20, "bag").Concat(TestFiles.FashionEntries("sandal", 10, "sandal")));
+        await _services.Import.ImportZipAsync(s.EditorId, second, stream);
+
+        await Splits.SplitAsync(s.EditorId, first, new SplitRatios(0.6, 0.2, 0.2), seed: 5);
+        await Splits.SplitAsync(s.EditorId, second, new SplitRatios(0.6, 0.2, 0.2), seed: 5);
+
+        Assert.Equal(await SplitsAsync(first), await SplitsAsync(second));
+        // The class's shuffle seed is a fixed function (SHA-256), not the per-process HashCode: computed independently.
+        Assert.Equal(912690589, DatasetSplitService.ShuffleSeed(1, "bag"));
+    }
+
+    [Fact]
     public async Task ASplitIsStratifiedPerClassAndTheSameSeedGivesTheSameSplit()
     {
         var (s, datasetId) = await DatasetAsync();

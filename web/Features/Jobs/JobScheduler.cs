@@ -366,6 +366,8 @@ public sealed class JobScheduler(
                 job.TrainableParameters = started.TrainableParameters;
                 job.TotalParameters = started.TotalParameters;
                 job.EpochsTotal = started.Epochs;
+                db.JobLogLines.Add(Line(job, now, "info", $"Started on {job.WorkerName} ({started.Device}): {started.TrainImages} train, " +
+                    $"{started.ValImages} val, {started.TestImages} test images; {started.TrainableParameters:N0} of {started.TotalParameters:N0} parameters train."));
                 break;
             case JobEvent.EventOneofCase.Epoch:
                 var epoch = jobEvent.Epoch;
@@ -406,6 +408,8 @@ public sealed class JobScheduler(
                 }
                 job.Status = JobStatus.Completed;
                 job.FinishedAt = now;
+                db.JobLogLines.Add(Line(job, now, "info", $"Completed: {evaluation.Split} accuracy {completed.Accuracy:P1}, best epoch {completed.BestEpoch}" +
+                    $"{(completed.StoppedEarly ? " (stopped early)" : "")}, {completed.TrainingSeconds:0.#} s of training."));
                 ended = true;
                 break;
             case JobEvent.EventOneofCase.Failed:
@@ -418,6 +422,7 @@ public sealed class JobScheduler(
                     _ => $"The worker reported an error: {failed.Message}",
                 }, TrainingJob.MessageMaxLength);
                 job.FinishedAt = now;
+                db.JobLogLines.Add(Line(job, now, failed.Code == FailureCode.Cancelled ? "info" : "error", job.Message));
                 ended = true;
                 break;
         }
@@ -489,6 +494,9 @@ public sealed class JobScheduler(
         await db.SaveChangesAsync(cancellationToken);
         notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
     }
+
+    private static JobLogLine Line(TrainingJob job, DateTime at, string level, string message) =>
+        new() { JobId = job.Id, Attempt = job.Attempt, At = at, Level = level, Message = Clip(message, JobLogLine.MessageMaxLength) };
 
     private WorkerService.WorkerServiceClient ClientFor(WorkerNode worker)
     {

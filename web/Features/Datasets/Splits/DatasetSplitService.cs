@@ -38,12 +38,16 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
         var images = await db.DatasetImages.Where(i => i.DatasetId == datasetId && i.ClassId != null)
             .OrderBy(i => i.Id).ToListAsync(cancellationToken);
 
+        var classNames = await db.DatasetClasses.Where(c => c.DatasetId == datasetId).ToDictionaryAsync(c => c.Id, c => c.Name, cancellationToken);
+
         var moved = 0;
         foreach (var group in images.GroupBy(i => i.ClassId!.Value).OrderBy(g => g.Key))
         {
             var frozenTest = dataset.TestSplitFrozen;
-            var pool = group.Where(i => !(frozenTest && i.Split == DatasetSplit.Test)).ToArray();
-            new Random(HashCode.Combine(seed, group.Key)).Shuffle(pool);
+            // Content order, then a shuffle seeded by (seed, class name): the same images and seed give the same split
+            // in any process and on any installation (ids and HashCode differ between them).
+            var pool = group.Where(i => !(frozenTest && i.Split == DatasetSplit.Test)).OrderBy(i => i.Sha256, StringComparer.Ordinal).ToArray();
+            new Random(ShuffleSeed(seed, classNames[group.Key])).Shuffle(pool);
             double test = frozenTest ? 0 : ratios.Test, val = frozenTest ? ratios.Val / (ratios.Train + ratios.Val) : ratios.Val;
             var testCount = (int)Math.Round(pool.Length * test, MidpointRounding.AwayFromZero);
             var valCount = (int)Math.Round(pool.Length * val, MidpointRounding.AwayFromZero);
@@ -78,6 +82,10 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
         await db.SaveChangesAsync(cancellationToken);
         await events.PublishAsync(db, session, userId, datasetId, frozen ? "froze the test split" : "unfroze the test split", cancellationToken);
     }
+
+    /// <summary>The shuffle seed of one class: stable across processes and machines (unlike <see cref="HashCode"/>).</summary>
+    public static int ShuffleSeed(int seed, string className) =>
+        BitConverter.ToInt32(SHA256.HashData(Encoding.UTF8.GetBytes($"{seed}\n{className}")), 0);
 
     /// <summary>The content version: SHA-256 over every image's hash, label and split, in a fixed order. Any
     /// relabel, move or added/removed image changes it; nothing else does. The database returns the rows in hash
