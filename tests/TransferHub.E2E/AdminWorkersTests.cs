@@ -32,7 +32,7 @@ public sealed class AdminWorkersTests(BrowserWithWorkerFixture fixture) : IClass
         var row = table.Locator("tr", new() { HasText = "gpu-box" });
         await Expect(row).ToContainTextAsync("offline", new() { Timeout = 30_000 });
         await Expect(row).ToContainTextAsync("refused the token");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "workers.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "workers.png");
 
         // With a worker online, the augmentation preview of a dataset image comes from the worker's pipeline.
         await BrowserFixture.GoInteractiveAsync(page, "teams");
@@ -61,7 +61,7 @@ public sealed class AdminWorkersTests(BrowserWithWorkerFixture fixture) : IClass
                 using var entry = zip.CreateEntry("test/bag/1-copy.jpg").Open();
                 jpeg.SaveTo(entry);
             }
-            await page.Locator("input.zip-input").Last.SetInputFilesAsync(new FilePayload { Name = "bags.zip", MimeType = "application/zip", Buffer = buffer.ToArray() });
+            await (await BrowserFixture.FileInputAsync(page, "input.zip-input")).SetInputFilesAsync(new FilePayload { Name = "bags.zip", MimeType = "application/zip", Buffer = buffer.ToArray() });
         }
         await Expect(page.GetByTestId("import-report")).ToContainTextAsync("2 imported");
 
@@ -69,7 +69,7 @@ public sealed class AdminWorkersTests(BrowserWithWorkerFixture fixture) : IClass
         await Expect(page.GetByTestId("duplicate-group")).ToHaveCountAsync(1);
         await Expect(page.GetByTestId("leak")).ToBeVisibleAsync();
         await page.GetByTestId("duplicates-panel").ScrollIntoViewIfNeededAsync();
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "duplicates.png") });
+        await BrowserFixture.ScreenshotAsync(page, "duplicates.png", fullPage: false);
         await page.GetByTestId("keep-one").First.ClickAsync();
         await page.GetByTestId("confirm").ClickAsync();
         await Expect(page.GetByTestId("duplicates-none")).ToBeVisibleAsync();
@@ -83,6 +83,6 @@ public sealed class AdminWorkersTests(BrowserWithWorkerFixture fixture) : IClass
         var first = await variants.First.GetAttributeAsync("src");
         await page.GetByTestId("reroll").ClickAsync();
         await Expect(variants.First).Not.ToHaveAttributeAsync("src", first!, new() { Timeout = 30_000 });
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "augmentations.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "augmentations.png");
     }
 }

@@ -31,7 +31,7 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await Expect(page).ToHaveURLAsync(new Regex(@"/teams/\d+$"));
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Field biologists" })).ToBeVisibleAsync();
         await Expect(page.GetByTestId("members-table")).ToContainTextAsync(email, new() { IgnoreCase = true });
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "team.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "team.png");
 
         await BrowserFixture.GoInteractiveAsync(page, "projects");
         await page.GetByTestId("new-project").ClickAsync();
@@ -39,7 +39,7 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await page.GetByTestId("save-project").ClickAsync();
         await Expect(page.GetByTestId("projects-table")).ToContainTextAsync("Garden birds");
         await Expect(page.GetByTestId("projects-table")).ToContainTextAsync("Field biologists");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "projects.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "projects.png");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Garden birds" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex(@"/projects/\d+$"));
@@ -52,7 +52,7 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await Expect(page.GetByTestId("upload-limits")).ToContainTextAsync("per image");
 
         // 3 classes x 4 images: 3 for training, 1 for testing; plus macOS litter the import ignores and a fake image it rejects.
-        await page.Locator("input.zip-input").Last.SetInputFilesAsync(new FilePayload
+        await (await BrowserFixture.FileInputAsync(page, "input.zip-input")).SetInputFilesAsync(new FilePayload
         {
             Name = "clothes.zip", MimeType = "application/zip", Buffer = FashionZip(["bag", "sneaker", "trouser"], perClass: 4),
         });
@@ -70,13 +70,13 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         Assert.Equal(12, loaded);
         await Expect(page.GetByTestId("class-row")).ToHaveCountAsync(3);
         await Expect(page.GetByTestId("class-chart")).ToContainTextAsync("too few to learn reliably");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "dataset.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "dataset.png");
 
         // A zip of several MB crosses the circuit in many chunks (far over SignalR's 32 KB message limit) and is still
         // checked per file: random bytes named .png are rejected and nothing is added.
         var noise = new byte[6 * 1024 * 1024];
         new Random(7).NextBytes(noise);
-        await page.Locator("input.zip-input").Last.SetInputFilesAsync(new FilePayload { Name = "noise.zip", MimeType = "application/zip", Buffer = ZipOf("train/bag/noise.png", noise) });
+        await (await BrowserFixture.FileInputAsync(page, "input.zip-input")).SetInputFilesAsync(new FilePayload { Name = "noise.zip", MimeType = "application/zip", Buffer = ZipOf("train/bag/noise.png", noise) });
         await Expect(report).ToContainTextAsync("Import of noise.zip", new() { Timeout = 60_000 });
         await Expect(report).ToContainTextAsync("0 imported");
         await Expect(page.GetByTestId("rejected-files")).ToContainTextAsync("train/bag/noise.png");
@@ -88,7 +88,7 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         // The file input is enabled once the circuit has the class; files set before that would be dropped.
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Add images…" })).ToBeEnabledAsync();
         var moreBags = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", "bag")).Order(StringComparer.Ordinal).Skip(10).Take(2);
-        await page.Locator("input.images-input").Last.SetInputFilesAsync(moreBags);
+        await (await BrowserFixture.FileInputAsync(page, "input.images-input")).SetInputFilesAsync(moreBags);
         await Expect(report).ToContainTextAsync("2 imported");
         await Expect(page.GetByTestId("dataset-counts")).ToContainTextAsync("14 images in 3 classes");
         await page.GetByTestId("filter-split").ClickAsync();
@@ -96,11 +96,11 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await Expect(page.GetByTestId("gallery-tile")).ToHaveCountAsync(2);
         await Expect(page.GetByTestId("gallery")).ToContainTextAsync("bag");
         await page.EvaluateAsync("window.scrollTo(0, 0)");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "dataset-filtered.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "dataset-filtered.png");
 
         await page.GetByTestId("gallery-tile").First.ClickAsync();
         await Expect(page.GetByTestId("image-large")).ToBeVisibleAsync();
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "image.png") });
+        await BrowserFixture.ScreenshotAsync(page, "image.png", fullPage: false);
         await page.Keyboard.PressAsync("Escape");
 
         // Curation: two "no split" bags (the filter is still on) are ticked and relabelled as trousers.
@@ -131,12 +131,12 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await page.GetByLabel("Freeze test split").CheckAsync();
         await Expect(page.GetByTestId("dataset-counts")).ToContainTextAsync("test split frozen");
         await page.EvaluateAsync("window.scrollTo(0, 0)");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "dataset-split.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "dataset-split.png");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Garden birds" }).First.ClickAsync();
         await Expect(page.GetByTestId("datasets-table")).ToContainTextAsync("Clothes");
         await Expect(page.GetByTestId("datasets-table")).ToContainTextAsync("14");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "project.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "project.png");
     }
 
     private static byte[] ZipOf(string path, byte[] data)

@@ -46,7 +46,7 @@ public sealed class TrainingJourneyTests(BrowserAndUnregisteredWorkerFixture fix
         await page.GetByTestId("new-dataset").ClickAsync();
         await page.GetByLabel("Dataset name").FillAsync("Bags and sneakers");
         await page.GetByTestId("save-dataset").ClickAsync();
-        await page.Locator("input.zip-input").Last.SetInputFilesAsync(new FilePayload { Name = "clothes.zip", MimeType = "application/zip", Buffer = Zip() });
+        await (await BrowserFixture.FileInputAsync(page, "input.zip-input")).SetInputFilesAsync(new FilePayload { Name = "clothes.zip", MimeType = "application/zip", Buffer = Zip() });
         await Expect(page.GetByTestId("import-report")).ToContainTextAsync("20 imported", new() { Timeout = 30_000 });
 
         // Launch: fine-tuning brings its own defaults; then a short run at a small size.
@@ -61,7 +61,7 @@ public sealed class TrainingJourneyTests(BrowserAndUnregisteredWorkerFixture fix
         await page.GetByLabel("Early-stopping patience (0 = off)").FillAsync("0");
         await page.GetByLabel("Early-stopping patience (0 = off)").BlurAsync();
         await Expect(page.GetByTestId("launch-summary")).ToContainTextAsync("of 6 epoch(s)");
-        await page.ScreenshotAsync(new() { Path = Shot("launch.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "launch.png");
         await page.GetByTestId("launch").ClickAsync();
 
         // The run page: the chart grows an epoch at a time, then the run completes.
@@ -71,20 +71,20 @@ public sealed class TrainingJourneyTests(BrowserAndUnregisteredWorkerFixture fix
         // Seen while it runs: the chart has grown part of the way and the page says so without a reload.
         await Expect(page.GetByTestId("run-status")).ToHaveTextAsync("running");
         Assert.InRange(await trainPoints.CountAsync(), 1, 5);
-        await page.ScreenshotAsync(new() { Path = Shot("run-live.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "run-live.png");
         await Expect(page.GetByTestId("run-status")).ToHaveTextAsync("completed", new() { Timeout = 120_000 });
         await Expect(trainPoints).ToHaveCountAsync(6);
         await Expect(page.GetByTestId("epoch-progress")).ToContainTextAsync("Epoch 6 of 6");
         await Expect(page.GetByTestId("accuracy")).ToHaveTextAsync(new Regex(@"\d+(\.\d)?\s?%"));
         await Expect(page.GetByTestId("class-score-row")).ToHaveCountAsync(2);
-        await page.ScreenshotAsync(new() { Path = Shot("run-completed.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "run-completed.png");
 
         // A cell of the confusion matrix opens its test images.
         var cell = page.Locator("[data-testid=confusion-matrix] td.clickable").First;
         var count = int.Parse((await cell.TextContentAsync())!.Trim());
         await cell.ClickAsync();
         await Expect(page.GetByTestId("cell-image")).ToHaveCountAsync(count);
-        await page.ScreenshotAsync(new() { Path = Shot("confusion-cell.png") });
+        await BrowserFixture.ScreenshotAsync(page, "confusion-cell.png", fullPage: false);
         await page.GetByTestId("close-cell").ClickAsync();
 
         // The PDF report carries the accuracy the page shows.
@@ -108,7 +108,7 @@ public sealed class TrainingJourneyTests(BrowserAndUnregisteredWorkerFixture fix
         await page.Locator("[data-testid=runs-table] tbody input[type=checkbox]").First.CheckAsync();
         await page.GetByTestId("compare").ClickAsync();
         await Expect(page.GetByTestId("compared-run")).ToHaveCountAsync(1);
-        await page.ScreenshotAsync(new() { Path = Shot("runs-compare.png"), FullPage = true });
+        await BrowserFixture.ScreenshotAsync(page, "runs-compare.png");
     }
 
     /// <summary>Bags and sneakers, 6 train / 2 val / 2 test each.</summary>
