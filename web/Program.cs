@@ -1,6 +1,7 @@
 using TransferHub.Web.Components;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
+using TransferHub.Web.Features.Api;
 using TransferHub.Web.Features.Augmentation;
 using TransferHub.Web.Features.Comparison;
 using TransferHub.Web.Features.Datasets;
@@ -25,6 +26,7 @@ builder.Services.AddEvaluation();
 builder.Services.AddComparison();
 builder.Services.AddReports();
 builder.Services.AddAugmentation();
+builder.AddApi();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync();
@@ -33,6 +35,7 @@ await app.RegisterLocalWorkerAsync();
 app.MapWebUi();
 app.MapDatasets();
 app.MapReports();
+app.MapApi();
 await app.RunAsync();
 
 /// <summary>Entry point marker for WebApplicationFactory in tests.</summary>
