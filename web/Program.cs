@@ -1,6 +1,7 @@
 using TransferHub.Web.Components;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
+using TransferHub.Web.Features.Api;
 using TransferHub.Web.Features.Augmentation;
 using TransferHub.Web.Features.Comparison;
 using TransferHub.Web.Features.Datasets;
@@ -27,6 +28,7 @@ builder.Services.AddComparison();
 builder.Services.AddReports();
 builder.Services.AddAugmentation();
 builder.AddSample();
+builder.AddApi();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync();
@@ -36,6 +38,7 @@ await app.SeedSampleAsync();
 app.MapWebUi();
 app.MapDatasets();
 app.MapReports();
+app.MapApi();
 await app.RunAsync();
 
 /// <summary>Entry point marker for WebApplicationFactory in tests.</summary>

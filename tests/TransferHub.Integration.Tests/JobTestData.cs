@@ -86,7 +86,9 @@ internal static class JobTestData
         }
     }
 
-    private static MemoryStream Zip(int perClass)
+    /// <summary>The colour images as a zip laid out <c>class/image</c>, or <c>train|val|test/class/image</c> (60/20/20)
+    /// with <paramref name="inSplitFolders"/>.</summary>
+    public static MemoryStream Zip(int perClass, bool inSplitFolders = false)
     {
         var zip = new MemoryStream();
         var random = new Random(7);
@@ -95,7 +97,8 @@ internal static class JobTestData
             foreach (var (name, colour) in new[] { ("red", new SKColor(200, 40, 40)), ("blue", new SKColor(40, 60, 200)) })
                 for (var i = 0; i < perClass; i++)
                 {
-                    using var entry = archive.CreateEntry($"{name}/{name}-{i}.png").Open();
+                    var split = !inSplitFolders ? "" : i < perClass * 6 / 10 ? "train/" : i < perClass * 8 / 10 ? "val/" : "test/";
+                    using var entry = archive.CreateEntry($"{split}{name}/{name}-{i}.png").Open();
                     entry.Write(Image(colour, random));
                 }
         }

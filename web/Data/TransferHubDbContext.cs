@@ -19,6 +19,7 @@ public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options
     public DbSet<TrainingJob> Jobs => Set<TrainingJob>();
     public DbSet<JobEpoch> JobEpochs => Set<JobEpoch>();
     public DbSet<JobLogLine> JobLogLines => Set<JobLogLine>();
+    public DbSet<PersonalAccessToken> PersonalAccessTokens => Set<PersonalAccessToken>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

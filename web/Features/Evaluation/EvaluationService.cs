@@ -108,6 +108,20 @@ public sealed class EvaluationService(
         throw new RuleViolationException($"No worker could run the model ({string.Join("; ", problems)}).");
     }
 
+    /// <summary>A completed run's stored model artifact (zip: model.json + weights.safetensors), for anyone in its team.</summary>
+    /// <exception cref="NotFoundException">The caller cannot see such a run.</exception>
+    /// <exception cref="RuleViolationException">The run has no stored model (not completed, or an ensemble).</exception>
+    public async Task<Stream> OpenModelAsync(string userId, int jobId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var job = await new TeamAccess(db, userId).Jobs.Where(j => j.Id == jobId).Select(j => new { j.Kind, j.Status, j.ModelId })
+            .FirstOrDefaultAsync(cancellationToken) ?? throw new NotFoundException("Run");
+        if (job.Kind == JobKind.Ensemble) throw new RuleViolationException("An ensemble has no single model; download its members' models.");
+        if (job.Status != JobStatus.Completed || job.ModelId is null || !models.Contains(jobId))
+            throw new RuleViolationException($"Run #{jobId} has no stored model ({JobService.Describe(job.Status)}).");
+        return models.OpenRead(jobId);
+    }
+
     private async Task<IReadOnlyList<Prediction>> PredictOnAsync(WorkerService.WorkerServiceClient client, string modelId, int jobId, byte[] image,
         int topK, CancellationToken cancellationToken)
     {

@@ -9,18 +9,34 @@ namespace TransferHub.Web.Features.Reports;
 /// </summary>
 public static class ReportEndpoints
 {
-    public static void MapReports(this IEndpointRouteBuilder endpoints)
-    {
-        var runs = endpoints.MapGroup("/runs/{jobId:int}").RequireAuthorization();
+    public static void MapReports(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGroup("/runs/{jobId:int}").RequireAuthorization().MapReportFiles();
+
+    /// <summary>The endpoints <see cref="MapReportFiles"/> made, for callers that add their own metadata.</summary>
+    public sealed record ReportFileEndpoints(RouteHandlerBuilder Pdf, RouteHandlerBuilder PerClassCsv, RouteHandlerBuilder PredictionsCsv,
+        RouteHandlerBuilder EvaluationJson);
+
+    /// <summary>The four files on a group whose route holds <c>{jobId}</c>: the cookie users' <c>/runs/{jobId}</c> and
+    /// the automation API's <c>/api/v1/jobs/{jobId}</c> (bearer tokens) serve the same bytes through this one method.</summary>
+    public static ReportFileEndpoints MapReportFiles(this RouteGroupBuilder runs) => new(
         runs.MapGet("/report.pdf", (int jobId, HttpContext http, ReportService reports, CancellationToken ct) =>
-            ServeAsync(jobId, http, reports, ct, r => Results.File(RunReportRenderer.Pdf(r), "application/pdf", $"run-{jobId}-report.pdf")));
+                ServeAsync(jobId, http, reports, ct, r => Results.File(RunReportRenderer.Pdf(r), "application/pdf", $"run-{jobId}-report.pdf")))
+            .Describe("The evaluation report as a PDF.", "application/pdf"),
         runs.MapGet("/per-class.csv", (int jobId, HttpContext http, ReportService reports, CancellationToken ct) =>
-            ServeAsync(jobId, http, reports, ct, r => Text(RunReportRenderer.PerClassCsv(r), "text/csv", $"run-{jobId}-per-class.csv")));
+                ServeAsync(jobId, http, reports, ct, r => Text(RunReportRenderer.PerClassCsv(r), "text/csv", $"run-{jobId}-per-class.csv")))
+            .Describe("Per-class precision, recall, F1 and support, with macro and weighted averages (CSV).", "text/csv"),
         runs.MapGet("/predictions.csv", (int jobId, HttpContext http, ReportService reports, CancellationToken ct) =>
-            ServeAsync(jobId, http, reports, ct, r => Text(RunReportRenderer.PredictionsCsv(r), "text/csv", $"run-{jobId}-predictions.csv")));
+                ServeAsync(jobId, http, reports, ct, r => Text(RunReportRenderer.PredictionsCsv(r), "text/csv", $"run-{jobId}-predictions.csv")))
+            .Describe("Every evaluated image with its true and predicted class and confidence (CSV).", "text/csv"),
         runs.MapGet("/evaluation.json", (int jobId, HttpContext http, ReportService reports, CancellationToken ct) =>
-            ServeAsync(jobId, http, reports, ct, r => Text(RunReportRenderer.Json(r), "application/json", $"run-{jobId}-evaluation.json")));
-    }
+                ServeAsync(jobId, http, reports, ct, r => Text(RunReportRenderer.Json(r), "application/json", $"run-{jobId}-evaluation.json")))
+            .Describe("The whole evaluation report as JSON (schemaVersion 1).", "application/json"));
+
+    private static RouteHandlerBuilder Describe(this RouteHandlerBuilder file, string summary, string contentType) => file
+        .WithSummary(summary)
+        .Produces<Stream>(StatusCodes.Status200OK, contentType)
+        .ProducesProblem(StatusCodes.Status404NotFound)
+        .ProducesProblem(StatusCodes.Status409Conflict);
 
     private static async Task<IResult> ServeAsync(int jobId, HttpContext http, ReportService reports, CancellationToken cancellationToken,
         Func<RunReport, IResult> render)

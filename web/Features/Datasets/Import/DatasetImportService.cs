@@ -41,6 +41,16 @@ public sealed class DatasetImportService(
 
     public ImportOptions Limits => options.Value;
 
+    /// <summary>Checks that the caller may import into the dataset, so an HTTP upload can be refused before its body
+    /// is received; <see cref="ImportZipAsync"/> checks again.</summary>
+    /// <exception cref="NotFoundException">The caller cannot see such a dataset.</exception>
+    /// <exception cref="ForbiddenException">The caller's role cannot change it.</exception>
+    public async Task DemandImportAsync(string userId, int datasetId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
+    }
+
     /// <summary>Imports a zip (a seekable stream: uploads are spooled to a temporary file first).</summary>
     /// <exception cref="ArchiveException">not a zip, or over a whole-archive limit: nothing is imported</exception>
     public async Task<ImportReport> ImportZipAsync(string userId, int datasetId, Stream zip, IProgress<ImportProgress>? progress = null,

@@ -1,0 +1,110 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using TransferHub.Web.Features.Api;
+using TransferHub.Web.Features.Projects;
+using TransferHub.Web.Features.Teams;
+using static TransferHub.Integration.Tests.JobTestData;
+
+namespace TransferHub.Integration.Tests;
+
+/// <summary>The automation API end to end with a real worker: what a script does from a token to a prediction.</summary>
+public sealed class ApiJourneyTests : IDisposable
+{
+    private readonly List<IDisposable> _hosts = [];
+
+    public void Dispose()
+    {
+        foreach (var host in Enumerable.Reverse(_hosts)) host.Dispose();
+    }
+
+    private T Keep<T>(T host) where T : IDisposable
+    {
+        _hosts.Add(host);
+        return host;
+    }
+
+    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode status = HttpStatusCode.OK)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"Expected {(int)status}, got {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    private static ByteArrayContent Body(byte[] bytes, string contentType)
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        return content;
+    }
+
+    [Fact]
+    public async Task AScriptUploadsAZipTrainsFollowsTheRunDownloadsTheModelAndReportAndClassifiesAnImage()
+    {
+        var web = Keep(new WebHost(Keep(new WorkerHost())));
+        var user = await web.CreateAdminAsync();
+        var (teamId, projectId, secret) = await web.InScopeAsync(async s =>
+        {
+            var team = await s.GetRequiredService<TeamService>().CreateAsync(user, "Colours");
+            var project = await s.GetRequiredService<ProjectService>().CreateAsync(user, team, "Colours", null);
+            var token = await s.GetRequiredService<PersonalAccessTokenService>().CreateAsync(user, "script", null);
+            return (team, project, token.Secret);
+        });
+        var api = web.CreateClient();
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+
+        var teams = await JsonAsync(await api.GetAsync("api/v1/teams"));
+        Assert.Equal(teamId, Assert.Single(teams.EnumerateArray()).GetProperty("id").GetInt32());
+
+        var created = await JsonAsync(await api.PostAsync($"api/v1/projects/{projectId}/datasets",
+            new StringContent("""{"name":"Colours"}""", Encoding.UTF8, "application/json")), HttpStatusCode.Created);
+        var datasetId = created.GetProperty("dataset").GetProperty("id").GetInt32();
+
+        var zip = Zip(perClass: 10, inSplitFolders: true).ToArray();
+        var report = await JsonAsync(await api.PostAsync($"api/v1/datasets/{datasetId}/zip", Body(zip, "application/zip")));
+        Assert.Equal(20, report.GetProperty("accepted").GetInt32());
+
+        var settings = """{"backbone":"resnet18x3-imagenet","epochs":2,"batchSize":8,"imageSize":64,"learningRate":0.01,"earlyStoppingPatience":0,"seed":3}""";
+        var launched = await JsonAsync(await api.PostAsync($"api/v1/datasets/{datasetId}/jobs",
+            new StringContent(settings, Encoding.UTF8, "application/json")), HttpStatusCode.Created);
+        var jobId = Assert.Single(launched.GetProperty("ids").EnumerateArray()).GetInt32();
+
+        // Poll the run as a script would, until it is no longer queued, starting or running.
+        var deadline = DateTime.UtcNow + Patience;
+        JsonElement job;
+        while ((job = await JsonAsync(await api.GetAsync($"api/v1/jobs/{jobId}"))).GetProperty("isActive").GetBoolean())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Run {jobId} is still {job.GetProperty("status")} after {Patience}.");
+            await Task.Delay(200);
+        }
+        Assert.True(job.GetProperty("status").GetString() == "completed", job.ToString());
+        Assert.Equal([1, 2], job.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty("epoch").GetInt32()));
+        Assert.InRange(job.GetProperty("accuracy").GetDouble(), 0, 1);
+        Assert.True(job.GetProperty("hasModel").GetBoolean());
+
+        var model = await api.GetAsync($"api/v1/jobs/{jobId}/model");
+        Assert.Equal(HttpStatusCode.OK, model.StatusCode);
+        using (var artifact = new ZipArchive(await model.Content.ReadAsStreamAsync()))
+            Assert.NotNull(artifact.GetEntry("model.json"));
+
+        var pdf = await api.GetAsync($"api/v1/jobs/{jobId}/report.pdf");
+        Assert.Equal(HttpStatusCode.OK, pdf.StatusCode);
+        Assert.StartsWith("%PDF", Encoding.ASCII.GetString((await pdf.Content.ReadAsByteArrayAsync())[..4]));
+
+        byte[] image;
+        using (var archive = new ZipArchive(new MemoryStream(zip)))
+        await using (var entry = archive.Entries.First(e => e.FullName.StartsWith("test/red/")).Open())
+        {
+            using var buffer = new MemoryStream();
+            await entry.CopyToAsync(buffer);
+            image = buffer.ToArray();
+        }
+        var top = await JsonAsync(await api.PostAsync($"api/v1/jobs/{jobId}/predict?topK=2", Body(image, "image/png")));
+        var classes = top.EnumerateArray().Select(p => p.GetProperty("className").GetString()).ToList();
+        Assert.Equal(["blue", "red"], classes.Order());
+        Assert.Equal(1.0, top.EnumerateArray().Sum(p => p.GetProperty("probability").GetDouble()), 3);
+    }
+}

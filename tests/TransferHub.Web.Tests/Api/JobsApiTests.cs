@@ -1,0 +1,221 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features.Jobs;
+using TransferHub.Web.Storage;
+using TransferHub.Web.Tests.Infrastructure;
+using TransferHub.Web.Tests.Jobs;
+using JobStatus = TransferHub.Web.Data.JobStatus;
+
+namespace TransferHub.Web.Tests.Api;
+
+/// <summary>Runs over the API without a worker: launched runs stay queued, finished runs are written to the database
+/// (<see cref="StoredRuns"/>). Training, the model and prediction with a real worker are in the integration tests.</summary>
+public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<JobsApiTests.NoWorker>, IDisposable
+{
+    /// <summary>No local worker is registered, so nothing depends on what listens on this machine.</summary>
+    public sealed class NoWorker : WebAppFactory
+    {
+        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string> { ["Workers:Local:Address"] = "" };
+    }
+
+    private readonly ServiceScope _services = new(app);
+
+    public void Dispose() => _services.Dispose();
+
+    private const string Backbone = "resnet18x3-imagenet";
+
+    /// <summary>Bags and sandals in train/val/test folders (6/2/2 each), or with no split.</summary>
+    private async Task<(TeamScenario S, int DatasetId)> DatasetAsync(bool split = true)
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Shoes and bags");
+        var entries = new List<(string, byte[])>();
+        foreach (var cls in new[] { "bag", "sandal" })
+            entries.AddRange(TestFiles.FashionEntries(cls, 10, cls).Select((f, i) =>
+                ((split ? (i < 6 ? "train/" : i < 8 ? "val/" : "test/") : "") + f.Path, f.Data)));
+        Assert.Equal(20, (await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(entries))).Accepted);
+        return (s, datasetId);
+    }
+
+    private async Task<TrainingJob> JobAsync(int id)
+    {
+        await using var db = await app.DbAsync();
+        return await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == id);
+    }
+
+    private static IReadOnlyList<int> Ids(JsonElement launched) => [.. launched.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32())];
+
+    [Fact]
+    public async Task AStartedJobIsQueuedWithTheFormsDefaultsForItsModeAndWhatTheBodyGives()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await app.ApiClientAsync(s.EditorId);
+
+        var response = await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs",
+            new { backbone = Backbone, mode = "fineTune", epochs = 4, augmentation = new { verticalFlip = true } });
+
+        var id = Assert.Single(Ids(await response.JsonAsync(HttpStatusCode.Created)));
+        Assert.Equal($"/api/v1/jobs/{id}", response.Headers.Location?.OriginalString);
+        var job = await JobAsync(id);
+        Assert.Equal((JobStatus.Queued, TrainingMode.FineTune, Backbone), (job.Status, job.Mode, job.Backbone));
+        var settings = JsonSerializer.Deserialize<JobSettings>(job.SettingsJson)!;
+        var fineTune = JobSettings.ForMode(TrainingMode.FineTune, Backbone);
+        Assert.Equal(4, settings.Epochs);                                            // given
+        Assert.Equal(fineTune.LearningRate, settings.LearningRate);                  // the mode's defaults for the rest
+        Assert.Equal((fineTune.Augment, fineTune.Schedule, fineTune.UnfreezeStages), (settings.Augment, settings.Schedule, settings.UnfreezeStages));
+        Assert.True(settings.Augmentation.VerticalFlip);
+        Assert.Equal(new Web.Features.Augmentation.AugmentationForm().HorizontalFlip, settings.Augmentation.HorizontalFlip);
+
+        var status = await (await editor.GetAsync($"api/v1/jobs/{id}")).JsonAsync();
+        Assert.Equal("queued", status.GetProperty("status").GetString());
+        Assert.Equal("fineTune", status.GetProperty("mode").GetString());
+        Assert.True(status.GetProperty("isActive").GetBoolean());
+        Assert.Equal((0, 4, 0.0), (status.GetProperty("epochsDone").GetInt32(), status.GetProperty("epochsTotal").GetInt32(),
+            status.GetProperty("progress").GetDouble()));
+        Assert.Empty(status.GetProperty("epochs").EnumerateArray());
+        Assert.Equal(Backbone, status.GetProperty("settings").GetProperty("Backbone").GetString());
+
+        // Only a backbone: feature extraction with its defaults; repeats queue one run per seed.
+        var seeds = Ids(await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone, seed = 7, repeats = 2 }))
+            .JsonAsync(HttpStatusCode.Created));
+        Assert.Equal(2, seeds.Count);
+        var first = await JobAsync(seeds[0]);
+        var featureExtraction = JobSettings.ForMode(TrainingMode.FeatureExtraction, Backbone);
+        Assert.Equal((TrainingMode.FeatureExtraction, 7L, 8L), (first.Mode, first.Seed, (await JobAsync(seeds[1])).Seed));
+        Assert.Equal(featureExtraction.Epochs, JsonSerializer.Deserialize<JobSettings>(first.SettingsJson)!.Epochs);
+
+        var listed = await (await editor.GetAsync($"api/v1/projects/{s.ProjectId}/jobs")).JsonAsync();
+        Assert.Equal([seeds[1], seeds[0], id], listed.EnumerateArray().Select(j => j.GetProperty("id").GetInt32()));
+    }
+
+    [Fact]
+    public async Task SettingsTheFormWouldRefuseAreAnsweredWithEveryProblem()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await app.ApiClientAsync(s.EditorId);
+
+        var response = await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { augment = true, epochs = 0 });
+        Assert.Contains("Choose a backbone.", await response.ProblemAsync(HttpStatusCode.BadRequest));
+        var problems = (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { augment = true, epochs = 0 })).JsonAsync(HttpStatusCode.BadRequest);
+        var listed = (await problems).GetProperty("problems").EnumerateArray().Select(p => p.GetString()).ToList();
+        Assert.Contains("Choose a backbone.", listed);
+        Assert.Contains("Epochs must be 1 to 1000.", listed);
+        Assert.Contains(listed, p => p!.Contains("augmentation cannot apply"));
+
+        Assert.Contains("learningRat", await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone, learningRat = 0.1 }))
+            .ProblemAsync(HttpStatusCode.BadRequest));
+        await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone, mode = "sideways" })).ProblemAsync(HttpStatusCode.BadRequest);
+        await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new[] { 1, 2 })).ProblemAsync(HttpStatusCode.BadRequest);
+        await (await editor.PostBytesAsync($"api/v1/datasets/{datasetId}/jobs", "backbone=x"u8.ToArray(), "application/x-www-form-urlencoded"))
+            .ProblemAsync(HttpStatusCode.UnsupportedMediaType);
+
+        var (s2, unsplit) = await DatasetAsync(split: false);
+        var other = await app.ApiClientAsync(s2.EditorId);
+        Assert.Contains("No image is in the train split", await (await other.PostJsonAsync($"api/v1/datasets/{unsplit}/jobs", new { backbone = Backbone }))
+            .ProblemAsync(HttpStatusCode.Conflict));
+        await using var db = await app.DbAsync();
+        Assert.Equal(0, await db.Jobs.CountAsync(j => j.DatasetId == datasetId || j.DatasetId == unsplit));
+    }
+
+    [Fact]
+    public async Task ViewersCannotStartOrCancelRunsAndOutsidersFindNone()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var viewer = await app.ApiClientAsync(s.ViewerId);
+        var outsider = await app.ApiClientAsync(s.OutsiderId);
+        var body = new { backbone = Backbone };
+
+        Assert.Contains("look but not change", await (await viewer.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", body)).ProblemAsync(HttpStatusCode.Forbidden));
+        Assert.Equal("Dataset not found.", await (await outsider.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", body)).ProblemAsync(HttpStatusCode.NotFound));
+
+        var editor = await app.ApiClientAsync(s.EditorId);
+        var id = Ids(await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", body)).JsonAsync(HttpStatusCode.Created))[0];
+        Assert.Equal("queued", (await (await viewer.GetAsync($"api/v1/jobs/{id}")).JsonAsync()).GetProperty("status").GetString());
+        await (await outsider.GetAsync($"api/v1/jobs/{id}")).ProblemAsync(HttpStatusCode.NotFound);
+        await (await viewer.PostAsync($"api/v1/jobs/{id}/cancel", null)).ProblemAsync(HttpStatusCode.Forbidden);
+        await (await outsider.PostAsync($"api/v1/jobs/{id}/cancel", null)).ProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(JobStatus.Queued, (await JobAsync(id)).Status);
+
+        var cancelled = await (await editor.PostAsync($"api/v1/jobs/{id}/cancel", null)).JsonAsync(HttpStatusCode.Accepted);
+        Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
+        Assert.Equal(JobStatus.Cancelled, (await JobAsync(id)).Status);
+        Assert.Contains("already ended", await (await editor.PostAsync($"api/v1/jobs/{id}/cancel", null)).ProblemAsync(HttpStatusCode.Conflict));
+    }
+
+    [Fact]
+    public async Task AFinishedRunGivesItsMetricsReportsAndModelToItsTeamOnly()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var jobId = await StoredRuns.CompletedAsync(app, datasetId, seed: 1, [(0, 0.9f), (0, 0.8f), (1, 0.3f), (1, 0.7f)]);
+        var viewer = await app.ApiClientAsync(s.ViewerId);
+
+        var job = await (await viewer.GetAsync($"api/v1/jobs/{jobId}")).JsonAsync();
+        Assert.Equal("completed", job.GetProperty("status").GetString());
+        Assert.Equal(0.75, job.GetProperty("accuracy").GetDouble());
+        Assert.Equal(1.0, job.GetProperty("progress").GetDouble());
+        var epochs = job.GetProperty("epochs").EnumerateArray().ToList();
+        Assert.Equal([1, 2, 3], epochs.Select(e => e.GetProperty("epoch").GetInt32()));
+        Assert.Equal(0.7, epochs[^1].GetProperty("valAccuracy").GetDouble(), 6);
+        Assert.Equal(["bag", "sandal"], job.GetProperty("classNames").EnumerateArray().Select(c => c.GetString()));
+
+        var pdf = await viewer.GetAsync($"api/v1/jobs/{jobId}/report.pdf");
+        Assert.Equal(HttpStatusCode.OK, pdf.StatusCode);
+        Assert.Equal("application/pdf", pdf.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("%PDF", System.Text.Encoding.ASCII.GetString((await pdf.Content.ReadAsByteArrayAsync())[..4]));
+        Assert.Contains("macro avg", await viewer.GetStringAsync($"api/v1/jobs/{jobId}/per-class.csv"));
+        Assert.Equal(5, (await viewer.GetStringAsync($"api/v1/jobs/{jobId}/predictions.csv")).Trim().Split('\n').Length);
+        using (var evaluation = JsonDocument.Parse(await viewer.GetStringAsync($"api/v1/jobs/{jobId}/evaluation.json")))
+            Assert.Equal(0.75, evaluation.RootElement.GetProperty("accuracy").GetDouble());
+
+        // No model was stored with this run (it never met a worker): the download says so.
+        Assert.Contains("no stored model", await (await viewer.GetAsync($"api/v1/jobs/{jobId}/model")).ProblemAsync(HttpStatusCode.Conflict));
+        var model = "PK model bytes"u8.ToArray();
+        await app.Service<ModelStore>().SaveAsync(jobId, stream => stream.WriteAsync(model).AsTask());
+        await using (var db = await app.DbAsync())
+            await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(u => u.SetProperty(j => j.ModelId, "m-1").SetProperty(j => j.ModelBytes, model.Length));
+        var download = await viewer.GetAsync($"api/v1/jobs/{jobId}/model");
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        Assert.Equal("application/zip", download.Content.Headers.ContentType?.MediaType);
+        Assert.Equal($"run-{jobId}-model.zip", download.Content.Headers.ContentDisposition?.FileName);
+        Assert.Equal(model, await download.Content.ReadAsByteArrayAsync());
+
+        var outsider = await app.ApiClientAsync(s.OutsiderId);
+        foreach (var file in new[] { "", "/report.pdf", "/per-class.csv", "/predictions.csv", "/evaluation.json", "/model" })
+            await (await outsider.GetAsync($"api/v1/jobs/{jobId}{file}")).ProblemAsync(HttpStatusCode.NotFound);
+        await (await outsider.PostBytesAsync($"api/v1/jobs/{jobId}/predict", TestFiles.Fashion("bag", 0), "image/png")).ProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task AReportOfARunWithoutEvaluationIsAConflict()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await app.ApiClientAsync(s.EditorId);
+        var id = Ids(await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone })).JsonAsync(HttpStatusCode.Created))[0];
+
+        Assert.Contains("has no evaluation yet", await (await editor.GetAsync($"api/v1/jobs/{id}/report.pdf")).ProblemAsync(HttpStatusCode.Conflict));
+        Assert.Contains("no stored model", await (await editor.GetAsync($"api/v1/jobs/{id}/model")).ProblemAsync(HttpStatusCode.Conflict));
+    }
+
+    [Fact]
+    public async Task PredictingNeedsAnImageACompletedRunWithAModelAndAWorker()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var jobId = await StoredRuns.CompletedAsync(app, datasetId, seed: 1, [(0, 0.9f), (1, 0.8f)]);
+        var viewer = await app.ApiClientAsync(s.ViewerId);
+        var image = TestFiles.Fashion("bag", 0);
+
+        Assert.Contains("stored model", await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/predict", image, "image/png")).ProblemAsync(HttpStatusCode.Conflict));
+        await app.Service<ModelStore>().SaveAsync(jobId, stream => stream.WriteAsync("PK"u8.ToArray()).AsTask());
+        await using (var db = await app.DbAsync())
+            await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(u => u.SetProperty(j => j.ModelId, "m-2"));
+        Assert.Contains("No worker is enabled", await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/predict", image, "image/png"))
+            .ProblemAsync(HttpStatusCode.Conflict));
+
+        Assert.Contains("topK", await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/predict?topK=0", image, "image/png")).ProblemAsync(HttpStatusCode.BadRequest));
+        Assert.Contains("topK", await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/predict?topK=many", image, "image/png")).ProblemAsync(HttpStatusCode.BadRequest));
+        await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/predict", image, "text/plain")).ProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("empty", await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/predict", [], "image/png")).ProblemAsync(HttpStatusCode.Conflict));
+    }
+}

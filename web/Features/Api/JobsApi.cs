@@ -1,0 +1,131 @@
+using System.Security.Claims;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features.Accounts;
+using TransferHub.Web.Features.Evaluation;
+using TransferHub.Web.Features.Jobs;
+using TransferHub.Web.Features.Reports;
+using JsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
+
+namespace TransferHub.Web.Features.Api;
+
+/// <summary>Runs: launch on a dataset, follow, cancel, download the report files and the model, classify an image.
+/// Thin adapters over <see cref="JobService"/>, <see cref="ReportEndpoints"/> and <see cref="EvaluationService"/>.</summary>
+internal static class JobsApi
+{
+    public const int MaxTopK = 50;
+
+    public static void MapJobsApi(this RouteGroupBuilder api)
+    {
+        api.MapPost("/datasets/{datasetId:int}/jobs", async (int datasetId, HttpRequest request, ClaimsPrincipal user, JobService jobs,
+                IOptions<JsonOptions> json, CancellationToken ct) =>
+            {
+                var settings = SettingsFrom(await ApiBody.ReadJsonObjectAsync(request, ct), json.Value.SerializerOptions);
+                if (settings.Problems() is { Count: > 0 } problems)
+                    return (IResult)TypedResults.Problem(string.Join(" ", problems), statusCode: StatusCodes.Status400BadRequest,
+                        extensions: new Dictionary<string, object?> { ["problems"] = problems });
+                var ids = await jobs.LaunchAsync(user.GetUserId(), datasetId, settings, ct);
+                return TypedResults.Created($"{ApiExtensions.RoutePrefix}/jobs/{ids[0]}", new LaunchedJobs(ids));
+            })
+            .RequestBody<JobSettings>("application/json")
+            .Produces<LaunchedJobs>(StatusCodes.Status201Created)
+            .WithTags("Jobs").WithName("StartJob")
+            .WithSummary("Queues a run (or one per seed with repeats > 1) with the launch form's settings (editors and owners).")
+            .WithDescription("Any field left out takes the launch form's default for the mode (featureExtraction: frozen backbone, " +
+                "learning rate 3e-3, 30 epochs, no augmentation; fineTune: last stage unfrozen, 1e-3, cosine, 10 epochs, light " +
+                "augmentation); backbone is required. Settings the form would refuse are answered 400 with every problem in " +
+                "`problems`; a dataset that cannot train yet (fewer than 2 classes, no train split) 409.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+
+        var job = api.MapGroup("/jobs/{jobId:int}").WithTags("Jobs");
+        job.MapGet("", async (int jobId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
+                TypedResults.Ok(ApiJob.From(await jobs.GetAsync(user.GetUserId(), jobId, ct) ?? throw new NotFoundException("Run"))))
+            .WithName("GetJob").WithSummary("A run's status, progress, outcome and per-epoch metrics.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        job.MapPost("/cancel", async (int jobId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
+            {
+                var userId = user.GetUserId();
+                await jobs.CancelAsync(userId, jobId, ct);
+                return TypedResults.Accepted($"{ApiExtensions.RoutePrefix}/jobs/{jobId}",
+                    ApiJob.From(await jobs.GetAsync(userId, jobId, ct) ?? throw new NotFoundException("Run")));
+            })
+            .WithName("CancelJob")
+            .WithSummary("Cancels a queued run at once, a running one after its current batch (editors and owners).")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        var files = job.MapReportFiles();
+        files.Pdf.WithName("DownloadReportPdf");
+        files.PerClassCsv.WithName("DownloadPerClassCsv");
+        files.PredictionsCsv.WithName("DownloadPredictionsCsv");
+        files.EvaluationJson.WithName("DownloadEvaluationJson");
+        job.MapGet("/model", async (int jobId, ClaimsPrincipal user, EvaluationService evaluations, CancellationToken ct) =>
+                TypedResults.Stream(await evaluations.OpenModelAsync(user.GetUserId(), jobId, ct), "application/zip", $"run-{jobId}-model.zip"))
+            .WithName("DownloadModel")
+            .WithSummary("A completed run's trained model: a zip of model.json (backbone, classes, preprocessing) and weights.safetensors.")
+            .Produces<Stream>(StatusCodes.Status200OK, "application/zip")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        job.MapPost("/predict", async (int jobId, string? topK, HttpRequest request, ClaimsPrincipal user, EvaluationService evaluations,
+                CancellationToken ct) =>
+            {
+                var k = TopK(topK);
+                var image = await ApiBody.ReadBytesAsync(request, ["image/*", "application/octet-stream"], EvaluationService.MaxPredictBytes, ct);
+                return TypedResults.Ok(await evaluations.PredictAsync(user.GetUserId(), jobId, image, k, ct));
+            })
+            .RequestBody<Stream>("image/png", "image/jpeg", "image/webp", "image/bmp", "image/gif", "application/octet-stream")
+            .WithName("Predict")
+            .WithSummary("Classifies one image (the body) with a completed run's model: the top classes with probabilities.")
+            .WithDescription($"Query topK: how many classes to return (1 to {MaxTopK}, default 5). A worker runs the model; the web " +
+                "sends it the stored model first when it lacks it. An image the model cannot read, or no worker answering, is 409.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+    }
+
+    /// <summary>The launch form's defaults for the body's mode (feature extraction when it names none), overwritten by
+    /// every field the body gives; a field JobSettings does not have is refused, so a typo is not silently ignored.</summary>
+    internal static JobSettings SettingsFrom(JsonObject body, JsonSerializerOptions json)
+    {
+        try
+        {
+            var mode = Field(body, "mode") is { } m ? m.Deserialize<TrainingMode>(json) : TrainingMode.FeatureExtraction;
+            var merged = JsonSerializer.SerializeToNode(JobSettings.ForMode(mode), json)!.AsObject();
+            Overlay(merged, body);
+            var strict = new JsonSerializerOptions(json) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+            return merged.Deserialize<JobSettings>(strict)!;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new ApiRequestException(StatusCodes.Status400BadRequest, $"The settings do not fit: {e.Message}");
+        }
+    }
+
+    private static JsonNode? Field(JsonObject body, string name) =>
+        body.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+
+    /// <summary>Copies <paramref name="source"/>'s fields onto <paramref name="target"/> (names matched ignoring case),
+    /// object fields field by field (so <c>augmentation: {"verticalFlip": true}</c> keeps the other defaults).</summary>
+    private static void Overlay(JsonObject target, JsonObject source)
+    {
+        foreach (var (name, value) in source)
+        {
+            var key = target.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase)) ?? name;
+            if (target[key] is JsonObject inner && value is JsonObject patch)
+                Overlay(inner, patch);
+            else
+                target[key] = value?.DeepClone();
+        }
+    }
+
+    /// <summary>The topK query value; read as text so a bad one is a 400 with a reason, not a binding failure.</summary>
+    private static int TopK(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return 5;
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var k) && k is >= 1 and <= MaxTopK
+            ? k
+            : throw new ApiRequestException(StatusCodes.Status400BadRequest, $"topK must be a whole number from 1 to {MaxTopK}.");
+    }
+}
