@@ -14,7 +14,7 @@ public sealed class DatasetImageConfiguration : IEntityTypeConfiguration<Dataset
         // A dataset holds each content once; the importer reports a second copy as a duplicate.
         image.HasIndex(i => new { i.DatasetId, i.Sha256 }).IsUnique();
         // The gallery filters by class and by split.
-        image.HasIndex(i => new { i.DatasetId, i.ClassId });
+        image.HasIndex(i => new { i.DatasetId, i.ClassId, i.Split }); // class chart and class+split filters (docs/benchmarks.md)
         image.HasIndex(i => new { i.DatasetId, i.Split });
 
         // NO ACTION (checked at the end of the statement, so deleting a whole dataset still cascades):

@@ -336,12 +336,12 @@ namespace TransferHub.Web.Data.Migrations
 
                     b.HasIndex("ClassId");
 
-                    b.HasIndex("DatasetId", "ClassId");
-
                     b.HasIndex("DatasetId", "Sha256")
                         .IsUnique();
 
                     b.HasIndex("DatasetId", "Split");
+
+                    b.HasIndex("DatasetId", "ClassId", "Split");
 
                     b.ToTable("DatasetImages");
                 });
