@@ -10,12 +10,7 @@ public sealed class AdminWorkersTests(BrowserWithWorkerFixture fixture) : IClass
     public async Task TheAdminTestsTheLocalWorkerAndRegistersASecondOne()
     {
         var page = await fixture.Browser.NewPageAsync();
-        await page.GotoAsync("Account/Register");
-        await page.FillAsync("#Input\\.Email", "admin@example.com");
-        await page.FillAsync("#Input\\.Password", "Correct-horse-1");
-        await page.FillAsync("#Input\\.ConfirmPassword", "Correct-horse-1");
-        await page.ClickAsync("button[type=submit]");
-        await Expect(page.GetByTestId("signed-in-user")).ToBeVisibleAsync();
+        await BrowserFixture.RegisterAsync(page, "admin@example.com");
 
         await BrowserFixture.GoInteractiveAsync(page, "admin/workers");
         var table = page.GetByTestId("workers-table");

@@ -13,12 +13,7 @@ public sealed class ApiTokensTests(BrowserFixture fixture) : IClassFixture<Brows
     {
         var page = await fixture.NewPageAsync();
         var email = $"bo-{Guid.NewGuid():N}"[..12] + "@example.com";
-        await page.GotoAsync("Account/Register");
-        await page.FillAsync("#Input\\.Email", email);
-        await page.FillAsync("#Input\\.Password", "Correct-horse-1");
-        await page.FillAsync("#Input\\.ConfirmPassword", "Correct-horse-1");
-        await page.ClickAsync("button[type=submit]");
-        await Expect(page.GetByTestId("signed-in-user")).ToContainTextAsync(email, new() { IgnoreCase = true });
+        await BrowserFixture.RegisterAsync(page, email);
         await BrowserFixture.GoInteractiveAsync(page, "teams");
         await page.GetByLabel("New team name").FillAsync("Scripted");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create team" }).ClickAsync();

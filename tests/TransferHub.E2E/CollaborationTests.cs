@@ -15,8 +15,8 @@ public sealed class CollaborationTests(BrowserFixture fixture) : IClassFixture<B
         var (anaEmail, boEmail) = ($"ana-{tag}@example.com", $"bo-{tag}@example.com");
         var ana = await fixture.NewPageAsync();
         var bo = await fixture.NewPageAsync();
-        await RegisterAsync(bo, boEmail);
-        await RegisterAsync(ana, anaEmail);
+        await BrowserFixture.RegisterAsync(bo, boEmail);
+        await BrowserFixture.RegisterAsync(ana, anaEmail);
 
         // Ana makes a team with Bo as an editor, a project and a dataset of 12 clothes images.
         await BrowserFixture.GoInteractiveAsync(ana, "teams");
@@ -87,15 +87,5 @@ public sealed class CollaborationTests(BrowserFixture fixture) : IClassFixture<B
         await bo.Context.CloseAsync();
         await Expect(ana.GetByTestId("viewer")).ToHaveCountAsync(0);
         await ana.Context.CloseAsync();
-    }
-
-    private static async Task RegisterAsync(IPage page, string email)
-    {
-        await page.GotoAsync("Account/Register");
-        await page.FillAsync("#Input\\.Email", email);
-        await page.FillAsync("#Input\\.Password", "Correct-horse-1");
-        await page.FillAsync("#Input\\.ConfirmPassword", "Correct-horse-1");
-        await page.ClickAsync("button[type=submit]");
-        await Expect(page.GetByTestId("signed-in-user")).ToContainTextAsync(email, new() { IgnoreCase = true });
     }
 }

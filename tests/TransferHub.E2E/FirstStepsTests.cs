@@ -14,12 +14,7 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         var page = await fixture.NewPageAsync();
         var email = $"ada-{Guid.NewGuid():N}@example.com"[..24] + "@example.com";
 
-        await page.GotoAsync("Account/Register");
-        await page.FillAsync("#Input\\.Email", email);
-        await page.FillAsync("#Input\\.Password", "Correct-horse-1");
-        await page.FillAsync("#Input\\.ConfirmPassword", "Correct-horse-1");
-        await page.ClickAsync("button[type=submit]");
-        await Expect(page.GetByTestId("signed-in-user")).ToContainTextAsync(email, new() { IgnoreCase = true });
+        await BrowserFixture.RegisterAsync(page, email);
 
         await BrowserFixture.GoInteractiveAsync(page, "teams");
         var teamName = page.GetByLabel("New team name");

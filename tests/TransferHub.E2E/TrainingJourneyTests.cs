@@ -15,12 +15,7 @@ public sealed class TrainingJourneyTests(BrowserAndUnregisteredWorkerFixture fix
     public async Task AnAdminRegistersAWorkerThenARunTrainsLiveAndItsConfusionMatrixOpensItsImages()
     {
         var page = await fixture.Browser.NewPageAsync();
-        await page.GotoAsync("Account/Register");
-        await page.FillAsync("#Input\\.Email", "ada@example.com");
-        await page.FillAsync("#Input\\.Password", "Correct-horse-1");
-        await page.FillAsync("#Input\\.ConfirmPassword", "Correct-horse-1");
-        await page.ClickAsync("button[type=submit]");
-        await Expect(page.GetByTestId("signed-in-user")).ToBeVisibleAsync();
+        await BrowserFixture.RegisterAsync(page, "ada@example.com");
 
         // The admin registers the worker with its token; the web contacts it.
         await BrowserFixture.GoInteractiveAsync(page, "admin/workers");

@@ -28,18 +28,25 @@ public sealed class WorkerProcess : IAsyncDisposable
     }
 }
 
-/// <summary>Browser + web app + a real local worker the web app registers at start.</summary>
-public sealed class BrowserWithWorkerFixture : IAsyncLifetime
+/// <summary>Browser + web app + a real worker process. Subclasses say how the web app is configured (by default it
+/// registers the worker as its local one).</summary>
+public abstract class BrowserAndWorkerFixture : IAsyncLifetime
 {
     public WorkerProcess Worker { get; } = new();
     public BrowserFixture Browser { get; } = new();
 
+    /// <summary>Web app settings before it starts; the worker is already running.</summary>
+    protected virtual void Configure(Dictionary<string, string> settings)
+    {
+        settings["Workers__Local__Name"] = "local-worker";
+        settings["Workers__Local__Address"] = Worker.Address.ToString();
+        settings["Workers__Local__Token"] = WorkerProcess.Token;
+    }
+
     public async Task InitializeAsync()
     {
         await Worker.StartAsync();
-        Browser.App.Settings["Workers__Local__Name"] = "local-worker";
-        Browser.App.Settings["Workers__Local__Address"] = Worker.Address.ToString();
-        Browser.App.Settings["Workers__Local__Token"] = WorkerProcess.Token;
+        Configure(Browser.App.Settings);
         await Browser.InitializeAsync();
     }
 
@@ -50,45 +57,24 @@ public sealed class BrowserWithWorkerFixture : IAsyncLifetime
     }
 }
 
+/// <summary>Browser + web app + a real local worker the web app registers at start.</summary>
+public sealed class BrowserWithWorkerFixture : BrowserAndWorkerFixture;
+
 /// <summary>Browser + web app + a real worker the web app does NOT know about: the admin registers it in the UI.</summary>
-public sealed class BrowserAndUnregisteredWorkerFixture : IAsyncLifetime
+public sealed class BrowserAndUnregisteredWorkerFixture : BrowserAndWorkerFixture
 {
-    public WorkerProcess Worker { get; } = new();
-    public BrowserFixture Browser { get; } = new();
-
-    public async Task InitializeAsync()
+    protected override void Configure(Dictionary<string, string> settings)
     {
-        await Worker.StartAsync();
-        await Browser.InitializeAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Browser.DisposeAsync();
-        await Worker.DisposeAsync();
     }
 }
 
 /// <summary>Browser + web app on its shipped defaults (the seeded sample on) + a real local worker: what ./run.sh gives.</summary>
-public sealed class QuickStartFixture : IAsyncLifetime
+public sealed class QuickStartFixture : BrowserAndWorkerFixture
 {
-    public WorkerProcess Worker { get; } = new();
-    public BrowserFixture Browser { get; } = new();
-
-    public async Task InitializeAsync()
+    protected override void Configure(Dictionary<string, string> settings)
     {
-        await Worker.StartAsync();
-        Browser.App.Settings["Workers__Local__Name"] = "local-worker";
-        Browser.App.Settings["Workers__Local__Address"] = Worker.Address.ToString();
-        Browser.App.Settings["Workers__Local__Token"] = WorkerProcess.Token;
-        Browser.App.Settings["Sample__Enabled"] = "true";
-        Browser.App.Settings["Sample__Folder"] = Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist");
-        await Browser.InitializeAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Browser.DisposeAsync();
-        await Worker.DisposeAsync();
+        base.Configure(settings);
+        settings["Sample__Enabled"] = "true";
+        settings["Sample__Folder"] = Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist");
     }
 }

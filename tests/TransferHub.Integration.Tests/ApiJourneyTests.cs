@@ -12,21 +12,8 @@ using static TransferHub.Integration.Tests.JobTestData;
 namespace TransferHub.Integration.Tests;
 
 /// <summary>The automation API end to end with a real worker: what a script does from a token to a prediction.</summary>
-public sealed class ApiJourneyTests : IDisposable
+public sealed class ApiJourneyTests : HostedTest
 {
-    private readonly List<IDisposable> _hosts = [];
-
-    public void Dispose()
-    {
-        foreach (var host in Enumerable.Reverse(_hosts)) host.Dispose();
-    }
-
-    private T Keep<T>(T host) where T : IDisposable
-    {
-        _hosts.Add(host);
-        return host;
-    }
-
     private static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode status = HttpStatusCode.OK)
     {
         var body = await response.Content.ReadAsStringAsync();
@@ -44,7 +31,7 @@ public sealed class ApiJourneyTests : IDisposable
     [Fact]
     public async Task AScriptUploadsAZipTrainsFollowsTheRunDownloadsTheModelAndReportAndClassifiesAnImage()
     {
-        var web = Keep(new WebHost(Keep(new WorkerHost())));
+        var web = Keep(new WebHost(NewWorker()));
         var user = await web.CreateAdminAsync();
         var (teamId, projectId, secret) = await web.InScopeAsync(async s =>
         {

@@ -176,3 +176,24 @@ public sealed class WorkerSwitch(WorkerHost? current)
         return dead;
     }
 }
+
+/// <summary>Base of tests that start web apps and workers: every host a test keeps is disposed after it, newest first
+/// (web apps before the workers they call).</summary>
+public abstract class HostedTest : IDisposable
+{
+    private readonly List<IDisposable> _hosts = [];
+
+    protected T Keep<T>(T host) where T : IDisposable
+    {
+        _hosts.Add(host);
+        return host;
+    }
+
+    protected WorkerHost NewWorker() => Keep(new WorkerHost());
+
+    public void Dispose()
+    {
+        foreach (var host in Enumerable.Reverse(_hosts)) host.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -8,23 +8,8 @@ namespace TransferHub.Integration.Tests;
 
 /// <summary>Runs go from the web's queue to a real worker and back: events persisted as they arrive, the model copied
 /// into the web's storage, faults (cancel, a worker that dies, a web app that restarts) losing nothing.</summary>
-public sealed class JobLifecycleTests : IDisposable
+public sealed class JobLifecycleTests : HostedTest
 {
-    private readonly List<IDisposable> _hosts = [];
-
-    public void Dispose()
-    {
-        foreach (var host in Enumerable.Reverse(_hosts)) host.Dispose();
-    }
-
-    private WorkerHost NewWorker() => Keep(new WorkerHost());
-
-    private T Keep<T>(T host) where T : IDisposable
-    {
-        _hosts.Add(host);
-        return host;
-    }
-
     [Fact]
     public async Task AQueuedRunCompletesWithEveryEpochTheEvaluationAndTheModelStored()
     {
@@ -46,6 +31,8 @@ public sealed class JobLifecycleTests : IDisposable
         Assert.Equal(["blue", "red"], evaluation.ClassNames.Order());
         Assert.Equal("in-process-worker", job.WorkerName);
         Assert.Contains(job.Logs, l => l.Message.Contains("Sending 20 of 20 images"));
+        Assert.Contains(job.Logs, l => l.Message.StartsWith("Started on in-process-worker (") && l.Message.Contains("12 train, 4 val, 4 test images"));
+        Assert.Contains(job.Logs, l => l.Message.StartsWith($"Completed: test accuracy {job.Accuracy:P1}"));
 
         // The model now lives in the web's storage: the run survives its worker.
         Assert.True(job.ModelBytes > 1000);
@@ -148,8 +135,12 @@ public sealed class JobLifecycleTests : IDisposable
         Assert.Contains(job.Logs, l => l.Attempt == 1 && l.Message.Contains("re-queued automatically"));
     }
 
-    [Fact]
-    public async Task AWebAppThatRestartsMidJobReattachesAndTheMetricsContinueWithoutGapsOrRepeats()
+    /// <param name="stateAtRestart">Running: the usual case. Starting: the web stopped after the worker accepted the run but
+    /// before its first event was stored; the worker already has the run, so it must be watched, not started again.</param>
+    [Theory]
+    [InlineData(JobStatus.Running)]
+    [InlineData(JobStatus.Starting)]
+    public async Task AWebAppThatRestartsMidJobReattachesAndTheMetricsContinueWithoutGapsOrRepeats(JobStatus stateAtRestart)
     {
         var worker = new WorkerSwitch(NewWorker());
         var folder = Path.Combine(Path.GetTempPath(), "transferhub-integration", Guid.NewGuid().ToString("N"));
@@ -161,6 +152,16 @@ public sealed class JobLifecycleTests : IDisposable
         await first.DisposeAsync(); // the web app stops; the worker trains on
         try
         {
+            await using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(folder, "web.db")}"))
+            {
+                await db.OpenAsync();
+                using var update = db.CreateCommand();
+                update.CommandText = "UPDATE Jobs SET Status = $status WHERE Id = $id";
+                update.Parameters.AddWithValue("$status", stateAtRestart.ToString());
+                update.Parameters.AddWithValue("$id", id);
+                Assert.Equal(1, await update.ExecuteNonQueryAsync());
+            }
+
             var second = Keep(new WebHost(worker, folder));
             var job = await WaitForAsync(second, id, j => j.IsFinished, "an end state after the restart");
 

@@ -9,25 +9,12 @@ namespace TransferHub.Integration.Tests;
 
 /// <summary>What a user does with a finished run: drill into the confusion matrix, relabel and retrain, test an image
 /// (also after the worker that trained it is gone).</summary>
-public sealed class RunResultsTests : IDisposable
+public sealed class RunResultsTests : HostedTest
 {
-    private readonly List<IDisposable> _hosts = [];
-
-    public void Dispose()
-    {
-        foreach (var host in Enumerable.Reverse(_hosts)) host.Dispose();
-    }
-
-    private T Keep<T>(T host) where T : IDisposable
-    {
-        _hosts.Add(host);
-        return host;
-    }
-
     [Fact]
     public async Task ConfusionCellsListTheirImagesAndARelabelThenRetrainRunsOnTheNewLabels()
     {
-        var web = Keep(new WebHost(Keep(new WorkerHost())));
+        var web = Keep(new WebHost(NewWorker()));
         var (user, _, dataset) = await TrainableDatasetAsync(web);
         var id = Assert.Single(await LaunchAsync(web, user, dataset, QuickRun(epochs: 2)));
         var job = await WaitForAsync(web, id, j => j.IsFinished, "an end state");
@@ -66,7 +53,7 @@ public sealed class RunResultsTests : IDisposable
     [Fact]
     public async Task AnImageIsClassifiedByAFinishedRunEvenAfterItsWorkerIsReplaced()
     {
-        var worker = new WorkerSwitch(Keep(new WorkerHost()));
+        var worker = new WorkerSwitch(NewWorker());
         var web = Keep(new WebHost(worker, folder: null));
         var (user, _, dataset) = await TrainableDatasetAsync(web);
         var id = Assert.Single(await LaunchAsync(web, user, dataset, QuickRun(epochs: 3)));
@@ -83,7 +70,7 @@ public sealed class RunResultsTests : IDisposable
 
         // The worker that trained it is gone; a fresh one has never seen the model: the web sends its stored copy.
         worker.Kill().Dispose();
-        worker.Current = Keep(new WorkerHost());
+        worker.Current = NewWorker();
         var again = await web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().PredictAsync(user, id, bytes, topK: 2));
         Assert.Equal(top.Select(t => t.ClassName), again.Select(t => t.ClassName));
         Assert.Equal(top[0].Probability, again[0].Probability, 4);
