@@ -199,6 +199,7 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
         var elsewhere = await StoredRuns.CompletedAsync(app, datasetId, seed: 3, [(0, 0.9f)]); // evaluated on one image only
         var mixed = await comparison.CompareAsync(s.ViewerId, s.ProjectId, [a, elsewhere]);
         Assert.False(mixed.SameTestImages);
+        Assert.Contains("different test images", mixed.TestSetNote);
         await Assert.ThrowsAsync<RuleViolationException>(() => comparison.EnsembleAsync(s.EditorId, s.ProjectId, [a, elsewhere]));
     }
 }

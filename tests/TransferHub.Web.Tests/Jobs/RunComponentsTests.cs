@@ -68,7 +68,7 @@ public sealed class RunComponentsTests : IAsyncLifetime
         var runs = new[] { Run(1, 1, 0.8), Run(2, 2, 0.9) }
             .Select(r => new ComparedRun(r, [new("Learning rate", "0.001")], [Epoch(1, 0.7), Epoch(2, 0.9)])).ToList();
         var view = new ComparisonView(runs, [new SeedGroupRow("resnet, fine-tune", [1, 2], Spread.Of([0.8, 0.9]), Spread.Of([0.8, 0.8]), null)],
-            SameTestImages: true, TestSetNote: null);
+            SameTestImages: true);
 
         var panel = _context.Render<ComparisonPanel>(p => p.Add(c => c.View, view));
 

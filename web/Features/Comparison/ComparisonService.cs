@@ -28,7 +28,11 @@ public sealed record SeedGroupRow(string Configuration, IReadOnlyList<int> RunId
 public sealed record ComparedRun(RunSummary Run, IReadOnlyList<KeyValuePair<string, string>> Settings, IReadOnlyList<EpochPoint> Epochs);
 
 /// <summary>The comparison table, seed groups and curves of chosen runs, and whether their test sets are the same.</summary>
-public sealed record ComparisonView(IReadOnlyList<ComparedRun> Runs, IReadOnlyList<SeedGroupRow> Groups, bool SameTestImages, string? TestSetNote);
+public sealed record ComparisonView(IReadOnlyList<ComparedRun> Runs, IReadOnlyList<SeedGroupRow> Groups, bool SameTestImages)
+{
+    public string? TestSetNote => SameTestImages ? null
+        : "These runs were evaluated on different test images (the test split changed between them): compare their numbers with care, or freeze the test split.";
+}
 
 /// <summary>Compares runs of a project and builds ensembles of finished runs.</summary>
 public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> dbFactory, JobNotifier notifier, TimeProvider clock)
@@ -60,9 +64,7 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
 
         var testSets = jobs.Where(j => j.EvaluationJson is not null)
             .Select(j => TestSet(Jobs.Evaluation.FromJson(j.EvaluationJson!))).Distinct().ToList();
-        var same = testSets.Count <= 1;
-        return new ComparisonView(runs, groups, same, same ? null
-            : "These runs were evaluated on different test images (the test split changed between them): compare their numbers with care, or freeze the test split.");
+        return new ComparisonView(runs, groups, SameTestImages: testSets.Count <= 1);
     }
 
     /// <summary>Averages the members' predicted probabilities on their common test images and stores the result as a

@@ -286,8 +286,8 @@ public sealed class JobService(
             : ([.. choices.Values.OrderByDescending(c => c.Pretrained).ThenBy(c => c.Name)], null);
     }
 
-    private sealed record TrainableContent(IReadOnlyList<string> ClassNames, IReadOnlyList<DatasetItem> Items, int Unusable, int Unlabelled,
-        int NoSplit, string Version)
+    private sealed record TrainableContent(IReadOnlyList<string> ClassNames, IReadOnlyList<DatasetItem> Items, int Unusable, int NoSplit,
+        string Version)
     {
         public int Count(DatasetSplit split) => Items.Count(i => i.Split == (split switch
         {
@@ -326,8 +326,7 @@ public sealed class JobService(
             }).ToList();
         var names = classes.ToDictionary(c => c.Id, c => c.Name);
         var version = DatasetSplitService.ContentVersion(rows.Select(r => (r.Sha256, r.ClassId is { } id ? names[id] : "", r.Split)));
-        var unlabelled = rows.Count(r => r.ClassId is null);
         var noSplit = rows.Count(r => r.ClassId is not null && r.Split == DatasetSplit.Unassigned);
-        return new TrainableContent([.. used.Select(c => c.Name)], items, rows.Count - items.Count, unlabelled, noSplit, version);
+        return new TrainableContent([.. used.Select(c => c.Name)], items, rows.Count - items.Count, noSplit, version);
     }
 }
