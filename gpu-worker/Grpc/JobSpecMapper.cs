@@ -1,4 +1,5 @@
 using Grpc.Core;
+using TransferHub.Contracts.Jobs;
 using TransferHub.Imaging;
 using TransferHub.Worker.Engine.Backbones;
 using TransferHub.Worker.Engine.Training;
@@ -35,7 +36,6 @@ internal static class JobSpecMapper
         if (badSplit is not null) errors.Add($"item {badSplit.Sha256} has no split; use SPLIT_TRAIN, SPLIT_VAL or SPLIT_TEST");
         var badHash = spec.Items.FirstOrDefault(i => !ContentHash.IsSha256(i.Sha256));
         if (badHash is not null) errors.Add($"'{badHash.Sha256}' is not a lower-case hex SHA-256");
-        if (spec.Items.Count > 0 && spec.Items.All(i => i.Split != Split.Train)) errors.Add("no item is in the train split");
         var duplicate = spec.Items.GroupBy(i => i.Sha256).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) errors.Add($"image {duplicate.Key} appears {duplicate.Count()} times; each image may appear once");
 
@@ -44,25 +44,41 @@ internal static class JobSpecMapper
             JobMode.FineTune => TrainingMode.FineTune,
             _ => TrainingMode.FeatureExtraction,
         };
-        if (spec.UnfreezeStages < 0 || spec.UnfreezeStages > descriptor.Stages)
-            errors.Add($"unfreeze_stages must be 0 (all) .. {descriptor.Stages} for {descriptor.Name}; got {spec.UnfreezeStages}");
-        if (spec.Head is { } head)
-        {
-            if (head.HiddenUnits is < 0 or > 8192) errors.Add($"head.hidden_units must be 0 (linear) .. 8192; got {head.HiddenUnits}");
-            if (head.Dropout is < 0 or >= 1) errors.Add($"head.dropout must be in [0, 1); got {head.Dropout}");
-        }
-        Check(errors, spec.LearningRate is >= 0 and <= 10, $"learning_rate must be in (0, 10] (0 = default); got {spec.LearningRate}");
-        Check(errors, spec.BackboneLrMultiplier is >= 0 and <= 10, $"backbone_lr_multiplier must be in (0, 10] (0 = default 0.1); got {spec.BackboneLrMultiplier}");
-        Check(errors, spec.WeightDecay is >= 0 and <= 1, $"weight_decay must be in [0, 1]; got {spec.WeightDecay}");
-        Check(errors, spec.Momentum is >= 0 and < 1, $"momentum must be in [0, 1) (0 = default 0.9); got {spec.Momentum}");
-        Check(errors, spec.Epochs is >= 0 and <= 1000, $"epochs must be 1..1000 (0 = default); got {spec.Epochs}");
-        Check(errors, spec.BatchSize is >= 0 and <= 1024, $"batch_size must be 1..1024 (0 = default 32); got {spec.BatchSize}");
-        Check(errors, spec.ImageSize == 0 || spec.ImageSize is >= 32 and <= 1024, $"image_size must be 32..1024 pixels (0 = the backbone's {descriptor.InputSize}); got {spec.ImageSize}");
-        Check(errors, spec.EarlyStoppingPatience is >= 0 and <= 1000, $"early_stopping_patience must be 0 (off) .. 1000; got {spec.EarlyStoppingPatience}");
-        Check(errors, spec.Schedule != Schedule.Step || spec.StepSize is >= 0 and <= 1000, $"step_size must be 1..1000 epochs; got {spec.StepSize}");
-        Check(errors, spec.StepGamma is >= 0 and <= 1, $"step_gamma must be in (0, 1] (0 = default 0.1); got {spec.StepGamma}");
+        var featureExtraction = mode == TrainingMode.FeatureExtraction;
+        var kind = featureExtraction ? JobModeKind.FeatureExtraction : JobModeKind.FineTune;
         var augmentation = ToAugmentation(spec.Augmentation);
-        errors.AddRange(augmentation.Validate().Select(e => "augmentation: " + e));
+        // 0 means "the default" on the wire (proto3 has no presence for scalars); the defaults are the web's own.
+        var values = new JobValues
+        {
+            Backbone = descriptor.Name,
+            Mode = kind,
+            UnfreezeStages = spec.UnfreezeStages,
+            BackboneStages = descriptor.Stages,
+            HiddenUnits = spec.Head?.HiddenUnits ?? 0,
+            Dropout = spec.Head?.Dropout ?? 0,
+            LearningRate = spec.LearningRate != 0 ? spec.LearningRate : JobDefaults.LearningRate(kind),
+            BackboneLrMultiplier = spec.BackboneLrMultiplier != 0 ? spec.BackboneLrMultiplier : JobDefaults.BackboneLrMultiplier,
+            WeightDecay = spec.WeightDecay,
+            Momentum = spec.Momentum != 0 ? spec.Momentum : JobDefaults.Momentum,
+            StepSchedule = spec.Schedule == Schedule.Step,
+            StepSize = spec.StepSize != 0 ? spec.StepSize : JobDefaults.StepSize,
+            StepGamma = spec.StepGamma != 0 ? spec.StepGamma : JobDefaults.StepGamma,
+            Epochs = spec.Epochs != 0 ? spec.Epochs : JobDefaults.Epochs(kind),
+            BatchSize = spec.BatchSize != 0 ? spec.BatchSize : JobDefaults.BatchSize,
+            ImageSize = spec.ImageSize != 0 ? spec.ImageSize : descriptor.InputSize,
+            EarlyStoppingPatience = spec.EarlyStoppingPatience,
+            Seed = spec.Seed,
+            Augmentation = augmentation.IsNone ? null : new AugmentationValues(augmentation.CropScaleMin, augmentation.CropScaleMax,
+                augmentation.RotationDegrees, augmentation.Brightness, augmentation.Contrast, augmentation.Saturation, augmentation.GrayscaleProbability),
+        };
+        errors.AddRange(JobRules.Check(values).Select(p => $"{p.Field}: {p.Message}"));
+        if (badClass is null && spec.ClassNames.Count >= 2 && spec.Items.Count > 0)
+            errors.AddRange(TrainingDataRules.Check(spec.ClassNames, spec.Items.Where(i => i.Split != Split.Unspecified).Select(i => (i.ClassIndex, i.Split switch
+            {
+                Split.Val => DataSplitKind.Val,
+                Split.Test => DataSplitKind.Test,
+                _ => DataSplitKind.Train,
+            }))).Problems);
 
         if (errors.Count > 0)
             throw new RpcException(new Status(StatusCode.InvalidArgument, "Invalid job spec: " + string.Join("; ", errors) + "."));
@@ -72,7 +88,6 @@ internal static class JobSpecMapper
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"{missing.Count} image(s) of the job are not on this worker (first: {missing[0]}); upload them with UploadImages first."));
 
-        var featureExtraction = mode == TrainingMode.FeatureExtraction;
         return new TrainingSpec
         {
             JobId = spec.JobId,
@@ -94,22 +109,21 @@ internal static class JobSpecMapper
                 Optimizer.SgdMomentum => OptimizerKind.SgdMomentum,
                 _ => OptimizerKind.Adam,
             },
-            // Defaults measured in bench/: the head on cached features likes a larger step than fine-tuning does.
-            LearningRate = spec.LearningRate > 0 ? spec.LearningRate : featureExtraction ? 3e-3f : 1e-3f,
-            BackboneLrMultiplier = spec.BackboneLrMultiplier > 0 ? spec.BackboneLrMultiplier : 0.1f,
+            LearningRate = (float)values.LearningRate,
+            BackboneLrMultiplier = (float)values.BackboneLrMultiplier,
             WeightDecay = spec.WeightDecay,
-            Momentum = spec.Momentum > 0 ? spec.Momentum : 0.9f,
+            Momentum = (float)values.Momentum,
             Schedule = spec.Schedule switch
             {
                 Schedule.Cosine => LrSchedule.Cosine,
                 Schedule.Step => LrSchedule.Step,
                 _ => LrSchedule.Constant,
             },
-            StepSize = spec.StepSize > 0 ? spec.StepSize : 10,
-            StepGamma = spec.StepGamma > 0 ? spec.StepGamma : 0.1f,
-            Epochs = spec.Epochs > 0 ? spec.Epochs : featureExtraction ? 30 : 10,
-            BatchSize = spec.BatchSize > 0 ? spec.BatchSize : 32,
-            ImageSize = spec.ImageSize > 0 ? spec.ImageSize : descriptor.InputSize,
+            StepSize = values.StepSize,
+            StepGamma = (float)values.StepGamma,
+            Epochs = values.Epochs,
+            BatchSize = values.BatchSize,
+            ImageSize = values.ImageSize,
             Resize = ToResize(spec.ResizeMode),
             Augmentation = augmentation,
             EarlyStoppingPatience = spec.EarlyStoppingPatience,

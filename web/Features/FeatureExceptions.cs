@@ -13,3 +13,11 @@ public sealed class ForbiddenException(string message) : FeatureException(messag
 
 /// <summary>The change breaks a rule of the domain (a team without an owner, a duplicate name, …).</summary>
 public sealed class RuleViolationException(string message) : FeatureException(message);
+
+/// <summary>Input that can never be accepted as it is (settings out of range, an unknown backbone), with every problem
+/// and the field each concerns; the API answers 400 with RFC 7807 <c>errors</c> keyed by field.</summary>
+public sealed class InvalidInputException(IReadOnlyList<(string Field, string Message)> problems)
+    : FeatureException(string.Join(" ", problems.Select(p => p.Message)))
+{
+    public IReadOnlyList<(string Field, string Message)> Problems { get; } = problems;
+}

@@ -62,9 +62,9 @@ public sealed class EvaluationTests
         ft.EarlyStoppingPatience = 20;
         ft.LearningRate = 0;
         var problems = ft.Problems(backboneStages: 4);
-        Assert.Contains(problems, p => p.Contains("has 4 stages"));
-        Assert.Contains(problems, p => p.Contains("patience must be smaller"));
-        Assert.Contains(problems, p => p.Contains("Learning rate"));
-        Assert.Contains(new JobSettings().Problems(), p => p == "Choose a backbone.");
+        Assert.Contains(problems, p => p.Field == "unfreezeStages" && p.Message.Contains("has 4 stages"));
+        Assert.Contains(problems, p => p.Field == "earlyStoppingPatience" && p.Message.Contains("patience must be smaller"));
+        Assert.Contains(problems, p => p.Field == "learningRate" && p.Message.Contains("Learning rate"));
+        Assert.Contains(new JobSettings().Problems(), p => p.Message == "Choose a backbone.");
     }
 }

@@ -9,8 +9,9 @@ public sealed record NewDataset
     public required string Name { get; init; }
 }
 
-/// <summary>The runs one launch queued (one per seed when <c>repeats</c> &gt; 1).</summary>
-public sealed record LaunchedJobs(IReadOnlyList<int> Ids);
+/// <summary>The runs one launch queued (one per seed when <c>repeats</c> &gt; 1) and what their numbers will mean
+/// (classes without validation or test images, evaluation on training images).</summary>
+public sealed record LaunchedJobs(IReadOnlyList<int> Ids, IReadOnlyList<string> Warnings);
 
 /// <summary>A run in a list. Metrics that are not finite numbers are null.</summary>
 public sealed record ApiJobSummary(int Id, int DatasetId, string DatasetName, JobKind Kind, JobStatus Status, bool IsActive,

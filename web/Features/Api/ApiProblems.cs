@@ -14,7 +14,7 @@ public sealed class ApiRequestException(int statusCode, string message) : Except
 /// <summary>
 /// The one place that turns the feature services' refusals into HTTP answers for the whole <c>/api/v1</c> group, as
 /// RFC 7807 problem details: <see cref="NotFoundException"/> 404 (also for what the caller may not know exists),
-/// <see cref="ForbiddenException"/> 403, <see cref="RuleViolationException"/> 409, an <see cref="ArchiveException"/>
+/// <see cref="ForbiddenException"/> 403, <see cref="InvalidInputException"/> 400 with <c>errors</c> by field, <see cref="RuleViolationException"/> 409, an <see cref="ArchiveException"/>
 /// (not a zip, over a whole-archive limit) 400, <see cref="ApiRequestException"/> and <see cref="BadHttpRequestException"/>
 /// their own status. A result without a
 /// body (e.g. <c>NotFound()</c>) gets one, so API callers never see the site's HTML error pages.
@@ -40,6 +40,12 @@ public sealed class ApiProblems : IEndpointFilter
         catch (ForbiddenException e)
         {
             return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status403Forbidden);
+        }
+        catch (InvalidInputException e)
+        {
+            var errors = e.Problems.GroupBy(p => p.Field).ToDictionary(g => g.Key, g => g.Select(p => p.Message).ToArray());
+            return TypedResults.ValidationProblem(errors, e.Message, title: "The request has invalid fields.",
+                extensions: new Dictionary<string, object?> { ["problems"] = e.Problems.Select(p => p.Message).ToArray() });
         }
         catch (RuleViolationException e)
         {

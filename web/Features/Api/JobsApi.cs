@@ -24,11 +24,8 @@ internal static class JobsApi
                 IOptions<JsonOptions> json, CancellationToken ct) =>
             {
                 var settings = SettingsFrom(await ApiBody.ReadJsonObjectAsync(request, ct), json.Value.SerializerOptions);
-                if (settings.Problems() is { Count: > 0 } problems)
-                    return (IResult)TypedResults.Problem(string.Join(" ", problems), statusCode: StatusCodes.Status400BadRequest,
-                        extensions: new Dictionary<string, object?> { ["problems"] = problems });
-                var ids = await jobs.LaunchAsync(user.GetUserId(), datasetId, settings, ct);
-                return TypedResults.Created($"{ApiExtensions.RoutePrefix}/jobs/{ids[0]}", new LaunchedJobs(ids));
+                var launched = await jobs.QueueAsync(user.GetUserId(), datasetId, settings, ct);
+                return TypedResults.Created($"{ApiExtensions.RoutePrefix}/jobs/{launched.Ids[0]}", new LaunchedJobs(launched.Ids, launched.Warnings));
             })
             .RequestBody<JobSettings>("application/json")
             .Produces<LaunchedJobs>(StatusCodes.Status201Created)
@@ -36,8 +33,10 @@ internal static class JobsApi
             .WithSummary("Queues a run (or one per seed with repeats > 1) with the launch form's settings (editors and owners).")
             .WithDescription("Any field left out takes the launch form's default for the mode (featureExtraction: frozen backbone, " +
                 "learning rate 3e-3, 30 epochs, no augmentation; fineTune: last stage unfrozen, 1e-3, cosine, 10 epochs, light " +
-                "augmentation); backbone is required. Settings the form would refuse are answered 400 with every problem in " +
-                "`problems`; a dataset that cannot train yet (fewer than 2 classes, no train split) 409.")
+                "augmentation); backbone is required. Settings the form (and a worker) would refuse are answered 400 with every problem " +
+                "in `errors` (by field) and `problems`; so is a backbone that no enabled worker offers (the message lists the offered " +
+                "ones). A dataset that cannot train yet (fewer than 2 classes, no train split, a class without training images) is 409. " +
+                "`warnings` in the answer say what the run's numbers will mean (e.g. no held-out images: evaluated on training images).")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
 

@@ -23,6 +23,10 @@ public sealed class AugmentationForm
     public double GrayscaleProbability { get; set; }
     public int ImageSize { get; set; } = 224;
 
+    /// <summary>These ranges as the shared job rules check them (<see cref="Contracts.Jobs.JobRules"/>).</summary>
+    public Contracts.Jobs.AugmentationValues ToValues() => new(RandomCrop ? CropScaleMin : 0, RandomCrop ? 1 : 0, RotationDegrees,
+        Brightness, Contrast, Saturation, GrayscaleProbability);
+
     public AugmentationSettings ToSettings() => new()
     {
         CropScaleMin = RandomCrop ? (float)CropScaleMin : 0,

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.EntityFrameworkCore;
+using TransferHub.Contracts.Jobs;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Datasets.Splits;
 using TransferHub.Web.Features.Teams;
@@ -18,7 +19,10 @@ public sealed record BackboneChoice(string Name, string DisplayName, int InputSi
 /// <summary>What the launch form needs: the dataset's trainable content and what the workers offer.</summary>
 public sealed record LaunchContext(int DatasetId, string DatasetName, int ProjectId, string ProjectName, bool CanEdit,
     IReadOnlyList<string> ClassNames, int Train, int Val, int Test, int Unusable, bool TestFrozen,
-    IReadOnlyList<BackboneChoice> Backbones, string? WorkerProblem, IReadOnlyList<string> DatasetProblems);
+    IReadOnlyList<BackboneChoice> Backbones, string? WorkerProblem, IReadOnlyList<string> DatasetProblems, IReadOnlyList<string> DatasetWarnings);
+
+/// <summary>What a launch queued, and what the runs' numbers will mean (<see cref="TrainingDataRules"/> warnings).</summary>
+public sealed record LaunchOutcome(IReadOnlyList<int> Ids, IReadOnlyList<string> Warnings);
 
 /// <summary>A run in lists and comparisons.</summary>
 public sealed record RunSummary(int Id, int DatasetId, string DatasetName, JobKind Kind, JobStatus Status, string Backbone, TrainingMode Mode,
@@ -72,19 +76,25 @@ public sealed class JobService(
         var (backbones, workerProblem) = await BackbonesAsync(db, cancellationToken);
         return new LaunchContext(dataset.Id, dataset.Name, dataset.ProjectId, dataset.Project, role?.Allows(TeamPermission.EditContent) == true,
             content.ClassNames, content.Count(DatasetSplit.Train), content.Count(DatasetSplit.Val), content.Count(DatasetSplit.Test),
-            content.Unusable, dataset.TestSplitFrozen, backbones, workerProblem, content.Problems());
+            content.Unusable, dataset.TestSplitFrozen, backbones, workerProblem, content.Problems(), content.Check.Warnings);
     }
 
     /// <summary>Queues one run, or <see cref="JobSettings.Repeats"/> runs with consecutive seeds; returns their ids.</summary>
-    public async Task<IReadOnlyList<int>> LaunchAsync(string userId, int datasetId, JobSettings settings, CancellationToken cancellationToken = default)
+    /// <exception cref="InvalidInputException">Settings out of range, or a backbone no enabled worker offers.</exception>
+    /// <exception cref="RuleViolationException">The dataset cannot train (see <see cref="TrainingDataRules"/>).</exception>
+    public async Task<IReadOnlyList<int>> LaunchAsync(string userId, int datasetId, JobSettings settings, CancellationToken cancellationToken = default) =>
+        (await QueueAsync(userId, datasetId, settings, cancellationToken)).Ids;
+
+    /// <summary>As <see cref="LaunchAsync"/>, with the warnings about the data that the runs' numbers carry (they are
+    /// also written to each run's log).</summary>
+    public async Task<LaunchOutcome> QueueAsync(string userId, int datasetId, JobSettings settings, CancellationToken cancellationToken = default)
     {
-        var problems = settings.Problems();
-        if (problems.Count > 0) throw new RuleViolationException(string.Join(" ", problems));
+        Refuse(settings.Problems());
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
+        await RequireOfferedAsync(db, settings, cancellationToken);
         var content = await TrainableContentAsync(db, datasetId, cancellationToken);
-        var dataProblems = content.Problems();
-        if (dataProblems.Count > 0) throw new RuleViolationException(string.Join(" ", dataProblems));
+        if (content.Problems() is { Count: > 0 } dataProblems) throw new RuleViolationException(string.Join(" ", dataProblems));
 
         var group = settings.Repeats > 1 ? Guid.NewGuid().ToString("N") : null;
         var now = clock.GetUtcNow().UtcDateTime;
@@ -114,14 +124,47 @@ public sealed class JobService(
                 CreatedAt = now,
                 EpochsTotal = settings.Epochs,
                 AutoRetriesLeft = scheduler.WorkerLostRetries,
+                // Known from the data already; the worker's evaluation confirms it.
+                EvaluatedSplit = SplitName(content.Check.EvaluatedSplit),
+                Logs = [.. content.Check.Warnings.Select(w => new JobLogLine { At = now, Level = "warning", Message = w })],
             });
         }
         db.Jobs.AddRange(jobs);
         await db.SaveChangesAsync(cancellationToken);
         foreach (var job in jobs) notifier.Publish(new JobUpdate(job.Id, datasetId, job.Status));
         scheduler.Wake();
-        return [.. jobs.Select(j => j.Id)];
+        return new LaunchOutcome([.. jobs.Select(j => j.Id)], content.Check.Warnings);
     }
+
+    private static void Refuse(IReadOnlyList<JobProblem> problems)
+    {
+        if (problems.Count > 0) throw new InvalidInputException([.. problems.Select(p => (p.Field, p.Message))]);
+    }
+
+    /// <summary>The backbone must be one an enabled worker offers (asked live, so its stage count is checked too); when
+    /// no worker answers, what they offered at their last contact decides. With no worker known at all the run is
+    /// queued and says why it waits.</summary>
+    private async Task RequireOfferedAsync(TransferHubDbContext db, JobSettings settings, CancellationToken cancellationToken)
+    {
+        var (live, _) = await BackbonesAsync(db, cancellationToken);
+        if (live.FirstOrDefault(b => b.Name == settings.Backbone) is { } chosen)
+        {
+            Refuse(settings.Problems(chosen.Stages));
+            return;
+        }
+        var offered = live.Count > 0 ? live.Select(b => b.Name).ToList()
+            : (await db.Workers.Where(w => w.Enabled).Select(w => w.Backbones).ToListAsync(cancellationToken))
+                .SelectMany(b => b.Split(',', StringSplitOptions.RemoveEmptyEntries)).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (offered.Count > 0)
+            Refuse([new JobProblem("backbone", $"No enabled worker offers the backbone '{settings.Backbone}'. Offered: {string.Join(", ", offered)}.")]);
+    }
+
+    internal static string SplitName(DataSplitKind split) => split switch
+    {
+        DataSplitKind.Test => "test",
+        DataSplitKind.Val => "val",
+        _ => "train",
+    };
 
     /// <summary>Runs of a project (all its datasets), newest first.</summary>
     public async Task<IReadOnlyList<RunSummary>> ListAsync(string userId, int projectId, CancellationToken cancellationToken = default)
@@ -287,7 +330,7 @@ public sealed class JobService(
     }
 
     private sealed record TrainableContent(IReadOnlyList<string> ClassNames, IReadOnlyList<DatasetItem> Items, int Unusable, int NoSplit,
-        string Version)
+        string Version, TrainingDataCheck Check)
     {
         public int Count(DatasetSplit split) => Items.Count(i => i.Split == (split switch
         {
@@ -296,15 +339,9 @@ public sealed class JobService(
             _ => Split.Test,
         }));
 
-        public IReadOnlyList<string> Problems()
-        {
-            var problems = new List<string>();
-            var used = Items.Select(i => i.ClassIndex).Distinct().Count();
-            if (used < 2) problems.Add("Training needs images of at least 2 classes.");
-            if (Count(DatasetSplit.Train) == 0) problems.Add("No image is in the train split: split the dataset first (Splits).");
-            if (NoSplit > 0) problems.Add($"{NoSplit} labelled image(s) are in no split: split the dataset so every image has one.");
-            return problems;
-        }
+        public IReadOnlyList<string> Problems() => NoSplit > 0
+            ? [.. Check.Problems, $"{NoSplit} labelled image(s) are in no split: split the dataset so every image has one."]
+            : Check.Problems;
     }
 
     /// <summary>Labelled images in a split, classes in their ordinal order (= model output order), and the content version.</summary>
@@ -327,6 +364,13 @@ public sealed class JobService(
         var names = classes.ToDictionary(c => c.Id, c => c.Name);
         var version = DatasetSplitService.ContentVersion(rows.Select(r => (r.Sha256, r.ClassId is { } id ? names[id] : "", r.Split)));
         var noSplit = rows.Count(r => r.ClassId is not null && r.Split == DatasetSplit.Unassigned);
-        return new TrainableContent([.. used.Select(c => c.Name)], items, rows.Count - items.Count, noSplit, version);
+        var classNames = used.Select(c => c.Name).ToList();
+        var check = TrainingDataRules.Check(classNames, items.Select(i => (i.ClassIndex, i.Split switch
+        {
+            Split.Train => DataSplitKind.Train,
+            Split.Val => DataSplitKind.Val,
+            _ => DataSplitKind.Test,
+        })));
+        return new TrainableContent(classNames, items, rows.Count - items.Count, noSplit, version, check);
     }
 }

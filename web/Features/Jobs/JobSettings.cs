@@ -1,4 +1,5 @@
 using System.Globalization;
+using TransferHub.Contracts.Jobs;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Augmentation;
 using TransferHub.Worker.V1;
@@ -14,7 +15,7 @@ public enum ScheduleChoice { Constant, Cosine, Step }
 /// explains invalid combinations before anything is submitted.</summary>
 public sealed class JobSettings
 {
-    public const int MaxSeeds = 10;
+    public const int MaxSeeds = JobRules.MaxSeeds;
 
     public string Backbone { get; set; } = "";
     public TrainingMode Mode { get; set; } = TrainingMode.FeatureExtraction;
@@ -40,41 +41,50 @@ public sealed class JobSettings
     /// <summary>Launch this many runs with seeds Seed, Seed+1, …, grouped for mean ± std.</summary>
     public int Repeats { get; set; } = 1;
 
-    /// <summary>Sensible defaults: a frozen backbone trains a head fast at a larger step for more epochs (features are
-    /// cached, so epochs are cheap, and augmentation would defeat the cache); fine-tuning uses a smaller step, fewer
-    /// epochs, light augmentation and unfreezes the last stage.</summary>
-    public static JobSettings ForMode(TrainingMode mode, string backbone = "", int inputSize = 224) => mode == TrainingMode.FineTune
-        ? new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 1, LearningRate = 1e-3, Epochs = 10, EarlyStoppingPatience = 3,
-            Augment = true, Schedule = ScheduleChoice.Cosine, ImageSize = inputSize }
-        : new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 0, LearningRate = 3e-3, Epochs = 30, EarlyStoppingPatience = 5,
-            Augment = false, ImageSize = inputSize };
-
-    /// <summary>Everything wrong with these settings, in words; empty when they can be launched.</summary>
-    /// <param name="backboneStages">Stages of the chosen backbone, when known.</param>
-    public IReadOnlyList<string> Problems(int? backboneStages = null)
+    /// <summary>Sensible defaults (<see cref="JobDefaults"/>, shared with the worker): a frozen backbone trains a head fast
+    /// at a larger step for more epochs (features are cached, so epochs are cheap, and augmentation would defeat the
+    /// cache); fine-tuning uses a smaller step, fewer epochs, light augmentation and unfreezes the last stage.</summary>
+    public static JobSettings ForMode(TrainingMode mode, string backbone = "", int inputSize = 224)
     {
-        var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(Backbone)) problems.Add("Choose a backbone.");
-        if (Mode == TrainingMode.FineTune && backboneStages is { } stages && UnfreezeStages > stages)
-            problems.Add($"{Backbone} has {stages} stages: unfreeze 0 (all) to {stages}.");
-        if (UnfreezeStages < 0) problems.Add("Stages to unfreeze cannot be negative.");
-        if (Mode == TrainingMode.FeatureExtraction && Augment)
-            problems.Add("Feature extraction caches the frozen backbone's features once, so augmentation cannot apply: turn it off or fine-tune.");
-        if (LearningRate is <= 0 or > 10) problems.Add("Learning rate must be above 0 and at most 10 (typical: 1e-4 to 1e-2).");
-        if (Mode == TrainingMode.FineTune && BackboneLrMultiplier is <= 0 or > 10) problems.Add("Backbone LR multiplier must be above 0 and at most 10.");
-        if (WeightDecay is < 0 or > 1) problems.Add("Weight decay must be between 0 and 1.");
-        if (Epochs is < 1 or > 1000) problems.Add("Epochs must be 1 to 1000.");
-        if (BatchSize is < 1 or > 1024) problems.Add("Batch size must be 1 to 1024.");
-        if (ImageSize is < 32 or > 1024) problems.Add("Image size must be 32 to 1024 pixels.");
-        if (HiddenUnits is < 0 or > 8192) problems.Add("Head hidden units must be 0 (a linear head) to 8192.");
-        if (Dropout is < 0 or >= 1) problems.Add("Dropout must be at least 0 and below 1.");
-        if (EarlyStoppingPatience < 0) problems.Add("Early-stopping patience cannot be negative (0 turns it off).");
-        if (EarlyStoppingPatience >= Epochs && EarlyStoppingPatience > 0) problems.Add("Early-stopping patience must be smaller than the number of epochs, or 0 (off).");
-        if (Schedule == ScheduleChoice.Step && StepSize is < 1 or > 1000) problems.Add("Step size must be 1 to 1000 epochs.");
-        if (Repeats is < 1 or > MaxSeeds) problems.Add($"Repeat with 1 to {MaxSeeds} seeds.");
-        if (Augment && Augmentation.CropScaleMin is <= 0 or > 1) problems.Add("Random crop keeps between 0 and 100 % of the image.");
-        return problems;
+        var kind = Kind(mode);
+        return mode == TrainingMode.FineTune
+            ? new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 1, LearningRate = JobDefaults.LearningRate(kind),
+                Epochs = JobDefaults.Epochs(kind), EarlyStoppingPatience = JobDefaults.FineTunePatience, Augment = true,
+                Schedule = ScheduleChoice.Cosine, ImageSize = inputSize }
+            : new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 0, LearningRate = JobDefaults.LearningRate(kind),
+                Epochs = JobDefaults.Epochs(kind), EarlyStoppingPatience = JobDefaults.FeatureExtractionPatience, Augment = false,
+                ImageSize = inputSize };
     }
+
+    /// <summary>Everything wrong with these settings (<see cref="JobRules"/>, the same rules the worker applies), each
+    /// with the API field it concerns; empty when they can be launched.</summary>
+    /// <param name="backboneStages">Stages of the chosen backbone, when known.</param>
+    public IReadOnlyList<JobProblem> Problems(int? backboneStages = null) => JobRules.Check(ToValues(backboneStages));
+
+    /// <summary>These settings as the shared rules see them: augmentation only when it is on.</summary>
+    public JobValues ToValues(int? backboneStages = null) => new()
+    {
+        Backbone = Backbone,
+        Mode = Kind(Mode),
+        UnfreezeStages = UnfreezeStages,
+        BackboneStages = backboneStages,
+        HiddenUnits = HiddenUnits,
+        Dropout = Dropout,
+        LearningRate = LearningRate,
+        BackboneLrMultiplier = BackboneLrMultiplier,
+        WeightDecay = WeightDecay,
+        StepSchedule = Schedule == ScheduleChoice.Step,
+        StepSize = StepSize,
+        Epochs = Epochs,
+        BatchSize = BatchSize,
+        ImageSize = ImageSize,
+        EarlyStoppingPatience = EarlyStoppingPatience,
+        Seed = Seed,
+        Repeats = Repeats,
+        Augmentation = Augment ? Augmentation.ToValues() : null,
+    };
+
+    private static JobModeKind Kind(TrainingMode mode) => mode == TrainingMode.FineTune ? JobModeKind.FineTune : JobModeKind.FeatureExtraction;
 
     /// <summary>The settings part of the worker's JobSpec (images, classes and job id are added by the caller).</summary>
     public JobSpec ToSpec(long seed)

@@ -27,7 +27,7 @@ public partial class LaunchPage
 
     private int? Stages => _context?.Backbones.FirstOrDefault(b => b.Name == _settings.Backbone)?.Stages;
 
-    private IReadOnlyList<string> Problems => _settings.Problems(Stages);
+    private IReadOnlyList<Contracts.Jobs.JobProblem> Problems => _settings.Problems(Stages);
 
     protected override async Task OnParametersSetAsync()
     {

@@ -1,0 +1,113 @@
+using TransferHub.Contracts.Jobs;
+
+namespace TransferHub.Contracts.Tests.Jobs;
+
+/// <summary>The one validation of a job's settings that the launch form, the API and the worker share: what the
+/// faults found by trying the product (shared/cases) sent through, and the edges of every range.</summary>
+public sealed class JobRulesTests
+{
+    private static readonly AugmentationValues Light = new(0.6, 1, 10, 0.2, 0.2, 0.2, 0);
+
+    private static JobValues FineTune(AugmentationValues? augmentation = null) => new()
+    {
+        Backbone = "resnet18x3-imagenet", Mode = JobModeKind.FineTune, UnfreezeStages = 1, BackboneStages = 4,
+        LearningRate = JobDefaults.FineTuneLearningRate, Epochs = 10, ImageSize = 224, EarlyStoppingPatience = 3, Seed = 1,
+        Augmentation = augmentation ?? Light,
+    };
+
+    [Fact]
+    public void TheDefaultsOfBothModesAreAccepted()
+    {
+        Assert.Empty(JobRules.Check(FineTune()));
+        Assert.Empty(JobRules.Check(FineTune() with { Mode = JobModeKind.FeatureExtraction, Augmentation = null, UnfreezeStages = 0,
+            LearningRate = JobDefaults.FeatureExtractionLearningRate, Epochs = JobDefaults.FeatureExtractionEpochs }));
+    }
+
+    [Theory]
+    [InlineData(500, 0.2, 0, "augmentation.rotationDegrees")]
+    [InlineData(-5, 0.2, 0, "augmentation.rotationDegrees")]
+    [InlineData(1e308, 0.2, 0, "augmentation.rotationDegrees")]
+    [InlineData(double.NaN, 0.2, 0, "augmentation.rotationDegrees")]
+    [InlineData(10, 50, 0, "augmentation.brightness")]
+    [InlineData(10, 1, 0, "augmentation.brightness")]
+    [InlineData(10, 0.2, 7, "augmentation.grayscaleProbability")]
+    [InlineData(10, 0.2, -0.1, "augmentation.grayscaleProbability")]
+    public void AugmentationOutOfRangeIsRefusedNamingTheField(double rotation, double brightness, double grayscale, string field)
+    {
+        var problems = JobRules.Check(FineTune(Light with { RotationDegrees = rotation, Brightness = brightness, GrayscaleProbability = grayscale }));
+
+        var problem = Assert.Single(problems);
+        Assert.Equal(field, problem.Field);
+    }
+
+    [Fact]
+    public void EveryProblemIsReportedAtOnce()
+    {
+        var problems = JobRules.Check(FineTune(Light with { RotationDegrees = 500, Brightness = 50, GrayscaleProbability = 7 })
+            with { LearningRate = 0, Epochs = 0, BatchSize = 5000, ImageSize = 8, Seed = -1 });
+
+        Assert.Equal(["augmentation.brightness", "augmentation.grayscaleProbability", "augmentation.rotationDegrees", "batchSize", "earlyStoppingPatience",
+            "epochs", "imageSize", "learningRate", "seed"], problems.Select(p => p.Field).Distinct().Order());
+    }
+
+    [Theory]
+    [InlineData(9223372036854775807L, 3)]
+    [InlineData(9007199254740991L, 2)]
+    [InlineData(9007199254740990L, 3)]
+    [InlineData(-1L, 1)]
+    [InlineData(long.MinValue, 1)]
+    public void SeedsThatAreNegativeOrOverflowWithRepeatsAreRefused(long seed, int repeats)
+    {
+        var problem = Assert.Single(JobRules.Check(FineTune() with { Seed = seed, Repeats = repeats }));
+        Assert.Equal("seed", problem.Field);
+    }
+
+    [Theory]
+    [InlineData(0L, 10)]
+    [InlineData(9007199254740982L, 10)]
+    [InlineData(9007199254740991L, 1)]
+    public void SeedsUpToTheLargestExactJsonIntegerAreAccepted(long seed, int repeats) =>
+        Assert.Empty(JobRules.Check(FineTune() with { Seed = seed, Repeats = repeats }));
+
+    [Theory]
+    [InlineData("../../etc/passwd")]
+    [InlineData("..")]
+    [InlineData(".hidden")]
+    [InlineData("a\\b")]
+    [InlineData(" resnet18")]
+    [InlineData("resnet\n18")]
+    public void NamesThatCannotBeABackboneAreRefused(string name)
+    {
+        var problem = Assert.Single(JobRules.Check(FineTune() with { Backbone = name }));
+        Assert.Equal("backbone", problem.Field);
+    }
+
+    [Theory]
+    [InlineData("resnet18x3-imagenet")]
+    [InlineData("resnet50-My Weights v2")]
+    [InlineData("mobilenet_v2-random")]
+    public void NamesWorkersPublishAreAccepted(string name) => Assert.Empty(JobRules.Check(FineTune() with { Backbone = name }));
+
+    [Fact]
+    public void FeatureExtractionWithAugmentationIsAContradiction()
+    {
+        var problem = Assert.Single(JobRules.Check(FineTune() with { Mode = JobModeKind.FeatureExtraction, UnfreezeStages = 0 }));
+        Assert.Equal("augment", problem.Field);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1e-3)]
+    [InlineData(10.0001)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void LearningRatesOutsideTheRangeAreRefused(double rate) =>
+        Assert.Equal("learningRate", Assert.Single(JobRules.Check(FineTune() with { LearningRate = rate })).Field);
+
+    [Fact]
+    public void UnfreezingMoreStagesThanTheBackboneHasIsRefusedOnlyWhenTheStagesAreKnown()
+    {
+        Assert.Equal("unfreezeStages", Assert.Single(JobRules.Check(FineTune() with { UnfreezeStages = 5 })).Field);
+        Assert.Empty(JobRules.Check(FineTune() with { UnfreezeStages = 5, BackboneStages = null }));
+    }
+}
