@@ -1,6 +1,16 @@
 namespace TransferHub.Web.Data;
 
-public enum JobStatus { Queued, Starting, Running, Completed, Failed, Cancelled, WorkerLost }
+/// <summary>Where a run stands. Active: <see cref="Queued"/>, <see cref="Starting"/>, <see cref="Running"/> and
+/// <see cref="Finishing"/> (trained and evaluated; its model is being copied into the web's storage — a run is
+/// <see cref="Completed"/> only once its model is stored). Ended: the rest. <see cref="Diverged"/>: the loss became NaN or
+/// infinite and the worker stopped it (every epoch up to then is kept).</summary>
+public enum JobStatus { Queued, Starting, Running, Completed, Failed, Cancelled, WorkerLost, Finishing, Diverged }
+
+public static class JobStatusExtensions
+{
+    /// <summary>Whether the scheduler still owns the run (queued, being started, training, or copying its model).</summary>
+    public static bool IsActive(this JobStatus status) => status is JobStatus.Queued or JobStatus.Starting or JobStatus.Running or JobStatus.Finishing;
+}
 
 public enum JobKind { Training, Ensemble }
 
@@ -82,19 +92,20 @@ public class TrainingJob
     public List<JobEpoch> Epochs { get; set; } = [];
     public List<JobLogLine> Logs { get; set; } = [];
 
-    public bool IsActive => Status is JobStatus.Queued or JobStatus.Starting or JobStatus.Running;
+    public bool IsActive => Status.IsActive();
     public bool IsFinished => !IsActive;
 }
 
-/// <summary>One epoch's metrics of one attempt of a job.</summary>
+/// <summary>One epoch's metrics of one attempt of a job. A loss or accuracy that was not a finite number (the run
+/// diverged) is stored as null; validation values are also null when the run has no validation images.</summary>
 public class JobEpoch
 {
     public long Id { get; set; }
     public int JobId { get; set; }
     public int Attempt { get; set; }
     public int Epoch { get; set; }
-    public double TrainLoss { get; set; }
-    public double TrainAccuracy { get; set; }
+    public double? TrainLoss { get; set; }
+    public double? TrainAccuracy { get; set; }
     public double? ValLoss { get; set; }
     public double? ValAccuracy { get; set; }
     public double LearningRate { get; set; }

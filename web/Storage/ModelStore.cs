@@ -6,11 +6,29 @@ public sealed class ModelStore
 {
     private readonly string _root;
 
+    /// <summary>Opens (creating) the store under <paramref name="root"/>/models and deletes temporary files that a
+    /// process killed during a copy left behind (<see cref="OrphansRemoved"/> counts them); the scheduler copies the
+    /// model of such a run again.</summary>
     public ModelStore(string root)
     {
         _root = Path.Combine(root, "models");
         Directory.CreateDirectory(_root);
+        foreach (var orphan in Directory.EnumerateFiles(_root, "*.tmp"))
+        {
+            try
+            {
+                File.Delete(orphan);
+                OrphansRemoved++;
+            }
+            catch (IOException)
+            {
+                // Another process still writes it (several web processes on one store): leave it.
+            }
+        }
     }
+
+    /// <summary>Temporary files of interrupted copies deleted when the store was opened.</summary>
+    public int OrphansRemoved { get; }
 
     public bool Contains(int jobId) => File.Exists(PathOf(jobId));
 

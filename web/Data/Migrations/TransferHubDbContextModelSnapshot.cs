@@ -376,10 +376,10 @@ namespace TransferHub.Web.Data.Migrations
                     b.Property<double>("Seconds")
                         .HasColumnType("REAL");
 
-                    b.Property<double>("TrainAccuracy")
+                    b.Property<double?>("TrainAccuracy")
                         .HasColumnType("REAL");
 
-                    b.Property<double>("TrainLoss")
+                    b.Property<double?>("TrainLoss")
                         .HasColumnType("REAL");
 
                     b.Property<double?>("ValAccuracy")

@@ -100,7 +100,7 @@ public sealed class JobScheduler(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
 
         // Jobs the database says are on a worker but nobody follows: the web restarted. Re-attach.
-        var orphans = await db.Jobs.Where(j => j.Status == JobStatus.Starting || j.Status == JobStatus.Running)
+        var orphans = await db.Jobs.Where(j => j.Status == JobStatus.Starting || j.Status == JobStatus.Running || j.Status == JobStatus.Finishing)
             .Select(j => new { j.Id, j.Status }).ToListAsync(cancellationToken);
         foreach (var orphan in orphans.Where(o => !_tracked.ContainsKey(o.Id)))
             Track(orphan.Id, reattach: orphan.Status == JobStatus.Running);
@@ -205,6 +205,12 @@ public sealed class JobScheduler(
             return;
         }
         var client = ClientFor(worker);
+        if (job.Status == JobStatus.Finishing)
+        {
+            // Trained and evaluated before the web stopped (or before an earlier copy failed): only the model is missing.
+            await CopyModelAsync(jobId, worker, client, cancellationToken);
+            return;
+        }
         AsyncServerStreamingCall<JobEvent> call;
         bool known;
         try
@@ -249,7 +255,15 @@ public sealed class JobScheduler(
                 using (call)
                 {
                     await foreach (var jobEvent in call.ResponseStream.ReadAllAsync(cancellationToken))
-                        if (await ApplyAsync(jobId, jobEvent, client, cancellationToken)) return;
+                    {
+                        var applied = await ApplyAsync(jobId, jobEvent, cancellationToken);
+                        if (applied == Applied.Ended) return;
+                        if (applied == Applied.Trained)
+                        {
+                            await CopyModelAsync(jobId, worker, client, cancellationToken);
+                            return;
+                        }
+                    }
                 }
                 logger.LogWarning("The event stream of run {JobId} ended without an outcome", jobId);
             }
@@ -344,16 +358,20 @@ public sealed class JobScheduler(
                 string.Join("; ", rejected.Take(5).Select(r => $"{r.Sha256[..12]}: {r.Reason}")));
     }
 
-    /// <summary>Persists one worker event and tells the pages. True when the job has ended.</summary>
-    private async Task<bool> ApplyAsync(int jobId, JobEvent jobEvent, WorkerService.WorkerServiceClient client, CancellationToken cancellationToken)
+    private enum Applied { Continue, Trained, Ended }
+
+    /// <summary>Persists one worker event and tells the pages: whether the run goes on, has trained (its model is to be
+    /// copied next) or has ended.</summary>
+    private async Task<Applied> ApplyAsync(int jobId, JobEvent jobEvent, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var job = await db.Jobs.FirstAsync(j => j.Id == jobId, cancellationToken);
-        if (job.IsFinished) return true;
-        if (jobEvent.Sequence != 0 && jobEvent.Sequence <= job.LastEventSequence) return false; // replayed on re-attach
+        if (job.IsFinished) return Applied.Ended;
+        if (job.Status == JobStatus.Finishing) return Applied.Trained;
+        if (jobEvent.Sequence != 0 && jobEvent.Sequence <= job.LastEventSequence) return Applied.Continue; // replayed on re-attach
         job.LastEventSequence = jobEvent.Sequence;
         var now = clock.GetUtcNow().UtcDateTime;
-        var ended = false;
+        var applied = Applied.Continue;
         switch (jobEvent.EventCase)
         {
             case JobEvent.EventOneofCase.Started:
@@ -377,9 +395,11 @@ public sealed class JobScheduler(
                     db.JobEpochs.Add(new JobEpoch
                     {
                         JobId = jobId, Attempt = job.Attempt, Epoch = epoch.Epoch, At = now,
-                        TrainLoss = epoch.TrainLoss, TrainAccuracy = epoch.TrainAccuracy,
-                        ValLoss = job.ValImages > 0 ? epoch.ValLoss : null, ValAccuracy = job.ValImages > 0 ? epoch.ValAccuracy : null,
-                        LearningRate = epoch.LearningRate, Seconds = epoch.Seconds, ImagesPerSecond = epoch.ImagesPerSecond, IsBest = epoch.IsBest,
+                        // SQLite stores no NaN or infinity: a value that is not finite (the run diverged) is stored as null.
+                        TrainLoss = Finite(epoch.TrainLoss), TrainAccuracy = Finite(epoch.TrainAccuracy),
+                        ValLoss = job.ValImages > 0 ? Finite(epoch.ValLoss) : null, ValAccuracy = job.ValImages > 0 ? Finite(epoch.ValAccuracy) : null,
+                        LearningRate = Finite(epoch.LearningRate) ?? 0, Seconds = epoch.Seconds, ImagesPerSecond = epoch.ImagesPerSecond,
+                        IsBest = epoch.IsBest,
                     });
                 break;
             case JobEvent.EventOneofCase.Log:
@@ -390,45 +410,109 @@ public sealed class JobScheduler(
                 var completed = jobEvent.Completed;
                 var evaluation = Evaluation.FromWorker(completed, ClassNames(job));
                 job.EvaluatedSplit = evaluation.Split;
-                job.Accuracy = completed.Accuracy;
-                job.Loss = completed.Loss;
-                job.MacroF1 = evaluation.Macro.F1;
+                job.Accuracy = Finite(completed.Accuracy);
+                job.Loss = Finite(completed.Loss);
+                job.MacroF1 = Finite(evaluation.Macro.F1);
                 job.BestEpoch = completed.BestEpoch;
                 job.StoppedEarly = completed.StoppedEarly;
                 job.TrainingSeconds = completed.TrainingSeconds;
                 job.EvaluationJson = evaluation.ToJson();
                 job.ModelId = completed.ModelId;
-                try
-                {
-                    job.ModelBytes = await DownloadModelAsync(client, jobId, completed.ModelId, cancellationToken);
-                }
-                catch (RpcException e)
-                {
-                    job.Message = Clip($"Trained, but the model could not be copied from the worker: {e.Status.Detail}", TrainingJob.MessageMaxLength);
-                }
-                job.Status = JobStatus.Completed;
-                job.FinishedAt = now;
-                db.JobLogLines.Add(Line(job, now, "info", $"Completed: {evaluation.Split} accuracy {completed.Accuracy:P1}, best epoch {completed.BestEpoch}" +
-                    $"{(completed.StoppedEarly ? " (stopped early)" : "")}, {completed.TrainingSeconds:0.#} s of training."));
-                ended = true;
+                // Not "completed" yet: that needs the model in the web's storage (CopyModelAsync).
+                job.Status = JobStatus.Finishing;
+                db.JobLogLines.Add(Line(job, now, "info", $"Trained: {evaluation.Split} accuracy {completed.Accuracy:P1}, best epoch {completed.BestEpoch}" +
+                    $"{(completed.StoppedEarly ? " (stopped early)" : "")}, {completed.TrainingSeconds:0.#} s of training. Copying the model."));
+                applied = Applied.Trained;
                 break;
             case JobEvent.EventOneofCase.Failed:
                 var failed = jobEvent.Failed;
-                job.Status = failed.Code == FailureCode.Cancelled ? JobStatus.Cancelled : JobStatus.Failed;
+                job.Status = failed.Code switch
+                {
+                    FailureCode.Cancelled => JobStatus.Cancelled,
+                    FailureCode.Diverged => JobStatus.Diverged,
+                    _ => JobStatus.Failed,
+                };
                 job.Message = Clip(failed.Code switch
                 {
                     FailureCode.Cancelled => "Cancelled.",
+                    FailureCode.Diverged => $"Diverged: {failed.Message}",
                     FailureCode.OutOfMemory => $"The worker ran out of memory: {failed.Message} Try a smaller batch or image size.",
                     _ => $"The worker reported an error: {failed.Message}",
                 }, TrainingJob.MessageMaxLength);
                 job.FinishedAt = now;
                 db.JobLogLines.Add(Line(job, now, failed.Code == FailureCode.Cancelled ? "info" : "error", job.Message));
-                ended = true;
+                applied = Applied.Ended;
                 break;
         }
         await db.SaveChangesAsync(cancellationToken);
         notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
-        return ended;
+        return applied;
+    }
+
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    /// <summary>
+    /// Copies a trained run's model from its worker into the web's <see cref="ModelStore"/> and only then marks the run
+    /// completed. A copy cut short (the worker or its connection died) is retried with growing pauses
+    /// (Jobs:ModelCopyAttempts, from Jobs:ReattachDelaySeconds doubling); after a web restart the scheduler finds the
+    /// run "finishing" and copies again. A worker that no longer has the model, or never answers, leaves the run failed
+    /// or worker-lost with a message saying to re-queue it — never completed without a model.
+    /// </summary>
+    private async Task CopyModelAsync(int jobId, WorkerNode worker, WorkerService.WorkerServiceClient client, CancellationToken cancellationToken)
+    {
+        string modelId;
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+            modelId = (await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == jobId, cancellationToken)).ModelId ?? "";
+        if (modelId.Length == 0)
+        {
+            await FinishAsync(jobId, JobStatus.Failed, "Trained, but the worker never named its model, so it could not be stored. " +
+                "Re-queue the run to train it again.", cancellationToken);
+            return;
+        }
+        var delay = TimeSpan.FromSeconds(options.Value.ReattachDelaySeconds);
+        string? lastError = null;
+        for (var attempt = 1; attempt <= options.Value.ModelCopyAttempts; attempt++)
+        {
+            try
+            {
+                var bytes = await DownloadModelAsync(client, jobId, modelId, cancellationToken);
+                await CompleteAsync(jobId, bytes, attempt, cancellationToken);
+                return;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+                await FinishAsync(jobId, JobStatus.Failed, $"Trained, but {worker.Name} no longer has its model ({e.Status.Detail}), so it " +
+                    "could not be stored. Re-queue the run to train it again.", cancellationToken);
+                return;
+            }
+            catch (Exception e) when (e is RpcException or IOException && !cancellationToken.IsCancellationRequested)
+            {
+                lastError = e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : e.Message;
+                logger.LogWarning("Copying the model of run {JobId} from {Worker} failed (attempt {Attempt}): {Error}", jobId, worker.Name, attempt, lastError);
+            }
+            if (attempt < options.Value.ModelCopyAttempts)
+            {
+                await Task.Delay(delay, clock, cancellationToken);
+                delay *= 2;
+            }
+        }
+        await WorkerLostAsync(jobId, $"the trained model could not be copied from {worker.Name} ({options.Value.ModelCopyAttempts} tries; " +
+            $"last: {lastError}).", cancellationToken);
+    }
+
+    private async Task CompleteAsync(int jobId, long modelBytes, int attempt, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var job = await db.Jobs.FirstAsync(j => j.Id == jobId, cancellationToken);
+        if (job.Status != JobStatus.Finishing) return;
+        var now = clock.GetUtcNow().UtcDateTime;
+        job.ModelBytes = modelBytes;
+        job.Status = JobStatus.Completed;
+        job.FinishedAt = now;
+        db.JobLogLines.Add(Line(job, now, "info", $"Completed: {job.EvaluatedSplit} accuracy {job.Accuracy:P1}; model stored " +
+            $"({modelBytes / 1e6:0.#} MB{(attempt > 1 ? $", copy attempt {attempt}" : "")})."));
+        await db.SaveChangesAsync(cancellationToken);
+        notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
     }
 
     private async Task<long> DownloadModelAsync(WorkerService.WorkerServiceClient client, int jobId, string modelId, CancellationToken cancellationToken)

@@ -32,10 +32,10 @@ public sealed record RunSummary(int Id, int DatasetId, string DatasetName, JobKi
 {
     public string Title => Kind == JobKind.Ensemble ? $"Ensemble #{Id}" : $"Run #{Id}";
     public string ModeText => Kind == JobKind.Ensemble ? "ensemble" : Mode == TrainingMode.FineTune ? "fine-tune" : "feature extraction";
-    public bool IsActive => Status is JobStatus.Queued or JobStatus.Starting or JobStatus.Running;
+    public bool IsActive => Status.IsActive();
 }
 
-public sealed record EpochPoint(int Epoch, double TrainLoss, double TrainAccuracy, double? ValLoss, double? ValAccuracy, double Seconds,
+public sealed record EpochPoint(int Epoch, double? TrainLoss, double? TrainAccuracy, double? ValLoss, double? ValAccuracy, double Seconds,
     double ImagesPerSecond, bool IsBest);
 
 public sealed record LogEntry(DateTime At, string Level, string Message);
@@ -272,6 +272,7 @@ public sealed class JobService(
     internal static string Describe(JobStatus status) => status switch
     {
         JobStatus.WorkerLost => "worker lost",
+        JobStatus.Finishing => "saving model",
         _ => status.ToString().ToLowerInvariant(),
     };
 

@@ -19,6 +19,11 @@ public sealed class JobsOptions
     [Range(0, 600)]
     public double ReattachDelaySeconds { get; set; } = 2;
 
+    /// <summary>Tries to copy a trained run's model from its worker (pauses start at ReattachDelaySeconds and double)
+    /// before the run is marked "worker lost"; a run is completed only once its model is stored.</summary>
+    [Range(1, 20)]
+    public int ModelCopyAttempts { get; set; } = 5;
+
     /// <summary>How many times a job whose worker was lost is re-queued automatically (0 = the user decides).</summary>
     [Range(0, 10)]
     public int WorkerLostRetries { get; set; }

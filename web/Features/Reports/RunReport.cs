@@ -7,7 +7,7 @@ namespace TransferHub.Web.Features.Reports;
 public sealed record ReportClassRow(string ClassName, double Precision, double Recall, double F1, int Support);
 
 /// <summary>One training epoch; the validation values are null when the run had no validation split.</summary>
-public sealed record ReportEpoch(int Epoch, double TrainLoss, double TrainAccuracy, double? ValLoss, double? ValAccuracy);
+public sealed record ReportEpoch(int Epoch, double? TrainLoss, double? TrainAccuracy, double? ValLoss, double? ValAccuracy);
 
 /// <summary>The prediction for one evaluated image.</summary>
 public sealed record ReportPrediction(string Sha256, string OriginalName, string TrueClass, string PredictedClass, double Confidence);

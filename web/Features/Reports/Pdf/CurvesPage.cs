@@ -23,7 +23,7 @@ internal static class CurvesPage
             Curves(epochs, e => e.TrainAccuracy, e => e.ValAccuracy), report.BestEpoch);
     };
 
-    private static List<ChartSeries> Curves(List<ReportEpoch> epochs, Func<ReportEpoch, double> train,
+    private static List<ChartSeries> Curves(List<ReportEpoch> epochs, Func<ReportEpoch, double?> train,
         Func<ReportEpoch, double?> validation) =>
     [
         new("train", ReportColors.Train, Dashed: false, [.. epochs.Select(e => new ChartPoint(e.Epoch, train(e)))]),
