@@ -2,10 +2,8 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using SkiaSharp;
-using TransferHub.Worker.Engine.Transforms;
-using TransferHub.Imaging;
 
-namespace TransferHub.Worker.Tests.Transforms;
+namespace TransferHub.Imaging.Tests;
 
 /// <summary>Builds small test images in memory: Skia-encoded JPEG/PNG/WebP and hand-written BMP, GIF, palette PNG.</summary>
 internal static class TestImages
