@@ -61,6 +61,17 @@ internal static class TestImages
         return (data ?? throw new InvalidOperationException("Skia could not encode the test image")).ToArray();
     }
 
+    public static byte[] WebpLossy(SKBitmap bitmap, int quality = 80)
+    {
+        using var pixmap = bitmap.PeekPixels();
+        using var data = pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossy, quality));
+        return (data ?? throw new InvalidOperationException("Skia could not encode the test image")).ToArray();
+    }
+
+    /// <summary>A committed file under TestData (e.g. "generated/progressive.jpg"; see TestData/README.md).</summary>
+    public static byte[] TestFile(string relativePath) =>
+        File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", relativePath));
+
     /// <summary>An uncompressed 24-bit BMP (rows stored bottom-up, as usual). Skia has no BMP encoder.</summary>
     public static byte[] Bmp(int width, int height, Func<int, int, SKColor> colour)
     {
