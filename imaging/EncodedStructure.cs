@@ -94,6 +94,26 @@ internal static class EncodedStructure
     }
 
     /// <summary>
+    /// The data of the first chunk of type <paramref name="type"/> before IEND, or an empty span when there is none
+    /// or the file is cut before it. PNG chunk layout as in <see cref="CheckPng"/>.
+    /// </summary>
+    public static ReadOnlySpan<byte> FindPngChunk(ReadOnlySpan<byte> d, ReadOnlySpan<byte> type)
+    {
+        if (!d.StartsWith(PngSignature)) return default;
+        long i = PngSignature.Length;
+        while (i + 8 <= d.Length)
+        {
+            var length = BinaryPrimitives.ReadUInt32BigEndian(d[(int)i..]);
+            if (length > int.MaxValue || i + 12 + length > d.Length) return default;
+            var chunkType = d.Slice((int)i + 4, 4);
+            if (chunkType.SequenceEqual(type)) return d.Slice((int)i + 8, (int)length);
+            if (chunkType.SequenceEqual("IEND"u8)) return default;
+            i += 12 + length;
+        }
+        return default;
+    }
+
+    /// <summary>
     /// WebP (RFC 9649 §2.4–2.7, the RIFF container): the file must hold the whole RIFF payload its header declares
     /// (8 + RIFF size bytes), and every chunk inside it (VP8, VP8L, VP8X, ANIM, ANMF frames, ALPH, ICCP, EXIF, XMP)
     /// must fit. Lossy, lossless and animated files are checked alike: all frames are inside the RIFF payload.

@@ -5,7 +5,8 @@ namespace TransferHub.Imaging;
 
 /// <summary>
 /// Turns file bytes into a <see cref="DecodedImage"/> with SkiaSharp's <see cref="SKCodec"/>: converts to sRGB,
-/// applies the EXIF orientation, composites transparency onto white. Every failure is an <see cref="ImageDecodeException"/> whose reason names the problem; a
+/// applies the EXIF orientation (JPEG and WebP through the codec, PNG's <c>eXIf</c> chunk read here), composites
+/// transparency onto white. Every failure is an <see cref="ImageDecodeException"/> whose reason names the problem; a
 /// file the decoder could not read to its end is always refused with <see cref="TruncatedReason"/>.
 /// Thread-safe (no shared mutable state).
 /// </summary>
@@ -98,7 +99,10 @@ public static class ImageDecoder
                 throw new ImageDecodeException(name, DescribeFailedDecode(format, result));
             if (!opaque)
                 CompositeOntoWhite(bitmap);
-            var oriented = ApplyOrientation(bitmap, codec.EncodedOrigin);
+            var origin = codec.EncodedOrigin;
+            if (origin == SKEncodedOrigin.TopLeft && codec.EncodedFormat == SKEncodedImageFormat.Png)
+                origin = ExifOrientation.FromPng(data);
+            var oriented = ApplyOrientation(bitmap, origin);
             if (!ReferenceEquals(oriented, bitmap))
             {
                 bitmap.Dispose();
