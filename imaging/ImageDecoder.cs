@@ -5,17 +5,33 @@ namespace TransferHub.Imaging;
 
 /// <summary>
 /// Turns file bytes into a <see cref="DecodedImage"/> with SkiaSharp's <see cref="SKCodec"/>: converts to sRGB,
-/// applies the EXIF orientation, composites transparency onto white. Every failure is an
-/// <see cref="ImageDecodeException"/> whose reason names the problem. Thread-safe (no shared mutable state).
+/// applies the EXIF orientation (JPEG and WebP through the codec, PNG's <c>eXIf</c> chunk read here), composites
+/// transparency onto white. Every failure is an <see cref="ImageDecodeException"/> whose reason names the problem; a
+/// file the decoder could not read to its end is always refused with <see cref="TruncatedReason"/>.
+/// Thread-safe (no shared mutable state).
 /// </summary>
 public static class ImageDecoder
 {
     /// <summary>The formats a user may upload, in words.</summary>
     public const string SupportedFormats = "JPEG, PNG, WebP, GIF and BMP";
 
+    /// <summary>
+    /// The one reason given for a file that ends before its image does (an interrupted upload or copy), whatever the
+    /// format and however it was noticed: the format's end marker is missing (JPEG EOI, PNG IEND, the WebP RIFF
+    /// payload, the GIF trailer, a BMP's pixel rows; see docs/decisions/006-shared-imaging-library.md) or the codec
+    /// reports incomplete input. The web importer, the worker's upload, training and predict all report these words.
+    /// </summary>
+    /// <param name="format">The format's name as in <see cref="DecodedImage.Format"/>, e.g. "JPEG".</param>
+    public static string TruncatedReason(string format) =>
+        $"the file is truncated or corrupt: the {format} data ends before the image is complete (an interrupted upload or copy?).";
+
     internal static readonly SKColorSpace Srgb = SKColorSpace.CreateSrgb();
 
-    /// <summary>Decodes JPEG, PNG (palette, alpha), WebP, GIF (first frame) or BMP; throws <see cref="ImageDecodeException"/>.</summary>
+    /// <summary>
+    /// Decodes JPEG (baseline or progressive), PNG (palette, alpha, interlaced), WebP (lossy, lossless, animated: its
+    /// first frame), GIF (its first frame) or BMP; throws <see cref="ImageDecodeException"/>, with
+    /// <see cref="TruncatedReason"/> for a file that is cut anywhere, including in a later animation frame.
+    /// </summary>
     /// <param name="maxPixels">Images with more pixels (width × height of the file) are rejected before any pixel memory is allocated.</param>
     public static DecodedImage Decode(ReadOnlySpan<byte> data, string name, long maxPixels = 64_000_000)
         => Decode(data, name, maxPixels, minShortSide: 0);
@@ -33,6 +49,10 @@ public static class ImageDecoder
             throw new ImageDecodeException(name, "the file is empty (0 bytes).");
 
         var sniffed = Sniff(data);
+        // Before the codec: SKCodec decodes what a cut progressive JPEG, a PNG missing its IEND or a GIF missing its
+        // trailer holds and reports success, so the container must be whole first (see EncodedStructure).
+        if (sniffed is not null && EncodedStructure.Check(sniffed, data) == StreamEnd.Truncated)
+            throw new ImageDecodeException(name, TruncatedReason(sniffed));
         using var skData = SKData.CreateCopy(data);
         using var stream = new SKMemoryStream(skData);
         using var codec = SKCodec.Create(stream, out var createResult);
@@ -79,7 +99,10 @@ public static class ImageDecoder
                 throw new ImageDecodeException(name, DescribeFailedDecode(format, result));
             if (!opaque)
                 CompositeOntoWhite(bitmap);
-            var oriented = ApplyOrientation(bitmap, codec.EncodedOrigin);
+            var origin = codec.EncodedOrigin;
+            if (origin == SKEncodedOrigin.TopLeft && codec.EncodedFormat == SKEncodedImageFormat.Png)
+                origin = ExifOrientation.FromPng(data);
+            var oriented = ApplyOrientation(bitmap, origin);
             if (!ReferenceEquals(oriented, bitmap))
             {
                 bitmap.Dispose();
@@ -124,10 +147,9 @@ public static class ImageDecoder
 
     private static string DescribeFailedDecode(string format, SKCodecResult result) => result switch
     {
-        SKCodecResult.IncompleteInput =>
-            // Skia also reports this for a JPEG that lacks only its end marker; appending one would make genuinely
-            // cut files pass too (libjpeg's end-of-data warnings are not errors), so those are rejected as well.
-            $"the {format} file is truncated: its data ends before the image is complete (an interrupted upload or copy?).",
+        // Skia also reports this for a JPEG that lacks only its end marker; appending one would make genuinely cut
+        // files pass too (libjpeg's end-of-data warnings are not errors), so those are rejected as well.
+        SKCodecResult.IncompleteInput => TruncatedReason(format),
         SKCodecResult.ErrorInInput or SKCodecResult.InvalidInput =>
             $"the {format} file is corrupt: its image data contains errors, so part of the picture cannot be read.",
         _ => $"the {format} file could not be decoded ({result}).",
@@ -139,7 +161,7 @@ public static class ImageDecoder
             return $"{sniffed} files are not supported; convert it to JPEG or PNG (supported formats are {SupportedFormats}).";
         if (sniffed is not null)
             return createResult == SKCodecResult.IncompleteInput
-                ? $"the file starts like a {sniffed} image but is truncated before the picture's header ends."
+                ? TruncatedReason(sniffed)
                 : $"the file starts like a {sniffed} image but its header is corrupt.";
         return $"this is not an image in a supported format (supported formats are {SupportedFormats}).";
     }

@@ -4,7 +4,7 @@ namespace TransferHub.Imaging.Tests;
 
 public sealed class ImageDigestTests
 {
-    private static byte[] Photo(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "photos", name));
+    private static byte[] Photo(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "photos", name));
 
     private static byte[] Reencode(byte[] data, double scale, SKEncodedImageFormat format, int quality)
     {

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using TransferHub.Imaging;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features;
 using TransferHub.Web.Features.Datasets.Import;
@@ -52,6 +53,20 @@ public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebApp
         var overview = await _services.Datasets.GetAsync(s.ViewerId, datasetId);
         Assert.Equal(4, overview!.Dataset.Images);
         Assert.Equal((1, 0, 1), (overview.Classes[0].Train, overview.Classes[0].Val, overview.Classes[0].Test));
+    }
+
+    [Fact]
+    public async Task ATruncatedProgressiveJpegIsRejectedWithTheDecodersOneReason()
+    {
+        // The first 20 % of a progressive JPEG, which SkiaSharp alone decodes "successfully" as a blur.
+        var (s, datasetId) = await DatasetAsync();
+        var cut = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "cases", "truncated-progressive.jpg"));
+
+        var report = await _services.Import.ImportZipAsync(s.OwnerId, datasetId, TestFiles.Zip(("arrows/up.jpg", cut), ("bags/a.png", TestFiles.Fashion("bag", 0))));
+
+        var rejected = Assert.Single(report.Files, f => f.Status == ImportFileStatus.Rejected);
+        Assert.Equal(("arrows/up.jpg", ImageDecoder.TruncatedReason("JPEG")), (rejected.Path, rejected.Reason));
+        Assert.Equal(["bags/a.png"], (await ImagesAsync(datasetId)).Select(i => i.OriginalName));
     }
 
     [Fact]

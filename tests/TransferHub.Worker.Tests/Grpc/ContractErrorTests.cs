@@ -2,6 +2,7 @@ using TransferHub.Worker.Engine.Training;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Health.V1;
+using TransferHub.Imaging;
 using TransferHub.Worker.Tests.Infrastructure;
 using TransferHub.Worker.V1;
 
@@ -64,6 +65,27 @@ public sealed class ContractErrorTests(WorkerFactory worker)
         var missing = await client.FindMissingImagesAsync(new FindMissingImagesRequest { Sha256 = { images.Select(i => i.Sha256) } });
         Assert.Equal(2, missing.MissingSha256.Count);
         Assert.DoesNotContain(good[0].Sha256, missing.MissingSha256);
+    }
+
+    [Fact]
+    public async Task ATruncatedProgressiveJpegIsRejectedAtUploadAndPreviewWithTheDecodersOneReason()
+    {
+        // The first 20 % of a progressive JPEG: SKCodec decodes it "successfully" as a blur.
+        var cut = File.ReadAllBytes(Path.Combine(TestImages.Root, "cases", "truncated-progressive.jpg"));
+        var expected = ImageDecoder.TruncatedReason("JPEG");
+
+        var response = await worker.Client().UploadAsync([new TestImage("arrows/up.jpg", cut, TestImages.Sha256(cut), 0, DataSplit.Train)]);
+        var preview = await Assert.ThrowsAsync<RpcException>(() => worker.Client().PreviewAugmentationsAsync(new PreviewAugmentationsRequest
+        {
+            Image = ByteString.CopyFrom(cut),
+            Count = 1,
+        }).ResponseAsync);
+
+        Assert.Equal(0, response.Accepted);
+        var rejection = Assert.Single(response.Rejected);
+        Assert.Equal(("arrows/up.jpg", expected), (rejection.Name, rejection.Reason));
+        Assert.Equal(StatusCode.InvalidArgument, preview.StatusCode);
+        Assert.EndsWith(expected, preview.Status.Detail);
     }
 
     [Fact]

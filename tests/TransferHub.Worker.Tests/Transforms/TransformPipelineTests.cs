@@ -1,6 +1,6 @@
 using SkiaSharp;
 using TransferHub.Worker.Engine.Transforms;
-using static TransferHub.Worker.Tests.Transforms.TestImages;
+using static TransferHub.Imaging.Tests.TestImages;
 using TransferHub.Imaging;
 
 namespace TransferHub.Worker.Tests.Transforms;

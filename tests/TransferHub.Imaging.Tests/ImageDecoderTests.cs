@@ -1,9 +1,7 @@
 using SkiaSharp;
-using TransferHub.Worker.Engine.Transforms;
-using static TransferHub.Worker.Tests.Transforms.TestImages;
-using TransferHub.Imaging;
+using static TransferHub.Imaging.Tests.TestImages;
 
-namespace TransferHub.Worker.Tests.Transforms;
+namespace TransferHub.Imaging.Tests;
 
 public class ImageDecoderTests
 {

@@ -2,10 +2,8 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using SkiaSharp;
-using TransferHub.Worker.Engine.Transforms;
-using TransferHub.Imaging;
 
-namespace TransferHub.Worker.Tests.Transforms;
+namespace TransferHub.Imaging.Tests;
 
 /// <summary>Builds small test images in memory: Skia-encoded JPEG/PNG/WebP and hand-written BMP, GIF, palette PNG.</summary>
 internal static class TestImages
@@ -61,6 +59,53 @@ internal static class TestImages
         using var pixmap = bitmap.PeekPixels();
         using var data = pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 100));
         return (data ?? throw new InvalidOperationException("Skia could not encode the test image")).ToArray();
+    }
+
+    public static byte[] WebpLossy(SKBitmap bitmap, int quality = 80)
+    {
+        using var pixmap = bitmap.PeekPixels();
+        using var data = pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossy, quality));
+        return (data ?? throw new InvalidOperationException("Skia could not encode the test image")).ToArray();
+    }
+
+    /// <summary>A committed file under TestData (e.g. "generated/progressive.jpg"; see TestData/README.md).</summary>
+    public static byte[] TestFile(string relativePath) =>
+        File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", relativePath));
+
+    /// <summary>Inserts an eXIf chunk holding <paramref name="tiff"/> right after the PNG's IHDR chunk.</summary>
+    public static byte[] WithPngExif(byte[] png, byte[] tiff)
+    {
+        const int afterIhdr = 8 + 12 + 13; // signature, then IHDR: length, type, 13 data bytes, CRC
+        if (png.Length < afterIhdr || !png.AsSpan(12, 4).SequenceEqual("IHDR"u8)) throw new ArgumentException("not a PNG");
+        using var output = new MemoryStream();
+        output.Write(png, 0, afterIhdr);
+        WriteChunk(output, "eXIf", tiff);
+        output.Write(png, afterIhdr, png.Length - afterIhdr);
+        return output.ToArray();
+    }
+
+    /// <summary>
+    /// A TIFF structure (as Exif stores it) whose IFD0 holds <paramref name="entries"/> of type SHORT, count 1, in the
+    /// given byte order ("II" little-endian or "MM" big-endian), IFD0 at offset 8.
+    /// </summary>
+    public static byte[] ExifTiff(bool bigEndian, params (ushort Tag, ushort Value)[] entries)
+    {
+        var data = new byte[8 + 2 + 12 * entries.Length + 4];
+        void U16(int at, ushort v) { if (bigEndian) BinaryPrimitives.WriteUInt16BigEndian(data.AsSpan(at), v); else BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(at), v); }
+        void U32(int at, uint v) { if (bigEndian) BinaryPrimitives.WriteUInt32BigEndian(data.AsSpan(at), v); else BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(at), v); }
+        (data[0], data[1]) = bigEndian ? ((byte)'M', (byte)'M') : ((byte)'I', (byte)'I');
+        U16(2, 42);
+        U32(4, 8);
+        U16(8, (ushort)entries.Length);
+        for (var k = 0; k < entries.Length; k++)
+        {
+            var e = 10 + 12 * k;
+            U16(e, entries[k].Tag);
+            U16(e + 2, 3); // SHORT
+            U32(e + 4, 1);
+            U16(e + 8, entries[k].Value);
+        }
+        return data;
     }
 
     /// <summary>An uncompressed 24-bit BMP (rows stored bottom-up, as usual). Skia has no BMP encoder.</summary>
