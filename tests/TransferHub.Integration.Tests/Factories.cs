@@ -9,11 +9,15 @@ using TransferHub.Web.Features.Workers;
 
 namespace TransferHub.Integration.Tests;
 
-/// <summary>A real worker on TestServer with a temporary data folder.</summary>
-public sealed class WorkerHost : WebApplicationFactory<TransferHub.Worker.WorkerOptions>
+/// <summary>A real worker on TestServer with a temporary data folder, or with <paramref name="folder"/> (kept when this
+/// host is disposed) to play a worker process that restarts on the same disk.</summary>
+public sealed class WorkerHost(string? folder = null) : WebApplicationFactory<TransferHub.Worker.WorkerOptions>
 {
     public const string Token = "integration-token-0123456789";
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "transferhub-integration", Guid.NewGuid().ToString("N"));
+    private readonly string _folder = folder ?? Path.Combine(Path.GetTempPath(), "transferhub-integration", Guid.NewGuid().ToString("N"));
+    private readonly bool _ownsFolder = folder is null;
+
+    public string Folder => _folder;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -28,7 +32,8 @@ public sealed class WorkerHost : WebApplicationFactory<TransferHub.Worker.Worker
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
+        if (_ownsFolder)
+            try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
     }
 }
 
@@ -112,6 +117,7 @@ public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>
             var killed = worker.KilledToken;
             using var invoker = new HttpMessageInvoker(current.Server.CreateHandler(), disposeHandler: false);
             var response = await invoker.SendAsync(request, cancellationToken);
+            if (worker.OnResponse is { } hook) await hook(request.RequestUri?.AbsolutePath ?? "", cancellationToken);
             var body = new StreamContent(new SeveredStream(await response.Content.ReadAsStreamAsync(cancellationToken), killed));
             foreach (var header in response.Content.Headers) body.Headers.TryAddWithoutValidation(header.Key, header.Value);
             response.Content = body;
@@ -164,6 +170,10 @@ public sealed class WorkerSwitch(WorkerHost? current)
     public WorkerHost? Current { get; set; } = current;
 
     public CancellationToken KilledToken => _killed.Token;
+
+    /// <summary>Called with the request path (e.g. <c>/transferhub.worker.v1.WorkerService/DownloadModel</c>) once a
+    /// worker's response has started and before its body is read: a test kills the worker or stalls the call here.</summary>
+    public Func<string, CancellationToken, Task>? OnResponse { get; set; }
 
     /// <summary>Like kill -9: open streams break off mid-message and new connections are refused. Returns the
     /// worker so the test can dispose of it (whatever it says while shutting down reaches nobody).</summary>

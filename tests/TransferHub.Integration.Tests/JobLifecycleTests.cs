@@ -21,7 +21,7 @@ public sealed class JobLifecycleTests : HostedTest
 
         Assert.True(job.Status == JobStatus.Completed, job.Message);
         Assert.Equal([1, 2, 3], job.Epochs.OrderBy(e => e.Epoch).Select(e => e.Epoch));
-        Assert.All(job.Epochs, e => Assert.InRange(e.TrainAccuracy, 0, 1));
+        Assert.All(job.Epochs, e => Assert.InRange(e.TrainAccuracy!.Value, 0, 1));
         Assert.Equal((12, 4, 4), (job.TrainImages, job.ValImages, job.TestImages));
         Assert.Equal("test", job.EvaluatedSplit);
         var evaluation = Evaluation.FromJson(job.EvaluationJson!);
