@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
@@ -90,6 +91,86 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
         Assert.Equal([seeds[1], seeds[0], id], listed.EnumerateArray().Select(j => j.GetProperty("id").GetInt32()));
     }
 
+    /// <summary>shared/cases: settings the worker refuses were accepted (201) and failed on the worker as "Invalid job spec".</summary>
+    [Theory]
+    [InlineData("""{"mode":"fineTune","augmentation":{"rotationDegrees":500}}""", "augmentation.rotationDegrees")]
+    [InlineData("""{"mode":"fineTune","augmentation":{"rotationDegrees":-5}}""", "augmentation.rotationDegrees")]
+    [InlineData("""{"mode":"fineTune","augmentation":{"rotationDegrees":1e308}}""", "augmentation.rotationDegrees")]
+    [InlineData("""{"mode":"fineTune","augmentation":{"brightness":50}}""", "augmentation.brightness")]
+    [InlineData("""{"mode":"fineTune","augmentation":{"grayscaleProbability":7}}""", "augmentation.grayscaleProbability")]
+    [InlineData("""{"seed":9223372036854775807,"repeats":3}""", "seed")]
+    [InlineData("""{"seed":-4}""", "seed")]
+    [InlineData("""{"backbone":"../../etc/passwd"}""", "backbone")]
+    public async Task SettingsAWorkerWouldRefuseAreAnswered400WithTheirFieldAndNothingIsQueued(string body, string field)
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await app.ApiClientAsync(s.EditorId);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject();
+        json["backbone"] ??= Backbone;
+
+        var problem = await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", json)).JsonAsync(HttpStatusCode.BadRequest);
+
+        var errors = problem.GetProperty("errors");
+        Assert.Equal([field], errors.EnumerateObject().Select(e => e.Name));
+        Assert.NotEmpty(errors.GetProperty(field).EnumerateArray().Single().GetString()!);
+        await using var db = await app.DbAsync();
+        Assert.Equal(0, await db.Jobs.CountAsync(j => j.DatasetId == datasetId));
+    }
+
+    [Fact]
+    public async Task ABackboneNoEnabledWorkerOffersIsRefusedWithTheOfferedOnes()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await app.ApiClientAsync(s.EditorId);
+        int workerId;
+        await using (var scope = app.Services.CreateAsyncScope())
+            workerId = await scope.ServiceProvider.GetRequiredService<Web.Features.Workers.WorkerRegistryService>()
+                .RegisterLocalAsync("unreachable-worker", "http://127.0.0.1:9", "token-0123456789abcdef");
+        try
+        {
+            await using (var db = await app.DbAsync())
+                await db.Workers.Where(w => w.Id == workerId).ExecuteUpdateAsync(w => w.SetProperty(x => x.Backbones, $"{Backbone},mobilenet_v2-random"));
+
+            var problem = await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = "resnet99-imagenet" }))
+                .JsonAsync(HttpStatusCode.BadRequest);
+
+            var message = problem.GetProperty("errors").GetProperty("backbone").EnumerateArray().Single().GetString()!;
+            Assert.Contains("'resnet99-imagenet'", message);
+            Assert.Contains($"Offered: mobilenet_v2-random, {Backbone}.", message);
+            // A backbone it offered at its last contact is queued (it waits for the worker to answer).
+            Assert.Single(Ids(await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone })).JsonAsync(HttpStatusCode.Created)));
+        }
+        finally
+        {
+            await using var db = await app.DbAsync();
+            await db.Workers.Where(w => w.Id == workerId).ExecuteDeleteAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AClassWithoutTrainingImagesIsRefusedByNameAndTrainOnlyDataIsQueuedAsEvaluatedOnTrainingImages()
+    {
+        // shared/cases class-without-train-images.zip and train-split-only.zip, rebuilt from Fashion-MNIST images.
+        var s = await TeamScenario.CreateAsync(app);
+        var editor = await app.ApiClientAsync(s.EditorId);
+        var noTrain = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Up and down");
+        await _services.Import.ImportZipAsync(s.EditorId, noTrain, TestFiles.Zip([
+            .. TestFiles.FashionEntries("bag", 1, "train/down"), .. TestFiles.FashionEntries("coat", 2, "test/down"),
+            .. TestFiles.FashionEntries("sandal", 3, "test/up")]));
+
+        var refused = await (await editor.PostJsonAsync($"api/v1/datasets/{noTrain}/jobs", new { backbone = Backbone })).ProblemAsync(HttpStatusCode.Conflict);
+        Assert.Contains("Class 'up' has no training images", refused);
+
+        var trainOnly = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Train only");
+        await _services.Import.ImportZipAsync(s.EditorId, trainOnly, TestFiles.Zip([
+            .. TestFiles.FashionEntries("bag", 3, "train/bag"), .. TestFiles.FashionEntries("sandal", 3, "train/sandal")]));
+        var launched = await (await editor.PostJsonAsync($"api/v1/datasets/{trainOnly}/jobs", new { backbone = Backbone })).JsonAsync(HttpStatusCode.Created);
+        Assert.Contains(launched.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("evaluated on its own training images"));
+        var id = Assert.Single(Ids(launched));
+        var job = await (await editor.GetAsync($"api/v1/jobs/{id}")).JsonAsync();
+        Assert.Equal("train", job.GetProperty("evaluatedSplit").GetString());
+    }
+
     [Fact]
     public async Task SettingsTheFormWouldRefuseAreAnsweredWithEveryProblem()
     {
@@ -101,7 +182,7 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
         var problems = (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { augment = true, epochs = 0 })).JsonAsync(HttpStatusCode.BadRequest);
         var listed = (await problems).GetProperty("problems").EnumerateArray().Select(p => p.GetString()).ToList();
         Assert.Contains("Choose a backbone.", listed);
-        Assert.Contains("Epochs must be 1 to 1000.", listed);
+        Assert.Contains("Epochs must be 1 to 1000; got 0.", listed);
         Assert.Contains(listed, p => p!.Contains("augmentation cannot apply"));
 
         Assert.Contains("learningRat", await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone, learningRat = 0.1 }))

@@ -105,7 +105,8 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
         var (s2, dataset) = await DatasetAsync();
         var augmented = Quick();
         augmented.Augment = true;
-        var contradiction = await Assert.ThrowsAsync<RuleViolationException>(() => jobs.LaunchAsync(s2.EditorId, dataset, augmented));
+        var contradiction = await Assert.ThrowsAsync<InvalidInputException>(() => jobs.LaunchAsync(s2.EditorId, dataset, augmented));
+        Assert.Equal("augment", Assert.Single(contradiction.Problems).Field);
         Assert.Contains("augmentation cannot apply", contradiction.Message);
         var context = await jobs.LaunchContextAsync(s2.EditorId, dataset);
         Assert.Equal((12, 4, 4), (context.Train, context.Val, context.Test));

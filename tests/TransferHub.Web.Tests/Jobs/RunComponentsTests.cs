@@ -64,7 +64,7 @@ public sealed class RunComponentsTests : IAsyncLifetime
     public void TheComparisonShowsSeedGroupsAsMeanPlusMinusStdAndARowPerRun()
     {
         RunSummary Run(int id, long seed, double accuracy) => new(id, 1, "d", JobKind.Training, JobStatus.Completed, "resnet18x3-imagenet",
-            TrainingMode.FineTune, seed, "g", "v", 3, 3, accuracy, 0.8, 0.9, 0.85, 12, 11_000_000, 1_000_000, "w", null, DateTime.UtcNow, null, null);
+            TrainingMode.FineTune, seed, "g", "v", 3, 3, accuracy, 0.8, 0.9, 0.85, 12, 11_000_000, 1_000_000, "w", null, DateTime.UtcNow, null, null, "test");
         var runs = new[] { Run(1, 1, 0.8), Run(2, 2, 0.9) }
             .Select(r => new ComparedRun(r, [new("Learning rate", "0.001")], [Epoch(1, 0.7), Epoch(2, 0.9)])).ToList();
         var view = new ComparisonView(runs, [new SeedGroupRow("resnet, fine-tune", [1, 2], Spread.Of([0.8, 0.9]), Spread.Of([0.8, 0.8]), null)],

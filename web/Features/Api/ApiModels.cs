@@ -16,11 +16,11 @@ public sealed record LaunchedJobs(IReadOnlyList<int> Ids, IReadOnlyList<string> 
 /// <summary>A run in a list. Metrics that are not finite numbers are null.</summary>
 public sealed record ApiJobSummary(int Id, int DatasetId, string DatasetName, JobKind Kind, JobStatus Status, bool IsActive,
     string Backbone, TrainingMode Mode, long Seed, string? SeedGroup, int EpochsDone, int EpochsTotal, double? Accuracy, double? MacroF1,
-    double? BestValAccuracy, string? Message, DateTime CreatedAt, DateTime? FinishedAt)
+    double? BestValAccuracy, string? Message, DateTime CreatedAt, DateTime? FinishedAt, string? EvaluatedSplit)
 {
     internal static ApiJobSummary From(RunSummary r) => new(r.Id, r.DatasetId, r.DatasetName, r.Kind, r.Status, r.IsActive, r.Backbone,
         r.Mode, r.Seed, r.SeedGroup, r.EpochsDone, r.EpochsTotal, Finite(r.Accuracy), Finite(r.MacroF1), Finite(r.BestValAccuracy),
-        r.Message, r.CreatedAt, r.FinishedAt);
+        r.Message, r.CreatedAt, r.FinishedAt, r.EvaluatedSplit);
 
     internal static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
 }
@@ -30,12 +30,15 @@ public sealed record ApiEpoch(int Epoch, double? TrainLoss, double? TrainAccurac
     double ImagesPerSecond, bool IsBest);
 
 /// <summary>A run's state as <c>GET /api/v1/jobs/{jobId}</c> reports it: status, progress, outcome and the epochs so
-/// far. <see cref="Progress"/> is epochs done / epochs planned (early stopping can end a run before 1).</summary>
+/// far. <see cref="Progress"/> is epochs done / epochs planned (early stopping can end a run before 1).
+/// <c>evaluatedSplit</c> names the images <c>accuracy</c> and <c>macroF1</c> were measured on: <c>test</c>, <c>val</c>
+/// (no test split) or <c>train</c> (no held-out images: optimistic). Metrics that are not finite numbers are null.</summary>
 public sealed record ApiJob(int Id, int DatasetId, string DatasetName, int ProjectId, JobKind Kind, JobStatus Status, bool IsActive,
     string Backbone, TrainingMode Mode, long Seed, int Attempt, int EpochsDone, int EpochsTotal, double Progress, double? SecondsLeft,
     string? Message, double? Accuracy, double? MacroF1, double? BestValAccuracy, string DatasetVersion, string? WorkerName, string? Device,
     int TrainImages, int ValImages, int TestImages, bool HasModel, IReadOnlyList<string> ClassNames,
-    IReadOnlyDictionary<string, string> Settings, IReadOnlyList<ApiEpoch> Epochs, DateTime CreatedAt, DateTime? FinishedAt)
+    IReadOnlyDictionary<string, string> Settings, IReadOnlyList<ApiEpoch> Epochs, DateTime CreatedAt, DateTime? FinishedAt,
+    string? EvaluatedSplit)
 {
     internal static ApiJob From(RunDetails d)
     {
@@ -47,6 +50,6 @@ public sealed record ApiJob(int Id, int DatasetId, string DatasetName, int Proje
             d.HasModel, d.ClassNames, d.Settings.ToDictionary(s => s.Key, s => s.Value),
             [.. d.Epochs.Select(e => new ApiEpoch(e.Epoch, ApiJobSummary.Finite(e.TrainLoss), ApiJobSummary.Finite(e.TrainAccuracy),
                 ApiJobSummary.Finite(e.ValLoss), ApiJobSummary.Finite(e.ValAccuracy), e.Seconds, e.ImagesPerSecond, e.IsBest))],
-            r.CreatedAt, r.FinishedAt);
+            r.CreatedAt, r.FinishedAt, r.EvaluatedSplit);
     }
 }

@@ -32,6 +32,20 @@ public sealed record ComparisonView(IReadOnlyList<ComparedRun> Runs, IReadOnlyLi
 {
     public string? TestSetNote => SameTestImages ? null
         : "These runs were evaluated on different test images (the test split changed between them): compare their numbers with care, or freeze the test split.";
+
+    /// <summary>Said when some runs were not evaluated on a test split: their accuracy is not comparable with tested runs'.</summary>
+    public string? SplitNote
+    {
+        get
+        {
+            var untested = Runs.Where(r => r.Run.EvaluatedSplit is "train" or "val").Select(r => r.Run).ToList();
+            if (untested.Count == 0) return null;
+            return string.Join(" ", untested.GroupBy(r => r.EvaluatedSplit).Select(g =>
+                $"{string.Join(", ", g.Select(r => r.Title))} {(g.Count() == 1 ? "was" : "were")} evaluated on " +
+                (g.Key == "train" ? "training images (no held-out images): optimistic." : "validation images (no test split), which also chose the best epoch."))) +
+                " Their accuracy is not comparable with runs evaluated on test images.";
+        }
+    }
 }
 
 /// <summary>Compares runs of a project and builds ensembles of finished runs.</summary>
@@ -62,7 +76,8 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
                 Spread.Of(g.Select(r => r.Run.MacroF1)), Spread.Of(g.Select(r => r.Run.BestValAccuracy))))
             .ToList();
 
-        var testSets = jobs.Where(j => j.EvaluationJson is not null)
+        // Runs evaluated on other splits are named by SplitNote; "different test images" speaks of test sets only.
+        var testSets = jobs.Where(j => j.EvaluationJson is not null && j.EvaluatedSplit is null or "test")
             .Select(j => TestSet(Jobs.Evaluation.FromJson(j.EvaluationJson!))).Distinct().ToList();
         return new ComparisonView(runs, groups, SameTestImages: testSets.Count <= 1);
     }

@@ -28,8 +28,20 @@ public sealed record LaunchOutcome(IReadOnlyList<int> Ids, IReadOnlyList<string>
 public sealed record RunSummary(int Id, int DatasetId, string DatasetName, JobKind Kind, JobStatus Status, string Backbone, TrainingMode Mode,
     long Seed, string? SeedGroup, string DatasetVersion, int EpochsDone, int EpochsTotal, double? Accuracy, double? MacroF1,
     double? BestValAccuracy, double? LastValAccuracy, double? TrainingSeconds, long TotalParameters, long TrainableParameters,
-    string? WorkerName, string? Message, DateTime CreatedAt, DateTime? FinishedAt, string? EnsembleOf)
+    string? WorkerName, string? Message, DateTime CreatedAt, DateTime? FinishedAt, string? EnsembleOf, string? EvaluatedSplit)
 {
+    /// <summary>The run had no held-out images: its accuracy was measured on the images it trained on.</summary>
+    public bool EvaluatedOnTraining => EvaluatedSplit == "train";
+
+    /// <summary>Which images the accuracy was measured on, in words ("test images", "training images — optimistic").</summary>
+    public string EvaluatedOn => EvaluatedSplit switch
+    {
+        "test" => "test images",
+        "val" => "validation images (no test split)",
+        "train" => "training images — optimistic (no held-out images)",
+        _ => "",
+    };
+
     public string Title => Kind == JobKind.Ensemble ? $"Ensemble #{Id}" : $"Run #{Id}";
     public string ModeText => Kind == JobKind.Ensemble ? "ensemble" : Mode == TrainingMode.FineTune ? "fine-tune" : "feature extraction";
     public bool IsActive => Status.IsActive();
@@ -155,7 +167,7 @@ public sealed class JobService(
         var offered = live.Count > 0 ? live.Select(b => b.Name).ToList()
             : (await db.Workers.Where(w => w.Enabled).Select(w => w.Backbones).ToListAsync(cancellationToken))
                 .SelectMany(b => b.Split(',', StringSplitOptions.RemoveEmptyEntries)).Distinct().Order(StringComparer.Ordinal).ToList();
-        if (offered.Count > 0)
+        if (offered.Count > 0 && !offered.Contains(settings.Backbone))
             Refuse([new JobProblem("backbone", $"No enabled worker offers the backbone '{settings.Backbone}'. Offered: {string.Join(", ", offered)}.")]);
     }
 
@@ -284,7 +296,7 @@ public sealed class JobService(
             SeedGroup = j.SeedGroup, DatasetVersion = j.DatasetVersion, EpochsDone = j.EpochsDone, EpochsTotal = j.EpochsTotal,
             Accuracy = j.Accuracy, MacroF1 = j.MacroF1, TrainingSeconds = j.TrainingSeconds, TotalParameters = j.TotalParameters,
             TrainableParameters = j.TrainableParameters, WorkerName = j.WorkerName, Message = j.Message, CreatedAt = j.CreatedAt,
-            FinishedAt = j.FinishedAt, EnsembleOf = j.EnsembleOf, Attempt = j.Attempt,
+            FinishedAt = j.FinishedAt, EnsembleOf = j.EnsembleOf, Attempt = j.Attempt, EvaluatedSplit = j.EvaluatedSplit,
             SettingsJson = "", ClassNamesJson = "",
         },
         DatasetName = j.Dataset!.Name,
@@ -310,7 +322,7 @@ public sealed class JobService(
     internal static RunSummary Summarize(TrainingJob j, string datasetName, IReadOnlyList<EpochPoint> epochs) => new(
         j.Id, j.DatasetId, datasetName, j.Kind, j.Status, j.Backbone, j.Mode, j.Seed, j.SeedGroup, j.DatasetVersion, j.EpochsDone, j.EpochsTotal,
         j.Accuracy, j.MacroF1, epochs.Max(e => e.ValAccuracy), epochs.Count == 0 ? null : epochs[^1].ValAccuracy, j.TrainingSeconds,
-        j.TotalParameters, j.TrainableParameters, j.WorkerName, j.Message, j.CreatedAt, j.FinishedAt, j.EnsembleOf);
+        j.TotalParameters, j.TrainableParameters, j.WorkerName, j.Message, j.CreatedAt, j.FinishedAt, j.EnsembleOf, j.EvaluatedSplit);
 
     /// <summary>Backbones offered by the enabled workers that answer now (asked live, so the list is current).</summary>
     private async Task<(IReadOnlyList<BackboneChoice>, string?)> BackbonesAsync(TransferHubDbContext db, CancellationToken cancellationToken)
