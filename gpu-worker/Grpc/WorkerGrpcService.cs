@@ -145,6 +145,7 @@ public sealed class WorkerGrpcService(
             EpochsTotal = run.Spec.Epochs,
             ModelId = run.ModelId,
             Message = run.Message,
+            FailureCode = run.FailureCode,
         });
     }
 

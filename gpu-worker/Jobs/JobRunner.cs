@@ -92,6 +92,12 @@ public sealed class JobRunner(
             run.Append(new JobEvent { Completed = ProtoMapping.ToCompleted(outcome, modelId) });
             logger.LogInformation("Job {JobId} completed: accuracy {Accuracy:P1} on {Split}, model {ModelId}", spec.JobId, report.Accuracy, outcome.EvaluatedSplit, modelId);
         }
+        catch (TrainingDivergedException e)
+        {
+            // A result, not a crash: every epoch up to the divergence was streamed; no evaluation, no model.
+            run.Append(Failed(FailureCode.Diverged, e.Message));
+            logger.LogWarning("Job {JobId} diverged in epoch {Epoch}: {Message}", spec.JobId, e.Epoch, e.Message);
+        }
         catch (OperationCanceledException)
         {
             run.Append(Failed(FailureCode.Cancelled, "The job was cancelled."));

@@ -23,6 +23,8 @@ public sealed record TrainingOutcome(
 /// Runs one training job synchronously on the calling (dedicated) thread: feature extraction (frozen backbone,
 /// features computed once and cached, head-only epochs) or fine-tuning (last N stages, discriminative LR),
 /// best-epoch checkpoint by validation accuracy, early stopping, evaluation on the test split.
+/// A run whose training loss, validation loss/accuracy or weights become NaN or infinite stops after reporting that
+/// epoch and throws <see cref="TrainingDivergedException"/> (no evaluation, no model).
 /// </summary>
 public sealed class Trainer(BackboneRegistry backbones, ImageStore images, FeatureCache featureCache, Device device)
 {
@@ -74,11 +76,16 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
                 for (var g = 0; g < groups.Length; g++) groups[g].LearningRate = baseRates[g] * factor;
 
                 var epochClock = Stopwatch.StartNew();
-                var (trainLoss, trainAccuracy) = runner.TrainEpoch(train, optimizer, epoch);
-                var (valLoss, valAccuracy) = val.Count > 0 ? runner.Evaluate(val).Summary : (float.NaN, float.NaN);
+                var pass = runner.TrainEpoch(train, optimizer, epoch);
+                // Evaluating weights that are already NaN says nothing: a diverged epoch reports NaN validation metrics.
+                var weightsFinite = !pass.Diverged && AllFinite(model.parameters().Where(p => p.requires_grad));
+                var (valLoss, valAccuracy) = val.Count > 0 && weightsFinite ? runner.Evaluate(val).Summary : (float.NaN, float.NaN);
                 var seconds = epochClock.Elapsed.TotalSeconds;
+                var divergence = Divergence(pass, weightsFinite, val.Count > 0, valLoss, valAccuracy);
 
-                var improved = val.Count == 0 || valAccuracy > bestAccuracy || (valAccuracy == bestAccuracy && valLoss < bestLoss);
+                // A non-finite epoch is never the best one (NaN compares false, but "no validation" would pick it).
+                var improved = divergence is null &&
+                               (val.Count == 0 || valAccuracy > bestAccuracy || (valAccuracy == bestAccuracy && valLoss < bestLoss));
                 if (improved)
                 {
                     bestAccuracy = valAccuracy;
@@ -92,8 +99,14 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
                 {
                     sinceBest++;
                 }
-                observer.Epoch(new EpochResult(epoch + 1, trainLoss, trainAccuracy, valLoss, valAccuracy,
+                observer.Epoch(new EpochResult(epoch + 1, pass.Loss, pass.Accuracy, valLoss, valAccuracy,
                     (float)(baseRates[0] * factor), seconds, train.Count / Math.Max(seconds, 1e-9), improved));
+
+                if (divergence is not null)
+                {
+                    DisposeAll(best);
+                    throw new TrainingDivergedException(epoch + 1, DivergedMessage(epoch + 1, divergence, spec, featureExtraction));
+                }
 
                 if (spec.EarlyStoppingPatience > 0 && val.Count > 0 && sinceBest >= spec.EarlyStoppingPatience && epoch + 1 < spec.Epochs)
                 {
@@ -126,6 +139,37 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>What became non-finite in an epoch ("the training loss became NaN", …), or null when all is finite.</summary>
+    internal static string? Divergence(TrainPass pass, bool weightsFinite, bool validated, float valLoss, float valAccuracy)
+    {
+        static string What(float value) => float.IsNaN(value) ? "NaN" : "infinite";
+        if (pass.Diverged || (!float.IsNaN(pass.Loss) && !float.IsFinite(pass.Loss))) return $"the training loss became {What(pass.Loss)}";
+        if (!weightsFinite) return "the model's weights became NaN or infinite";
+        if (validated && !float.IsFinite(valLoss)) return $"the validation loss became {What(valLoss)}";
+        if (validated && !float.IsFinite(valAccuracy)) return $"the validation accuracy became {What(valAccuracy)}";
+        return null;
+    }
+
+    /// <summary>The user-level message of a diverged run: the epoch, what went non-finite, and what to change
+    /// (a learning rate ten times lower; the backbone multiplier only when backbone stages trained).</summary>
+    internal static string DivergedMessage(int epoch, string what, TrainingSpec spec, bool featureExtraction)
+    {
+        var lower = (spec.LearningRate / 10).ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
+        var advice = featureExtraction
+            ? $"Lower the learning rate (e.g. to {lower})."
+            : $"Lower the learning rate (e.g. to {lower}) or the backbone LR multiplier.";
+        return $"Training diverged in epoch {epoch}: {what}. {advice}";
+    }
+
+    /// <summary>True when every element of every tensor is finite; one scalar read in all.</summary>
+    private static bool AllFinite(IEnumerable<Tensor> tensors)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var flags = tensors.Select(t => t.isfinite().all()).ToArray();
+        return flags.Length == 0 || torch.stack(flags).all().item<bool>();
     }
 
     private static OptimizerHelper CreateOptimizer(TrainingSpec spec, ClassifierModel model)
