@@ -75,6 +75,7 @@ public sealed class JobRunner(
                 JobId = spec.JobId,
                 Backbone = outcome.Backbone.Name,
                 BackboneDisplayName = outcome.Backbone.DisplayName,
+                BackboneWeightsSha256 = outcome.WeightsSha256,
                 BackboneFrozen = spec.Mode == TrainingMode.FeatureExtraction,
                 ClassNames = spec.ClassNames,
                 ImageSize = spec.ImageSize,

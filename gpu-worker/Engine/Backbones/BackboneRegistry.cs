@@ -57,7 +57,9 @@ public sealed class BackboneRegistry
     public IReadOnlyList<BackboneDescriptor> Descriptors { get; }
 
     /// <summary>Builds the named backbone on the CPU with its weights loaded: a new, independent module each call
-    /// (the caller owns and disposes it). Layers are first initialised from the current torch generator.</summary>
+    /// (the caller owns and disposes it). Layers are first initialised from the current torch generator.
+    /// A weights-folder file is read again on every call (a replaced file takes effect for the next job);
+    /// <see cref="Backbone.WeightsSha256"/> says which content was loaded.</summary>
     /// <exception cref="UnknownBackboneException">no such backbone</exception>
     /// <exception cref="WeightFileException">its weights file does not fit the architecture</exception>
     public Backbone Create(string name)
@@ -85,6 +87,8 @@ public sealed class BackboneRegistry
         try
         {
             var stopwatch = Stopwatch.StartNew();
+            // The weights are parsed once and kept: the hash is of the file as parsed now, whatever happens to it later.
+            var sha256 = WeightsHash.Of(path);
             var weights = OnnxResNetWeights.Load(path, PretrainedBlocks);
             CheckAgainst(architecture, weights, path);
             logger.LogInformation("{Backbone}: parsed and mapped {File} ({Tensors} tensors) in {Milliseconds} ms",
@@ -95,6 +99,7 @@ public sealed class BackboneRegistry
                 try
                 {
                     weights.CopyInto(backbone);
+                    backbone.WeightsSha256 = sha256;
                     return backbone;
                 }
                 catch
@@ -184,7 +189,7 @@ public sealed class BackboneRegistry
             }
             var descriptor = architecture.Describe(name, $"{architecture.DisplayName} · {fileName}", $"weights file {fileName}",
                 pretrained: true, Normalization.ImageNet, error);
-            entries.Add(new Entry(descriptor, error is null ? d => WeightFile.Load(path, architecture, d) : null));
+            entries.Add(new Entry(descriptor, error is null ? d => WeightFile.LoadHashed(path, architecture, d) : null));
         }
         return entries;
     }

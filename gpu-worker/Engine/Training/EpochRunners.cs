@@ -120,7 +120,9 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
         if (_features is not null) return _features;
         var descriptor = model.Backbone.Descriptor;
         // Only deterministic (pretrained) weights may be shared across jobs; random-init features are per job.
-        var cacheKey = descriptor.Pretrained ? $"{descriptor.Name}/{source.Pipeline.Size}px-{source.Pipeline.Resize}".ToLowerInvariant() : null;
+        var cacheKey = descriptor.Pretrained && model.Backbone.WeightsSha256 is { } weights
+            ? FeatureCache.Key(descriptor.Name, weights, source.Pipeline.Size, source.Pipeline.Resize)
+            : null;
         var features = new Dictionary<string, float[]>();
         var missing = new List<DatasetEntry>();
         foreach (var item in spec.Items.DistinctBy(i => i.Sha256))

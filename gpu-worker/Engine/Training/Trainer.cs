@@ -9,7 +9,8 @@ using static TorchSharp.torch;
 
 namespace TransferHub.Worker.Engine.Training;
 
-/// <summary>What a finished training run produced. The caller owns (and disposes) <see cref="Model"/>.</summary>
+/// <summary>What a finished training run produced. The caller owns (and disposes) <see cref="Model"/>.
+/// <see cref="WeightsSha256"/>: the content hash of the backbone weights the run started from (null: random init).</summary>
 public sealed record TrainingOutcome(
     ClassifierModel Model,
     ClassificationReport Report,
@@ -17,7 +18,8 @@ public sealed record TrainingOutcome(
     int BestEpoch,
     bool StoppedEarly,
     double Seconds,
-    BackboneDescriptor Backbone);
+    BackboneDescriptor Backbone,
+    string? WeightsSha256);
 
 /// <summary>
 /// Runs one training job synchronously on the calling (dedicated) thread: feature extraction (frozen backbone,
@@ -132,7 +134,8 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
             }
             var report = runner.Evaluate(evaluationItems).ToReport(spec.ClassNames);
             model.to(torch.CPU);
-            return new TrainingOutcome(model, report, evaluated, bestEpoch, stoppedEarly, clock.Elapsed.TotalSeconds, descriptor);
+            return new TrainingOutcome(model, report, evaluated, bestEpoch, stoppedEarly, clock.Elapsed.TotalSeconds, descriptor,
+                backbone.WeightsSha256);
         }
         catch
         {
