@@ -10,8 +10,8 @@ namespace TransferHub.Worker.Engine.Backbones;
 /// Built once at start-up (it parses the 64 MB ONNX file once and keeps the mapped weights, and checks every
 /// weight file). Thread-safe: <see cref="Create(string)"/> may be called from several job threads.
 /// Random initialisation (the random baselines, and the layers of every model before its weights are loaded)
-/// draws from the current torch generator: seed it with <c>torch.manual_seed</c> before <see cref="Create(string)"/>
-/// when a run must be reproducible.
+/// draws from the current torch generator: call <see cref="Create(string)"/> inside <see cref="TorchRandom.Seeded{T}"/>
+/// when a run must be reproducible (it holds <see cref="TorchRandom"/>'s lock while building).
 /// </remarks>
 public sealed class BackboneRegistry
 {
@@ -67,7 +67,8 @@ public sealed class BackboneRegistry
         if (!_entries.TryGetValue(name, out var entry))
             throw new UnknownBackboneException(name, Descriptors.Where(d => d.Error is null).Select(d => d.Name));
         if (entry.Descriptor.Error is { } error) throw new WeightFileException(error);
-        return entry.Build!(entry.Descriptor);
+        // Building draws from torch's global generator: never inside another job's seeded section.
+        return TorchRandom.Exclusive(() => entry.Build!(entry.Descriptor));
     }
 
     private static Entry Pretrained(string pretrainedFolder, ILogger logger)

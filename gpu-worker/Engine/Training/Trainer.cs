@@ -25,6 +25,7 @@ public sealed record TrainingOutcome(
 /// Runs one training job synchronously on the calling (dedicated) thread: feature extraction (frozen backbone,
 /// features computed once and cached, head-only epochs) or fine-tuning (last N stages, discriminative LR),
 /// best-epoch checkpoint by validation accuracy, early stopping, evaluation on the test split.
+/// Reproducible per seed even beside other jobs (see <see cref="TorchRandom"/>).
 /// A run whose training loss, validation loss/accuracy or weights become NaN or infinite stops after reporting that
 /// epoch and throws <see cref="TrainingDivergedException"/> (no evaluation, no model).
 /// </summary>
@@ -33,11 +34,26 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
     public TrainingOutcome Run(TrainingSpec spec, ITrainingObserver observer, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        torch.manual_seed(spec.Seed);
-        var backbone = backbones.Create(spec.Backbone);
+        // Dropout draws from the job's own generator, never from the global one other jobs use.
+        using var generator = new torch.Generator(unchecked((ulong)spec.Seed), device);
+        // Initialisation draws from torch's global generator: seeded and built as one section no other job can enter.
+        var model = TorchRandom.Seeded(spec.Seed, () =>
+        {
+            var backbone = backbones.Create(spec.Backbone);
+            try
+            {
+                return new ClassifierModel(backbone,
+                    new ClassifierHead(backbone.Descriptor.FeatureDim, spec.ClassNames.Count, spec.HiddenUnits, spec.Dropout));
+            }
+            catch
+            {
+                backbone.Dispose();
+                throw;
+            }
+        });
+        var backbone = model.Backbone;
         var descriptor = backbone.Descriptor;
-        var head = new ClassifierHead(descriptor.FeatureDim, spec.ClassNames.Count, spec.HiddenUnits, spec.Dropout);
-        var model = new ClassifierModel(backbone, head);
+        model.Head.UseGenerator(generator);
         try
         {
             var featureExtraction = spec.Mode == TrainingMode.FeatureExtraction;
@@ -141,6 +157,10 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
         {
             model.Dispose();
             throw;
+        }
+        finally
+        {
+            model.Head.UseGenerator(null); // the generator is disposed on return; the model may outlive it
         }
     }
 
