@@ -145,6 +145,7 @@ public sealed class WorkerGrpcService(
             EpochsTotal = run.Spec.Epochs,
             ModelId = run.ModelId,
             Message = run.Message,
+            FailureCode = run.FailureCode,
         });
     }
 
@@ -181,6 +182,10 @@ public sealed class WorkerGrpcService(
         catch (ImageDecodeException e)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
+        }
+        catch (WeightFileException e)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
         }
     }
 

@@ -18,6 +18,8 @@ public sealed class JobRun(TrainingSpec spec)
     public int EpochsDone { get; private set; }
     public string ModelId { get; private set; } = "";
     public string Message { get; private set; } = "";
+    /// <summary>Why the job failed (<see cref="FailureCode.Unspecified"/> while running or when completed).</summary>
+    public FailureCode FailureCode { get; private set; }
     public DateTimeOffset FinishedAt { get; private set; }
     public bool IsFinished => State != JobState.Running;
 
@@ -39,7 +41,7 @@ public sealed class JobRun(TrainingSpec spec)
                     break;
                 case JobEvent.EventOneofCase.Failed:
                     State = jobEvent.Failed.Code == FailureCode.Cancelled ? JobState.Cancelled : JobState.Failed;
-                    (Message, FinishedAt) = (jobEvent.Failed.Message, DateTimeOffset.UtcNow);
+                    (Message, FailureCode, FinishedAt) = (jobEvent.Failed.Message, jobEvent.Failed.Code, DateTimeOffset.UtcNow);
                     break;
             }
             // The epoch an event belongs to: an epoch event its own; a log line the epoch in progress; "started" none.

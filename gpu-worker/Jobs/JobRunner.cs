@@ -75,6 +75,7 @@ public sealed class JobRunner(
                 JobId = spec.JobId,
                 Backbone = outcome.Backbone.Name,
                 BackboneDisplayName = outcome.Backbone.DisplayName,
+                BackboneWeightsSha256 = outcome.WeightsSha256,
                 BackboneFrozen = spec.Mode == TrainingMode.FeatureExtraction,
                 ClassNames = spec.ClassNames,
                 ImageSize = spec.ImageSize,
@@ -91,6 +92,12 @@ public sealed class JobRunner(
             }));
             run.Append(new JobEvent { Completed = ProtoMapping.ToCompleted(outcome, modelId) });
             logger.LogInformation("Job {JobId} completed: accuracy {Accuracy:P1} on {Split}, model {ModelId}", spec.JobId, report.Accuracy, outcome.EvaluatedSplit, modelId);
+        }
+        catch (TrainingDivergedException e)
+        {
+            // A result, not a crash: every epoch up to the divergence was streamed; no evaluation, no model.
+            run.Append(Failed(FailureCode.Diverged, e.Message));
+            logger.LogWarning("Job {JobId} diverged in epoch {Epoch}: {Message}", spec.JobId, e.Epoch, e.Message);
         }
         catch (OperationCanceledException)
         {

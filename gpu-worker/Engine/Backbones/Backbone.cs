@@ -27,6 +27,11 @@ public abstract class Backbone(string name) : nn.Module<Tensor, Tensor>(name)
 
     /// <summary>The backbone's parts in forward order (stem first).</summary>
     public abstract IReadOnlyList<nn.Module> Stages { get; }
+
+    /// <summary>SHA-256 (lower-case hex) of the weights file this instance was loaded from — the shipped ONNX file or
+    /// the weights-folder file as it was when read; null for random initialisation. Anything derived from the
+    /// weights (cached features, a trained head) is keyed by it, never by the backbone's name alone.</summary>
+    public string? WeightsSha256 { get; internal set; }
 }
 
 /// <summary>Thrown when a job names a backbone this worker does not offer.</summary>

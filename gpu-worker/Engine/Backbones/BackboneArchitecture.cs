@@ -64,7 +64,9 @@ internal sealed class BackboneArchitecture
         Transforms.Normalization normalization, string? error = null) =>
         new(name, displayName, InputSize: 224, Shape.Parameters, weightsSource, pretrained, FeatureDim, Stages, normalization, error);
 
-    private ArchitectureShape Probe()
+    private ArchitectureShape Probe() => TorchRandom.Exclusive(ProbeNow);
+
+    private ArchitectureShape ProbeNow()
     {
         // Building draws random weights; keep the caller's generator state so that probing (at registry creation)
         // does not change what a seeded Create() produces.

@@ -10,8 +10,8 @@ namespace TransferHub.Worker.Engine.Backbones;
 /// Built once at start-up (it parses the 64 MB ONNX file once and keeps the mapped weights, and checks every
 /// weight file). Thread-safe: <see cref="Create(string)"/> may be called from several job threads.
 /// Random initialisation (the random baselines, and the layers of every model before its weights are loaded)
-/// draws from the current torch generator: seed it with <c>torch.manual_seed</c> before <see cref="Create(string)"/>
-/// when a run must be reproducible.
+/// draws from the current torch generator: call <see cref="Create(string)"/> inside <see cref="TorchRandom.Seeded{T}"/>
+/// when a run must be reproducible (it holds <see cref="TorchRandom"/>'s lock while building).
 /// </remarks>
 public sealed class BackboneRegistry
 {
@@ -57,7 +57,9 @@ public sealed class BackboneRegistry
     public IReadOnlyList<BackboneDescriptor> Descriptors { get; }
 
     /// <summary>Builds the named backbone on the CPU with its weights loaded: a new, independent module each call
-    /// (the caller owns and disposes it). Layers are first initialised from the current torch generator.</summary>
+    /// (the caller owns and disposes it). Layers are first initialised from the current torch generator.
+    /// A weights-folder file is read again on every call (a replaced file takes effect for the next job);
+    /// <see cref="Backbone.WeightsSha256"/> says which content was loaded.</summary>
     /// <exception cref="UnknownBackboneException">no such backbone</exception>
     /// <exception cref="WeightFileException">its weights file does not fit the architecture</exception>
     public Backbone Create(string name)
@@ -65,7 +67,8 @@ public sealed class BackboneRegistry
         if (!_entries.TryGetValue(name, out var entry))
             throw new UnknownBackboneException(name, Descriptors.Where(d => d.Error is null).Select(d => d.Name));
         if (entry.Descriptor.Error is { } error) throw new WeightFileException(error);
-        return entry.Build!(entry.Descriptor);
+        // Building draws from torch's global generator: never inside another job's seeded section.
+        return TorchRandom.Exclusive(() => entry.Build!(entry.Descriptor));
     }
 
     private static Entry Pretrained(string pretrainedFolder, ILogger logger)
@@ -85,6 +88,8 @@ public sealed class BackboneRegistry
         try
         {
             var stopwatch = Stopwatch.StartNew();
+            // The weights are parsed once and kept: the hash is of the file as parsed now, whatever happens to it later.
+            var sha256 = WeightsHash.Of(path);
             var weights = OnnxResNetWeights.Load(path, PretrainedBlocks);
             CheckAgainst(architecture, weights, path);
             logger.LogInformation("{Backbone}: parsed and mapped {File} ({Tensors} tensors) in {Milliseconds} ms",
@@ -95,6 +100,7 @@ public sealed class BackboneRegistry
                 try
                 {
                     weights.CopyInto(backbone);
+                    backbone.WeightsSha256 = sha256;
                     return backbone;
                 }
                 catch
@@ -184,7 +190,7 @@ public sealed class BackboneRegistry
             }
             var descriptor = architecture.Describe(name, $"{architecture.DisplayName} · {fileName}", $"weights file {fileName}",
                 pretrained: true, Normalization.ImageNet, error);
-            entries.Add(new Entry(descriptor, error is null ? d => WeightFile.Load(path, architecture, d) : null));
+            entries.Add(new Entry(descriptor, error is null ? d => WeightFile.LoadHashed(path, architecture, d) : null));
         }
         return entries;
     }

@@ -84,6 +84,26 @@ internal static partial class WeightFile
         }
     }
 
+    /// <summary><see cref="Load"/>, with <see cref="Backbone.WeightsSha256"/> set to the hash of exactly the content
+    /// loaded: when the file changes while it is read, it is read again.</summary>
+    public static Backbone LoadHashed(string path, BackboneArchitecture architecture, BackboneDescriptor descriptor)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var before = WeightsHash.Version(path);
+            var sha256 = WeightsHash.Of(path);
+            var backbone = Load(path, architecture, descriptor);
+            if (WeightsHash.Version(path) == before && WeightsHash.Of(path) == sha256)
+            {
+                backbone.WeightsSha256 = sha256;
+                return backbone;
+            }
+            backbone.Dispose();
+            if (attempt == 3)
+                throw new WeightFileException($"Weights file '{Path.GetFileName(path)}' kept changing while it was read; try again once it is written.");
+        }
+    }
+
     /// <summary>Reads a state_dict saved with torch.save (.pt/.pth, zip format) or as safetensors.</summary>
     public static Dictionary<string, Tensor> Read(string path)
     {

@@ -4,20 +4,54 @@ using static TorchSharp.torch;
 
 namespace TransferHub.Worker.Engine.Training;
 
-/// <summary>A new classification head sized to the dataset's classes: linear, or hidden layer + ReLU + dropout.</summary>
+/// <summary>A new classification head sized to the dataset's classes: linear, or hidden layer + ReLU + dropout.
+/// Input [N, inputs] features, output [N, classes] logits. Its layers are initialised from torch's global generator
+/// (under <see cref="TorchRandom"/>'s lock); its dropout draws from the generator given to <see cref="UseGenerator"/>.</summary>
 public sealed class ClassifierHead : nn.Module<Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> layers;
+    private readonly GeneratorDropout _dropout;
 
     public ClassifierHead(int inputs, int classes, int hiddenUnits, float dropout) : base(nameof(ClassifierHead))
     {
-        layers = hiddenUnits > 0
-            ? nn.Sequential(nn.Linear(inputs, hiddenUnits), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hiddenUnits, classes))
-            : nn.Sequential(nn.Dropout(dropout), nn.Linear(inputs, classes));
+        _dropout = new GeneratorDropout(dropout);
+        layers = TorchRandom.Exclusive(() => hiddenUnits > 0
+            ? nn.Sequential(nn.Linear(inputs, hiddenUnits), nn.ReLU(), _dropout, nn.Linear(hiddenUnits, classes))
+            : nn.Sequential(_dropout, nn.Linear(inputs, classes)));
         RegisterComponents();
     }
 
+    /// <summary>The generator dropout draws its masks from in train mode: the job's own, so that concurrent jobs do
+    /// not share a random stream (null = torch's global generator). The caller keeps ownership.</summary>
+    public void UseGenerator(torch.Generator? generator) => _dropout.Generator = generator;
+
     public override Tensor forward(Tensor features) => layers.forward(features);
+}
+
+/// <summary>Inverted dropout (as <c>nn.Dropout</c>: in train mode zero each element with probability p and scale the
+/// rest by 1/(1-p); identity in eval mode) whose mask comes from a chosen <see cref="torch.Generator"/>.
+/// No parameters or buffers, so state_dict keys are those of <c>nn.Dropout</c>.</summary>
+internal sealed class GeneratorDropout : nn.Module<Tensor, Tensor>
+{
+    private readonly double _p;
+
+    public GeneratorDropout(double p) : base("Dropout")
+    {
+        if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1).");
+        _p = p;
+    }
+
+    public torch.Generator? Generator { get; set; }
+
+    public override Tensor forward(Tensor input)
+    {
+        if (!training || _p == 0) return input.alias();
+        var keep = 1 - _p;
+        using var uniform = torch.rand(input.shape, dtype: input.dtype, device: input.device, generator: Generator);
+        using var mask = uniform.lt(keep);
+        using var kept = input.mul(mask);
+        return kept.div(keep);
+    }
 }
 
 /// <summary>Backbone → head. State-dict keys are "backbone.*" and "head.*".</summary>

@@ -23,9 +23,15 @@ public sealed class EvaluationPass(List<(string Sha256, int TrueClass, float[] P
     public ClassificationReport ToReport(IReadOnlyList<string> classNames) => ClassificationReport.From(classNames, images);
 }
 
+/// <summary>One training epoch's mean loss (nats per image) and accuracy (0–1) over the images it trained on.
+/// <paramref name="Diverged"/>: a batch's loss was NaN or infinite, so the epoch stopped at that batch (its loss is
+/// then that non-finite value folded into the mean, i.e. NaN or infinite too).</summary>
+internal readonly record struct TrainPass(float Loss, float Accuracy, bool Diverged);
+
 internal interface IEpochRunner
 {
-    (float Loss, float Accuracy) TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch);
+    /// <summary>Trains one epoch; stops at the first batch whose loss is not finite (see <see cref="TrainPass.Diverged"/>).</summary>
+    TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch);
     EvaluationPass Evaluate(IReadOnlyList<DatasetEntry> items);
 }
 
@@ -48,13 +54,13 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
 {
     private Dictionary<string, float[]>? _features;
 
-    public (float Loss, float Accuracy) TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch)
+    public TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch)
     {
         var features = Features();
         var order = Shuffle.Order(train.Count, spec.Seed, epoch);
         model.Head.train();
         double lossSum = 0;
-        long correct = 0;
+        long correct = 0, seen = 0;
         var dim = model.Backbone.Descriptor.FeatureDim;
         for (var start = 0; start < order.Length; start += spec.BatchSize)
         {
@@ -76,10 +82,15 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();
-            lossSum += loss.item<float>() * count;
+            var batchLoss = loss.item<float>();
+            lossSum += batchLoss * count;
             correct += logits.argmax(1).eq(labels).sum().item<long>();
+            seen += count;
+            // The loss is read every batch anyway, so checking it costs nothing; after a non-finite loss the
+            // weights are (or will be) NaN, and further steps cannot recover.
+            if (!float.IsFinite(batchLoss)) return new TrainPass((float)(lossSum / seen), (float)correct / seen, Diverged: true);
         }
-        return ((float)(lossSum / train.Count), (float)correct / train.Count);
+        return new TrainPass((float)(lossSum / train.Count), (float)correct / train.Count, Diverged: false);
     }
 
     public EvaluationPass Evaluate(IReadOnlyList<DatasetEntry> items)
@@ -109,7 +120,9 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
         if (_features is not null) return _features;
         var descriptor = model.Backbone.Descriptor;
         // Only deterministic (pretrained) weights may be shared across jobs; random-init features are per job.
-        var cacheKey = descriptor.Pretrained ? $"{descriptor.Name}/{source.Pipeline.Size}px-{source.Pipeline.Resize}".ToLowerInvariant() : null;
+        var cacheKey = descriptor.Pretrained && model.Backbone.WeightsSha256 is { } weights
+            ? FeatureCache.Key(descriptor.Name, weights, source.Pipeline.Size, source.Pipeline.Resize)
+            : null;
         var features = new Dictionary<string, float[]>();
         var missing = new List<DatasetEntry>();
         foreach (var item in spec.Items.DistinctBy(i => i.Sha256))
@@ -155,7 +168,7 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
 internal sealed class FineTuneEpochRunner(ClassifierModel model, BatchSource source, TrainingSpec spec, Device device,
     CancellationToken cancellationToken) : IEpochRunner
 {
-    public (float Loss, float Accuracy) TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch)
+    public TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch)
     {
         var order = Shuffle.Order(train.Count, spec.Seed, epoch);
         long? augmentSeed = spec.Augmentation.IsNone ? null : spec.Seed;
@@ -175,11 +188,14 @@ internal sealed class FineTuneEpochRunner(ClassifierModel model, BatchSource sou
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();
-            lossSum += loss.item<float>() * batch.Count;
+            var batchLoss = loss.item<float>();
+            lossSum += batchLoss * batch.Count;
             correct += logits.argmax(1).eq(labels).sum().item<long>();
             seen += batch.Count;
+            if (!float.IsFinite(batchLoss)) return new TrainPass((float)(lossSum / seen), (float)correct / seen, Diverged: true);
         }
-        return seen == 0 ? (float.NaN, float.NaN) : ((float)(lossSum / seen), (float)correct / seen);
+        // No batch of at least 2 images: nothing trained, which is not a divergence.
+        return seen == 0 ? new TrainPass(float.NaN, float.NaN, Diverged: false) : new TrainPass((float)(lossSum / seen), (float)correct / seen, Diverged: false);
     }
 
     public EvaluationPass Evaluate(IReadOnlyList<DatasetEntry> items)

@@ -1,13 +1,20 @@
 using System.Runtime.InteropServices;
+using TransferHub.Worker.Engine.Transforms;
 
 namespace TransferHub.Worker.Engine.Training;
 
 /// <summary>
-/// Pooled backbone features per (backbone, image size, resize mode, image hash), on disk, so a frozen
-/// backbone runs over each image once — across epochs and across jobs.
+/// Pooled backbone features per (backbone name, weights content hash, image size, resize mode, image hash), on disk,
+/// so a frozen backbone runs over each image once — across epochs and across jobs. Keyed by the weights' SHA-256,
+/// a weights file replaced under the same name never serves the old file's features.
 /// </summary>
 public sealed class FeatureCache(string root)
 {
+    /// <summary>The cache key (a relative folder) of one backbone's weights at one input size and resize mode.</summary>
+    /// <param name="weightsSha256">the SHA-256 (hex) of the weights the features were computed with</param>
+    public static string Key(string backbone, string weightsSha256, int size, ResizeMode resize) =>
+        $"{backbone}/{weightsSha256}/{size}px-{resize}".ToLowerInvariant();
+
     public float[]? TryGet(string key, string sha256)
     {
         var path = PathOf(key, sha256);

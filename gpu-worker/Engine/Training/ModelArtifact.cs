@@ -15,6 +15,9 @@ public sealed record ModelMetadata
     public required string JobId { get; init; }
     public required string Backbone { get; init; }
     public required string BackboneDisplayName { get; init; }
+    /// <summary>SHA-256 (hex) of the backbone weights file the run started from; null for random init and for
+    /// models written before it was recorded. A frozen-backbone model only fits these exact weights.</summary>
+    public string? BackboneWeightsSha256 { get; init; }
     /// <summary>True when only the head was trained: the weights file then holds the head, and the backbone is the
     /// named pretrained one, unchanged.</summary>
     public required bool BackboneFrozen { get; init; }
@@ -67,6 +70,8 @@ public static class ModelArtifact
     }
 
     /// <summary>Rebuilds the classifier on the CPU, in eval mode.</summary>
+    /// <exception cref="WeightFileException">a frozen-backbone model whose recorded backbone weights hash differs from
+    /// the weights this worker now has under that backbone name</exception>
     public static (ClassifierModel Model, ModelMetadata Metadata) Load(Stream source, BackboneRegistry backbones)
     {
         var metadata = ReadMetadata(source);
@@ -77,10 +82,20 @@ public static class ModelArtifact
         weights.Position = 0;
 
         var backbone = backbones.Create(metadata.Backbone);
+        if (metadata.BackboneFrozen && metadata.BackboneWeightsSha256 is { } trained && backbone.WeightsSha256 != trained)
+        {
+            backbone.Dispose();
+            throw new WeightFileException(
+                $"The model's head was trained on '{metadata.Backbone}' with weights {Short(trained)}, but this worker's " +
+                $"'{metadata.Backbone}' now has weights {(backbone.WeightsSha256 is { } now ? Short(now) : "from random initialisation")}: its predictions would be " +
+                "meaningless. Put the original weights file back or train the model again.");
+        }
         var head = new ClassifierHead(backbone.Descriptor.FeatureDim, metadata.ClassNames.Count, metadata.HiddenUnits, metadata.Dropout);
         var model = new ClassifierModel(backbone, head);
         (metadata.BackboneFrozen ? (torch.nn.Module)head : model).load_safetensors(weights, strict: true, null!, null!, leaveOpen: true);
         model.eval();
         return (model, metadata);
     }
+
+    private static string Short(string sha256) => sha256.Length > 12 ? sha256[..12] + "…" : sha256;
 }

@@ -9,7 +9,8 @@ using static TorchSharp.torch;
 
 namespace TransferHub.Worker.Engine.Training;
 
-/// <summary>What a finished training run produced. The caller owns (and disposes) <see cref="Model"/>.</summary>
+/// <summary>What a finished training run produced. The caller owns (and disposes) <see cref="Model"/>.
+/// <see cref="WeightsSha256"/>: the content hash of the backbone weights the run started from (null: random init).</summary>
 public sealed record TrainingOutcome(
     ClassifierModel Model,
     ClassificationReport Report,
@@ -17,23 +18,42 @@ public sealed record TrainingOutcome(
     int BestEpoch,
     bool StoppedEarly,
     double Seconds,
-    BackboneDescriptor Backbone);
+    BackboneDescriptor Backbone,
+    string? WeightsSha256);
 
 /// <summary>
 /// Runs one training job synchronously on the calling (dedicated) thread: feature extraction (frozen backbone,
 /// features computed once and cached, head-only epochs) or fine-tuning (last N stages, discriminative LR),
 /// best-epoch checkpoint by validation accuracy, early stopping, evaluation on the test split.
+/// Reproducible per seed even beside other jobs (see <see cref="TorchRandom"/>).
+/// A run whose training loss, validation loss/accuracy or weights become NaN or infinite stops after reporting that
+/// epoch and throws <see cref="TrainingDivergedException"/> (no evaluation, no model).
 /// </summary>
 public sealed class Trainer(BackboneRegistry backbones, ImageStore images, FeatureCache featureCache, Device device)
 {
     public TrainingOutcome Run(TrainingSpec spec, ITrainingObserver observer, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        torch.manual_seed(spec.Seed);
-        var backbone = backbones.Create(spec.Backbone);
+        // Dropout draws from the job's own generator, never from the global one other jobs use.
+        using var generator = new torch.Generator(unchecked((ulong)spec.Seed), device);
+        // Initialisation draws from torch's global generator: seeded and built as one section no other job can enter.
+        var model = TorchRandom.Seeded(spec.Seed, () =>
+        {
+            var backbone = backbones.Create(spec.Backbone);
+            try
+            {
+                return new ClassifierModel(backbone,
+                    new ClassifierHead(backbone.Descriptor.FeatureDim, spec.ClassNames.Count, spec.HiddenUnits, spec.Dropout));
+            }
+            catch
+            {
+                backbone.Dispose();
+                throw;
+            }
+        });
+        var backbone = model.Backbone;
         var descriptor = backbone.Descriptor;
-        var head = new ClassifierHead(descriptor.FeatureDim, spec.ClassNames.Count, spec.HiddenUnits, spec.Dropout);
-        var model = new ClassifierModel(backbone, head);
+        model.Head.UseGenerator(generator);
         try
         {
             var featureExtraction = spec.Mode == TrainingMode.FeatureExtraction;
@@ -74,11 +94,16 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
                 for (var g = 0; g < groups.Length; g++) groups[g].LearningRate = baseRates[g] * factor;
 
                 var epochClock = Stopwatch.StartNew();
-                var (trainLoss, trainAccuracy) = runner.TrainEpoch(train, optimizer, epoch);
-                var (valLoss, valAccuracy) = val.Count > 0 ? runner.Evaluate(val).Summary : (float.NaN, float.NaN);
+                var pass = runner.TrainEpoch(train, optimizer, epoch);
+                // Evaluating weights that are already NaN says nothing: a diverged epoch reports NaN validation metrics.
+                var weightsFinite = !pass.Diverged && AllFinite(model.parameters().Where(p => p.requires_grad));
+                var (valLoss, valAccuracy) = val.Count > 0 && weightsFinite ? runner.Evaluate(val).Summary : (float.NaN, float.NaN);
                 var seconds = epochClock.Elapsed.TotalSeconds;
+                var divergence = Divergence(pass, weightsFinite, val.Count > 0, valLoss, valAccuracy);
 
-                var improved = val.Count == 0 || valAccuracy > bestAccuracy || (valAccuracy == bestAccuracy && valLoss < bestLoss);
+                // A non-finite epoch is never the best one (NaN compares false, but "no validation" would pick it).
+                var improved = divergence is null &&
+                               (val.Count == 0 || valAccuracy > bestAccuracy || (valAccuracy == bestAccuracy && valLoss < bestLoss));
                 if (improved)
                 {
                     bestAccuracy = valAccuracy;
@@ -92,8 +117,14 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
                 {
                     sinceBest++;
                 }
-                observer.Epoch(new EpochResult(epoch + 1, trainLoss, trainAccuracy, valLoss, valAccuracy,
+                observer.Epoch(new EpochResult(epoch + 1, pass.Loss, pass.Accuracy, valLoss, valAccuracy,
                     (float)(baseRates[0] * factor), seconds, train.Count / Math.Max(seconds, 1e-9), improved));
+
+                if (divergence is not null)
+                {
+                    DisposeAll(best);
+                    throw new TrainingDivergedException(epoch + 1, DivergedMessage(epoch + 1, divergence, spec, featureExtraction));
+                }
 
                 if (spec.EarlyStoppingPatience > 0 && val.Count > 0 && sinceBest >= spec.EarlyStoppingPatience && epoch + 1 < spec.Epochs)
                 {
@@ -119,13 +150,49 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
             }
             var report = runner.Evaluate(evaluationItems).ToReport(spec.ClassNames);
             model.to(torch.CPU);
-            return new TrainingOutcome(model, report, evaluated, bestEpoch, stoppedEarly, clock.Elapsed.TotalSeconds, descriptor);
+            return new TrainingOutcome(model, report, evaluated, bestEpoch, stoppedEarly, clock.Elapsed.TotalSeconds, descriptor,
+                backbone.WeightsSha256);
         }
         catch
         {
             model.Dispose();
             throw;
         }
+        finally
+        {
+            model.Head.UseGenerator(null); // the generator is disposed on return; the model may outlive it
+        }
+    }
+
+    /// <summary>What became non-finite in an epoch ("the training loss became NaN", …), or null when all is finite.</summary>
+    internal static string? Divergence(TrainPass pass, bool weightsFinite, bool validated, float valLoss, float valAccuracy)
+    {
+        static string What(float value) => float.IsNaN(value) ? "NaN" : "infinite";
+        if (pass.Diverged || (!float.IsNaN(pass.Loss) && !float.IsFinite(pass.Loss))) return $"the training loss became {What(pass.Loss)}";
+        if (!weightsFinite) return "the model's weights became NaN or infinite";
+        if (validated && !float.IsFinite(valLoss)) return $"the validation loss became {What(valLoss)}";
+        if (validated && !float.IsFinite(valAccuracy)) return $"the validation accuracy became {What(valAccuracy)}";
+        return null;
+    }
+
+    /// <summary>The user-level message of a diverged run: the epoch, what went non-finite, and what to change
+    /// (a learning rate ten times lower; the backbone multiplier only when backbone stages trained).</summary>
+    internal static string DivergedMessage(int epoch, string what, TrainingSpec spec, bool featureExtraction)
+    {
+        var lower = (spec.LearningRate / 10).ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
+        var advice = featureExtraction
+            ? $"Lower the learning rate (e.g. to {lower})."
+            : $"Lower the learning rate (e.g. to {lower}) or the backbone LR multiplier.";
+        return $"Training diverged in epoch {epoch}: {what}. {advice}";
+    }
+
+    /// <summary>True when every element of every tensor is finite; one scalar read in all.</summary>
+    private static bool AllFinite(IEnumerable<Tensor> tensors)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var flags = tensors.Select(t => t.isfinite().all()).ToArray();
+        return flags.Length == 0 || torch.stack(flags).all().item<bool>();
     }
 
     private static OptimizerHelper CreateOptimizer(TrainingSpec spec, ClassifierModel model)

@@ -13,3 +13,14 @@ public interface ITrainingObserver
     void Epoch(EpochResult epoch);
     void Log(string level, string message);
 }
+
+/// <summary>
+/// Thrown by <see cref="Trainer.Run"/> when training diverged: a training loss, the validation loss/accuracy or the
+/// trained weights became NaN or infinite. The epoch in which it happened has already been reported to the
+/// observer (with its non-finite values as they were); no evaluation ran and no model exists.
+/// </summary>
+public sealed class TrainingDivergedException(int epoch, string message) : Exception(message)
+{
+    /// <summary>The 1-based epoch in which the non-finite value appeared.</summary>
+    public int Epoch { get; } = epoch;
+}
