@@ -138,6 +138,23 @@ public sealed class CatalogApiTests(WebAppFactory app) : IClassFixture<WebAppFac
     }
 
     [Fact]
+    public async Task AnEmptyZipOrOneWithoutImagesIsABadRequestThatSaysSo()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Clothes");
+        var editor = await app.ApiClientAsync(s.EditorId);
+
+        Assert.Equal("The zip was not imported: The archive holds no files.", await (await editor.PostBytesAsync(
+            $"api/v1/datasets/{datasetId}/zip", RawZip.Empty().ToArray(), "application/zip")).ProblemAsync(HttpStatusCode.BadRequest));
+        var litter = TestFiles.Zip(("bag/.DS_Store", [1, 2, 3]), ("bag/notes.txt", "not an image"u8.ToArray()));
+        Assert.StartsWith("The zip was not imported: The archive holds no images (2 files", await (await editor.PostBytesAsync(
+            $"api/v1/datasets/{datasetId}/zip", Bytes(litter), "application/zip")).ProblemAsync(HttpStatusCode.BadRequest));
+
+        await using var db = await app.DbAsync();
+        Assert.Equal(0, await db.DatasetImages.CountAsync(i => i.DatasetId == datasetId));
+    }
+
+    [Fact]
     public async Task ZipsUploadedThroughTheApiNameClassesByTheSameRule()
     {
         var s = await TeamScenario.CreateAsync(app);

@@ -155,4 +155,12 @@ public sealed class DatasetArchiveTests
         Assert.Contains("U+FFFD", Assert.Single(files.OfType<ArchiveRejection>()).Reason);
         Assert.Equal("ok", Assert.Single(files.OfType<ArchiveImage>()).ClassName);
     }
+
+    [Fact]
+    public void AnArchiveWithoutFilesIsRejectedAsAWhole()
+    {
+        Assert.Equal("The archive holds no files.", Assert.Throws<ArchiveException>(() => Read(RawZip.Empty())).Message);
+        var folders = new RawZip().Add("cat/", Encoding.UTF8, []).Add("dog/", Encoding.UTF8, []).ToStream();
+        Assert.Equal("The archive holds no files, only 2 empty folders.", Assert.Throws<ArchiveException>(() => Read(folders)).Message);
+    }
 }

@@ -235,6 +235,39 @@ public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebApp
         Assert.Equal([("caf\u00E9", 3)], await ClassesAsync(datasetId));
     }
 
+    [Fact]
+    public async Task AnEmptyArchiveIsAClearErrorNotAnEmptyReport()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var error = await Assert.ThrowsAsync<ArchiveException>(() => _services.Import.ImportZipAsync(s.EditorId, datasetId, RawZip.Empty()));
+        Assert.Equal("The archive holds no files.", error.Message);
+    }
+
+    [Fact]
+    public async Task AnArchiveWithoutImagesIsAClearErrorAndImportsNothing()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var zip = TestFiles.Zip(("__MACOSX/cats/._a.png", [0, 1]), ("cats/.DS_Store", [1, 2]), ("cats/notes.txt", "text"u8.ToArray()),
+            ("readme.md", "# read me"u8.ToArray()), ("cats/Thumbs.db", [3]));
+
+        var error = await Assert.ThrowsAsync<ArchiveException>(() => _services.Import.ImportZipAsync(s.EditorId, datasetId, zip));
+
+        Assert.Equal("The archive holds no images (5 files, 3 of them system files such as .DS_Store; none is an image in a supported format: " +
+            "JPEG, PNG, WebP, GIF and BMP).", error.Message);
+        Assert.Empty(await ClassesAsync(datasetId));
+        Assert.Empty(await ImagesAsync(datasetId));
+    }
+
+    [Fact]
+    public async Task AnArchiveWhoseImagesAreAllRefusedForOtherReasonsStillGetsItsReport()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var photo = TestFiles.Photo("chelsea.jpg");
+        var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(
+            ("cats/cut.jpg", photo[..(photo.Length / 2)]), ("../escape.png", TestFiles.Fashion("bag", 0)), ("loose.png", TestFiles.Fashion("bag", 1))));
+        Assert.Equal(3, report.Rejected);
+    }
+
     /// <summary>Progress that records synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
     private sealed class SyncProgress(List<ImportProgress> seen) : IProgress<ImportProgress>
     {

@@ -24,7 +24,8 @@ public sealed class ArchiveException(string message) : Exception(message);
 /// Reads a folder-per-class zip (<c>class/image</c>, or <c>train|val|test/class/image</c>, optionally inside one
 /// top-level folder) defensively: paths that escape the archive, nested archives, empty files, oversized files and
 /// suspicious compression ratios are rejected per file; OS litter (<c>__MACOSX</c>, <c>.DS_Store</c>,
-/// <c>Thumbs.db</c>, hidden files) is ignored. Whole-archive limits raise <see cref="ArchiveException"/>. Entry names are decoded per entry as the zip specification says
+/// <c>Thumbs.db</c>, hidden files) is ignored. Whole-archive limits, and an archive without files, raise
+/// <see cref="ArchiveException"/>. Entry names are decoded per entry as the zip specification says
 /// (<see cref="ZipEntryNames"/>) and put in Unicode NFC; class folders become class names by
 /// <see cref="ClassNames.Normalize"/>.
 /// </summary>
@@ -78,6 +79,10 @@ public static class DatasetArchive
             var names = Names(zip, archive);
             var files = Enumerable.Range(0, names.Count).Where(i => !IsFolder(names[i].Path))
                 .Select(i => (Entry: archive.Entries[i], names[i].Path, names[i].Readable)).ToList();
+            if (files.Count == 0)
+                throw new ArchiveException(names.Count == 0
+                    ? "The archive holds no files."
+                    : $"The archive holds no files, only {names.Count:N0} empty folder{(names.Count == 1 ? "" : "s")}.");
             if (files.Count > options.MaxFilesPerArchive)
                 throw new ArchiveException($"The archive holds {files.Count:N0} files; the limit is {options.MaxFilesPerArchive:N0}.");
             var unpacked = files.Sum(e => e.Entry.Length);

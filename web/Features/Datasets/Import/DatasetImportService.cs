@@ -56,7 +56,8 @@ public sealed class DatasetImportService(
     }
 
     /// <summary>Imports a zip (a seekable stream: uploads are spooled to a temporary file first).</summary>
-    /// <exception cref="ArchiveException">not a zip, or over a whole-archive limit: nothing is imported</exception>
+    /// <exception cref="ArchiveException">not a zip, over a whole-archive limit, no files, or no file that is an image
+    /// (only OS litter, text and the like): nothing is imported</exception>
     public async Task<ImportReport> ImportZipAsync(string userId, int datasetId, Stream zip, IProgress<ImportProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -69,6 +70,11 @@ public sealed class DatasetImportService(
         // the enumeration checks the whole-archive limits, before anything is written.
         var files = DatasetArchive.Read(zip, options.Value);
         var report = await ImportAsync(db, dataset, userId, files, total, progress, cancellationToken);
+        // Nothing was written when nothing was accepted, so refusing the archive as a whole now loses nothing.
+        if (report.Accepted == 0 && report.Files.All(f => !MayBeImage(f)))
+            throw new ArchiveException($"The archive holds no images ({DatasetEvents.Count(report.Files.Count, "file")}" +
+                (report.Ignored > 0 ? $", {report.Ignored:N0} of them system files such as .DS_Store" : "") +
+                $"; none is an image in a supported format: {ImageDecoder.SupportedFormats}).");
         if (report.Accepted > 0)
             await events.PublishAsync(db, session, userId, datasetId, $"imported {DatasetEvents.Count(report.Accepted, "image")}" +
                 (report.NewClasses.Count > 0 ? $" ({DatasetEvents.Count(report.NewClasses.Count, "new class", "new classes")})" : ""), cancellationToken);
@@ -198,4 +204,20 @@ public sealed class DatasetImportService(
                 "and are kept apart (class names are case-sensitive)");
         return notes;
     }
+
+    /// <summary>Whether the file is, or may be, an image: accepted, a duplicate, or rejected for anything but its bytes
+    /// (not a supported image, a nested archive, empty); a file outside any class folder was not read, so its extension
+    /// decides.</summary>
+    private static bool MayBeImage(ImportFileResult file) => file.Status switch
+    {
+        ImportFileStatus.Accepted => true,
+        ImportFileStatus.Ignored => false,
+        _ when file.Reason.Contains(ImageDecoder.SupportedFormats, StringComparison.Ordinal) => false,
+        _ when file.Reason.StartsWith("nested archive", StringComparison.Ordinal) || file.Reason == "empty file (0 bytes)" => false,
+        _ when file.Reason.StartsWith("not inside a class folder", StringComparison.Ordinal) => ImageExtensions.Contains(Path.GetExtension(file.Path)),
+        _ => true,
+    };
+
+    private static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase)
+        { ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib" };
 }
