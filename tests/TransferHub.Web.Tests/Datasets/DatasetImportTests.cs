@@ -236,6 +236,22 @@ public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebApp
     }
 
     [Fact]
+    public async Task AClassStoredDecomposedBeforeNamesWereNormalisedIsJoinedNotDoubled()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        await using (var db = await app.Service<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync())
+        {
+            db.DatasetClasses.Add(new DatasetClass { DatasetId = datasetId, Name = "cafe\u0301", Ordinal = 0 });
+            await db.SaveChangesAsync();
+        }
+
+        var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(("caf\u00E9/1.png", TestFiles.Fashion("bag", 0))));
+
+        Assert.Empty(report.NewClasses);
+        Assert.Equal([("cafe\u0301", 1)], await ClassesAsync(datasetId));
+    }
+
+    [Fact]
     public async Task AnEmptyArchiveIsAClearErrorNotAnEmptyReport()
     {
         var (s, datasetId) = await DatasetAsync();
