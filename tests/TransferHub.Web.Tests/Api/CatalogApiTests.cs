@@ -138,6 +138,48 @@ public sealed class CatalogApiTests(WebAppFactory app) : IClassFixture<WebAppFac
     }
 
     [Fact]
+    public async Task AnEmptyZipOrOneWithoutImagesIsABadRequestThatSaysSo()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Clothes");
+        var editor = await app.ApiClientAsync(s.EditorId);
+
+        Assert.Equal("The zip was not imported: The archive holds no files.", await (await editor.PostBytesAsync(
+            $"api/v1/datasets/{datasetId}/zip", RawZip.Empty().ToArray(), "application/zip")).ProblemAsync(HttpStatusCode.BadRequest));
+        var litter = TestFiles.Zip(("bag/.DS_Store", [1, 2, 3]), ("bag/notes.txt", "not an image"u8.ToArray()));
+        Assert.StartsWith("The zip was not imported: The archive holds no images (2 files", await (await editor.PostBytesAsync(
+            $"api/v1/datasets/{datasetId}/zip", Bytes(litter), "application/zip")).ProblemAsync(HttpStatusCode.BadRequest));
+
+        await using var db = await app.DbAsync();
+        Assert.Equal(0, await db.DatasetImages.CountAsync(i => i.DatasetId == datasetId));
+    }
+
+    [Fact]
+    public async Task ZipsUploadedThroughTheApiNameClassesByTheSameRule()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Names");
+        var editor = await app.ApiClientAsync(s.EditorId);
+
+        await (await editor.PostBytesAsync($"api/v1/datasets/{datasetId}/zip", TestFiles.Case("class-names-nfc.zip").ToArray(), "application/zip")).JsonAsync();
+        var mac = await (await editor.PostBytesAsync($"api/v1/datasets/{datasetId}/zip", TestFiles.Case("class-names-nfd-macos.zip").ToArray(), "application/zip")).JsonAsync();
+        var cp437 = await (await editor.PostBytesAsync($"api/v1/datasets/{datasetId}/zip", TestFiles.Case("class-names-cp437.zip").ToArray(), "application/zip")).JsonAsync();
+        var cases = await (await editor.PostBytesAsync($"api/v1/datasets/{datasetId}/zip", TestFiles.Case("class-names-case-only.zip").ToArray(), "application/zip")).JsonAsync();
+
+        Assert.Empty(mac.GetProperty("newClasses").EnumerateArray());
+        Assert.Equal(["B\u00E4r", "B\u00F6r"], cp437.GetProperty("newClasses").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal(["a", "A", "b", "B", "Cat"], cases.GetProperty("newClasses").EnumerateArray().Select(c => c.GetString()));
+        Assert.Contains("folder \"Cat \" was read as class \"Cat\" (surrounding whitespace removed): 3 files",
+            cases.GetProperty("notes").EnumerateArray().Select(n => n.GetString()));
+        Assert.Equal(3, cases.GetProperty("files").EnumerateArray().Count(f => f.TryGetProperty("note", out var note) && note.GetString() is not null));
+        var dataset = await (await editor.GetAsync($"api/v1/datasets/{datasetId}")).JsonAsync();
+        Assert.Equal(["K\u00E4se", "\u72D7", "caf\u00E9", "Gr\u00FCne \u00C4pfel v1.2", "B\u00E4r", "B\u00F6r", "a", "A", "b", "B", "Cat"],
+            dataset.GetProperty("classes").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+        var cafe = dataset.GetProperty("classes").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "caf\u00E9");
+        Assert.Equal(6, cafe.GetProperty("train").GetInt32()); // 4 from the NFC zip, 2 from the macOS one
+    }
+
+    [Fact]
     public async Task AnUnknownApiAddressIsAJsonNotFound()
     {
         var s = await TeamScenario.CreateAsync(app);

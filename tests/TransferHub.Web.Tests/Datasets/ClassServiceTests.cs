@@ -50,8 +50,8 @@ public sealed class ClassServiceTests(WebAppFactory app) : IClassFixture<WebAppF
         var (s, datasetId) = await DatasetAsync();
         await Classes.AddAsync(s.EditorId, datasetId, "boot");
         await Classes.RenameAsync(s.EditorId, datasetId, await IdOfAsync(datasetId, "sneaker"), "trainer");
-        var duplicate = await Assert.ThrowsAsync<RuleViolationException>(() => Classes.AddAsync(s.EditorId, datasetId, "Bag"));
-        Assert.Contains("already has a class named", duplicate.Message);
+        var duplicate = await Assert.ThrowsAsync<RuleViolationException>(() => Classes.AddAsync(s.EditorId, datasetId, " bag "));
+        Assert.Contains("already has a class named \"bag\"", duplicate.Message);
 
         Assert.Equal(2, await Classes.MergeAsync(s.EditorId, datasetId, await IdOfAsync(datasetId, "sandal"), await IdOfAsync(datasetId, "trainer")));
 
@@ -80,5 +80,26 @@ public sealed class ClassServiceTests(WebAppFactory app) : IClassFixture<WebAppF
         await Assert.ThrowsAsync<NotFoundException>(() => Classes.DeleteAsync(s.OutsiderId, datasetId, bag, ClassImagesOnDelete.DeleteImages));
         await Assert.ThrowsAsync<RuleViolationException>(() => Classes.MergeAsync(s.EditorId, datasetId, bag, bag));
         Assert.Equal(3, (await ClassesAsync(datasetId)).Count);
+    }
+
+    [Fact]
+    public async Task AddedAndRenamedNamesAreComposedTrimmedAndCaseSensitive()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var cafe = await Classes.AddAsync(s.EditorId, datasetId, "cafe\u0301 "); // NFD, as typed on a Mac, with a space
+        // The same name in either form is the same class…
+        foreach (var same in new[] { "caf\u00E9", "cafe\u0301" })
+            Assert.Contains("already has a class named \"caf\u00E9\"",
+                (await Assert.ThrowsAsync<RuleViolationException>(() => Classes.AddAsync(s.EditorId, datasetId, same))).Message);
+        var bag = await IdOfAsync(datasetId, "bag");
+        await Assert.ThrowsAsync<RuleViolationException>(() => Classes.RenameAsync(s.EditorId, datasetId, bag, "cafe\u0301"));
+        // …while a name that differs only by case is another class (EMNIST's a and A are different letters).
+        await Classes.AddAsync(s.EditorId, datasetId, "Bag");
+        await Classes.RenameAsync(s.EditorId, datasetId, await IdOfAsync(datasetId, "sneaker"), "CAF\u0045\u0301");
+        // Names that cannot be one are refused.
+        Assert.Contains("U+FFFD", (await Assert.ThrowsAsync<RuleViolationException>(() => Classes.AddAsync(s.EditorId, datasetId, "B\uFFFDr"))).Message);
+        Assert.Contains("surrogate", (await Assert.ThrowsAsync<RuleViolationException>(() => Classes.RenameAsync(s.EditorId, datasetId, cafe, "x\uDC00"))).Message);
+
+        Assert.Equal([("bag", 0, 2), ("sandal", 1, 2), ("CAF\u00C9", 2, 2), ("caf\u00E9", 3, 0), ("Bag", 4, 0)], await ClassesAsync(datasetId));
     }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using TransferHub.Web.Features.Datasets.Import;
 using TransferHub.Web.Tests.Infrastructure;
 
@@ -96,5 +97,70 @@ public sealed class DatasetArchiveTests
     {
         var error = Assert.Throws<ArchiveException>(() => Read(new MemoryStream("not a zip at all"u8.ToArray())));
         Assert.Equal("The file is not a valid zip archive.", error.Message);
+    }
+
+    [Fact]
+    public void EachEntrysNameIsDecodedByItsOwnRuleAndComposed()
+    {
+        var garbage = "train/??/4.png"u8.ToArray();
+        var zip = new RawZip()
+            .Add("train/Ñandú/1.png", RawZip.Cp437, Png)                         // CP437, flag clear
+            .Add("train/Größe/2.png", RawZip.Cp437, Png)
+            .Add("train/Größe/3.png", Encoding.UTF8, Png, utf8Flag: true)        // the same name flagged UTF-8
+            .Add(garbage, Png, extra: RawZip.UnicodePath(garbage, "train/Bär/4.png")) // Info-ZIP Unicode Path
+            .Add("train/cafe\u0301/5.png", Encoding.UTF8, Png)                   // macOS: NFD UTF-8, flag clear
+            .Add("train/caf\u00E9/6.png", Encoding.UTF8, Png, utf8Flag: true)   // NFC, flagged
+            .ToStream();
+
+        var images = Read(zip).OfType<ArchiveImage>().ToList();
+
+        Assert.Equal(["Ñandú", "Größe", "Größe", "Bär", "caf\u00E9", "caf\u00E9"], images.Select(i => i.ClassName));
+        Assert.Equal(["train/Ñandú/1.png", "train/Größe/2.png", "train/Größe/3.png", "train/Bär/4.png", "train/caf\u00E9/5.png", "train/caf\u00E9/6.png"],
+            images.Select(i => i.Path));
+        Assert.All(images, i => Assert.DoesNotContain('\uFFFD', i.ClassName));
+        Assert.All(images, i => Assert.Null(i.ClassNote));
+    }
+
+    [Fact]
+    public void Cp437FoldersOfTheCaseFileStayTwoClasses()
+    {
+        var images = Read(TestFiles.Case("class-names-cp437.zip")).OfType<ArchiveImage>().ToList();
+        Assert.Equal(["Bär", "Bär", "Bär", "Bör", "Bör", "Bör"], images.Select(i => i.ClassName));
+    }
+
+    [Fact]
+    public void AFlaggedNameThatIsNotUtf8IsRejectedNotGuessed()
+    {
+        var zip = new RawZip().Add(RawZip.Cp437.GetBytes("Bär/1.png"), Png, RawZip.Utf8Flag).Add("cat/2.png", Encoding.UTF8, Png).ToStream();
+        var files = Read(zip);
+        var rejection = Assert.Single(files.OfType<ArchiveRejection>());
+        Assert.Contains("not valid UTF-8", rejection.Reason);
+        Assert.Equal("cat", Assert.Single(files.OfType<ArchiveImage>()).ClassName);
+    }
+
+    [Fact]
+    public void CaseIsKeptAndSurroundingWhitespaceIsRemovedWithANote()
+    {
+        var images = Read(TestFiles.Zip(("x/1.png", Png), ("X/2.png", Png), (" Cat /3.png", Png), ("Cat/4.png", Png), ("train/ dog/5.png", Png)))
+            .OfType<ArchiveImage>().ToList();
+        Assert.Equal(["x", "X", "Cat", "Cat", "dog"], images.Select(i => i.ClassName));
+        Assert.Equal([null, null, "folder \" Cat \" was read as class \"Cat\" (surrounding whitespace removed)", null,
+            "folder \" dog\" was read as class \"dog\" (surrounding whitespace removed)"], images.Select(i => i.ClassNote));
+    }
+
+    [Fact]
+    public void AClassFolderThatIsNoUsableNameIsRejectedPerFile()
+    {
+        var files = Read(TestFiles.Zip(("B\uFFFDr/1.png", Png), ("ok/2.png", Png)));
+        Assert.Contains("U+FFFD", Assert.Single(files.OfType<ArchiveRejection>()).Reason);
+        Assert.Equal("ok", Assert.Single(files.OfType<ArchiveImage>()).ClassName);
+    }
+
+    [Fact]
+    public void AnArchiveWithoutFilesIsRejectedAsAWhole()
+    {
+        Assert.Equal("The archive holds no files.", Assert.Throws<ArchiveException>(() => Read(RawZip.Empty())).Message);
+        var folders = new RawZip().Add("cat/", Encoding.UTF8, []).Add("dog/", Encoding.UTF8, []).ToStream();
+        Assert.Equal("The archive holds no files, only 2 empty folders.", Assert.Throws<ArchiveException>(() => Read(folders)).Message);
     }
 }

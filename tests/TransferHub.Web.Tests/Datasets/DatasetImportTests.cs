@@ -155,6 +155,150 @@ public sealed class DatasetImportTests(WebAppFactory app) : IClassFixture<WebApp
         Assert.Empty(await ImagesAsync(datasetId));
     }
 
+    private async Task<List<(string Name, int Images)>> ClassesAsync(int datasetId)
+    {
+        await using var db = await app.Service<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+        var rows = await db.DatasetClasses.Where(c => c.DatasetId == datasetId).OrderBy(c => c.Ordinal)
+            .Select(c => new { c.Name, Images = db.DatasetImages.Count(i => i.ClassId == c.Id) }).ToListAsync();
+        return [.. rows.Select(r => (r.Name, r.Images))];
+    }
+
+    [Fact]
+    public async Task AComposedAndAMacOsDecomposedZipFillTheSameClasses()
+    {
+        var (s, datasetId) = await DatasetAsync();
+
+        await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Case("class-names-nfc.zip"));
+        var second = await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Case("class-names-nfd-macos.zip"));
+
+        Assert.Equal(4, second.Accepted);
+        Assert.Empty(second.NewClasses);
+        Assert.Equal([("K\u00E4se", 8), ("\u72D7", 10), ("caf\u00E9", 10), ("Gr\u00FCne \u00C4pfel v1.2", 8)], await ClassesAsync(datasetId));
+        Assert.Equal(["caf\u00E9", "caf\u00E9", "\u72D7", "\u72D7"], second.Files.Select(f => f.ClassName));
+    }
+
+    [Fact]
+    public async Task Cp437FoldersBecomeTwoClassesWithTheirExactNames()
+    {
+        var (s, datasetId) = await DatasetAsync();
+
+        var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Case("class-names-cp437.zip"));
+
+        Assert.Equal(6, report.Accepted);
+        Assert.Equal(["B\u00E4r", "B\u00F6r"], report.NewClasses);
+        Assert.Equal([("B\u00E4r", 3), ("B\u00F6r", 3)], await ClassesAsync(datasetId));
+        Assert.All((await ImagesAsync(datasetId)).Where(i => i.Class!.Name == "B\u00E4r"), i => Assert.StartsWith("B\u00E4r/red-", i.OriginalName));
+    }
+
+    [Fact]
+    public async Task NamesFromEveryKindOfZipAreOneIdentityWithNoReplacementCharacter()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var garbage = "??/4.png"u8.ToArray();
+        var zip = new RawZip()
+            .Add("\u00D1and\u00FA/1.png", RawZip.Cp437, TestFiles.Fashion("bag", 0))
+            .Add("Gr\u00F6\u00DFe/2.png", RawZip.Cp437, TestFiles.Fashion("bag", 1))
+            .Add("Gr\u00F6\u00DFe/3.png", System.Text.Encoding.UTF8, TestFiles.Fashion("bag", 2), utf8Flag: true)
+            .Add(garbage, TestFiles.Fashion("bag", 3), extra: RawZip.UnicodePath(garbage, "\u00D1and\u00FA/4.png"))
+            .Add("N\u0303andu\u0301/5.png", System.Text.Encoding.UTF8, TestFiles.Fashion("bag", 4)) // NFD, flag clear
+            .ToStream();
+
+        var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, zip);
+
+        Assert.Equal(5, report.Accepted);
+        Assert.Equal([("\u00D1and\u00FA", 3), ("Gr\u00F6\u00DFe", 2)], await ClassesAsync(datasetId));
+        Assert.All(report.Files, f => Assert.DoesNotContain('\uFFFD', f.Path + f.ClassName));
+    }
+
+    [Fact]
+    public async Task CaseOnlyNamesStayApartAndTrimmedFoldersAreReportedPerFileAndInTheSummary()
+    {
+        var (s, datasetId) = await DatasetAsync();
+
+        var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Case("class-names-case-only.zip"));
+
+        Assert.Equal(18, report.Accepted);
+        Assert.Equal([("a", 3), ("A", 3), ("b", 3), ("B", 3), ("Cat", 6)], await ClassesAsync(datasetId));
+        var trimmed = "folder \"Cat \" was read as class \"Cat\" (surrounding whitespace removed)";
+        Assert.Equal(["Cat /Cat-5-0.png", "Cat /Cat-5-1.png", "Cat /Cat-5-2.png"], report.Files.Where(f => f.Note == trimmed).Select(f => f.Path));
+        Assert.All(report.Files.Where(f => f.Note == trimmed), f => Assert.Equal("Cat", f.ClassName));
+        Assert.Equal([$"{trimmed}: 3 files",
+            "classes \"A\", \"a\" differ only by case and are kept apart (class names are case-sensitive)",
+            "classes \"B\", \"b\" differ only by case and are kept apart (class names are case-sensitive)"], report.Notes);
+
+        // Later uploads follow the same rule: x and X are two classes, a spaced folder joins its class with a note.
+        var again = await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(
+            ("x/1.png", TestFiles.Fashion("bag", 0)), ("X/2.png", TestFiles.Fashion("bag", 1)), (" a /3.png", TestFiles.Fashion("bag", 2))));
+        Assert.Equal(["x", "X"], again.NewClasses);
+        Assert.Equal([("a", 4), ("A", 3), ("b", 3), ("B", 3), ("Cat", 6), ("x", 1), ("X", 1)], await ClassesAsync(datasetId));
+        Assert.Equal("folder \" a \" was read as class \"a\" (surrounding whitespace removed)", again.Files[2].Note);
+        Assert.Contains("classes \"X\", \"x\" differ only by case and are kept apart (class names are case-sensitive)", again.Notes);
+        Assert.Contains("classes \"A\", \"a\" differ only by case and are kept apart (class names are case-sensitive)", again.Notes);
+    }
+
+    [Fact]
+    public async Task ImagesDroppedIntoAClassKeepItsOneName()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(("caf\u00E9/1.png", TestFiles.Fashion("bag", 0))));
+        var cafe = (await _services.Datasets.GetAsync(s.EditorId, datasetId))!.Classes.Single().ClassId;
+
+        var dropped = await _services.Import.ImportFilesAsync(s.EditorId, datasetId, cafe, [("cafe\u0301.png", TestFiles.Fashion("bag", 1))]);
+        var zipped = await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(("cafe\u0301/2.png", TestFiles.Fashion("bag", 2))));
+
+        Assert.Equal((1, 1), (dropped.Accepted, zipped.Accepted));
+        Assert.Equal([("caf\u00E9", 3)], await ClassesAsync(datasetId));
+    }
+
+    [Fact]
+    public async Task AClassStoredDecomposedBeforeNamesWereNormalisedIsJoinedNotDoubled()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        await using (var db = await app.Service<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync())
+        {
+            db.DatasetClasses.Add(new DatasetClass { DatasetId = datasetId, Name = "cafe\u0301", Ordinal = 0 });
+            await db.SaveChangesAsync();
+        }
+
+        var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(("caf\u00E9/1.png", TestFiles.Fashion("bag", 0))));
+
+        Assert.Empty(report.NewClasses);
+        Assert.Equal([("cafe\u0301", 1)], await ClassesAsync(datasetId));
+    }
+
+    [Fact]
+    public async Task AnEmptyArchiveIsAClearErrorNotAnEmptyReport()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var error = await Assert.ThrowsAsync<ArchiveException>(() => _services.Import.ImportZipAsync(s.EditorId, datasetId, RawZip.Empty()));
+        Assert.Equal("The archive holds no files.", error.Message);
+    }
+
+    [Fact]
+    public async Task AnArchiveWithoutImagesIsAClearErrorAndImportsNothing()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var zip = TestFiles.Zip(("__MACOSX/cats/._a.png", [0, 1]), ("cats/.DS_Store", [1, 2]), ("cats/notes.txt", "text"u8.ToArray()),
+            ("readme.md", "# read me"u8.ToArray()), ("cats/Thumbs.db", [3]));
+
+        var error = await Assert.ThrowsAsync<ArchiveException>(() => _services.Import.ImportZipAsync(s.EditorId, datasetId, zip));
+
+        Assert.Equal("The archive holds no images (5 files, 3 of them system files such as .DS_Store; none is an image in a supported format: " +
+            "JPEG, PNG, WebP, GIF and BMP).", error.Message);
+        Assert.Empty(await ClassesAsync(datasetId));
+        Assert.Empty(await ImagesAsync(datasetId));
+    }
+
+    [Fact]
+    public async Task AnArchiveWhoseImagesAreAllRefusedForOtherReasonsStillGetsItsReport()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var photo = TestFiles.Photo("chelsea.jpg");
+        var report = await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(
+            ("cats/cut.jpg", photo[..(photo.Length / 2)]), ("../escape.png", TestFiles.Fashion("bag", 0)), ("loose.png", TestFiles.Fashion("bag", 1))));
+        Assert.Equal(3, report.Rejected);
+    }
+
     /// <summary>Progress that records synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
     private sealed class SyncProgress(List<ImportProgress> seen) : IProgress<ImportProgress>
     {

@@ -9,6 +9,9 @@ public static class TestFiles
 
     public static byte[] Photo(string name) => File.ReadAllBytes(Path.Combine(Root, "photos", name));
 
+    /// <summary>A file of <c>TestData/cases</c> (inputs the product once handled wrongly), as a stream at its start.</summary>
+    public static MemoryStream Case(string name) => new(File.ReadAllBytes(Path.Combine(Root, "cases", name)));
+
     /// <summary>The <paramref name="index"/>-th image (in file-name order) of a Fashion-MNIST class.</summary>
     public static byte[] Fashion(string cls, int index) => File.ReadAllBytes(FashionFiles(cls).ElementAt(index));
 

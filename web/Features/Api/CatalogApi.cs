@@ -80,7 +80,9 @@ internal static class CatalogApi
             .WithSummary("Imports a zip laid out class/image or train|val|test/class/image (editors and owners).")
             .WithDescription("The body is the zip itself (curl --data-binary @file.zip). The same checks and limits as the upload on the " +
                 "dataset page apply (Import:* settings): each file is accepted, rejected with its reason, or ignored (OS litter); accepted " +
-                "files land even when others are rejected. A body that is not a zip, or breaks a whole-archive limit, imports nothing (400).")
+                "files land even when others are rejected. A body that is not a zip, breaks a whole-archive limit, holds no files or holds no " +
+                "image (only OS litter, text and the like) imports nothing (400). Class names are folder names in Unicode NFC with " +
+                "surrounding whitespace removed (each such file has a `note`, and `notes` sums them up) and are case-sensitive.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);

@@ -8,12 +8,13 @@ namespace TransferHub.Web.Features.Datasets.Curation;
 /// <summary>What happens to a deleted class's images.</summary>
 public enum ClassImagesOnDelete { Unlabel, DeleteImages }
 
-/// <summary>Adds, renames, merges and deletes a dataset's classes (editors and owners). Ordinals stay 0..n-1.</summary>
+/// <summary>Adds, renames, merges and deletes a dataset's classes (editors and owners). Ordinals stay 0..n-1. Names are
+/// read by <see cref="ClassNames.Normalize"/> and compared ordinally (NFC, case-sensitive), as the import does.</summary>
 public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFactory, DeletionUndo undo, DatasetEvents events, ClientSession session)
 {
     public async Task<int> AddAsync(string userId, int datasetId, string name, CancellationToken cancellationToken = default)
     {
-        var className = Names.Require(name, DatasetClass.NameMaxLength, "A class");
+        var (className, _) = ClassNames.Normalize(name);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
         var classes = await db.DatasetClasses.Where(c => c.DatasetId == datasetId).ToListAsync(cancellationToken);
@@ -27,7 +28,7 @@ public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFacto
 
     public async Task RenameAsync(string userId, int datasetId, int classId, string name, CancellationToken cancellationToken = default)
     {
-        var className = Names.Require(name, DatasetClass.NameMaxLength, "A class");
+        var (className, _) = ClassNames.Normalize(name);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
         var classes = await db.DatasetClasses.Where(c => c.DatasetId == datasetId).ToListAsync(cancellationToken);
@@ -96,7 +97,7 @@ public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFacto
 
     private static void EnsureUnique(List<DatasetClass> classes, string name, int? exceptId)
     {
-        if (classes.Any(c => c.Id != exceptId && string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase)))
+        if (classes.Any(c => c.Id != exceptId && ClassNames.Comparer.Equals(ClassNames.Key(c.Name), name)))
             throw new RuleViolationException($"The dataset already has a class named \"{name}\".");
     }
 }

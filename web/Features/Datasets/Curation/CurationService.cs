@@ -76,7 +76,7 @@ public sealed class CurationService(IDbContextFactory<TransferHubDbContext> dbFa
 
         DatasetClass ClassFor(int? id, string name, int? ordinal)
         {
-            var found = classes.FirstOrDefault(c => c.Id == id) ?? classes.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
+            var found = classes.FirstOrDefault(c => c.Id == id) ?? classes.FirstOrDefault(c => ClassNames.Comparer.Equals(ClassNames.Key(c.Name), ClassNames.Key(name)));
             if (found is not null) return found;
             var at = Math.Min(ordinal ?? classes.Count, classes.Count);
             foreach (var later in classes.Where(c => c.Ordinal >= at)) later.Ordinal++;

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Text;
 
 namespace TransferHub.Web.Features.Datasets.Import;
 
@@ -8,8 +9,10 @@ public enum ArchiveSplit { None, Train, Val, Test }
 /// <summary>One file of an archive: an image candidate or a rejection.</summary>
 public abstract record ArchiveFile(string Path);
 
-/// <summary>A file that passed the archive-level checks; its bytes are not yet known to be an image.</summary>
-public sealed record ArchiveImage(string Path, string ClassName, ArchiveSplit Split, byte[] Data) : ArchiveFile(Path);
+/// <summary>A file that passed the archive-level checks; its bytes are not yet known to be an image.
+/// <see cref="ClassName"/> is normalised (<see cref="ClassNames.Normalize"/>); <see cref="ClassNote"/> says how, when
+/// the folder's name was changed visibly.</summary>
+public sealed record ArchiveImage(string Path, string ClassName, ArchiveSplit Split, byte[] Data, string? ClassNote = null) : ArchiveFile(Path);
 
 /// <summary>A file the import did not take, and why, in words for the user. Ignored files are OS litter.</summary>
 public sealed record ArchiveRejection(string Path, string Reason, bool Ignored = false) : ArchiveFile(Path);
@@ -21,7 +24,10 @@ public sealed class ArchiveException(string message) : Exception(message);
 /// Reads a folder-per-class zip (<c>class/image</c>, or <c>train|val|test/class/image</c>, optionally inside one
 /// top-level folder) defensively: paths that escape the archive, nested archives, empty files, oversized files and
 /// suspicious compression ratios are rejected per file; OS litter (<c>__MACOSX</c>, <c>.DS_Store</c>,
-/// <c>Thumbs.db</c>, hidden files) is ignored. Whole-archive limits raise <see cref="ArchiveException"/>.
+/// <c>Thumbs.db</c>, hidden files) is ignored. Whole-archive limits, and an archive without files, raise
+/// <see cref="ArchiveException"/>. Entry names are decoded per entry as the zip specification says
+/// (<see cref="ZipEntryNames"/>) and put in Unicode NFC; class folders become class names by
+/// <see cref="ClassNames.Normalize"/>.
 /// </summary>
 public static class DatasetArchive
 {
@@ -41,7 +47,7 @@ public static class DatasetArchive
         try
         {
             using var archive = new ZipArchive(zip, ZipArchiveMode.Read, leaveOpen: true);
-            return archive.Entries.Count(e => !e.FullName.EndsWith('/') && !e.FullName.EndsWith('\\'));
+            return archive.Entries.Count(e => !IsFolder(e.FullName.Replace('\\', '/')));
         }
         catch (InvalidDataException)
         {
@@ -60,7 +66,8 @@ public static class DatasetArchive
         ZipArchive archive;
         try
         {
-            archive = new ZipArchive(zip, ZipArchiveMode.Read, leaveOpen: true);
+            // Latin-1 maps bytes 1:1, so the names ZipArchive decodes are checked against the raw ones read below.
+            archive = new ZipArchive(zip, ZipArchiveMode.Read, leaveOpen: true, entryNameEncoding: Encoding.Latin1);
         }
         catch (InvalidDataException)
         {
@@ -69,20 +76,30 @@ public static class DatasetArchive
 
         using (archive)
         {
-            var files = archive.Entries.Where(e => !e.FullName.EndsWith('/') && !e.FullName.EndsWith('\\')).ToList();
+            var names = Names(zip, archive);
+            var files = Enumerable.Range(0, names.Count).Where(i => !IsFolder(names[i].Path))
+                .Select(i => (Entry: archive.Entries[i], names[i].Path, names[i].Readable)).ToList();
+            if (files.Count == 0)
+                throw new ArchiveException(names.Count == 0
+                    ? "The archive holds no files."
+                    : $"The archive holds no files, only {names.Count:N0} empty folder{(names.Count == 1 ? "" : "s")}.");
             if (files.Count > options.MaxFilesPerArchive)
                 throw new ArchiveException($"The archive holds {files.Count:N0} files; the limit is {options.MaxFilesPerArchive:N0}.");
-            var unpacked = files.Sum(e => e.Length);
+            var unpacked = files.Sum(e => e.Entry.Length);
             if (unpacked > options.MaxUnpackedBytes)
                 throw new ArchiveException($"The archive unpacks to {Bytes(unpacked)}; the limit is {Bytes(options.MaxUnpackedBytes)}.");
 
-            var paths = files.Select(e => Segments(e.FullName)).ToList();
+            var paths = files.Select(e => Segments(e.Path)).ToList();
             var prefix = CommonTopFolder(paths.Where(p => p is not null && !IsSystem(p)).ToList()!);
             for (var i = 0; i < files.Count; i++)
             {
-                var entry = files[i];
-                var path = entry.FullName.Replace('\\', '/');
+                var (entry, path, readable) = files[i];
                 var segments = paths[i];
+                if (!readable)
+                {
+                    yield return new ArchiveRejection(path, "its name is marked as UTF-8 (general purpose bit 11) but is not valid UTF-8; not extracted");
+                    continue;
+                }
                 if (segments is null)
                 {
                     yield return new ArchiveRejection(path, "path outside the archive (absolute or with '..'); not extracted");
@@ -113,7 +130,14 @@ public static class DatasetArchive
                     yield return new ArchiveRejection(path, $"unpacks to more than its header says or over the {Bytes(options.MaxFileBytes)} per-file limit (possible zip bomb)");
                     continue;
                 }
-                yield return new ArchiveImage(path, relative[classIndex].Trim(), split, data);
+                var folder = relative[classIndex];
+                var (className, note, error) = ClassNames.Read(folder);
+                if (error is not null)
+                {
+                    yield return new ArchiveRejection(path, $"class folder \"{folder}\": {error}");
+                    continue;
+                }
+                yield return new ArchiveImage(path, className!, split, data, note is null ? null : $"folder {note}");
             }
         }
     }
@@ -127,6 +151,28 @@ public static class DatasetArchive
         if (length > options.MaxFileBytes) return $"{Bytes(length)} is over the {Bytes(options.MaxFileBytes)} per-file limit";
         return null;
     }
+
+    /// <summary>Each entry's path ('/'-separated, NFC) and whether its name could be read at all.</summary>
+    private static List<(string Path, bool Readable)> Names(Stream zip, ZipArchive archive)
+    {
+        var raw = ZipEntryNames.ReadCentralDirectory(zip);
+        if (raw.Count != archive.Entries.Count)
+            throw new ArchiveException("The archive's central directory cannot be read.");
+        var names = new List<(string, bool)>(raw.Count);
+        for (var i = 0; i < raw.Count; i++)
+        {
+            var (flags, name, extra) = (raw[i].Flags, raw[i].Name, raw[i].Extra);
+            // The same entry as ZipArchive's (which decodes flag-clear names with the 1:1 Latin-1 asked for above).
+            if ((flags & 0x800) == 0 && archive.Entries[i].FullName != Encoding.Latin1.GetString(name))
+                throw new ArchiveException("The archive's central directory cannot be read.");
+            var decoded = ZipEntryNames.Decode(name, flags, extra);
+            var path = (decoded ?? Encoding.UTF8.GetString(name)).Replace('\\', '/');
+            names.Add((decoded is null ? path : path.Normalize(NormalizationForm.FormC), decoded is not null));
+        }
+        return names;
+    }
+
+    private static bool IsFolder(string path) => path.EndsWith('/');
 
     private static string? Check(ZipArchiveEntry entry, string[] segments, ImportOptions options)
     {

@@ -8,14 +8,18 @@ using TransferHub.Web.Storage;
 
 namespace TransferHub.Web.Features.Datasets.Import;
 
-/// <summary>What happened to one uploaded file.</summary>
-public sealed record ImportFileResult(string Path, ImportFileStatus Status, string Reason, string? ClassName);
+/// <summary>What happened to one uploaded file. <see cref="Note"/>: how its class folder's name was read, when that
+/// changed it visibly (e.g. surrounding whitespace removed).</summary>
+public sealed record ImportFileResult(string Path, ImportFileStatus Status, string Reason, string? ClassName, string? Note = null);
 
 public enum ImportFileStatus { Accepted, Rejected, Ignored }
 
-/// <summary>The per-file report of one upload.</summary>
+/// <summary>The per-file report of one upload. <see cref="Notes"/>: what the user should know about the class names
+/// read (folders read under another name, classes that differ from another only by case).</summary>
 public sealed record ImportReport(IReadOnlyList<ImportFileResult> Files, IReadOnlyList<string> NewClasses)
 {
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
     public int Accepted => Files.Count(f => f.Status == ImportFileStatus.Accepted);
     public int Rejected => Files.Count(f => f.Status == ImportFileStatus.Rejected);
     public int Ignored => Files.Count(f => f.Status == ImportFileStatus.Ignored);
@@ -52,7 +56,8 @@ public sealed class DatasetImportService(
     }
 
     /// <summary>Imports a zip (a seekable stream: uploads are spooled to a temporary file first).</summary>
-    /// <exception cref="ArchiveException">not a zip, or over a whole-archive limit: nothing is imported</exception>
+    /// <exception cref="ArchiveException">not a zip, over a whole-archive limit, no files, or no file that is an image
+    /// (only OS litter, text and the like): nothing is imported</exception>
     public async Task<ImportReport> ImportZipAsync(string userId, int datasetId, Stream zip, IProgress<ImportProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -65,6 +70,11 @@ public sealed class DatasetImportService(
         // the enumeration checks the whole-archive limits, before anything is written.
         var files = DatasetArchive.Read(zip, options.Value);
         var report = await ImportAsync(db, dataset, userId, files, total, progress, cancellationToken);
+        // Nothing was written when nothing was accepted, so refusing the archive as a whole now loses nothing.
+        if (report.Accepted == 0 && report.Files.All(f => !MayBeImage(f)))
+            throw new ArchiveException($"The archive holds no images ({DatasetEvents.Count(report.Files.Count, "file")}" +
+                (report.Ignored > 0 ? $", {report.Ignored:N0} of them system files such as .DS_Store" : "") +
+                $"; none is an image in a supported format: {ImageDecoder.SupportedFormats}).");
         if (report.Accepted > 0)
             await events.PublishAsync(db, session, userId, datasetId, $"imported {DatasetEvents.Count(report.Accepted, "image")}" +
                 (report.NewClasses.Count > 0 ? $" ({DatasetEvents.Count(report.NewClasses.Count, "new class", "new classes")})" : ""), cancellationToken);
@@ -81,7 +91,7 @@ public sealed class DatasetImportService(
             .FirstOrDefaultAsync(cancellationToken) ?? throw new NotFoundException("Class");
         var candidates = files.Select(f => DatasetArchive.CheckFile(f.Name, f.Data.Length, options.Value) is { } reason
             ? (ArchiveFile)new ArchiveRejection(f.Name, reason)
-            : new ArchiveImage(f.Name, className, ArchiveSplit.None, f.Data)).ToList();
+            : new ArchiveImage(f.Name, ClassNames.Key(className), ArchiveSplit.None, f.Data)).ToList();
         var report = await ImportAsync(db, dataset, userId, candidates, candidates.Count, progress, cancellationToken);
         if (report.Accepted > 0)
             await events.PublishAsync(db, session, userId, datasetId, $"added {DatasetEvents.Count(report.Accepted, "image")} to {className}", cancellationToken);
@@ -91,8 +101,13 @@ public sealed class DatasetImportService(
     private async Task<ImportReport> ImportAsync(TransferHubDbContext db, Dataset dataset, string userId, IEnumerable<ArchiveFile> files,
         int total, IProgress<ImportProgress>? progress, CancellationToken cancellationToken)
     {
-        var classes = await db.DatasetClasses.Where(c => c.DatasetId == dataset.Id).ToListAsync(cancellationToken);
-        var byName = classes.ToDictionary(c => c.Name, StringComparer.OrdinalIgnoreCase);
+        var classes = await db.DatasetClasses.Where(c => c.DatasetId == dataset.Id).OrderBy(c => c.Ordinal).ToListAsync(cancellationToken);
+        // Ordinal on the normalised form: case-sensitive; rows stored before names were normalised match by their NFC form.
+        var byName = new Dictionary<string, DatasetClass>(ClassNames.Comparer);
+        foreach (var c in classes)
+            byName.TryAdd(ClassNames.Key(c.Name), c);
+        var used = new HashSet<string>(ClassNames.Comparer);
+        var nextOrdinal = classes.Count;
         var known = await db.DatasetImages.Where(i => i.DatasetId == dataset.Id)
             .Select(i => new { i.Sha256, i.OriginalName }).ToDictionaryAsync(i => i.Sha256, i => i.OriginalName, cancellationToken);
         var results = new List<ImportFileResult>(total);
@@ -117,7 +132,7 @@ public sealed class DatasetImportService(
             progress?.Report(new ImportProgress(results.Count, total));
         }
         await db.SaveChangesAsync(cancellationToken);
-        return new ImportReport(results, newClasses);
+        return new ImportReport(results, newClasses) { Notes = Notes(results, byName.Keys, used) };
 
         async Task<ImportFileResult> AcceptAsync(ArchiveImage image)
         {
@@ -133,8 +148,6 @@ public sealed class DatasetImportService(
             };
             if (split == DatasetSplit.Test && dataset.TestSplitFrozen)
                 return new ImportFileResult(image.Path, ImportFileStatus.Rejected, "the test split is frozen; no image can be added to it", image.ClassName);
-            if (image.ClassName.Length is 0 or > DatasetClass.NameMaxLength)
-                return new ImportFileResult(image.Path, ImportFileStatus.Rejected, $"class folder name must be 1..{DatasetClass.NameMaxLength} characters", null);
 
             int width, height;
             byte[] thumbnail;
@@ -148,12 +161,12 @@ public sealed class DatasetImportService(
             }
             catch (ImageDecodeException e)
             {
-                return new ImportFileResult(image.Path, ImportFileStatus.Rejected, e.Reason, image.ClassName);
+                return new ImportFileResult(image.Path, ImportFileStatus.Rejected, e.Reason, image.ClassName, image.ClassNote);
             }
 
             if (!byName.TryGetValue(image.ClassName, out var datasetClass))
             {
-                datasetClass = new DatasetClass { DatasetId = dataset.Id, Name = image.ClassName, Ordinal = byName.Count };
+                datasetClass = new DatasetClass { DatasetId = dataset.Id, Name = image.ClassName, Ordinal = nextOrdinal++ };
                 db.DatasetClasses.Add(datasetClass);
                 byName[image.ClassName] = datasetClass;
                 newClasses.Add(image.ClassName);
@@ -174,7 +187,37 @@ public sealed class DatasetImportService(
             });
             known[sha] = image.Path;
             pending++;
-            return new ImportFileResult(image.Path, ImportFileStatus.Accepted, "", image.ClassName);
+            used.Add(image.ClassName);
+            return new ImportFileResult(image.Path, ImportFileStatus.Accepted, "", image.ClassName, image.ClassNote);
         }
     }
+
+    /// <summary>The summary of how class names were read: each folder read under another name (with its file count),
+    /// and each class this import added to that differs from another class only by case (they stay apart).</summary>
+    private static List<string> Notes(List<ImportFileResult> results, IEnumerable<string> classes, HashSet<string> used)
+    {
+        var notes = results.Where(r => r.Note is not null).GroupBy(r => r.Note!, StringComparer.Ordinal)
+            .Select(g => $"{g.Key}: {DatasetEvents.Count(g.Count(), "file")}").ToList();
+        var all = classes.ToList();
+        foreach (var group in all.GroupBy(c => c, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1 && g.Any(used.Contains)))
+            notes.Add($"classes {string.Join(", ", group.Order(StringComparer.Ordinal).Select(c => $"\"{c}\""))} differ only by case " +
+                "and are kept apart (class names are case-sensitive)");
+        return notes;
+    }
+
+    /// <summary>Whether the file is, or may be, an image: accepted, a duplicate, or rejected for anything but its bytes
+    /// (not a supported image, a nested archive, empty); a file outside any class folder was not read, so its extension
+    /// decides.</summary>
+    private static bool MayBeImage(ImportFileResult file) => file.Status switch
+    {
+        ImportFileStatus.Accepted => true,
+        ImportFileStatus.Ignored => false,
+        _ when file.Reason.Contains(ImageDecoder.SupportedFormats, StringComparison.Ordinal) => false,
+        _ when file.Reason.StartsWith("nested archive", StringComparison.Ordinal) || file.Reason == "empty file (0 bytes)" => false,
+        _ when file.Reason.StartsWith("not inside a class folder", StringComparison.Ordinal) => ImageExtensions.Contains(Path.GetExtension(file.Path)),
+        _ => true,
+    };
+
+    private static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase)
+        { ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib" };
 }
