@@ -40,9 +40,9 @@ public sealed record ClassificationMetrics(
 {
     /// <summary>The conventions in one sentence, printed by the reports (PDF, evaluation.json).</summary>
     public const string Conventions =
-        "Precision, recall and F1 follow scikit-learn's precision_recall_fscore_support defaults: a 0/0 ratio counts " +
-        "as 0 (zero_division=0), the macro average is the unweighted mean over every class that has test images or " +
-        "was predicted (labels=None), and the weighted average weights each class by its number of test images.";
+        "Metrics follow scikit-learn's precision_recall_fscore_support defaults (zero_division=0, labels=None): 0/0 " +
+        "counts as 0, macro averages every class with test images or predictions unweighted, weighted weights each " +
+        "class by its test images.";
 
     /// <summary>Scores predicted class indices against true ones.</summary>
     /// <param name="trueClasses">Each image's true class index.</param>

@@ -55,7 +55,8 @@ public static class ReportSamples
     {
         var total = confusion.Sum(r => r.Sum());
         var perClass = classes.Select((name, c) => Row(name, confusion, c)).ToList();
-        var present = perClass.Where(r => r.Support > 0).ToList();
+        // Averaged like ClassificationMetrics: every class with images or predictions (scikit-learn's labels=None).
+        var present = perClass.Where((r, c) => r.Support > 0 || confusion.Any(row => row[c] > 0)).ToList();
         var macro = new ReportClassRow("macro", present.Average(r => r.Precision), present.Average(r => r.Recall),
             present.Average(r => r.F1), total);
         var weighted = new ReportClassRow("weighted", perClass.Sum(r => r.Precision * r.Support) / total,

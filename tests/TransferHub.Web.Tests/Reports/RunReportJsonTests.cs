@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using TransferHub.Contracts.Metrics;
 using TransferHub.Web.Features.Reports;
 
 namespace TransferHub.Web.Tests.Reports;
@@ -57,7 +58,8 @@ public sealed class RunReportJsonTests
         [
             "schemaVersion", "title", "teamName", "projectName", "datasetName", "datasetVersion", "createdAtUtc",
             "finishedAtUtc", "trainingSeconds", "evaluatedSplit", "accuracy", "loss", "bestEpoch", "stoppedEarly",
-            "hyperparameters", "epochs", "classNames", "perClass", "macroAverage", "weightedAverage", "confusion",
+            "hyperparameters", "epochs", "classNames", "perClass", "macroAverage", "weightedAverage", "metricsConventions",
+            "confusion",
             "predictions", "misclassified",
         ], document.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal(["name", "value"], document.RootElement.GetProperty("hyperparameters")[0].EnumerateObject().Select(p => p.Name));
@@ -68,6 +70,7 @@ public sealed class RunReportJsonTests
         Assert.Contains("\"accuracy\": 0.8548387096774194,", json);
         Assert.Contains("\"createdAtUtc\": \"2026-11-28T14:03:12Z\",", json);
         Assert.Contains("\"coffee, espresso\"", json);
+        Assert.Equal(ClassificationMetrics.Conventions, document.RootElement.GetProperty("metricsConventions").GetString());
         Assert.DoesNotContain('\r', json);
     }
 
