@@ -75,6 +75,22 @@ public sealed class RunReportJsonTests
     }
 
     [Fact]
+    public void JsonKeepsClassAndFileNamesThatLookLikeFormulasExactly()
+    {
+        var report = ReportSamples.Formulas();
+
+        var json = RunReportRenderer.Json(report);
+        var back = JsonSerializer.Deserialize<ReportJson.Document>(json, ReportJson.Options)!;
+
+        Assert.Equal(["=1+2", "@SUM(1+1)", "+3-1", "-4+1", "\tHYPERLINK(\"x\")", "\r=2*3"], back.ClassNames);
+        Assert.Equal(ReportSamples.FormulaClasses, back.PerClass.Select(r => r.ClassName));
+        Assert.Equal(ReportSamples.FormulaFileNames, back.Predictions.Take(ReportSamples.FormulaFileNames.Length).Select(p => p.OriginalName));
+        Assert.Equal(report.Predictions.Select(p => (p.TrueClass, p.PredictedClass)), back.Predictions.Select(p => (p.TrueClass, p.PredictedClass)));
+        Assert.Contains("\"=1+2\"", json);
+        Assert.DoesNotContain("'=", json);
+    }
+
+    [Fact]
     public void MissingValuesAreNullsAndANaNLossDoesNotBreakTheReport()
     {
         var report = ReportSamples.ManyClasses(20) with
