@@ -1,3 +1,4 @@
+using TransferHub.Contracts.Metrics;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Comparison;
 using TransferHub.Web.Features.Jobs;
@@ -32,6 +33,29 @@ public sealed class EvaluationTests
         Assert.Equal((2 / 3.0 * 3 + 0.8 * 2) / 6, e.Weighted.F1, 6);
         Assert.Equal(-(4 * Math.Log(0.8) + 2 * Math.Log(0.1)) / 6, e.Loss, 5);
         Assert.Equal(e.Accuracy, Evaluation.FromJson(e.ToJson()).Accuracy);
+    }
+
+    [Fact]
+    public void AnEnsembleIsScoredWithTheWorkersConventionsLikeScikitLearn()
+    {
+        // class-without-train-images.zip, classes [cyan, down, red, up]: red ×3 right, up ×3 called down. scikit-learn's
+        // default macro F1 is 1/3 (bench/reference/classification_metrics_reference.py); the worker used to say 0.5
+        // and the ensemble code 0.25 (it averaged cyan too, a class in neither list).
+        static float[] P(int c) => [.. Enumerable.Range(0, 4).Select(i => i == c ? 0.7f : 0.1f)];
+        var images = new (string, int, float[])[]
+        {
+            ("r1", 2, P(2)), ("r2", 2, P(2)), ("r3", 2, P(2)), ("u1", 3, P(1)), ("u2", 3, P(1)), ("u3", 3, P(1)),
+        };
+
+        var e = Evaluation.Compute("test", ["cyan", "down", "red", "up"], images);
+        var shared = ClassificationMetrics.Compute([2, 2, 2, 3, 3, 3], [2, 2, 2, 1, 1, 1], 4);
+
+        Assert.Equal(1 / 3.0, e.Macro.F1, 12);
+        Assert.Equal((1 / 3.0, 1 / 3.0, 6), (e.Macro.Precision, e.Macro.Recall, e.Macro.Support));
+        Assert.Equal(0.5, e.Weighted.F1, 12);
+        Assert.Equal(shared.PerClass.Select(r => (r.Precision, r.Recall, r.F1, r.Support)),
+            e.PerClass.Select(s => (s.Precision, s.Recall, s.F1, s.Support)));
+        Assert.Equal(["cyan", "down", "red", "up"], e.PerClass.Select(s => s.ClassName));
     }
 
     [Fact]

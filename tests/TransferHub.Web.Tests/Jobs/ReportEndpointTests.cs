@@ -61,6 +61,39 @@ public sealed class ReportEndpointTests(WebAppFactory app) : IClassFixture<WebAp
     }
 
     [Fact]
+    public async Task CsvDownloadsNeutraliseClassNamesThatLookLikeFormulasAndJsonKeepsThemExactly()
+    {
+        // class-names-formulas.zip's kind: folders "=1+2" and "-4+1", one file named like the classic payload.
+        var s = await TeamScenario.CreateAsync(app);
+        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Formulas");
+        var zip = TestFiles.Zip(TestFiles.FashionEntries("bag", 2, "test/=1+2")
+            .Append(("test/-4+1/=cmd|'calc'!A0.png", TestFiles.Fashion("sandal", 0))));
+        Assert.Equal(3, (await _services.Import.ImportZipAsync(s.EditorId, datasetId, zip)).Accepted);
+        await using var db = await app.DbAsync();
+        var images = await db.DatasetImages.Where(i => i.DatasetId == datasetId).OrderBy(i => i.OriginalName)
+            .Select(i => new { i.Sha256, i.OriginalName, Class = i.Class!.Name }).ToListAsync();
+        string[] classes = ["=1+2", "-4+1"];
+        var jobId = await StoredRuns.CompletedAsync(app, datasetId, seed: 1,
+            [.. images.Select(i => (i.Sha256, Array.IndexOf(classes, i.Class), i.Class == "-4+1" ? 0.2f : 0.9f))], classes);
+        var viewer = await app.SignedInClientAsync(s.Email("viewer"), s.ViewerId);
+
+        var perClass = Rfc4180.Parse(await viewer.GetStringAsync($"runs/{jobId}/per-class.csv"));
+        Assert.Equal(["'=1+2", "'-4+1", "macro avg", "weighted avg"], perClass.Skip(1).Select(r => r[0]));
+        Assert.Equal(["0.6666666666666666", "1", "0.8", "2"], perClass[1][1..]);
+
+        var predictions = Rfc4180.Parse(await viewer.GetStringAsync($"runs/{jobId}/predictions.csv"));
+        Assert.Equal(images.Select(i => i.OriginalName).Order(StringComparer.Ordinal), predictions.Skip(1).Select(r => r[1]).Order(StringComparer.Ordinal));
+        var payload = Assert.Single(predictions, r => r[1].Contains("calc"));
+        Assert.Equal(["'-4+1", "'=1+2", "false"], [payload[2], payload[3], payload[5]]);
+        Assert.All(predictions.Skip(1), r => Assert.StartsWith("'", r[2]));
+
+        using var json = System.Text.Json.JsonDocument.Parse(await viewer.GetStringAsync($"runs/{jobId}/evaluation.json"));
+        Assert.Equal(classes, json.RootElement.GetProperty("classNames").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains(json.RootElement.GetProperty("predictions").EnumerateArray(),
+            p => p.GetProperty("trueClass").GetString() == "-4+1" && p.GetProperty("predictedClass").GetString() == "=1+2");
+    }
+
+    [Fact]
     public async Task OutsidersGetNotFoundAndARunWithoutEvaluationSaysSo()
     {
         var (s, jobId) = await RunAsync();

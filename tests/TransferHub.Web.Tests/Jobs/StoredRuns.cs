@@ -17,9 +17,12 @@ internal static class StoredRuns
     public static Task<int> CompletedAsync(WebAppFactory app, int datasetId, long seed, (int TrueClass, float P)[] images) =>
         CompletedAsync(app, datasetId, seed, [.. images.Select((x, i) => ($"{i:x64}"[..64], x.TrueClass, x.P))]);
 
-    public static async Task<int> CompletedAsync(WebAppFactory app, int datasetId, long seed, (string Sha256, int TrueClass, float P)[] images)
+    /// <param name="classes">The run's two classes; <see cref="Classes"/> when null.</param>
+    public static async Task<int> CompletedAsync(WebAppFactory app, int datasetId, long seed, (string Sha256, int TrueClass, float P)[] images,
+        string[]? classes = null)
     {
-        var evaluation = Evaluation.Compute("test", Classes, [.. images.Select(x =>
+        classes ??= Classes;
+        var evaluation = Evaluation.Compute("test", classes, [.. images.Select(x =>
         {
             var probabilities = new float[2];
             probabilities[x.TrueClass] = x.P;
@@ -34,7 +37,7 @@ internal static class StoredRuns
         var job = new TrainingJob
         {
             DatasetId = datasetId, Kind = JobKind.Training, Status = JobStatus.Completed, SettingsJson = JsonSerializer.Serialize(settings),
-            Backbone = settings.Backbone, Mode = settings.Mode, Seed = seed, ClassNamesJson = JsonSerializer.Serialize(Classes),
+            Backbone = settings.Backbone, Mode = settings.Mode, Seed = seed, ClassNamesJson = JsonSerializer.Serialize(classes),
             DatasetVersion = new string('a', 64), CreatedAt = DateTime.UtcNow, FinishedAt = DateTime.UtcNow, Attempt = 1, EpochsTotal = 3, EpochsDone = 3,
             Accuracy = evaluation.Accuracy, MacroF1 = evaluation.Macro.F1, Loss = evaluation.Loss, EvaluationJson = evaluation.ToJson(),
             EvaluatedSplit = "test", BestEpoch = 2, TrainingSeconds = 12.5,

@@ -29,6 +29,23 @@ public static class ReportSamples
         };
     }
 
+    /// <summary>Classes and file names that a spreadsheet would take for formulas (class-names-formulas.zip and more):
+    /// <see cref="FormulaClasses"/>, and the first predictions' file names are <see cref="FormulaFileNames"/> (the
+    /// others are "{class}_{n}.jpg", so they start with a formula character too).</summary>
+    public static RunReport Formulas()
+    {
+        int[][] confusion = [[2, 1, 0, 0, 0, 0], [0, 2, 0, 0, 0, 0], [0, 0, 2, 0, 0, 1], [0, 0, 0, 2, 0, 0], [1, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 2]];
+        var report = Build(FormulaClasses, confusion);
+        return report with
+        {
+            Predictions = [.. report.Predictions.Select((p, i) => i < FormulaFileNames.Length ? p with { OriginalName = FormulaFileNames[i] } : p)],
+        };
+    }
+
+    public static readonly string[] FormulaClasses = ["=1+2", "@SUM(1+1)", "+3-1", "-4+1", "\tHYPERLINK(\"x\")", "\r=2*3"];
+
+    public static readonly string[] FormulaFileNames = ["=cmd|' /C calc'!A0.png", "@evil.jpg", "-1.png", "+1, \"two\".png", "\tcat.jpg", "\rdog.jpg", "a;=1+2.png"];
+
     /// <summary>The same run with <paramref name="count"/> classes named long enough to need truncating, trained for
     /// one epoch without a validation split; class 5 has no test images (its recall is 0/0, given as NaN).</summary>
     public static RunReport ManyClasses(int count)
@@ -55,7 +72,8 @@ public static class ReportSamples
     {
         var total = confusion.Sum(r => r.Sum());
         var perClass = classes.Select((name, c) => Row(name, confusion, c)).ToList();
-        var present = perClass.Where(r => r.Support > 0).ToList();
+        // Averaged like ClassificationMetrics: every class with images or predictions (scikit-learn's labels=None).
+        var present = perClass.Where((r, c) => r.Support > 0 || confusion.Any(row => row[c] > 0)).ToList();
         var macro = new ReportClassRow("macro", present.Average(r => r.Precision), present.Average(r => r.Recall),
             present.Average(r => r.F1), total);
         var weighted = new ReportClassRow("weighted", perClass.Sum(r => r.Precision * r.Support) / total,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TransferHub.Web.Features;
 using TransferHub.Web.Features.Reports;
 
 namespace TransferHub.Web.Tests.Reports;
@@ -67,6 +68,55 @@ public sealed class RunReportCsvTests
         {
             CultureInfo.CurrentCulture = culture;
         }
+    }
+
+    [Fact]
+    public void PerClassCsvNeutralisesClassNamesThatASpreadsheetWouldEvaluate()
+    {
+        var report = ReportSamples.Formulas();
+
+        var csv = RunReportRenderer.PerClassCsv(report);
+        var records = Rfc4180.Parse(csv);
+
+        // OWASP CSV injection: a leading =, +, -, @, tab or CR gets a single quote in front; the rest of the cell is kept.
+        Assert.Equal(["'=1+2", "'@SUM(1+1)", "'+3-1", "'-4+1", "'\tHYPERLINK(\"x\")", "'\r=2*3", "macro avg", "weighted avg"],
+            records.Skip(1).Select(r => r[0]));
+        Assert.StartsWith("class,precision,recall,f1,support\n'=1+2,", csv);
+        Assert.Contains("\n\"'\tHYPERLINK(\"\"x\"\")\",", csv);
+        Assert.Contains("\n\"'\r=2*3\",", csv);
+        // The numbers are still numbers, read back exactly.
+        Assert.Equal(report.PerClass.Select(r => (r.Precision, r.Support)), records.Skip(1).Take(6).Select(r =>
+            (double.Parse(r[1], CultureInfo.InvariantCulture), int.Parse(r[4], CultureInfo.InvariantCulture))));
+    }
+
+    [Fact]
+    public void PredictionsCsvNeutralisesFileNamesAndClassNamesThatASpreadsheetWouldEvaluate()
+    {
+        var report = ReportSamples.Formulas();
+
+        var records = Rfc4180.Parse(RunReportRenderer.PredictionsCsv(report));
+
+        Assert.Equal(["'=cmd|' /C calc'!A0.png", "'@evil.jpg", "'-1.png", "'+1, \"two\".png", "'\tcat.jpg", "'\rdog.jpg", "a;=1+2.png"],
+            records.Skip(1).Take(7).Select(r => r[1]));
+        Assert.Equal(report.Predictions.Skip(7).Select(p => "'" + p.OriginalName), records.Skip(8).Select(r => r[1]));
+        Assert.Equal(report.Predictions.Select(p => "'" + p.TrueClass), records.Skip(1).Select(r => r[2]));
+        Assert.Equal(report.Predictions.Select(p => "'" + p.PredictedClass), records.Skip(1).Select(r => r[3]));
+        Assert.Equal(report.Predictions.Select(p => p.Confidence), records.Skip(1).Select(r => double.Parse(r[4], CultureInfo.InvariantCulture)));
+        Assert.All(records.Skip(1), r => Assert.Matches("^[0-9a-f]{64}$", r[0]));
+    }
+
+    [Fact]
+    public void NumbersTheProductWritesStayNumbersWhileTextIsAlwaysNeutralised()
+    {
+        Assert.Equal("-0.5", SafeCsv.Field(CsvCell.Number(-0.5)));
+        Assert.Equal("-3", SafeCsv.Field(CsvCell.Number(-3)));
+        Assert.Equal("'-0.5", SafeCsv.Field("-0.5"));
+        Assert.Equal("\"'=1+2,3\"", SafeCsv.Field("=1+2,3"));
+        Assert.Equal("\"'=\"\"a\"\"\"", SafeCsv.Field("=\"a\""));
+        Assert.Equal("\"a;=1+2\"", SafeCsv.Field("a;=1+2")); // a semicolon-splitting spreadsheet keeps it one cell
+        Assert.Equal("plain name", SafeCsv.Field("plain name"));
+        Assert.Equal("", SafeCsv.Field(""));
+        Assert.Equal("a,'=b\n", new SafeCsv().Record("a", "=b").ToString());
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using TransferHub.Contracts.Metrics;
 using TransferHub.Web.Features.Reports;
 
 namespace TransferHub.Web.Tests.Reports;
@@ -57,7 +58,8 @@ public sealed class RunReportJsonTests
         [
             "schemaVersion", "title", "teamName", "projectName", "datasetName", "datasetVersion", "createdAtUtc",
             "finishedAtUtc", "trainingSeconds", "evaluatedSplit", "accuracy", "loss", "bestEpoch", "stoppedEarly",
-            "hyperparameters", "epochs", "classNames", "perClass", "macroAverage", "weightedAverage", "confusion",
+            "hyperparameters", "epochs", "classNames", "perClass", "macroAverage", "weightedAverage", "metricsConventions",
+            "confusion",
             "predictions", "misclassified",
         ], document.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal(["name", "value"], document.RootElement.GetProperty("hyperparameters")[0].EnumerateObject().Select(p => p.Name));
@@ -68,7 +70,24 @@ public sealed class RunReportJsonTests
         Assert.Contains("\"accuracy\": 0.8548387096774194,", json);
         Assert.Contains("\"createdAtUtc\": \"2026-11-28T14:03:12Z\",", json);
         Assert.Contains("\"coffee, espresso\"", json);
+        Assert.Equal(ClassificationMetrics.Conventions, document.RootElement.GetProperty("metricsConventions").GetString());
         Assert.DoesNotContain('\r', json);
+    }
+
+    [Fact]
+    public void JsonKeepsClassAndFileNamesThatLookLikeFormulasExactly()
+    {
+        var report = ReportSamples.Formulas();
+
+        var json = RunReportRenderer.Json(report);
+        var back = JsonSerializer.Deserialize<ReportJson.Document>(json, ReportJson.Options)!;
+
+        Assert.Equal(["=1+2", "@SUM(1+1)", "+3-1", "-4+1", "\tHYPERLINK(\"x\")", "\r=2*3"], back.ClassNames);
+        Assert.Equal(ReportSamples.FormulaClasses, back.PerClass.Select(r => r.ClassName));
+        Assert.Equal(ReportSamples.FormulaFileNames, back.Predictions.Take(ReportSamples.FormulaFileNames.Length).Select(p => p.OriginalName));
+        Assert.Equal(report.Predictions.Select(p => (p.TrueClass, p.PredictedClass)), back.Predictions.Select(p => (p.TrueClass, p.PredictedClass)));
+        Assert.Contains("\"=1+2\"", json);
+        Assert.DoesNotContain("'=", json);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using TransferHub.Contracts.Metrics;
 using TransferHub.Web.Features.Reports;
 
 namespace TransferHub.Web.Tests.Reports;
@@ -41,6 +42,9 @@ public sealed class RunReportPdfTests
         Assert.Matches(Row("astronaut", "0.875", "0.824", "0.848", "17"), table);
         Assert.Matches(Row("macro avg", "0.862", "0.848", "0.853", "62"), table);
         Assert.Matches(Row("weighted avg", "0.858", "0.855", "0.854", "62"), table);
+        var flat = Regex.Replace(table, @"\s+", " ");
+        Assert.Contains(ClassificationMetrics.Conventions, flat); // under the table, after the averages
+        Assert.True(flat.IndexOf(ClassificationMetrics.Conventions, StringComparison.Ordinal) > flat.IndexOf("weighted avg", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -114,6 +118,7 @@ public sealed class RunReportPdfTests
             Assert.Matches($@"name number {i}\n", table);
         }
         Assert.DoesNotContain("…", table);
+        Assert.Contains(ClassificationMetrics.Conventions, Regex.Replace(table, @"\s+", " "));
 
         var matrix = pages[3];
         Assert.Contains("Confusion matrix", matrix);

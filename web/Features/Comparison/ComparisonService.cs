@@ -109,6 +109,8 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
                 for (var c = 0; c < classes.Count; c++) probabilities[c] += p.Probabilities[c] / evaluations.Count;
             return (g.Key, g.First().TrueClass, probabilities);
         }).OrderBy(x => x.Key, StringComparer.Ordinal).ToList();
+        if (averaged.Count == 0)
+            throw new RuleViolationException("The runs have no evaluated images to combine.");
         var result = Jobs.Evaluation.Compute(evaluations[0].Split, classes, averaged);
 
         var ensemble = new TrainingJob

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TransferHub.Contracts.Metrics;
 using TransferHub.Worker.V1;
 
 namespace TransferHub.Web.Features.Jobs;
@@ -31,7 +32,8 @@ public sealed record Evaluation(
     public static Evaluation FromJson(string json) =>
         JsonSerializer.Deserialize<Evaluation>(json, Json) ?? throw new InvalidDataException("Empty evaluation.");
 
-    /// <summary>What the worker reported when a job completed.</summary>
+    /// <summary>What the worker reported when a job completed, taken as is: the worker scores with
+    /// <see cref="ClassificationMetrics"/>, the code <see cref="Compute"/> uses for ensembles, so nothing is recomputed.</summary>
     public static Evaluation FromWorker(JobCompleted completed, IReadOnlyList<string> classNames) => new(
         SplitName(completed.EvaluatedSplit),
         completed.Accuracy,
@@ -44,11 +46,12 @@ public sealed record Evaluation(
         [.. completed.Predictions.Select(p => new ImageVerdict(p.Sha256, p.TrueClass, p.PredictedClass, p.Confidence, [.. p.Probabilities]))]);
 
     /// <summary>Scores predictions made here (an ensemble's averaged probabilities): the predicted class is the most
-    /// probable one; loss is the mean negative log-probability of the true class.</summary>
+    /// probable one; loss is the mean negative log-probability of the true class; the metrics are
+    /// <see cref="ClassificationMetrics"/>'s, the same code the worker scores runs with.</summary>
+    /// <exception cref="ArgumentException">No images.</exception>
     public static Evaluation Compute(string split, IReadOnlyList<string> classNames, IReadOnlyList<(string Sha256, int TrueClass, float[] Probabilities)> images)
     {
         var n = classNames.Count;
-        var confusion = Enumerable.Range(0, n).Select(_ => new int[n]).ToArray();
         var verdicts = new List<ImageVerdict>(images.Count);
         double loss = 0;
         foreach (var (sha, truth, probabilities) in images)
@@ -56,28 +59,13 @@ public sealed record Evaluation(
             var predicted = 0;
             for (var c = 1; c < n; c++)
                 if (probabilities[c] > probabilities[predicted]) predicted = c;
-            confusion[truth][predicted]++;
             loss -= Math.Log(Math.Max(probabilities[truth], 1e-12));
             verdicts.Add(new ImageVerdict(sha, truth, predicted, probabilities[predicted], probabilities));
         }
-        var perClass = Enumerable.Range(0, n).Select(c =>
-        {
-            var truePositives = confusion[c][c];
-            var support = confusion[c].Sum();
-            var predictedAs = confusion.Sum(row => row[c]);
-            var precision = predictedAs == 0 ? 0 : (double)truePositives / predictedAs;
-            var recall = support == 0 ? 0 : (double)truePositives / support;
-            var f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
-            return new ClassScore(classNames[c], precision, recall, f1, support);
-        }).ToList();
-        var total = images.Count;
-        var macro = new ClassScore("macro avg", perClass.Average(s => s.Precision), perClass.Average(s => s.Recall), perClass.Average(s => s.F1), total);
-        var weighted = total == 0 ? macro with { ClassName = "weighted avg" } : new ClassScore("weighted avg",
-            perClass.Sum(s => s.Precision * s.Support) / total, perClass.Sum(s => s.Recall * s.Support) / total,
-            perClass.Sum(s => s.F1 * s.Support) / total, total);
-        var correct = Enumerable.Range(0, n).Sum(c => confusion[c][c]);
-        return new Evaluation(split, total == 0 ? 0 : (double)correct / total, total == 0 ? 0 : loss / total, classNames, perClass, macro, weighted,
-            confusion, verdicts);
+        var metrics = ClassificationMetrics.Compute([.. verdicts.Select(v => v.TrueClass)], [.. verdicts.Select(v => v.PredictedClass)], n);
+        return new Evaluation(split, metrics.Accuracy, loss / images.Count, classNames,
+            [.. metrics.PerClass.Select((row, c) => Score(classNames[c], row))], Score("macro avg", metrics.Macro),
+            Score("weighted avg", metrics.Weighted), metrics.Confusion, verdicts);
     }
 
     public static string SplitName(Split split) => split switch
@@ -89,4 +77,6 @@ public sealed record Evaluation(
     };
 
     private static ClassScore Score(ClassMetrics m) => new(m.ClassName, m.Precision, m.Recall, m.F1, m.Support);
+
+    private static ClassScore Score(string name, MetricRow row) => new(name, row.Precision, row.Recall, row.F1, row.Support);
 }

@@ -1,12 +1,14 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TransferHub.Contracts.Metrics;
 
 namespace TransferHub.Web.Features.Reports;
 
 /// <summary>
 /// The report as JSON: every field of <see cref="RunReport"/> in declaration order, camelCase, nulls written, times
-/// as ISO 8601 UTC ("Z"), hyperparameters as an ordered list of name/value pairs, thumbnails as their captions only.
+/// as ISO 8601 UTC ("Z"), hyperparameters as an ordered list of name/value pairs, thumbnails as their captions only,
+/// and <c>metricsConventions</c>: how the per-class metrics and their averages are computed (one sentence).
 /// <see cref="SchemaVersion"/> changes only when a field is removed or changes meaning; fields may be added.
 /// </summary>
 internal static class ReportJson
@@ -36,6 +38,7 @@ internal static class ReportJson
         IReadOnlyList<ReportEpoch> Epochs,
         IReadOnlyList<string> ClassNames,
         IReadOnlyList<ReportClassRow> PerClass, ReportClassRow MacroAverage, ReportClassRow WeightedAverage,
+        string MetricsConventions,
         int[][] Confusion,
         IReadOnlyList<Prediction> Predictions,
         IReadOnlyList<Thumbnail> Misclassified)
@@ -50,6 +53,7 @@ internal static class ReportJson
             r.Epochs,
             r.ClassNames,
             [.. r.PerClass.Select(ReportFormat.Defined)], ReportFormat.Defined(r.MacroAverage), ReportFormat.Defined(r.WeightedAverage),
+            ClassificationMetrics.Conventions,
             r.Confusion,
             [.. r.Predictions.Select(p => new Prediction(p.Sha256, p.OriginalName, p.TrueClass, p.PredictedClass,
                 p.Confidence, p.TrueClass == p.PredictedClass))],

@@ -1,18 +1,21 @@
 using SkiaSharp;
+using TransferHub.Contracts.Metrics;
 
 namespace TransferHub.Web.Features.Reports.Pdf;
 
 /// <summary>The per-class metrics table (precision, recall, F1 with three decimals, support), then the macro and
-/// weighted averages. A long class name wraps onto a second line (then ends in an ellipsis); long tables continue on
+/// weighted averages, then the metrics' conventions in one small line (<see cref="ClassificationMetrics.Conventions"/>).
+/// A long class name wraps onto a second line (then ends in an ellipsis); long tables continue on
 /// more pages with the column header repeated.</summary>
 internal static class ClassTablePages
 {
     private const float NumberColumnWidth = 68;
-    private const float RowPadding = 3.5f;
+    private const float RowPadding = 3; // with the conventions note, 20 classes with two-line names still fit on one page
     private const float HeaderHeight = 20;
     private const float CellPadding = 6;
     private const float AverageGap = 8;
     private const int MaxNameLines = 2;
+    private const int MaxNoteLines = 3;
     private const float TableSize = 9; // 20 classes with two-line names still fit on one page
 
     private static readonly string[] NumberColumns = ["Precision", "Recall", "F1", "Support"];
@@ -20,11 +23,14 @@ internal static class ClassTablePages
     private static readonly TextStyle CellStyle = new(TableSize);
     private static readonly TextStyle EmptyClassStyle = CellStyle.WithColor(ReportColors.Muted);
     private static readonly TextStyle AverageStyle = new(TableSize, Bold: true);
+    private static readonly TextStyle NoteStyle = new(PageLayout.SmallSize, Color: ReportColors.Muted);
 
-    /// <summary>A table line: a class or an average (null row: the rule before the averages), with its name's lines.</summary>
+    /// <summary>A table line: a class or an average with its name's lines, or (null row) the rule before the averages
+    /// (no text) or the note after them (its text's lines).</summary>
     private sealed record Line(ReportClassRow? Row, IReadOnlyList<string> Name, TextStyle Style, bool IsAverage)
     {
-        public float Height => Row is null ? AverageGap : Name.Count * Style.LineHeight + 2 * RowPadding;
+        public float Height => Row is not null ? Name.Count * Style.LineHeight + 2 * RowPadding
+            : Name.Count == 0 ? AverageGap : Name.Count * Style.LineHeight + RowPadding;
     }
 
     public static IEnumerable<PageContent> Compose(RunReport report)
@@ -40,6 +46,8 @@ internal static class ClassTablePages
             new Line(null, [], CellStyle, IsAverage: true),
             ClassLine(report.MacroAverage, ReportCsv.MacroLabel, AverageStyle, nameWidth, isAverage: true),
             ClassLine(report.WeightedAverage, ReportCsv.WeightedLabel, AverageStyle, nameWidth, isAverage: true),
+            new Line(null, ReportText.Wrap(ClassificationMetrics.Conventions, NoteStyle, area.Width - 2 * CellPadding, MaxNoteLines),
+                NoteStyle, IsAverage: true),
         ];
         var space = area.Height - ReportPdf.HeadingHeight(subtitle, area.Width) - HeaderHeight;
         var pages = Paginate(lines, space);
@@ -90,6 +98,13 @@ internal static class ClassTablePages
 
     private static float Draw(SKCanvas canvas, SKRect area, float top, Line line, bool stripe)
     {
+        if (line.Row is null && line.Name.Count > 0)
+        {
+            for (var i = 0; i < line.Name.Count; i++)
+                ReportText.Draw(canvas, line.Name[i], area.Left + CellPadding,
+                    top + RowPadding + line.Style.Size + i * line.Style.LineHeight, line.Style);
+            return top + line.Height;
+        }
         if (line.Row is not { } row)
         {
             using var rule = new SKPaint { Color = ReportColors.Rule, StrokeWidth = 0.75f, IsAntialias = true };
