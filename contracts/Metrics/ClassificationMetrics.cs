@@ -38,11 +38,18 @@ public sealed record ClassificationMetrics(
     IReadOnlyList<int> AveragedClasses,
     int[][] Confusion)
 {
-    /// <summary>The conventions in one sentence, printed by the reports (PDF, evaluation.json).</summary>
+    /// <summary>The conventions of <see cref="ForRun"/> in one sentence, printed by the reports (PDF, evaluation.json).</summary>
     public const string Conventions =
-        "Metrics follow scikit-learn's precision_recall_fscore_support defaults (zero_division=0, labels=None): 0/0 " +
-        "counts as 0, macro averages every class with test images or predictions unweighted, weighted weights each " +
-        "class by its test images.";
+        "Metrics follow scikit-learn's precision_recall_fscore_support with zero_division=0 and labels = all of the run's " +
+        "classes: 0/0 counts as 0, macro averages every class of the run unweighted (a class without test images counts as 0), " +
+        "weighted weights each class by its test images.";
+
+    /// <summary>The product's metrics for a run or an ensemble: <see cref="Compute"/> with <c>labels</c> = every class
+    /// of the run (the dataset's classes the model outputs), so the macro average is the mean of every row of the
+    /// per-class table — what the issue tracker's item "one metrics implementation" asks and what the reports state
+    /// (<see cref="Conventions"/>).</summary>
+    public static ClassificationMetrics ForRun(IReadOnlyList<int> trueClasses, IReadOnlyList<int> predictedClasses, int classCount) =>
+        Compute(trueClasses, predictedClasses, classCount, classCount > 0 ? [.. Enumerable.Range(0, classCount)] : null);
 
     /// <summary>Scores predicted class indices against true ones.</summary>
     /// <param name="trueClasses">Each image's true class index.</param>

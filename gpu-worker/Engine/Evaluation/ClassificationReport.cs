@@ -38,7 +38,7 @@ public sealed record ClassificationReport(
                 new ClassScore("macro avg", 0, 0, 0, 0), new ClassScore("weighted avg", 0, 0, 0, 0), confusion, predictions);
         }
 
-        var metrics = ClassificationMetrics.Compute([.. predictions.Select(p => p.TrueClass)], [.. predictions.Select(p => p.PredictedClass)], k);
+        var metrics = ClassificationMetrics.ForRun([.. predictions.Select(p => p.TrueClass)], [.. predictions.Select(p => p.PredictedClass)], k);
         return new ClassificationReport((float)metrics.Accuracy, (float)(loss / images.Count),
             [.. metrics.PerClass.Select((row, c) => Score(classNames[c], row))],
             Score("macro avg", metrics.Macro), Score("weighted avg", metrics.Weighted), metrics.Confusion, predictions);

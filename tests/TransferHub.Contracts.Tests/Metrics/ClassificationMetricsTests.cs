@@ -102,7 +102,7 @@ public sealed class ClassificationMetricsTests
     public void TheConventionsSentenceNamesTheRulesItStands()
     {
         Assert.Contains("zero_division=0", ClassificationMetrics.Conventions);
-        Assert.Contains("labels=None", ClassificationMetrics.Conventions);
+        Assert.Contains("labels = all of the run's classes", ClassificationMetrics.Conventions);
         Assert.Contains("weighted", ClassificationMetrics.Conventions);
         Assert.Single(ClassificationMetrics.Conventions.Split(". "));
     }

@@ -9,10 +9,11 @@ public sealed class ClassificationReportTests
         [.. Enumerable.Range(0, classCount).Select(c => c == predicted ? 0.9f : 0.1f / (classCount - 1))];
 
     [Fact]
-    public void TheMacroAverageIsScikitLearnsForARunWhoseTestImagesWereCalledAClassWithoutTestImages()
+    public void TheMacroAverageIsScikitLearnsWithEveryClassOfTheRunAsLabels()
     {
-        // class-without-train-images.zip: red ×3 right, up ×3 called down. scikit-learn's default macro F1 is 1/3
-        // (bench/reference/classification_metrics_reference.py); the worker used to report 0.5.
+        // class-without-train-images.zip: red ×3 right, up ×3 called down. scikit-learn with labels=[0, 1, 2, 3] gives
+        // macro F1 0.25 (bench/reference/classification_metrics_reference.py); the worker used to report 0.5 (it
+        // averaged only classes with test images).
         string[] classes = ["cyan", "down", "red", "up"];
         var images = new (string, int, float[])[]
         {
@@ -22,8 +23,8 @@ public sealed class ClassificationReportTests
 
         var report = ClassificationReport.From(classes, images);
 
-        Assert.Equal(1 / 3f, report.MacroAverage.F1, 6);
-        Assert.Equal(1 / 3f, report.MacroAverage.Precision, 6);
+        Assert.Equal(0.25f, report.MacroAverage.F1, 6);
+        Assert.Equal(0.25f, report.MacroAverage.Precision, 6);
         Assert.Equal(0.5f, report.WeightedAverage.F1, 6);
         Assert.Equal(0.5f, report.Accuracy, 6);
         Assert.Equal(["cyan", "down", "red", "up"], report.PerClass.Select(s => s.ClassName));
@@ -41,7 +42,7 @@ public sealed class ClassificationReportTests
         };
 
         var report = ClassificationReport.From(classes, images);
-        var shared = ClassificationMetrics.Compute([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 1, 0], 3);
+        var shared = ClassificationMetrics.ForRun([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 1, 0], 3);
 
         Assert.Equal(shared.PerClass.Select(r => ((float)r.Precision, (float)r.Recall, (float)r.F1, r.Support)),
             report.PerClass.Select(s => (s.Precision, s.Recall, s.F1, s.Support)));

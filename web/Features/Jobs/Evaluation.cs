@@ -62,7 +62,7 @@ public sealed record Evaluation(
             loss -= Math.Log(Math.Max(probabilities[truth], 1e-12));
             verdicts.Add(new ImageVerdict(sha, truth, predicted, probabilities[predicted], probabilities));
         }
-        var metrics = ClassificationMetrics.Compute([.. verdicts.Select(v => v.TrueClass)], [.. verdicts.Select(v => v.PredictedClass)], n);
+        var metrics = ClassificationMetrics.ForRun([.. verdicts.Select(v => v.TrueClass)], [.. verdicts.Select(v => v.PredictedClass)], n);
         return new Evaluation(split, metrics.Accuracy, loss / images.Count, classNames,
             [.. metrics.PerClass.Select((row, c) => Score(classNames[c], row))], Score("macro avg", metrics.Macro),
             Score("weighted avg", metrics.Weighted), metrics.Confusion, verdicts);
