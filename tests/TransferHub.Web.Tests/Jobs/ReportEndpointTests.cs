@@ -50,7 +50,7 @@ public sealed class ReportEndpointTests(WebAppFactory app) : IClassFixture<WebAp
         var predictions = await viewer.GetStringAsync($"runs/{jobId}/predictions.csv");
         var lines = predictions.Trim().Split('\n');
         Assert.Equal(5, lines.Length);
-        Assert.Single(lines, l => l.Contains("test/sandal/") && l.Contains(",sandal,bag,") && l.EndsWith(",false"));
+        Assert.Single(lines, l => l.Contains("test/sandal/") && l.Contains(",sandal,bag,") && l.EndsWith(",false,test"));
         var perClass = await viewer.GetStringAsync($"runs/{jobId}/per-class.csv");
         Assert.Contains("sandal,", perClass);
         Assert.Contains("macro avg", perClass);
@@ -79,7 +79,7 @@ public sealed class ReportEndpointTests(WebAppFactory app) : IClassFixture<WebAp
 
         var perClass = Rfc4180.Parse(await viewer.GetStringAsync($"runs/{jobId}/per-class.csv"));
         Assert.Equal(["'=1+2", "'-4+1", "macro avg", "weighted avg"], perClass.Skip(1).Select(r => r[0]));
-        Assert.Equal(["0.6666666666666666", "1", "0.8", "2"], perClass[1][1..]);
+        Assert.Equal(["0.6666666666666666", "1", "0.8", "2", "test"], perClass[1][1..]);
 
         var predictions = Rfc4180.Parse(await viewer.GetStringAsync($"runs/{jobId}/predictions.csv"));
         Assert.Equal(images.Select(i => i.OriginalName).Order(StringComparer.Ordinal), predictions.Skip(1).Select(r => r[1]).Order(StringComparer.Ordinal));

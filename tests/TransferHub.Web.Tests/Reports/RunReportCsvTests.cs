@@ -21,9 +21,9 @@ public sealed class RunReportCsvTests
 
         Assert.Contains("\"coffee, espresso\",", csv);
         Assert.Contains("\"the \"\"astronaut\"\"\",", csv);
-        Assert.Equal(["class", "precision", "recall", "f1", "support"], records[0]);
+        Assert.Equal(["class", "precision", "recall", "f1", "support", "evaluated_split"], records[0]);
         Assert.Equal(6, records.Count);
-        Assert.All(records, r => Assert.Equal(5, r.Length));
+        Assert.All(records, r => Assert.Equal(6, r.Length));
         ReportClassRow[] expected = [.. report.PerClass, report.MacroAverage with { ClassName = "macro avg" },
             report.WeightedAverage with { ClassName = "weighted avg" }];
         Assert.Equal(expected, records.Skip(1).Select(r => new ReportClassRow(r[0],
@@ -38,13 +38,30 @@ public sealed class RunReportCsvTests
 
         var records = Rfc4180.Parse(RunReportRenderer.PredictionsCsv(report));
 
-        Assert.Equal(["sha256", "original_name", "true_class", "predicted_class", "confidence", "correct"], records[0]);
+        Assert.Equal(["sha256", "original_name", "true_class", "predicted_class", "confidence", "correct", "split"], records[0]);
         Assert.Equal(report.Predictions.Count, records.Count - 1);
         Assert.Equal(report.Predictions, records.Skip(1).Select(r =>
             new ReportPrediction(r[0], r[1], r[2], r[3], double.Parse(r[4], CultureInfo.InvariantCulture))));
         Assert.Equal(["IMG_0001, copy.jpg", "say \"cheese\".jpg", "two\nlines.png"], records.Skip(1).Take(3).Select(r => r[1]));
         Assert.Equal(report.Predictions.Select(p => p.TrueClass == p.PredictedClass ? "true" : "false"), records.Skip(1).Select(r => r[5]));
         Assert.Equal(9, records.Count(r => r[5] == "false"));
+    }
+
+    [Fact]
+    public void EveryCsvRowSaysWhichSplitItsNumbersWereMeasuredOn()
+    {
+        // shared/cases train-split-only.zip: a run without held-out images is evaluated on its training images, and the
+        // CSVs must not pass its numbers off as test results.
+        var report = ReportSamples.Standard() with { EvaluatedSplit = "train" };
+
+        var perClass = Rfc4180.Parse(RunReportRenderer.PerClassCsv(report));
+        var predictions = Rfc4180.Parse(RunReportRenderer.PredictionsCsv(report));
+
+        Assert.Equal("evaluated_split", perClass[0][^1]);
+        Assert.All(perClass.Skip(1), r => Assert.Equal("train", r[^1]));
+        Assert.Equal("split", predictions[0][^1]);
+        Assert.All(predictions.Skip(1), r => Assert.Equal("train", r[^1]));
+        Assert.All(Rfc4180.Parse(RunReportRenderer.PerClassCsv(ReportSamples.Standard())).Skip(1), r => Assert.Equal("test", r[^1]));
     }
 
     [Fact]
@@ -58,7 +75,7 @@ public sealed class RunReportCsvTests
             var perClass = RunReportRenderer.PerClassCsv(report);
             var predictions = RunReportRenderer.PredictionsCsv(ReportSamples.Standard());
 
-            Assert.StartsWith("class,precision,recall,f1,support\na,0.5,0.25,0.3333333333333333,1234\n", perClass);
+            Assert.StartsWith("class,precision,recall,f1,support,evaluated_split\na,0.5,0.25,0.3333333333333333,1234,test\n", perClass);
             Assert.DoesNotContain('\r', perClass);
             Assert.DoesNotContain('\r', predictions);
             Assert.EndsWith("\n", predictions);
@@ -81,7 +98,7 @@ public sealed class RunReportCsvTests
         // OWASP CSV injection: a leading =, +, -, @, tab or CR gets a single quote in front; the rest of the cell is kept.
         Assert.Equal(["'=1+2", "'@SUM(1+1)", "'+3-1", "'-4+1", "'\tHYPERLINK(\"x\")", "'\r=2*3", "macro avg", "weighted avg"],
             records.Skip(1).Select(r => r[0]));
-        Assert.StartsWith("class,precision,recall,f1,support\n'=1+2,", csv);
+        Assert.StartsWith("class,precision,recall,f1,support,evaluated_split\n'=1+2,", csv);
         Assert.Contains("\n\"'\tHYPERLINK(\"\"x\"\")\",", csv);
         Assert.Contains("\n\"'\r=2*3\",", csv);
         // The numbers are still numbers, read back exactly.
@@ -128,6 +145,6 @@ public sealed class RunReportCsvTests
 
         Assert.DoesNotContain("NaN", csv);
         var empty = Rfc4180.Parse(csv).Single(r => r[0].StartsWith("Class 05 "));
-        Assert.Equal(["0", "0", "0", "0"], empty[1..]);
+        Assert.Equal(["0", "0", "0", "0", "val"], empty[1..]);
     }
 }

@@ -131,9 +131,10 @@ public sealed class ContractErrorTests(WorkerFactory worker)
         var error = await Assert.ThrowsAsync<RpcException>(() => client.StartJob(spec).ReadAllAsync());
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains("epochs must be 1..1000", error.Status.Detail);
-        Assert.Contains("image_size must be 32..1024", error.Status.Detail);
-        Assert.Contains("crop scale", error.Status.Detail);
+        // The shared rules (contracts JobRules), field by field, as the web's launch form and API word them.
+        Assert.Contains("epochs: Epochs must be 1 to 1000; got 5000.", error.Status.Detail);
+        Assert.Contains("imageSize: Image size must be 32 to 1024 pixels; got 8.", error.Status.Detail);
+        Assert.Contains("augmentation.cropScaleMax: The crop's largest area must be between its smallest (0.9) and 1; got 0.5.", error.Status.Detail);
         Assert.Contains("class_index 7; allowed 0..1", error.Status.Detail);
     }
 

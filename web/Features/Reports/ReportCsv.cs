@@ -12,27 +12,27 @@ internal static class ReportCsv
 
     public static string PerClass(RunReport report)
     {
-        var csv = new SafeCsv().Record("class", "precision", "recall", "f1", "support");
+        var csv = new SafeCsv().Record("class", "precision", "recall", "f1", "support", "evaluated_split");
         foreach (var row in report.PerClass)
-            ClassRow(csv, row.ClassName, row);
-        ClassRow(csv, MacroLabel, report.MacroAverage);
-        ClassRow(csv, WeightedLabel, report.WeightedAverage);
+            ClassRow(csv, row.ClassName, row, report.EvaluatedSplit);
+        ClassRow(csv, MacroLabel, report.MacroAverage, report.EvaluatedSplit);
+        ClassRow(csv, WeightedLabel, report.WeightedAverage, report.EvaluatedSplit);
         return csv.ToString();
     }
 
     public static string Predictions(RunReport report)
     {
-        var csv = new SafeCsv().Record("sha256", "original_name", "true_class", "predicted_class", "confidence", "correct");
+        var csv = new SafeCsv().Record("sha256", "original_name", "true_class", "predicted_class", "confidence", "correct", "split");
         foreach (var p in report.Predictions)
             csv.Record(p.Sha256, p.OriginalName, p.TrueClass, p.PredictedClass, CsvCell.Number(p.Confidence),
-                p.TrueClass == p.PredictedClass ? "true" : "false");
+                p.TrueClass == p.PredictedClass ? "true" : "false", report.EvaluatedSplit);
         return csv.ToString();
     }
 
-    private static void ClassRow(SafeCsv csv, string label, ReportClassRow row)
+    private static void ClassRow(SafeCsv csv, string label, ReportClassRow row, string split)
     {
         var defined = ReportFormat.Defined(row);
         csv.Record(label, CsvCell.Number(defined.Precision), CsvCell.Number(defined.Recall), CsvCell.Number(defined.F1),
-            CsvCell.Number(defined.Support));
+            CsvCell.Number(defined.Support), split);
     }
 }

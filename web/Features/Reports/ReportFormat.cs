@@ -52,8 +52,13 @@ internal static class ReportFormat
     public static string ShortHash(string hash) =>
         hash.Length <= ShortHashLength ? hash : hash[..ShortHashLength] + "…";
 
-    /// <summary>"test", "validation" (for "val"), or the name as given.</summary>
-    public static string SplitName(string split) => split == "val" ? "validation" : split;
+    /// <summary>"test", "validation" (for "val"), "training" (for "train"), or the name as given.</summary>
+    public static string SplitName(string split) => split switch
+    {
+        "val" => "validation",
+        "train" => "training",
+        _ => split,
+    };
 
     /// <summary>"test split", "validation split".</summary>
     public static string Split(string split) => $"{SplitName(split)} split";

@@ -18,7 +18,8 @@ public sealed record ReportThumbnail(byte[] Jpeg, string Caption);
 /// <summary>Everything the report shows about one finished training run.</summary>
 /// <param name="Title">e.g. "Run #12 · resnet18x3-imagenet · fine-tune"; also in every page's footer.</param>
 /// <param name="DatasetVersion">The SHA-256 hex of the dataset content the run trained on.</param>
-/// <param name="EvaluatedSplit">"test" or "val".</param>
+/// <param name="EvaluatedSplit">"test", "val", or "train" (no held-out images: the numbers are optimistic and the
+/// report says so next to them).</param>
 /// <param name="Hyperparameters">Shown in this order (backbone, mode, lr, epochs, ...).</param>
 /// <param name="PerClass">In <paramref name="ClassNames"/> order. A metric that is not a number (0/0) is shown as 0,
 /// as scikit-learn's <c>zero_division=0</c> and the worker do.</param>

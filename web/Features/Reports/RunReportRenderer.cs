@@ -15,12 +15,13 @@ public static class RunReportRenderer
     /// "Page i of n".</summary>
     public static byte[] Pdf(RunReport report) => ReportPdf.Render(report);
 
-    /// <summary><c>class,precision,recall,f1,support</c>, one row per class, then <c>macro avg</c> and
+    /// <summary><c>class,precision,recall,f1,support,evaluated_split</c>, one row per class, then <c>macro avg</c> and
     /// <c>weighted avg</c>; RFC 4180 quoting, invariant numbers that read back exactly, <c>\n</c> line ends.</summary>
     public static string PerClassCsv(RunReport report) => ReportCsv.PerClass(report);
 
-    /// <summary><c>sha256,original_name,true_class,predicted_class,confidence,correct</c>, one row per evaluated
-    /// image (<c>correct</c> is <c>true</c> or <c>false</c>); the same CSV rules as <see cref="PerClassCsv"/>.</summary>
+    /// <summary><c>sha256,original_name,true_class,predicted_class,confidence,correct,split</c>, one row per evaluated
+    /// image (<c>correct</c> is <c>true</c> or <c>false</c>; <c>split</c> the one evaluated: test, val or train); the
+    /// same CSV rules as <see cref="PerClassCsv"/>.</summary>
     public static string PredictionsCsv(RunReport report) => ReportCsv.Predictions(report);
 
     /// <summary>Every field of the report, camelCase, in a stable order, except the thumbnails' bytes (their captions

@@ -75,7 +75,9 @@ internal static class SummaryPages
             new("Created", ReportFormat.Utc(report.CreatedAtUtc)),
             new("Finished", report.FinishedAtUtc is { } finished ? ReportFormat.Utc(finished) : "not finished"),
             new("Training time", ReportFormat.Duration(report.TrainingSeconds)),
-            new("Evaluated on", $"the {ReportFormat.Split(report.EvaluatedSplit)}: {evaluatedText}"),
+            new("Evaluated on", report.EvaluatedSplit == "train"
+                ? $"the training split, because no image was held out — these numbers are optimistic: {evaluatedText}"
+                : $"the {ReportFormat.Split(report.EvaluatedSplit)}: {evaluatedText}"),
             new("Classes", $"{report.ClassNames.Count}"),
         ];
     }
@@ -86,7 +88,8 @@ internal static class SummaryPages
         var split = ReportFormat.SplitName(report.EvaluatedSplit);
         return
         [
-            new(ReportFormat.Percent(report.Accuracy), $"{split} accuracy", ReportColors.Train),
+            new(ReportFormat.Percent(report.Accuracy), report.EvaluatedSplit == "train" ? "training accuracy (optimistic)" : $"{split} accuracy",
+                ReportColors.Train),
             new(ReportFormat.Loss(report.Loss), $"{split} loss"),
             new(report.BestEpoch > 0 ? $"{report.BestEpoch} of {epochs}" : "–", "best epoch (its weights are kept)"),
             new(report.StoppedEarly ? "yes" : "no", "stopped early"),
