@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
 using TransferHub.Web.Features.Workers;
+using TransferHub.Web.Features.Workers.Gateway;
 
 namespace TransferHub.Integration.Tests;
 

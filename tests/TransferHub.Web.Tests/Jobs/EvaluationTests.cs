@@ -1,3 +1,5 @@
+using TransferHub.Web.Features.Workers.Gateway;
+using TransferHub.Worker.V1;
 using TransferHub.Contracts.Metrics;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Comparison;
@@ -79,8 +81,10 @@ public sealed class EvaluationTests
         Assert.True(fe.Epochs > ft.Epochs);
         Assert.False(fe.Augment);
         Assert.True(ft.Augment);
-        Assert.Null(fe.ToSpec(1).Augmentation);
-        Assert.NotNull(ft.ToSpec(1).Augmentation);
+        static JobSpec Spec(JobSettings settings) => JobSpec.Parser.ParseFrom(
+            RunSpec.Encode(new TrainingRequest(settings, 1, ["a", "b"], [], "v")));
+        Assert.Null(Spec(fe).Augmentation);
+        Assert.NotNull(Spec(ft).Augmentation);
 
         ft.UnfreezeStages = 5;
         ft.EarlyStoppingPatience = 20;

@@ -1,15 +1,12 @@
-using Google.Protobuf;
-using Grpc.Core;
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Teams;
-using TransferHub.Web.Features.Workers;
+using TransferHub.Web.Features.Workers.Gateway;
 using TransferHub.Web.Storage;
-using TransferHub.Worker.V1;
 
 namespace TransferHub.Web.Features.Augmentation;
 
-/// <summary>The augmentation controls, exactly the settings a job takes (JobSpec.augmentation).</summary>
+/// <summary>The augmentation controls, exactly the settings a job takes (JobSpec.augmentation, mapped by the worker gateway).</summary>
 public sealed class AugmentationForm
 {
     public bool RandomCrop { get; set; } = true;
@@ -26,19 +23,6 @@ public sealed class AugmentationForm
     /// <summary>These ranges as the shared job rules check them (<see cref="Contracts.Jobs.JobRules"/>).</summary>
     public Contracts.Jobs.AugmentationValues ToValues() => new(RandomCrop ? CropScaleMin : 0, RandomCrop ? 1 : 0, RotationDegrees,
         Brightness, Contrast, Saturation, GrayscaleProbability);
-
-    public AugmentationSettings ToSettings() => new()
-    {
-        CropScaleMin = RandomCrop ? (float)CropScaleMin : 0,
-        CropScaleMax = RandomCrop ? 1 : 0,
-        HorizontalFlip = HorizontalFlip,
-        VerticalFlip = VerticalFlip,
-        RotationDegrees = (float)RotationDegrees,
-        Brightness = (float)Brightness,
-        Contrast = (float)Contrast,
-        Saturation = (float)Saturation,
-        GrayscaleProbability = (float)GrayscaleProbability,
-    };
 }
 
 /// <summary>Augmented variants of one image, or why there are none.</summary>
@@ -48,11 +32,8 @@ public sealed record PreviewResult(IReadOnlyList<byte[]> Pngs, string? Problem, 
 public sealed class AugmentationPreviewService(
     IDbContextFactory<TransferHubDbContext> dbFactory,
     ImageStore store,
-    WorkerClientFactory clients,
-    WorkerRegistryService registry)
+    WorkerGateway gateway)
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-
     /// <summary>Images of a dataset to pick from (visible to the caller), most recent first.</summary>
     public async Task<IReadOnlyList<(string Sha256, string Name, string? ClassName)>> CandidatesAsync(string userId, int datasetId, int take = 60,
         CancellationToken cancellationToken = default)
@@ -77,31 +58,19 @@ public sealed class AugmentationPreviewService(
         if (workers.Count == 0)
             return new PreviewResult([], "No worker is registered or enabled: a site admin must register one (Workers page) before previews can be made.", null);
 
-        var image = ByteString.CopyFrom(await store.ReadImageAsync(sha256, cancellationToken));
-        var problems = new List<string>();
-        foreach (var worker in workers)
+        var image = await store.ReadImageAsync(sha256, cancellationToken);
+        try
         {
-            try
-            {
-                var response = await clients.Client(worker.Address, registry.TokenOf(worker)).PreviewAugmentationsAsync(new PreviewAugmentationsRequest
-                {
-                    Image = image,
-                    Augmentation = form.ToSettings(),
-                    Count = count,
-                    Seed = seed,
-                    ImageSize = form.ImageSize,
-                }, deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellationToken);
-                return new PreviewResult([.. response.Png.Select(p => p.ToByteArray())], null, worker.Name);
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
-            {
-                return new PreviewResult([], $"The settings were refused: {e.Status.Detail}", worker.Name);
-            }
-            catch (RpcException e)
-            {
-                problems.Add($"{worker.Name}: {(e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded ? "not reachable" : e.Status.Detail)}");
-            }
+            var (pngs, worker) = await WorkerGateway.FirstAnsweringAsync(workers, w => gateway.PreviewAsync(w, image, form, count, seed, centerCrop: false, cancellationToken));
+            return new PreviewResult(pngs, null, worker.Name);
         }
-        return new PreviewResult([], $"No worker could make the preview ({string.Join("; ", problems)}). Start the worker, or ask a site admin to check it on the Workers page.", null);
+        catch (WorkerRefusedException e) when (e.Kind == RefusalKind.InvalidInput)
+        {
+            return new PreviewResult([], $"The settings were refused: {e.Detail}", e.WorkerName);
+        }
+        catch (NoWorkerAnsweredException e)
+        {
+            return new PreviewResult([], $"No worker could make the preview ({string.Join("; ", e.Problems)}). Start the worker, or ask a site admin to check it on the Workers page.", null);
+        }
     }
 }

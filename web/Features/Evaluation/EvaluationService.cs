@@ -1,13 +1,9 @@
-using Google.Protobuf;
-using Grpc.Core;
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Features.Teams;
-using TransferHub.Web.Features.Workers;
+using TransferHub.Web.Features.Workers.Gateway;
 using TransferHub.Web.Storage;
-using TransferHub.Worker.V1;
-using JobStatus = TransferHub.Web.Data.JobStatus;
 
 namespace TransferHub.Web.Features.Evaluation;
 
@@ -27,12 +23,10 @@ public sealed record Prediction(string ClassName, double Probability);
 /// <see cref="TeamAccess"/> like every team-owned object.</summary>
 public sealed class EvaluationService(
     IDbContextFactory<TransferHubDbContext> dbFactory,
-    WorkerClientFactory clients,
-    WorkerRegistryService registry,
+    WorkerGateway workers,
     ModelStore models)
 {
     public const long MaxPredictBytes = 20 * 1024 * 1024;
-    private static readonly TimeSpan PredictTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>The run's evaluation, or null when it has none (yet).</summary>
     public async Task<EvaluationView?> GetAsync(string userId, int jobId, CancellationToken cancellationToken = default)
@@ -84,28 +78,23 @@ public sealed class EvaluationService(
             throw new RuleViolationException(job.Kind == JobKind.Ensemble
                 ? "An ensemble has no single model to test an image with; test one of its members."
                 : "Only a completed run with a stored model can classify images.");
-        var workers = await db.Workers.Where(w => w.Enabled).OrderByDescending(w => w.Id == job.WorkerId).ThenByDescending(w => w.IsLocal)
+        var enabled = await db.Workers.Where(w => w.Enabled).OrderByDescending(w => w.Id == job.WorkerId).ThenByDescending(w => w.IsLocal)
             .AsNoTracking().ToListAsync(cancellationToken);
-        if (workers.Count == 0) throw new RuleViolationException("No worker is enabled to run the model: ask a site admin to register one.");
-
-        var problems = new List<string>();
-        foreach (var worker in workers)
+        if (enabled.Count == 0) throw new RuleViolationException("No worker is enabled to run the model: ask a site admin to register one.");
+        try
         {
-            var client = clients.Client(worker.Address, registry.TokenOf(worker));
-            try
-            {
-                return await PredictOnAsync(client, job.ModelId, jobId, image, topK, cancellationToken);
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
-            {
-                throw new RuleViolationException($"The image could not be used: {e.Status.Detail}");
-            }
-            catch (RpcException e)
-            {
-                problems.Add($"{worker.Name}: {(e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded ? "not reachable" : e.Status.Detail)}");
-            }
+            var (top, _) = await WorkerGateway.FirstAnsweringAsync(enabled, worker =>
+                workers.PredictAsync(worker, job.ModelId, image, topK, () => models.OpenRead(jobId), cancellationToken));
+            return [.. top.Select(t => new Prediction(t.ClassName, t.Probability))];
         }
-        throw new RuleViolationException($"No worker could run the model ({string.Join("; ", problems)}).");
+        catch (WorkerRefusedException e) when (e.Kind == RefusalKind.InvalidInput)
+        {
+            throw new RuleViolationException($"The image could not be used: {e.Detail}");
+        }
+        catch (NoWorkerAnsweredException e)
+        {
+            throw new RuleViolationException($"No worker could run the model ({string.Join("; ", e.Problems)}).");
+        }
     }
 
     /// <summary>A completed run's stored model artifact (zip: model.json + weights.safetensors), for anyone in its team.</summary>
@@ -120,38 +109,5 @@ public sealed class EvaluationService(
         if (job.Status != JobStatus.Completed || job.ModelId is null || !models.Contains(jobId))
             throw new RuleViolationException($"Run #{jobId} has no stored model ({JobService.Describe(job.Status)}).");
         return models.OpenRead(jobId);
-    }
-
-    private async Task<IReadOnlyList<Prediction>> PredictOnAsync(WorkerService.WorkerServiceClient client, string modelId, int jobId, byte[] image,
-        int topK, CancellationToken cancellationToken)
-    {
-        var request = new PredictRequest { ModelId = modelId, Image = ByteString.CopyFrom(image), TopK = topK };
-        PredictResponse response;
-        try
-        {
-            response = await client.PredictAsync(request, deadline: DateTime.UtcNow + PredictTimeout, cancellationToken: cancellationToken);
-        }
-        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
-        {
-            await UploadModelAsync(client, modelId, jobId, cancellationToken);
-            response = await client.PredictAsync(request, deadline: DateTime.UtcNow + PredictTimeout, cancellationToken: cancellationToken);
-        }
-        return [.. response.Top.Select(t => new Prediction(t.ClassName, t.Probability))];
-    }
-
-    private async Task UploadModelAsync(WorkerService.WorkerServiceClient client, string modelId, int jobId, CancellationToken cancellationToken)
-    {
-        using var call = client.UploadModel(deadline: DateTime.UtcNow + PredictTimeout, cancellationToken: cancellationToken);
-        await using var stream = models.OpenRead(jobId);
-        var buffer = new byte[256 * 1024];
-        int read;
-        var first = true;
-        while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
-        {
-            await call.RequestStream.WriteAsync(new UploadModelRequest { ModelId = first ? modelId : "", Data = ByteString.CopyFrom(buffer, 0, read) }, cancellationToken);
-            first = false;
-        }
-        await call.RequestStream.CompleteAsync();
-        await call;
     }
 }

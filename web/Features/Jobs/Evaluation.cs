@@ -1,6 +1,5 @@
 using System.Text.Json;
 using TransferHub.Contracts.Metrics;
-using TransferHub.Worker.V1;
 
 namespace TransferHub.Web.Features.Jobs;
 
@@ -32,19 +31,6 @@ public sealed record Evaluation(
     public static Evaluation FromJson(string json) =>
         JsonSerializer.Deserialize<Evaluation>(json, Json) ?? throw new InvalidDataException("Empty evaluation.");
 
-    /// <summary>What the worker reported when a job completed, taken as is: the worker scores with
-    /// <see cref="ClassificationMetrics"/>, the code <see cref="Compute"/> uses for ensembles, so nothing is recomputed.</summary>
-    public static Evaluation FromWorker(JobCompleted completed, IReadOnlyList<string> classNames) => new(
-        SplitName(completed.EvaluatedSplit),
-        completed.Accuracy,
-        completed.Loss,
-        classNames,
-        [.. completed.PerClass.Select(Score)],
-        Score(completed.MacroAverage ?? new ClassMetrics { ClassName = "macro avg" }),
-        Score(completed.WeightedAverage ?? new ClassMetrics { ClassName = "weighted avg" }),
-        [.. completed.ConfusionMatrix.Select(r => r.Counts.ToArray())],
-        [.. completed.Predictions.Select(p => new ImageVerdict(p.Sha256, p.TrueClass, p.PredictedClass, p.Confidence, [.. p.Probabilities]))]);
-
     /// <summary>Scores predictions made here (an ensemble's averaged probabilities): the predicted class is the most
     /// probable one; loss is the mean negative log-probability of the true class; the metrics are
     /// <see cref="ClassificationMetrics"/>'s, the same code the worker scores runs with.</summary>
@@ -67,16 +53,6 @@ public sealed record Evaluation(
             [.. metrics.PerClass.Select((row, c) => Score(classNames[c], row))], Score("macro avg", metrics.Macro),
             Score("weighted avg", metrics.Weighted), metrics.Confusion, verdicts);
     }
-
-    public static string SplitName(Split split) => split switch
-    {
-        Worker.V1.Split.Test => "test",
-        Worker.V1.Split.Val => "val",
-        Worker.V1.Split.Train => "train",
-        _ => "unknown",
-    };
-
-    private static ClassScore Score(ClassMetrics m) => new(m.ClassName, m.Precision, m.Recall, m.F1, m.Support);
 
     private static ClassScore Score(string name, MetricRow row) => new(name, row.Precision, row.Recall, row.F1, row.Support);
 }

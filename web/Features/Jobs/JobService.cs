@@ -1,13 +1,11 @@
 using System.Text.Json;
-using Google.Protobuf;
-using Grpc.Core;
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Contracts.Jobs;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Datasets.Splits;
 using TransferHub.Web.Features.Teams;
 using TransferHub.Web.Features.Workers;
-using TransferHub.Worker.V1;
+using TransferHub.Web.Features.Workers.Gateway;
 
 using JobStatus = TransferHub.Web.Data.JobStatus;
 
@@ -114,10 +112,7 @@ public sealed class JobService(
         for (var i = 0; i < settings.Repeats; i++)
         {
             var seed = settings.Seed + i;
-            var spec = settings.ToSpec(seed);
-            spec.ClassNames.AddRange(content.ClassNames);
-            spec.Items.AddRange(content.Items);
-            spec.DatasetVersion = content.Version;
+            var spec = RunSpec.Encode(new TrainingRequest(settings, seed, content.ClassNames, content.Items, content.Version));
             jobs.Add(new TrainingJob
             {
                 DatasetId = datasetId,
@@ -128,7 +123,7 @@ public sealed class JobService(
                 Mode = settings.Mode,
                 Seed = seed,
                 SeedGroup = group,
-                Spec = spec.ToByteArray(),
+                Spec = spec,
                 ClassNamesJson = JsonSerializer.Serialize(content.ClassNames),
                 DatasetVersion = content.Version,
                 ImageCount = content.Items.Count,
@@ -211,7 +206,7 @@ public sealed class JobService(
             : Settings(job.Job).Describe(job.Job.Seed);
         return new RunDetails(summary, job.ProjectId, job.ProjectName, job.TeamName, role?.Allows(TeamPermission.EditContent) == true,
             settings, job.Job.Attempt, job.Job.Device, job.Job.TrainImages, job.Job.ValImages, job.Job.TestImages, epochs, log,
-            job.Job.ModelBytes is > 0, JobScheduler.ClassNames(job.Job), job.Job.BestEpoch, job.Job.StoppedEarly);
+            job.Job.ModelBytes is > 0, ClassNames(job.Job), job.Job.BestEpoch, job.Job.StoppedEarly);
     }
 
     /// <summary>Stops a queued or running run. Queued runs end at once; running ones when the worker confirms.</summary>
@@ -279,6 +274,9 @@ public sealed class JobService(
         return settings;
     }
 
+    /// <summary>The run's classes in model-output order.</summary>
+    internal static IReadOnlyList<string> ClassNames(TrainingJob job) => JsonSerializer.Deserialize<string[]>(job.ClassNamesJson) ?? [];
+
     internal static JobSettings Settings(TrainingJob job) => JsonSerializer.Deserialize<JobSettings>(job.SettingsJson) ?? new JobSettings();
 
     internal static string Describe(JobStatus status) => status switch
@@ -333,7 +331,7 @@ public sealed class JobService(
         foreach (var worker in workers)
         {
             var contact = await registry.ContactAsync(worker, cancellationToken);
-            foreach (var b in contact.Info?.Backbones.Where(b => b.Error == "") ?? [])
+            foreach (var b in contact.Info?.Backbones.Where(b => b.Error is null) ?? [])
                 choices.TryAdd(b.Name, new BackboneChoice(b.Name, b.DisplayName, b.InputSize, b.Stages, b.Parameters, b.Pretrained));
         }
         await db.SaveChangesAsync(cancellationToken);
@@ -342,14 +340,14 @@ public sealed class JobService(
             : ([.. choices.Values.OrderByDescending(c => c.Pretrained).ThenBy(c => c.Name)], null);
     }
 
-    private sealed record TrainableContent(IReadOnlyList<string> ClassNames, IReadOnlyList<DatasetItem> Items, int Unusable, int NoSplit,
+    private sealed record TrainableContent(IReadOnlyList<string> ClassNames, IReadOnlyList<TrainingImage> Items, int Unusable, int NoSplit,
         string Version, TrainingDataCheck Check)
     {
         public int Count(DatasetSplit split) => Items.Count(i => i.Split == (split switch
         {
-            DatasetSplit.Train => Split.Train,
-            DatasetSplit.Val => Split.Val,
-            _ => Split.Test,
+            DatasetSplit.Train => DataSplitKind.Train,
+            DatasetSplit.Val => DataSplitKind.Val,
+            _ => DataSplitKind.Test,
         }));
 
         public IReadOnlyList<string> Problems() => NoSplit > 0
@@ -368,22 +366,14 @@ public sealed class JobService(
         var used = classes.Where(c => rows.Any(r => r.ClassId == c.Id)).ToList();
         var index = used.Select((c, i) => (c.Id, i)).ToDictionary(x => x.Id, x => x.i);
         var items = rows.Where(r => r.ClassId is { } id && index.ContainsKey(id) && r.Split != DatasetSplit.Unassigned)
-            .Select(r => new DatasetItem
-            {
-                Sha256 = r.Sha256,
-                ClassIndex = index[r.ClassId!.Value],
-                Split = r.Split switch { DatasetSplit.Train => Split.Train, DatasetSplit.Val => Split.Val, _ => Split.Test },
-            }).ToList();
+            .Select(r => new TrainingImage(r.Sha256, index[r.ClassId!.Value],
+                r.Split switch { DatasetSplit.Train => DataSplitKind.Train, DatasetSplit.Val => DataSplitKind.Val, _ => DataSplitKind.Test }))
+            .ToList();
         var names = classes.ToDictionary(c => c.Id, c => c.Name);
         var version = DatasetSplitService.ContentVersion(rows.Select(r => (r.Sha256, r.ClassId is { } id ? names[id] : "", r.Split)));
         var noSplit = rows.Count(r => r.ClassId is not null && r.Split == DatasetSplit.Unassigned);
         var classNames = used.Select(c => c.Name).ToList();
-        var check = TrainingDataRules.Check(classNames, items.Select(i => (i.ClassIndex, i.Split switch
-        {
-            Split.Train => DataSplitKind.Train,
-            Split.Val => DataSplitKind.Val,
-            _ => DataSplitKind.Test,
-        })));
+        var check = TrainingDataRules.Check(classNames, items.Select(i => (i.ClassIndex, i.Split)));
         return new TrainableContent(classNames, items, rows.Count - items.Count, noSplit, version, check);
     }
 }

@@ -2,7 +2,6 @@ using System.Globalization;
 using TransferHub.Contracts.Jobs;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Augmentation;
-using TransferHub.Worker.V1;
 
 namespace TransferHub.Web.Features.Jobs;
 
@@ -11,7 +10,7 @@ public enum OptimizerChoice { Adam, AdamW, SgdMomentum }
 public enum ScheduleChoice { Constant, Cosine, Step }
 
 /// <summary>What a user chooses when launching a run: the launch form's model, stored with the job as JSON and
-/// mapped onto the worker's JobSpec. <see cref="ForMode"/> gives the defaults per mode; <see cref="Problems"/>
+/// sent to workers as part of the run's spec (<see cref="Workers.Gateway.RunSpec"/>). <see cref="ForMode"/> gives the defaults per mode; <see cref="Problems"/>
 /// explains invalid combinations before anything is submitted.</summary>
 public sealed class JobSettings
 {
@@ -85,42 +84,6 @@ public sealed class JobSettings
     };
 
     private static JobModeKind Kind(TrainingMode mode) => mode == TrainingMode.FineTune ? JobModeKind.FineTune : JobModeKind.FeatureExtraction;
-
-    /// <summary>The settings part of the worker's JobSpec (images, classes and job id are added by the caller).</summary>
-    public JobSpec ToSpec(long seed)
-    {
-        var spec = new JobSpec
-        {
-            Backbone = Backbone,
-            Mode = Mode == TrainingMode.FineTune ? JobMode.FineTune : JobMode.FeatureExtraction,
-            UnfreezeStages = Mode == TrainingMode.FineTune ? UnfreezeStages : 0,
-            Head = new HeadSpec { HiddenUnits = HiddenUnits, Dropout = (float)Dropout },
-            Optimizer = Optimizer switch
-            {
-                OptimizerChoice.AdamW => Worker.V1.Optimizer.Adamw,
-                OptimizerChoice.SgdMomentum => Worker.V1.Optimizer.SgdMomentum,
-                _ => Worker.V1.Optimizer.Adam,
-            },
-            LearningRate = (float)LearningRate,
-            BackboneLrMultiplier = (float)BackboneLrMultiplier,
-            WeightDecay = (float)WeightDecay,
-            Schedule = Schedule switch
-            {
-                ScheduleChoice.Cosine => Worker.V1.Schedule.Cosine,
-                ScheduleChoice.Step => Worker.V1.Schedule.Step,
-                _ => Worker.V1.Schedule.Constant,
-            },
-            StepSize = StepSize,
-            Epochs = Epochs,
-            BatchSize = BatchSize,
-            ImageSize = ImageSize,
-            ResizeMode = CenterCrop ? ResizeMode.CenterCrop : ResizeMode.Squash,
-            EarlyStoppingPatience = EarlyStoppingPatience,
-            Seed = seed,
-        };
-        if (Augment && Mode == TrainingMode.FineTune) spec.Augmentation = Augmentation.ToSettings();
-        return spec;
-    }
 
     /// <summary>The hyperparameters a person compares, in a fixed order (comparison table, reports).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Describe(long seed)

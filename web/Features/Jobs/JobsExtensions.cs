@@ -17,6 +17,9 @@ public static class JobsExtensions
             return new ModelStore(Path.GetFullPath(Path.Combine(contentRoot, root)));
         });
         builder.Services.AddSingleton<JobNotifier>();
+        builder.Services.AddSingleton<RunTransitions>();
+        builder.Services.AddSingleton<RunEventApplier>();
+        builder.Services.AddSingleton<RunFollower>();
         builder.Services.AddSingleton<JobScheduler>();
         builder.Services.AddHostedService(services => services.GetRequiredService<JobScheduler>());
         builder.Services.AddScoped<JobService>();

@@ -1,11 +1,7 @@
-using Grpc.Core;
-using Grpc.Health.V1;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
-using TransferHub.Worker.V1;
-using JobStatus = TransferHub.Web.Data.JobStatus;
+using TransferHub.Web.Features.Workers.Gateway;
 
 namespace TransferHub.Web.Features.Workers;
 
@@ -19,18 +15,16 @@ public sealed record WorkerSummary(int Id, string Name, string Address, string T
 }
 
 /// <summary>The outcome of "Test connection": health, then GetInfo with the stored token.</summary>
-public sealed record ConnectionTest(bool Ok, string Message, WorkerInfo? Info);
+public sealed record ConnectionTest(bool Ok, string Message, WorkerDescription? Info);
 
 /// <summary>Registers and manages GPU workers. Site admins only; tokens are stored encrypted and never shown again.</summary>
 public sealed class WorkerRegistryService(
     IDbContextFactory<TransferHubDbContext> dbFactory,
-    WorkerClientFactory clients,
-    IDataProtectionProvider dataProtection,
+    WorkerGateway gateway,
+    WorkerTokens tokens,
     TimeProvider clock)
 {
     private const int MinimumTokenLength = 16;
-    private static readonly TimeSpan ContactTimeout = TimeSpan.FromSeconds(5);
-    private readonly IDataProtector _tokens = dataProtection.CreateProtector("TransferHub.Workers.Token.v1");
 
     public async Task<IReadOnlyList<WorkerSummary>> ListAsync(string userId, CancellationToken cancellationToken = default)
     {
@@ -94,47 +88,33 @@ public sealed class WorkerRegistryService(
         return result;
     }
 
-    /// <summary>The decrypted token of a worker, for the job scheduler (not for pages).</summary>
-    internal string TokenOf(WorkerNode worker) => _tokens.Unprotect(worker.ProtectedToken);
-
-    /// <summary>Contacts the worker and updates <paramref name="worker"/> (not saved).</summary>
+    /// <summary>Contacts the worker through the gateway and updates <paramref name="worker"/> with what it said, or
+    /// why it could not be reached (not saved).</summary>
     internal async Task<ConnectionTest> ContactAsync(WorkerNode worker, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         try
         {
-            var deadline = DateTime.UtcNow + ContactTimeout;
-            var health = await clients.Health(worker.Address).CheckAsync(new HealthCheckRequest(), deadline: deadline, cancellationToken: cancellationToken);
-            if (health.Status != HealthCheckResponse.Types.ServingStatus.Serving)
-                return Failed($"The worker answers but reports {health.Status}.");
-            var info = await clients.Client(worker.Address, TokenOf(worker)).GetInfoAsync(new GetInfoRequest(), deadline: deadline, cancellationToken: cancellationToken);
+            var info = await gateway.DescribeAsync(worker, cancellationToken);
             worker.Status = WorkerStatus.Online;
             worker.LastSeenAt = now;
             worker.LastError = null;
-            worker.DeviceKind = info.DeviceKind switch { DeviceKind.Cuda => "cuda", DeviceKind.Cpu => "cpu", _ => "unknown" };
+            worker.DeviceKind = info.DeviceKind;
             worker.DeviceName = Truncate(info.DeviceName, 200);
-            var version = info.Version.Split('+')[0]; // without the commit hash
-            worker.WorkerVersion = Truncate(version, 100);
+            worker.WorkerVersion = Truncate(info.Version, 100);
             worker.Capacity = info.Capacity;
-            worker.Backbones = Truncate(string.Join(",", info.Backbones.Where(b => b.Error == "").Select(b => b.Name)), 4000);
-            var usable = info.Backbones.Count(b => b.Error == "");
-            return new ConnectionTest(true, $"Connected: {info.Name} {version} on {info.DeviceName}, {usable} backbone(s), capacity {info.Capacity}.", info);
+            var usable = info.Backbones.Where(b => b.Error is null).ToList();
+            worker.Backbones = Truncate(string.Join(",", usable.Select(b => b.Name)), 4000);
+            return new ConnectionTest(true, $"Connected: {info.Name} {info.Version} on {info.DeviceName}, {usable.Count} backbone(s), capacity {info.Capacity}.", info);
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
+        catch (WorkerUnavailableException e)
         {
-            return Failed("The worker refused the token (Unauthenticated): check that it matches the worker's Worker:Token.");
+            return Failed($"Cannot reach {worker.Address}: {e.Detail}");
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded)
+        catch (WorkerRefusedException e)
         {
-            return Failed($"{worker.Address} did not answer within {ContactTimeout.TotalSeconds:0} s.");
-        }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
-        {
-            return Failed($"Cannot reach {worker.Address}: {e.Status.Detail}");
-        }
-        catch (RpcException e)
-        {
-            return Failed($"The worker answered with an error: {e.StatusCode} {e.Status.Detail}");
+            return Failed(e.Kind == RefusalKind.Unauthenticated ? $"The worker refused the token (Unauthenticated): check that it matches the worker's Worker:Token."
+                : $"The worker answered with an error: {e.Detail}");
         }
 
         ConnectionTest Failed(string message)
@@ -157,7 +137,7 @@ public sealed class WorkerRegistryService(
         {
             Name = workerName,
             Address = uri.GetLeftPart(UriPartial.Authority),
-            ProtectedToken = _tokens.Protect(token),
+            ProtectedToken = tokens.Protect(token),
             TokenHint = token[^4..],
             IsLocal = isLocal,
             CreatedAt = clock.GetUtcNow().UtcDateTime,

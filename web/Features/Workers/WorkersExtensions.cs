@@ -30,7 +30,10 @@ public static class WorkersExtensions
         var storage = builder.Configuration[$"{Storage.StorageOptions.Section}:Root"] ?? new Storage.StorageOptions().Root;
         builder.Services.AddDataProtection().SetApplicationName("TransferHub")
             .PersistKeysToFileSystem(new DirectoryInfo(Path.GetFullPath(Path.Combine(builder.Environment.ContentRootPath, storage, "keys"))));
-        builder.Services.TryAddSingleton<WorkerClientFactory>();
+        // The gateway (ADR 012): channels, tokens and the mapping of the worker contract, in one folder.
+        builder.Services.TryAddSingleton<Gateway.WorkerClientFactory>();
+        builder.Services.AddSingleton<Gateway.WorkerTokens>();
+        builder.Services.AddSingleton<Gateway.WorkerGateway>();
         builder.Services.AddScoped<WorkerRegistryService>();
     }
 

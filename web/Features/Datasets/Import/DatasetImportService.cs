@@ -212,7 +212,9 @@ public sealed class DatasetImportService(
     {
         ImportFileStatus.Accepted => true,
         ImportFileStatus.Ignored => false,
-        _ when file.Reason.Contains(ImageDecoder.SupportedFormats, StringComparison.Ordinal) => false,
+        // A file named like an image that does not decode is reported per file (its name and the decoder's reason say
+        // more than "no images"); other unreadable files do not make the archive one of images.
+        _ when file.Reason.Contains(ImageDecoder.SupportedFormats, StringComparison.Ordinal) => ImageExtensions.Contains(Path.GetExtension(file.Path)),
         _ when file.Reason.StartsWith("nested archive", StringComparison.Ordinal) || file.Reason == "empty file (0 bytes)" => false,
         _ when file.Reason.StartsWith("not inside a class folder", StringComparison.Ordinal) => ImageExtensions.Contains(Path.GetExtension(file.Path)),
         _ => true,

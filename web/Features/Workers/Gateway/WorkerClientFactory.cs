@@ -4,7 +4,7 @@ using Grpc.Health.V1;
 using Grpc.Net.Client;
 using TransferHub.Worker.V1;
 
-namespace TransferHub.Web.Features.Workers;
+namespace TransferHub.Web.Features.Workers.Gateway;
 
 /// <summary>gRPC clients for a worker address with its bearer token. Channels are cached per address (HTTP/2
 /// connections are meant to be reused). Tests replace <see cref="CreateHandler"/> to reach an in-process worker.</summary>

@@ -1,0 +1,44 @@
+using TransferHub.Worker.V1;
+
+namespace TransferHub.Web.Features.Workers.Gateway;
+
+/// <summary>Maps the worker's <c>JobEvent</c>s onto the web's <see cref="RunEvent"/> records.</summary>
+internal static class RunEvents
+{
+    /// <returns>Null for an event this version of the web does not know (a newer worker's addition to v1).</returns>
+    public static RunEvent? From(JobEvent e, IReadOnlyList<string> classNames) => e.EventCase switch
+    {
+        JobEvent.EventOneofCase.Started => new RunStarted(e.Sequence, e.Started.Device, e.Started.TrainImages, e.Started.ValImages,
+            e.Started.TestImages, e.Started.TrainableParameters, e.Started.TotalParameters, e.Started.Epochs),
+        JobEvent.EventOneofCase.Epoch => new RunEpoch(e.Sequence, e.Epoch.Epoch, e.Epoch.TrainLoss, e.Epoch.TrainAccuracy, e.Epoch.ValLoss,
+            e.Epoch.ValAccuracy, e.Epoch.LearningRate, e.Epoch.Seconds, e.Epoch.ImagesPerSecond, e.Epoch.IsBest),
+        JobEvent.EventOneofCase.Log => new RunLog(e.Sequence, e.Log.Level, e.Log.Message),
+        JobEvent.EventOneofCase.Completed => new RunTrained(e.Sequence, Evaluation(e.Completed, classNames), e.Completed.ModelId,
+            e.Completed.BestEpoch, e.Completed.StoppedEarly, e.Completed.TrainingSeconds),
+        JobEvent.EventOneofCase.Failed => new RunFailed(e.Sequence, e.Failed.Code switch
+        {
+            FailureCode.Cancelled => RunFailureKind.Cancelled,
+            FailureCode.InvalidInput => RunFailureKind.InvalidInput,
+            FailureCode.OutOfMemory => RunFailureKind.OutOfMemory,
+            FailureCode.Diverged => RunFailureKind.Diverged,
+            _ => RunFailureKind.Internal,
+        }, e.Failed.Message),
+        _ => null,
+    };
+
+    /// <summary>What the worker reported when a run completed, taken as is: the worker scores with
+    /// <c>ClassificationMetrics.ForRun</c>, the code <see cref="Jobs.Evaluation.Compute"/> uses for ensembles, so nothing
+    /// is recomputed.</summary>
+    public static Jobs.Evaluation Evaluation(JobCompleted completed, IReadOnlyList<string> classNames) => new(
+        RunSpec.SplitName(completed.EvaluatedSplit),
+        completed.Accuracy,
+        completed.Loss,
+        classNames,
+        [.. completed.PerClass.Select(Score)],
+        Score(completed.MacroAverage ?? new ClassMetrics { ClassName = "macro avg" }),
+        Score(completed.WeightedAverage ?? new ClassMetrics { ClassName = "weighted avg" }),
+        [.. completed.ConfusionMatrix.Select(r => r.Counts.ToArray())],
+        [.. completed.Predictions.Select(p => new Jobs.ImageVerdict(p.Sha256, p.TrueClass, p.PredictedClass, p.Confidence, [.. p.Probabilities]))]);
+
+    private static Jobs.ClassScore Score(ClassMetrics m) => new(m.ClassName, m.Precision, m.Recall, m.F1, m.Support);
+}

@@ -1,0 +1,95 @@
+using Google.Protobuf;
+using TransferHub.Contracts.Jobs;
+using TransferHub.Web.Features.Jobs;
+using TransferHub.Worker.V1;
+
+namespace TransferHub.Web.Features.Workers.Gateway;
+
+/// <summary>
+/// The bytes a run is stored with and sent to a worker: the protobuf <c>JobSpec</c> of <c>worker.proto</c> (v1) built
+/// from a <see cref="TrainingRequest"/>, minus the job id (each attempt gets its own). Re-queueing sends the same bytes,
+/// so a retry trains on the data the user launched, not today's.
+/// </summary>
+public static class RunSpec
+{
+    /// <summary>The wire form of <paramref name="request"/>; augmentation only in fine-tuning with augmentation on.</summary>
+    public static byte[] Encode(TrainingRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var s = request.Settings;
+        var fineTune = s.Mode == Data.TrainingMode.FineTune;
+        var spec = new JobSpec
+        {
+            Backbone = s.Backbone,
+            Mode = fineTune ? JobMode.FineTune : JobMode.FeatureExtraction,
+            UnfreezeStages = fineTune ? s.UnfreezeStages : 0,
+            Head = new HeadSpec { HiddenUnits = s.HiddenUnits, Dropout = (float)s.Dropout },
+            Optimizer = s.Optimizer switch
+            {
+                OptimizerChoice.AdamW => Optimizer.Adamw,
+                OptimizerChoice.SgdMomentum => Optimizer.SgdMomentum,
+                _ => Optimizer.Adam,
+            },
+            LearningRate = (float)s.LearningRate,
+            BackboneLrMultiplier = (float)s.BackboneLrMultiplier,
+            WeightDecay = (float)s.WeightDecay,
+            Schedule = s.Schedule switch
+            {
+                ScheduleChoice.Cosine => Schedule.Cosine,
+                ScheduleChoice.Step => Schedule.Step,
+                _ => Schedule.Constant,
+            },
+            StepSize = s.StepSize,
+            Epochs = s.Epochs,
+            BatchSize = s.BatchSize,
+            ImageSize = s.ImageSize,
+            ResizeMode = s.CenterCrop ? ResizeMode.CenterCrop : ResizeMode.Squash,
+            EarlyStoppingPatience = s.EarlyStoppingPatience,
+            Seed = request.Seed,
+            DatasetVersion = request.DatasetVersion,
+        };
+        if (s.Augment && fineTune) spec.Augmentation = ToWire(s.Augmentation);
+        spec.ClassNames.AddRange(request.ClassNames);
+        spec.Items.AddRange(request.Images.Select(i => new DatasetItem { Sha256 = i.Sha256, ClassIndex = i.ClassIndex, Split = ToWire(i.Split) }));
+        return spec.ToByteArray();
+    }
+
+    /// <summary>The content hashes of a stored run's images (what the worker must have before it starts).</summary>
+    public static IReadOnlyList<string> ImageHashes(byte[] spec) => [.. JobSpec.Parser.ParseFrom(spec).Items.Select(i => i.Sha256)];
+
+    /// <summary>The stored spec with the attempt's job id, ready to send.</summary>
+    internal static JobSpec ForAttempt(byte[] spec, string workerJobId)
+    {
+        var parsed = JobSpec.Parser.ParseFrom(spec);
+        parsed.JobId = workerJobId;
+        return parsed;
+    }
+
+    internal static AugmentationSettings ToWire(Augmentation.AugmentationForm a) => new()
+    {
+        CropScaleMin = a.RandomCrop ? (float)a.CropScaleMin : 0,
+        CropScaleMax = a.RandomCrop ? 1 : 0,
+        HorizontalFlip = a.HorizontalFlip,
+        VerticalFlip = a.VerticalFlip,
+        RotationDegrees = (float)a.RotationDegrees,
+        Brightness = (float)a.Brightness,
+        Contrast = (float)a.Contrast,
+        Saturation = (float)a.Saturation,
+        GrayscaleProbability = (float)a.GrayscaleProbability,
+    };
+
+    internal static Split ToWire(DataSplitKind split) => split switch
+    {
+        DataSplitKind.Val => Split.Val,
+        DataSplitKind.Test => Split.Test,
+        _ => Split.Train,
+    };
+
+    internal static string SplitName(Split split) => split switch
+    {
+        Split.Test => "test",
+        Split.Val => "val",
+        Split.Train => "train",
+        _ => "unknown",
+    };
+}

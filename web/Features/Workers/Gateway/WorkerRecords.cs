@@ -1,0 +1,83 @@
+using TransferHub.Contracts.Jobs;
+using TransferHub.Web.Features.Jobs;
+
+namespace TransferHub.Web.Features.Workers.Gateway;
+
+// The web's own view of what workers say and do. Only this folder sees the generated gRPC types
+// (TransferHub.Worker.V1); everything else in the web works with these records (ADR 012).
+
+/// <summary>A backbone a worker offers (or lists as unusable, with <see cref="Error"/>).</summary>
+/// <param name="InputSize">Native square input size in pixels.</param>
+/// <param name="Stages">How many stages fine-tuning can unfreeze counting back from the head.</param>
+public sealed record WorkerBackbone(string Name, string DisplayName, int InputSize, int Stages, long Parameters, bool Pretrained, string? Error);
+
+/// <summary>What a worker says about itself (GetInfo).</summary>
+/// <param name="DeviceKind">"cpu", "cuda" or "unknown".</param>
+/// <param name="Capacity">Runs it takes at once.</param>
+public sealed record WorkerDescription(string Name, string Version, string DeviceKind, string DeviceName, int Capacity,
+    IReadOnlyList<WorkerBackbone> Backbones);
+
+/// <summary>An image of a run: content hash, class index (into the run's classes) and split.</summary>
+public sealed record TrainingImage(string Sha256, int ClassIndex, DataSplitKind Split);
+
+/// <summary>Everything a worker needs to train a run, in the web's terms; <see cref="RunSpec.Encode"/> turns it into the
+/// bytes stored with the run and sent to the worker.</summary>
+public sealed record TrainingRequest(JobSettings Settings, long Seed, IReadOnlyList<string> ClassNames, IReadOnlyList<TrainingImage> Images,
+    string DatasetVersion);
+
+/// <summary>How a run ended on its worker without a model.</summary>
+public enum RunFailureKind { Internal, Cancelled, InvalidInput, OutOfMemory, Diverged }
+
+/// <summary>One event of a run as its worker streams it; <see cref="Sequence"/> is monotonic per run attempt (0 = not
+/// numbered) so replays after a re-attach can be skipped.</summary>
+public abstract record RunEvent(long Sequence);
+
+public sealed record RunStarted(long Sequence, string Device, int TrainImages, int ValImages, int TestImages, long TrainableParameters,
+    long TotalParameters, int Epochs) : RunEvent(Sequence);
+
+/// <summary>One epoch's metrics; losses and accuracies may be NaN or infinite when the run diverged.</summary>
+public sealed record RunEpoch(long Sequence, int Epoch, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy,
+    double LearningRate, double Seconds, double ImagesPerSecond, bool IsBest) : RunEvent(Sequence);
+
+public sealed record RunLog(long Sequence, string Level, string Message) : RunEvent(Sequence);
+
+/// <summary>Training and evaluation finished; the model <see cref="ModelId"/> waits on the worker to be copied.</summary>
+public sealed record RunTrained(long Sequence, Jobs.Evaluation Evaluation, string ModelId, int BestEpoch, bool StoppedEarly,
+    double TrainingSeconds) : RunEvent(Sequence);
+
+public sealed record RunFailed(long Sequence, RunFailureKind Kind, string Message) : RunEvent(Sequence);
+
+/// <summary>The worker could not be reached, did not answer in time, or the connection broke mid-call: try again later
+/// or elsewhere.</summary>
+public sealed class WorkerUnavailableException(string workerName, string detail, Exception? inner = null)
+    : Exception($"{workerName} could not be reached: {detail}", inner)
+{
+    public string WorkerName { get; } = workerName;
+    public string Detail { get; } = detail;
+}
+
+/// <summary>Why a worker said no.</summary>
+public enum RefusalKind
+{
+    /// <summary>The request is invalid (bad settings, an image it cannot read).</summary>
+    InvalidInput,
+    /// <summary>It does not know the run or model (restarted, another machine).</summary>
+    NotFound,
+    /// <summary>All its slots are taken.</summary>
+    Busy,
+    /// <summary>It refused the token.</summary>
+    Unauthenticated,
+    /// <summary>It cannot do it now (a backbone unusable, images missing).</summary>
+    Precondition,
+    /// <summary>Anything else it reported.</summary>
+    Other,
+}
+
+/// <summary>The worker answered with a refusal; <see cref="Detail"/> is its message for a person.</summary>
+public sealed class WorkerRefusedException(string workerName, RefusalKind kind, string detail, Exception? inner = null)
+    : Exception($"{workerName} refused: {detail}", inner)
+{
+    public string WorkerName { get; } = workerName;
+    public RefusalKind Kind { get; } = kind;
+    public string Detail { get; } = detail;
+}
