@@ -226,6 +226,31 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
     }
 
     [Fact]
+    public async Task ACancelledRunIsRequeuedThroughTheApiWithTheUisRulesAndAuthorization()
+    {
+        // The run's message says "re-queue to run it again": the API must offer it (it answered 404 before).
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await app.ApiClientAsync(s.EditorId);
+        var viewer = await app.ApiClientAsync(s.ViewerId);
+        var outsider = await app.ApiClientAsync(s.OutsiderId);
+        var id = Ids(await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone })).JsonAsync(HttpStatusCode.Created))[0];
+
+        Assert.Contains("Only failed, cancelled or lost runs", await (await editor.PostAsync($"api/v1/jobs/{id}/requeue", null)).ProblemAsync(HttpStatusCode.Conflict));
+        await (await editor.PostAsync($"api/v1/jobs/{id}/cancel", null)).JsonAsync(HttpStatusCode.Accepted);
+        await (await viewer.PostAsync($"api/v1/jobs/{id}/requeue", null)).ProblemAsync(HttpStatusCode.Forbidden);
+        await (await outsider.PostAsync($"api/v1/jobs/{id}/requeue", null)).ProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(JobStatus.Cancelled, (await JobAsync(id)).Status);
+
+        var requeued = await (await editor.PostAsync($"api/v1/jobs/{id}/requeue", null)).JsonAsync(HttpStatusCode.Accepted);
+
+        Assert.Equal("queued", requeued.GetProperty("status").GetString());
+        Assert.True(requeued.GetProperty("isActive").GetBoolean());
+        Assert.Equal(JobStatus.Queued, (await JobAsync(id)).Status);
+        var completed = await StoredRuns.CompletedAsync(app, datasetId, seed: 2, [(0, 0.9f), (1, 0.7f)]);
+        Assert.Contains("completed", await (await editor.PostAsync($"api/v1/jobs/{completed}/requeue", null)).ProblemAsync(HttpStatusCode.Conflict));
+    }
+
+    [Fact]
     public async Task AFinishedRunGivesItsMetricsReportsAndModelToItsTeamOnly()
     {
         var (s, datasetId) = await DatasetAsync();

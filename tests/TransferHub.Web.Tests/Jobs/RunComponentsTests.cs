@@ -61,6 +61,21 @@ public sealed class RunComponentsTests : IAsyncLifetime
     }
 
     [Fact]
+    public void TimeLeftFollowsThePaceOfTheEpochsAfterTheFirst()
+    {
+        // The first epoch of a feature-extraction run computes the features (40 s); later epochs reuse them (2 s each).
+        RunSummary Run(int done) => new(1, 1, "d", JobKind.Training, JobStatus.Running, "b", TrainingMode.FeatureExtraction, 1, null, "v", done, 10,
+            null, null, null, null, null, 0, 0, "w", null, DateTime.UtcNow, null, null, null);
+        RunDetails Details(params double[] seconds) => new(Run(seconds.Length), 1, "p", "t", true, [], 1, "cpu", 10, 2, 2,
+            [.. seconds.Select((s, i) => new EpochPoint(i + 1, 1, 0.5, 1, 0.5, s, 100, false))], [], false, ["a", "b"], null, false);
+
+        Assert.Null(Details().SecondsLeft);
+        Assert.Equal(9 * 40.0, Details(40).SecondsLeft);               // only the first epoch to go by
+        Assert.Equal(7 * 2.0, Details(40, 2, 2).SecondsLeft);          // not 7 × 14.7 s, the mean with the first
+        Assert.Equal(6 * 3.0, Details(40, 2, 4, 3).SecondsLeft);
+    }
+
+    [Fact]
     public void TheComparisonShowsSeedGroupsAsMeanPlusMinusStdAndARowPerRun()
     {
         RunSummary Run(int id, long seed, double accuracy) => new(id, 1, "d", JobKind.Training, JobStatus.Completed, "resnet18x3-imagenet",

@@ -56,6 +56,20 @@ internal static class JobsApi
             .WithSummary("Cancels a queued run at once, a running one after its current batch (editors and owners).")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
+        job.MapPost("/requeue", async (int jobId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
+            {
+                var userId = user.GetUserId();
+                await jobs.RequeueAsync(userId, jobId, ct);
+                return TypedResults.Accepted($"{ApiExtensions.RoutePrefix}/jobs/{jobId}",
+                    ApiJob.From(await jobs.GetAsync(userId, jobId, ct) ?? throw new NotFoundException("Run")));
+            })
+            .WithName("RequeueJob")
+            .WithSummary("Puts a failed, cancelled or worker-lost run back in the queue with the data and settings it was launched with " +
+                "(editors and owners); its next attempt starts from epoch 1 and earlier attempts' metrics stay stored.")
+            .WithDescription("The same rules as the run page's Re-queue: a completed, diverged or active run is 409 (change the settings " +
+                "and launch a new run instead), an ensemble is 409, a viewer 403, an outsider 404.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         var files = job.MapReportFiles();
         files.Pdf.WithName("DownloadReportPdf");
         files.PerClassCsv.WithName("DownloadPerClassCsv");

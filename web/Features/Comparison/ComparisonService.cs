@@ -3,7 +3,6 @@ using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Features.Teams;
-using JobStatus = TransferHub.Web.Data.JobStatus;
 
 namespace TransferHub.Web.Features.Comparison;
 

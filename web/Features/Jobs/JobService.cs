@@ -7,7 +7,6 @@ using TransferHub.Web.Features.Teams;
 using TransferHub.Web.Features.Workers;
 using TransferHub.Web.Features.Workers.Gateway;
 
-using JobStatus = TransferHub.Web.Data.JobStatus;
 
 namespace TransferHub.Web.Features.Jobs;
 
@@ -58,9 +57,10 @@ public sealed record RunDetails(RunSummary Run, int ProjectId, string ProjectNam
     /// <summary>The x axis of the curves: the planned epochs while running, the epochs actually run once finished.</summary>
     public int ChartEpochs => Run.IsActive ? Run.EpochsTotal : Math.Max(1, Run.EpochsDone);
 
-    /// <summary>Seconds left at the pace of the epochs so far (null before the first epoch).</summary>
+    /// <summary>Seconds left at the pace of the epochs so far (null before the first epoch). The first epoch pays for
+    /// what later ones reuse (feature extraction, warm-up), so once there are later epochs only they set the pace.</summary>
     public double? SecondsLeft => Epochs.Count == 0 || !Run.IsActive ? null
-        : Epochs.Average(e => e.Seconds) * Math.Max(0, Run.EpochsTotal - Run.EpochsDone);
+        : (Epochs.Count == 1 ? Epochs[0].Seconds : Epochs.Skip(1).Average(e => e.Seconds)) * Math.Max(0, Run.EpochsTotal - Run.EpochsDone);
 }
 
 /// <summary>Runs of a dataset: launch, follow, cancel, re-queue, retrain (<c>userId</c> is always the signed-in caller;
