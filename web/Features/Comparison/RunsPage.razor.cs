@@ -8,7 +8,7 @@ namespace TransferHub.Web.Features.Comparison;
 /// <summary>A project's runs, live; pick some to compare side by side or to combine into an ensemble.</summary>
 public partial class RunsPage
 {
-    private IReadOnlyList<RunSummary>? _runs;
+    private List<RunSummary>? _runs;
     private HashSet<RunSummary> _selected = [];
     private ComparisonView? _comparison;
     private List<BreadcrumbItem> _breadcrumbs = [];
@@ -31,14 +31,17 @@ public partial class RunsPage
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
 
-    protected override async Task OnInitializedAsync()
-    {
-        await base.OnInitializedAsync();
-        Notifier.Changed += OnJobChanged;
-    }
+    private IDisposable? _subscription;
+    private int _subscribedTo;
 
     protected override async Task OnParametersSetAsync()
     {
+        if (_subscribedTo != ProjectId)
+        {
+            _subscription?.Dispose();
+            _subscription = Notifier.SubscribeProject(ProjectId, OnJobChangedAsync);
+            _subscribedTo = ProjectId;
+        }
         var project = await Projects.GetAsync(UserId, ProjectId);
         _breadcrumbs = [new("Projects", "projects"), new(project?.Name ?? "Project", $"projects/{ProjectId}"), new("Runs", null, disabled: true)];
         await TryAsync(LoadAsync);
@@ -46,21 +49,33 @@ public partial class RunsPage
 
     private async Task LoadAsync()
     {
-        _runs = await Jobs.ListAsync(UserId, ProjectId);
+        _runs = [.. await Jobs.ListAsync(UserId, ProjectId)];
         var chosen = _selected.Select(r => r.Id).ToHashSet();
         _selected = [.. _runs.Where(r => chosen.Contains(r.Id))];
     }
 
-    private void OnJobChanged(JobUpdate update)
+    /// <summary>A run of this project changed: reload that row only (a new run is added at the top), and the comparison
+    /// when it shows the run; a failure reaches the page's error handling.</summary>
+    private Task OnJobChangedAsync(JobUpdate update) => InvokeAsync(async () =>
     {
         if (_runs is null) return;
-        _ = InvokeAsync(async () =>
+        try
         {
-            await TryAsync(LoadAsync);
-            if (_comparison is not null && _comparison.Runs.Any(r => r.Run.Id == update.JobId)) await TryAsync(RefreshComparisonAsync);
+            var fresh = await Jobs.SummaryAsync(UserId, update.JobId);
+            var index = _runs.FindIndex(r => r.Id == update.JobId);
+            if (fresh is null && index >= 0) _runs.RemoveAt(index);
+            else if (fresh is not null && index >= 0) _runs[index] = fresh;
+            else if (fresh is not null) _runs.Insert(0, fresh);
+            var chosen = _selected.Select(r => r.Id).ToHashSet();
+            _selected = [.. _runs.Where(r => chosen.Contains(r.Id))];
+            if (_comparison is not null && _comparison.Runs.Any(r => r.Run.Id == update.JobId)) await RefreshComparisonAsync();
             StateHasChanged();
-        });
-    }
+        }
+        catch (Exception e)
+        {
+            await DispatchExceptionAsync(e);
+        }
+    });
 
     private Task CompareAsync() => TryAsync(RefreshComparisonAsync);
 
@@ -77,7 +92,7 @@ public partial class RunsPage
 
     public void Dispose()
     {
-        Notifier.Changed -= OnJobChanged;
+        _subscription?.Dispose();
         GC.SuppressFinalize(this);
     }
 }

@@ -184,13 +184,32 @@ public sealed class JobService(
         return await WithValidationAsync(db, jobs, cancellationToken);
     }
 
+    /// <summary>One run as the Runs page lists it, or null when the caller cannot see it (or it is gone).</summary>
+    public async Task<RunSummary?> SummaryAsync(string userId, int jobId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var rows = await new TeamAccess(db, userId).Jobs.Where(j => j.Id == jobId).Select(SummaryRow).ToListAsync(cancellationToken);
+        return (await WithValidationAsync(db, rows, cancellationToken)).FirstOrDefault();
+    }
+
     /// <summary>The run page's content, or null when the caller cannot see such a run.</summary>
     public async Task<RunDetails?> GetAsync(string userId, int jobId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var access = new TeamAccess(db, userId);
+        // Everything but the stored spec and evaluation (large; the page reloads this on every epoch and log line).
         var job = await access.Jobs.Where(j => j.Id == jobId)
-            .Select(j => new { Job = j, DatasetName = j.Dataset!.Name, j.Dataset.ProjectId, ProjectName = j.Dataset.Project!.Name,
+            .Select(j => new { Job = new TrainingJob
+                {
+                    Id = j.Id, DatasetId = j.DatasetId, Kind = j.Kind, Status = j.Status, Backbone = j.Backbone, Mode = j.Mode, Seed = j.Seed,
+                    SeedGroup = j.SeedGroup, DatasetVersion = j.DatasetVersion, EpochsDone = j.EpochsDone, EpochsTotal = j.EpochsTotal,
+                    Accuracy = j.Accuracy, MacroF1 = j.MacroF1, TrainingSeconds = j.TrainingSeconds, TotalParameters = j.TotalParameters,
+                    TrainableParameters = j.TrainableParameters, WorkerName = j.WorkerName, Message = j.Message, CreatedAt = j.CreatedAt,
+                    FinishedAt = j.FinishedAt, EnsembleOf = j.EnsembleOf, Attempt = j.Attempt, EvaluatedSplit = j.EvaluatedSplit,
+                    SettingsJson = j.SettingsJson, ClassNamesJson = j.ClassNamesJson, Device = j.Device, TrainImages = j.TrainImages,
+                    ValImages = j.ValImages, TestImages = j.TestImages, ModelBytes = j.ModelBytes, BestEpoch = j.BestEpoch, StoppedEarly = j.StoppedEarly,
+                },
+                DatasetName = j.Dataset!.Name, j.Dataset.ProjectId, ProjectName = j.Dataset.Project!.Name,
                 j.Dataset.Project.TeamId, TeamName = j.Dataset.Project.Team!.Name })
             .AsNoTracking().FirstOrDefaultAsync(cancellationToken);
         if (job is null) return null;

@@ -24,13 +24,19 @@ public partial class RunPage
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
 
-    protected override async Task OnInitializedAsync()
-    {
-        await base.OnInitializedAsync();
-        Notifier.Changed += OnJobChanged;
-    }
+    private IDisposable? _subscription;
+    private int _subscribedTo;
 
-    protected override async Task OnParametersSetAsync() => await LoadAsync();
+    protected override async Task OnParametersSetAsync()
+    {
+        if (_subscribedTo != JobId)
+        {
+            _subscription?.Dispose();
+            _subscription = Notifier.SubscribeRun(JobId, OnJobChangedAsync);
+            _subscribedTo = JobId;
+        }
+        await LoadAsync();
+    }
 
     private async Task LoadAsync()
     {
@@ -41,15 +47,20 @@ public partial class RunPage
         _loaded = true;
     }
 
-    private void OnJobChanged(JobUpdate update)
+    /// <summary>The run changed: reload what the page shows (not its stored spec or evaluation); a failure reaches the
+    /// page's error handling instead of vanishing in the notifier.</summary>
+    private Task OnJobChangedAsync(JobUpdate update) => InvokeAsync(async () =>
     {
-        if (update.JobId != JobId) return;
-        _ = InvokeAsync(async () =>
+        try
         {
             await LoadAsync();
             StateHasChanged();
-        });
-    }
+        }
+        catch (Exception e)
+        {
+            await DispatchExceptionAsync(e);
+        }
+    });
 
     private async Task CancelAsync()
     {
@@ -79,7 +90,7 @@ public partial class RunPage
 
     public void Dispose()
     {
-        Notifier.Changed -= OnJobChanged;
+        _subscription?.Dispose();
         GC.SuppressFinalize(this);
     }
 }
