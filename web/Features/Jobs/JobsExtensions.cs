@@ -22,6 +22,7 @@ public static class JobsExtensions
         builder.Services.AddSingleton<RunFollower>();
         builder.Services.AddSingleton<JobScheduler>();
         builder.Services.AddHostedService(services => services.GetRequiredService<JobScheduler>());
+        builder.Services.AddScoped<RunLauncher>();
         builder.Services.AddScoped<JobService>();
     }
 }
