@@ -72,6 +72,8 @@ public static class JobDefaults
     public const int StepSize = 10;
     public const double StepGamma = 0.1;
     public const int BatchSize = 32;
+    /// <summary>The input size most ImageNet backbones were trained at, in pixels; a backbone's own size wins when known.</summary>
+    public const int ImageSize = 224;
 
     public static double LearningRate(JobModeKind mode) => mode == JobModeKind.FineTune ? FineTuneLearningRate : FeatureExtractionLearningRate;
 

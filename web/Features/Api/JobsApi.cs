@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using TransferHub.Contracts.Jobs;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
 using TransferHub.Web.Features.Evaluation;
@@ -31,8 +32,9 @@ internal static class JobsApi
             .Produces<LaunchedJobs>(StatusCodes.Status201Created)
             .WithTags("Jobs").WithName("StartJob")
             .WithSummary("Queues a run (or one per seed with repeats > 1) with the launch form's settings (editors and owners).")
-            .WithDescription("Any field left out takes the launch form's default for the mode (featureExtraction: frozen backbone, " +
-                "learning rate 3e-3, 30 epochs, no augmentation; fineTune: last stage unfrozen, 1e-3, cosine, 10 epochs, light " +
+            .WithDescription(FormattableString.Invariant($"Any field left out takes the launch form's default for the mode (featureExtraction: frozen backbone, ") +
+                FormattableString.Invariant($"learning rate {JobDefaults.FeatureExtractionLearningRate}, {JobDefaults.FeatureExtractionEpochs} epochs, no augmentation; fineTune: ") +
+                FormattableString.Invariant($"last stage unfrozen, {JobDefaults.FineTuneLearningRate}, cosine, {JobDefaults.FineTuneEpochs} epochs, light ") +
                 "augmentation); backbone is required. Settings the form (and a worker) would refuse are answered 400 with every problem " +
                 "in `errors` (by field) and `problems`; so is a backbone that no enabled worker offers (the message lists the offered " +
                 "ones). A dataset that cannot train yet (fewer than 2 classes, no train split, a class without training images) is 409. " +

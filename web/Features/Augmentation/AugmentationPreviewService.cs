@@ -18,7 +18,7 @@ public sealed class AugmentationForm
     public double Contrast { get; set; } = 0.2;
     public double Saturation { get; set; } = 0.2;
     public double GrayscaleProbability { get; set; }
-    public int ImageSize { get; set; } = 224;
+    public int ImageSize { get; set; } = Contracts.Jobs.JobDefaults.ImageSize;
 
     /// <summary>These ranges as the shared job rules check them (<see cref="Contracts.Jobs.JobRules"/>).</summary>
     public Contracts.Jobs.AugmentationValues ToValues() => new(RandomCrop ? CropScaleMin : 0, RandomCrop ? 1 : 0, RotationDegrees,

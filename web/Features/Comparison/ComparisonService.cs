@@ -64,7 +64,7 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
         var runs = jobs.Select(job =>
         {
             var points = epochs[job.Id].Where(e => e.Attempt == job.Attempt)
-                .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest)).ToList();
+                .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate)).ToList();
             var settings = job.Kind == JobKind.Ensemble ? [new("Members", job.EnsembleOf ?? "")] : JobService.Settings(job).Describe(job.Seed);
             return new ComparedRun(JobService.Summarize(job, datasetNames[job.DatasetId], points), settings, points);
         }).ToList();

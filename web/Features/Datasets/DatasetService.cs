@@ -39,7 +39,7 @@ public sealed record SizeRange(int Min, double Median, int Max);
 public sealed record ImageSizeStats(int Images, IReadOnlyList<SizeBucket> Buckets, SizeRange? Width, SizeRange? Height)
 {
     /// <summary>The usual model input (ImageNet-pretrained backbones): a shorter side below it means upscaling.</summary>
-    public const int TypicalInput = 224;
+    public const int TypicalInput = Contracts.Jobs.JobDefaults.ImageSize;
 
     /// <summary>Bucket edges (shorter side, pixels); <see cref="TypicalInput"/> is one of them.</summary>
     public static readonly int[] Edges = [64, 128, TypicalInput, 512, 1024];

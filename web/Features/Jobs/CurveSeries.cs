@@ -20,4 +20,10 @@ public sealed record CurveSeries(string Name, string Colour, IReadOnlyList<Curve
         new("train accuracy", Train, [.. epochs.Select(e => new CurvePoint(e.Epoch, e.TrainAccuracy))]),
         new("val accuracy", Val, [.. epochs.Select(e => new CurvePoint(e.Epoch, e.ValAccuracy, e.IsBest))], Dashed: true),
     ];
+
+    /// <summary>The head's learning rate per epoch, as the schedule set it (constant, cosine or step).</summary>
+    public static IReadOnlyList<CurveSeries> LearningRate(IReadOnlyList<EpochPoint> epochs) =>
+    [
+        new("learning rate", Train, [.. epochs.Select(e => new CurvePoint(e.Epoch, e.LearningRate))]),
+    ];
 }

@@ -76,7 +76,7 @@ public sealed class JobService(
         if (job is null) return null;
         var role = await access.RoleInAsync(job.TeamId, cancellationToken);
         var epochs = await db.JobEpochs.Where(e => e.JobId == jobId && e.Attempt == job.Job.Attempt).OrderBy(e => e.Epoch)
-            .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest))
+            .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate))
             .ToListAsync(cancellationToken);
         var log = await db.JobLogLines.Where(l => l.JobId == jobId).OrderByDescending(l => l.Id).Take(LogLinesShown)
             .Select(l => new LogEntry(l.At, l.Level, l.Message)).ToListAsync(cancellationToken);
@@ -190,11 +190,11 @@ public sealed class JobService(
     {
         var ids = rows.Select(r => r.Job.Id).ToList();
         var epochs = await db.JobEpochs.Where(e => ids.Contains(e.JobId))
-            .Select(e => new { e.JobId, e.Attempt, e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest })
+            .Select(e => new { e.JobId, e.Attempt, e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate })
             .ToListAsync(cancellationToken);
         var byJob = epochs.ToLookup(e => e.JobId);
         return [.. rows.Select(r => Summarize(r.Job, r.DatasetName, [.. byJob[r.Job.Id].Where(e => e.Attempt == r.Job.Attempt).OrderBy(e => e.Epoch)
-            .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest))]))];
+            .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate))]))];
     }
 
     internal static RunSummary Summarize(TrainingJob j, string datasetName, IReadOnlyList<EpochPoint> epochs) => new(

@@ -23,19 +23,19 @@ public sealed class JobSettings
     public int HiddenUnits { get; set; }
     public double Dropout { get; set; }
     public OptimizerChoice Optimizer { get; set; } = OptimizerChoice.Adam;
-    public double LearningRate { get; set; } = 3e-3;
-    public double BackboneLrMultiplier { get; set; } = 0.1;
+    public double LearningRate { get; set; } = JobDefaults.FeatureExtractionLearningRate;
+    public double BackboneLrMultiplier { get; set; } = JobDefaults.BackboneLrMultiplier;
     public double WeightDecay { get; set; }
     public ScheduleChoice Schedule { get; set; } = ScheduleChoice.Constant;
-    public int StepSize { get; set; } = 10;
-    public int Epochs { get; set; } = 30;
-    public int BatchSize { get; set; } = 32;
-    public int ImageSize { get; set; } = 224;
+    public int StepSize { get; set; } = JobDefaults.StepSize;
+    public int Epochs { get; set; } = JobDefaults.FeatureExtractionEpochs;
+    public int BatchSize { get; set; } = JobDefaults.BatchSize;
+    public int ImageSize { get; set; } = JobDefaults.ImageSize;
     public bool CenterCrop { get; set; }
     public bool Augment { get; set; }
     public AugmentationForm Augmentation { get; set; } = new();
     /// <summary>Stop after this many epochs without a better validation accuracy (0 = off).</summary>
-    public int EarlyStoppingPatience { get; set; } = 5;
+    public int EarlyStoppingPatience { get; set; } = JobDefaults.FeatureExtractionPatience;
     public long Seed { get; set; } = 1;
     /// <summary>Launch this many runs with seeds Seed, Seed+1, …, grouped for mean ± std.</summary>
     public int Repeats { get; set; } = 1;
@@ -43,7 +43,7 @@ public sealed class JobSettings
     /// <summary>Sensible defaults (<see cref="JobDefaults"/>, shared with the worker): a frozen backbone trains a head fast
     /// at a larger step for more epochs (features are cached, so epochs are cheap, and augmentation would defeat the
     /// cache); fine-tuning uses a smaller step, fewer epochs, light augmentation and unfreezes the last stage.</summary>
-    public static JobSettings ForMode(TrainingMode mode, string backbone = "", int inputSize = 224)
+    public static JobSettings ForMode(TrainingMode mode, string backbone = "", int inputSize = JobDefaults.ImageSize)
     {
         var kind = Kind(mode);
         return mode == TrainingMode.FineTune

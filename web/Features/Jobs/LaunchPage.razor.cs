@@ -44,7 +44,7 @@ public partial class LaunchPage
         _breadcrumbs = [new("Projects", "projects"), new(_context.ProjectName, $"projects/{_context.ProjectId}"),
             new(_context.DatasetName, $"datasets/{DatasetId}"), new("Train", null, disabled: true)];
         var first = _context.Backbones.FirstOrDefault();
-        _settings = JobSettings.ForMode(TrainingMode.FeatureExtraction, first?.Name ?? "", first?.InputSize ?? 224);
+        _settings = JobSettings.ForMode(TrainingMode.FeatureExtraction, first?.Name ?? "", first?.InputSize ?? Contracts.Jobs.JobDefaults.ImageSize);
         if (From is { } from)
         {
             try

@@ -25,8 +25,11 @@ public sealed record RunSummary(int Id, int DatasetId, string DatasetName, JobKi
     public bool IsActive => Status.IsActive();
 }
 
+/// <summary>One epoch of a run as pages show it; losses and accuracies are null when not a finite number (or, for
+/// validation, when the run has no validation images). <paramref name="LearningRate"/> is the head's learning rate
+/// during that epoch (after the schedule).</summary>
 public sealed record EpochPoint(int Epoch, double? TrainLoss, double? TrainAccuracy, double? ValLoss, double? ValAccuracy, double Seconds,
-    double ImagesPerSecond, bool IsBest);
+    double ImagesPerSecond, bool IsBest, double LearningRate = 0);
 
 public sealed record LogEntry(DateTime At, string Level, string Message);
 
