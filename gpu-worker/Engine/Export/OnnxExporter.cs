@@ -14,8 +14,8 @@ using static TorchSharp.torch;
 
 namespace TransferHub.Worker.Engine.Export;
 
-/// <summary>Thrown when a model cannot be exported (a module the exporter does not know, a metadata key the caller
-/// may not set); the message says what and where.</summary>
+/// <summary>Thrown when a model cannot be exported because it holds a module the exporter has no ONNX translation for;
+/// the message names the module and where it sits.</summary>
 public sealed class OnnxExportException(string message) : Exception(message);
 
 /// <summary>
@@ -68,7 +68,8 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
     /// <param name="metadata">Extra metadata_props from the caller (e.g. the web's metrics and evaluated split), added
     /// as given; keys must be non-empty and not in <see cref="ReservedKeys"/>.</param>
     /// <exception cref="FileNotFoundException">no such model on this worker</exception>
-    /// <exception cref="OnnxExportException">a reserved or empty metadata key, or a module the exporter cannot translate</exception>
+    /// <exception cref="ArgumentException">a reserved or empty metadata key</exception>
+    /// <exception cref="OnnxExportException">a module the exporter cannot translate</exception>
     /// <exception cref="WeightFileException">the model's frozen backbone weights are no longer on this worker</exception>
     public void Export(string modelId, IReadOnlyDictionary<string, string>? metadata, Stream destination)
     {
@@ -82,7 +83,10 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
         }
     }
 
-    /// <summary>Builds the ONNX model of <paramref name="model"/> (any device; its tensors are copied to the CPU).</summary>
+    /// <summary>Builds the ONNX model of <paramref name="model"/> (any device; its tensors are copied to the CPU; it
+    /// should be in eval mode, as <see cref="ModelArtifact.Load"/> leaves it: BatchNorm uses its running statistics).</summary>
+    /// <exception cref="ArgumentException">a reserved or empty key in <paramref name="extraMetadata"/></exception>
+    /// <exception cref="OnnxExportException">a module the exporter cannot translate</exception>
     public static ModelProto Build(ClassifierModel model, ModelMetadata metadata, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
         CheckMetadata(extraMetadata);
@@ -159,9 +163,9 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
         if (metadata is null) return;
         var bad = metadata.Keys.Where(k => string.IsNullOrWhiteSpace(k) || ReservedKeys.Contains(k, StringComparer.Ordinal)).ToList();
         if (bad.Count > 0)
-            throw new OnnxExportException(
+            throw new ArgumentException(
                 $"Metadata keys {string.Join(", ", bad.Select(k => $"'{k}'"))} are not allowed: keys must be non-empty and not one the exporter " +
-                $"writes itself ({string.Join(", ", ReservedKeys)}).");
+                $"writes itself ({string.Join(", ", ReservedKeys)}).", nameof(metadata));
     }
 
     /// <summary>(x × Scale − Mean[c]) / Std[c] on the RGB (or, after a Gather, BGR) planes; steps that are identities are left out.</summary>
