@@ -125,6 +125,15 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
         return proto;
     }
 
+    /// <summary>The backbone alone as an ONNX graph (input "image", already normalised), initializers named by its
+    /// state_dict keys: the reference layout <see cref="Backbones.Onnx.OnnxStateDict"/> maps ONNX files onto.</summary>
+    internal static GraphProto BackboneGraph(Backbone backbone)
+    {
+        var graph = new OnnxGraphBuilder();
+        new Walker(graph).Emit(backbone, "", InputName);
+        return graph.Graph;
+    }
+
     /// <summary>The metadata_props the exporter writes: everything the sample needs to preprocess and label.</summary>
     public static IReadOnlyList<(string Key, string Value)> MetadataProps(ModelMetadata metadata, Backbone backbone)
     {
@@ -188,6 +197,8 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
     /// <summary>Emits modules in forward order. Each Emit returns the name of the module's output value.</summary>
     private sealed partial class Walker(OnnxGraphBuilder graph)
     {
+        private static string Join(string path, string name) => path.Length == 0 ? name : path + "." + name;
+
         [GeneratedRegex(@"^(conv|bn)(\d+)$")]
         private static partial Regex BlockLayerName();
 
@@ -202,10 +213,10 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
                     return GlobalPool(path, Children(module, path, x, "features"));
                 case ClassifierHead:
                     // Its "_dropout" child is the same module that "layers" holds (registered twice): emit "layers" only.
-                    return Emit(module.named_children().Single(c => c.name == "layers").module, $"{path}.layers", x);
+                    return Emit(module.named_children().Single(c => c.name == "layers").module, Join(path, "layers"), x);
                 case Sequential:
                     foreach (var (name, child) in module.named_children())
-                        x = Emit(child, $"{path}.{name}", x);
+                        x = Emit(child, Join(path, name), x);
                     return x;
                 case Conv2d conv:
                     return Conv(conv, path, x);
@@ -214,7 +225,7 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
                 case ReLU:
                     return graph.Node("Relu", path, [x]);
                 case ReLU6:
-                    return graph.Node("Clip", path, [x, Scalar($"{path}.min", 0f), Scalar($"{path}.max", 6f)]);
+                    return graph.Node("Clip", path, [x, Scalar(Join(path, "min"), 0f), Scalar(Join(path, "max"), 6f)]);
                 case MaxPool2d pool:
                     return MaxPool(pool, path, x);
                 case Linear linear:
@@ -242,7 +253,7 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
             {
                 if (!children.TryGetValue(name, out var child))
                     throw new OnnxExportException($"Cannot export '{path}': {module.GetType().Name} has no child '{name}'.");
-                x = Emit(child, $"{path}.{name}", x);
+                x = Emit(child, Join(path, name), x);
             }
             return x;
         }
@@ -250,8 +261,8 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
         /// <summary>adaptive_avg_pool2d(x, [1,1]).flatten(1): [N,C,H,W] → [N,C].</summary>
         private string GlobalPool(string path, string x)
         {
-            var pooled = graph.Node("GlobalAveragePool", $"{path}.avgpool", [x]);
-            return graph.Node("Flatten", $"{path}.flatten", [pooled], OnnxGraphBuilder.Int("axis", 1));
+            var pooled = graph.Node("GlobalAveragePool", Join(path, "avgpool"), [x]);
+            return graph.Node("Flatten", Join(path, "flatten"), [pooled], OnnxGraphBuilder.Int("axis", 1));
         }
 
         /// <summary>ResNet BasicBlock / Bottleneck (this worker's and TorchVision's): conv1–bn1–relu–…–convK–bnK,
@@ -277,13 +288,13 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
             var y = x;
             for (var k = 1; k <= convs.Count; k++)
             {
-                y = Emit(convs[k], $"{path}.conv{k}", y);
-                y = Emit(bns[k], $"{path}.bn{k}", y);
-                if (k < convs.Count) y = graph.Node("Relu", $"{path}.relu{k}", [y]);
+                y = Emit(convs[k], Join(path, $"conv{k}"), y);
+                y = Emit(bns[k], Join(path, $"bn{k}"), y);
+                if (k < convs.Count) y = graph.Node("Relu", Join(path, $"relu{k}"), [y]);
             }
-            var identity = downsample is null ? x : Emit(downsample, $"{path}.downsample", x);
-            var sum = graph.Node("Add", $"{path}.add", [y, identity]);
-            return graph.Node("Relu", $"{path}.relu", [sum]);
+            var identity = downsample is null ? x : Emit(downsample, Join(path, "downsample"), x);
+            var sum = graph.Node("Add", Join(path, "add"), [y, identity]);
+            return graph.Node("Relu", Join(path, "relu"), [sum]);
         }
 
         /// <summary>MobileNetV2's InvertedResidual: conv(x), plus x when the block keeps shape (use_res_connect).</summary>
@@ -293,7 +304,7 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
                 ?? throw new OnnxExportException($"Cannot export '{path}': {block.GetType().FullName} has no use_res_connect field.");
             var residual = (bool)field.GetValue(block)!;
             var y = Children(block, path, x, "conv");
-            return residual ? graph.Node("Add", $"{path}.add", [x, y]) : y;
+            return residual ? graph.Node("Add", Join(path, "add"), [x, y]) : y;
         }
 
         private string Conv(Conv2d conv, string path, string x)
@@ -311,8 +322,8 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
                 var total = conv.kernel_size.Select((k, i) => conv.dilation[i] * (k - 1)).ToArray();
                 pads = [total[0] / 2, total[1] / 2, total[0] - total[0] / 2, total[1] - total[1] / 2];
             }
-            var inputs = new List<string> { x, graph.Initializer($"{path}.weight", conv.weight) };
-            if (conv.bias is { } bias) inputs.Add(graph.Initializer($"{path}.bias", bias));
+            var inputs = new List<string> { x, graph.Initializer(Join(path, "weight"), conv.weight) };
+            if (conv.bias is { } bias) inputs.Add(graph.Initializer(Join(path, "bias"), bias));
             return graph.Node("Conv", path, inputs,
                 OnnxGraphBuilder.Ints("kernel_shape", conv.kernel_size),
                 OnnxGraphBuilder.Ints("strides", conv.stride),
@@ -326,10 +337,10 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
             var mean = bn.running_mean ?? throw new OnnxExportException($"Cannot export '{path}': BatchNorm2d without running statistics.");
             var variance = bn.running_var ?? throw new OnnxExportException($"Cannot export '{path}': BatchNorm2d without running statistics.");
             var channels = mean.shape[0];
-            var weight = bn.weight is { } w ? graph.Initializer($"{path}.weight", w) : graph.Initializer($"{path}.weight", Enumerable.Repeat(1f, (int)channels).ToArray(), [channels]);
-            var bias = bn.bias is { } b ? graph.Initializer($"{path}.bias", b) : graph.Initializer($"{path}.bias", new float[channels], [channels]);
+            var weight = bn.weight is { } w ? graph.Initializer(Join(path, "weight"), w) : graph.Initializer(Join(path, "weight"), Enumerable.Repeat(1f, (int)channels).ToArray(), [channels]);
+            var bias = bn.bias is { } b ? graph.Initializer(Join(path, "bias"), b) : graph.Initializer(Join(path, "bias"), new float[channels], [channels]);
             return graph.Node("BatchNormalization", path,
-                [x, weight, bias, graph.Initializer($"{path}.running_mean", mean), graph.Initializer($"{path}.running_var", variance)],
+                [x, weight, bias, graph.Initializer(Join(path, "running_mean"), mean), graph.Initializer(Join(path, "running_var"), variance)],
                 OnnxGraphBuilder.Float("epsilon", (float)bn.eps));
         }
 
@@ -350,8 +361,8 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
         /// <summary>Linear: y = x Wᵀ + b as Gemm(x, W, b, transB = 1).</summary>
         private string Gemm(Linear linear, string path, string x)
         {
-            var inputs = new List<string> { x, graph.Initializer($"{path}.weight", linear.weight) };
-            if (linear.bias is { } bias) inputs.Add(graph.Initializer($"{path}.bias", bias));
+            var inputs = new List<string> { x, graph.Initializer(Join(path, "weight"), linear.weight) };
+            if (linear.bias is { } bias) inputs.Add(graph.Initializer(Join(path, "bias"), bias));
             return graph.Node("Gemm", path, inputs, OnnxGraphBuilder.Int("transB", 1));
         }
 
