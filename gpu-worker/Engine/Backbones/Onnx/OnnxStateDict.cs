@@ -16,7 +16,10 @@ namespace TransferHub.Worker.Engine.Backbones.Onnx;
 /// the graph. The architecture's own convolutions, in forward order (the order <see cref="OnnxExporter"/> emits them,
 /// which is also the order PyTorch traces them: a block's main branch, then its downsample), are paired with the
 /// file's Conv nodes in graph order; each pair must agree on weight shape, strides, pads, dilations and group, and every
-/// disagreement is listed in one <see cref="WeightFileException"/>.</para>
+/// disagreement is listed in one <see cref="WeightFileException"/>. Graph order is safe to rely on: ONNX requires
+/// nodes in topological order, so within a block conv1 precedes conv2 (which reads it), and the only convolutions an
+/// exporter may order either way — a block's downsample and its main branch — differ in kernel or channel count, so a
+/// swap shows as a shape mismatch, never as silently exchanged weights.</para>
 /// <para>BatchNorm: when a BatchNormalization node consumes the Conv's output, its scale, B, mean and var (inputs 1–4)
 /// become the BatchNorm2d's weight, bias, running_mean, running_var (a Conv bias, if any, is moved into the mean).
 /// When there is none, the file was exported with BatchNorm folded into the convolution (torch.onnx.export's default in
@@ -169,8 +172,12 @@ internal static class OnnxStateDict
             throw new WeightFileException($"ONNX weights file '{fileName}': '{name}' is not an initializer (weights must be stored in the file).");
         if (tensor.DataType != OnnxFloat)
             throw new WeightFileException($"ONNX weights file '{fileName}': '{name}' has ONNX data type {tensor.DataType}; expected FLOAT (1).");
-        if (tensor.RawData.Length > 0) return MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
-        return [.. tensor.FloatData];
+        float[] values = tensor.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray() : [.. tensor.FloatData];
+        var count = tensor.Dims.Aggregate(1L, (a, b) => a * b);
+        if (values.Length != count)
+            throw new WeightFileException($"ONNX weights file '{fileName}': '{name}' holds {values.Length} values for shape " +
+                $"{WeightFile.Format([.. tensor.Dims])} (weights stored outside the file, as external data, are not supported).");
+        return values;
     }
 
     private static Tensor ToTensor(string fileName, TensorProto tensor) =>
