@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using TransferHub.Worker.Engine;
 using TransferHub.Worker.Engine.Backbones;
 using TransferHub.Worker.Engine.Evaluation;
+using TransferHub.Worker.Engine.Export;
 using TransferHub.Worker.Storage;
 
 namespace TransferHub.Worker.Grpc;
@@ -18,6 +19,7 @@ public static class GrpcEndpoints
         services.AddGrpcHealthChecks().AddCheck<EngineHealthCheck>("engine");
         services.AddSingleton(sp => new Predictor(sp.GetRequiredService<ModelStore>(), sp.GetRequiredService<BackboneRegistry>(),
             sp.GetRequiredService<TorchRuntime>(), sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxImagePixels));
+        services.AddSingleton(sp => new OnnxExporter(sp.GetRequiredService<ModelStore>(), sp.GetRequiredService<BackboneRegistry>()));
         return services;
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TransferHub.Worker.Engine;
 using TransferHub.Worker.Engine.Backbones;
 using TransferHub.Worker.Engine.Evaluation;
+using TransferHub.Worker.Engine.Export;
 using TransferHub.Worker.Engine.Training;
 using TransferHub.Worker.Engine.Transforms;
 using TransferHub.Worker.Jobs;
@@ -22,7 +23,8 @@ public sealed class WorkerGrpcService(
     ImageStore images,
     ModelStore models,
     JobRunner jobs,
-    Predictor predictor) : WorkerService.WorkerServiceBase
+    Predictor predictor,
+    OnnxExporter onnxExporter) : WorkerService.WorkerServiceBase
 {
     private const int MaxImageBytes = 64 * 1024 * 1024;
     private const int MaxPreviewCount = 64;
@@ -257,6 +259,54 @@ public sealed class WorkerGrpcService(
                 first = false;
             }
             await responseStream.WriteAsync(chunk, context.CancellationToken);
+        }
+    }
+
+    public override async Task ExportOnnx(ExportOnnxRequest request, IServerStreamWriter<ModelChunk> responseStream, ServerCallContext context)
+    {
+        if (!models.Exists(request.ModelId))
+            throw new RpcException(new Status(StatusCode.NotFound, $"No model '{request.ModelId}' on this worker."));
+        var temp = Path.GetTempFileName();
+        try
+        {
+            // CPU-bound (loads the model, copies every weight): off the request thread, no await inside.
+            await Task.Run(() =>
+            {
+                using var file = File.Create(temp);
+                onnxExporter.Export(request.ModelId, request.Metadata, file);
+            }, context.CancellationToken);
+
+            await using var stream = File.OpenRead(temp);
+            var buffer = new byte[ModelChunkBytes];
+            var first = true;
+            int read;
+            while ((read = await stream.ReadAsync(buffer, context.CancellationToken)) > 0)
+            {
+                var chunk = new ModelChunk { Data = ByteString.CopyFrom(buffer, 0, read) };
+                if (first)
+                {
+                    chunk.TotalBytes = stream.Length;
+                    chunk.FileName = $"{request.ModelId}.onnx";
+                    first = false;
+                }
+                await responseStream.WriteAsync(chunk, context.CancellationToken);
+            }
+        }
+        catch (ArgumentException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
+        }
+        catch (WeightFileException e)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+        catch (OnnxExportException e)
+        {
+            throw new RpcException(new Status(StatusCode.Unimplemented, e.Message));
+        }
+        finally
+        {
+            File.Delete(temp);
         }
     }
 

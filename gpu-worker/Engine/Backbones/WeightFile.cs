@@ -17,11 +17,11 @@ internal static partial class WeightFile
     /// <summary>At most this many keys are named per kind of problem in an error message.</summary>
     public const int MaxListed = 12;
 
-    [GeneratedRegex(@"^(?<arch>mobilenet_v2|resnet50|resnet18|resnet34)(-.*)?\.(pt|pth|safetensors)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<arch>mobilenet_v2|resnet50|resnet18|resnet34)(-.*)?\.(pt|pth|safetensors|onnx)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex FileNamePattern();
 
     public static bool HasWeightExtension(string fileName) =>
-        Path.GetExtension(fileName).ToLowerInvariant() is ".pt" or ".pth" or ".safetensors";
+        Path.GetExtension(fileName).ToLowerInvariant() is ".pt" or ".pth" or ".safetensors" or ".onnx";
 
     /// <summary>The architecture a file name announces, or null.</summary>
     public static BackboneArchitecture? ArchitectureOf(string fileName)
@@ -35,7 +35,7 @@ internal static partial class WeightFile
     /// <summary>Reads and checks the file; throws <see cref="WeightFileException"/> listing every problem.</summary>
     public static void Validate(string path, BackboneArchitecture architecture)
     {
-        var stateDict = Read(path);
+        var stateDict = Read(path, architecture);
         try
         {
             Check(path, architecture, stateDict);
@@ -49,7 +49,7 @@ internal static partial class WeightFile
     /// <summary>Builds the architecture and loads the file into it (the classifier's keys are ignored).</summary>
     public static Backbone Load(string path, BackboneArchitecture architecture, BackboneDescriptor descriptor)
     {
-        var stateDict = Read(path);
+        var stateDict = Read(path, architecture);
         try
         {
             Check(path, architecture, stateDict);
@@ -104,8 +104,17 @@ internal static partial class WeightFile
         }
     }
 
-    /// <summary>Reads a state_dict saved with torch.save (.pt/.pth, zip format) or as safetensors.</summary>
-    public static Dictionary<string, Tensor> Read(string path)
+    /// <summary>Reads a state_dict saved with torch.save (.pt/.pth, zip format) or as safetensors (torchvision's or
+    /// timm's key names, see <see cref="TimmKeys"/>), or maps an ONNX file's weights onto the architecture
+    /// (<see cref="Onnx.OnnxStateDict"/>).</summary>
+    public static Dictionary<string, Tensor> Read(string path, BackboneArchitecture architecture)
+    {
+        if (Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase))
+            return Onnx.OnnxStateDict.Read(path, architecture);
+        return TimmKeys.Rename(ReadStateDict(path), architecture);
+    }
+
+    private static Dictionary<string, Tensor> ReadStateDict(string path)
     {
         var fileName = Path.GetFileName(path);
         try

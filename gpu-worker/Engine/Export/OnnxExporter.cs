@@ -1,0 +1,371 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Google.Protobuf;
+using TorchSharp;
+using TorchSharp.Modules;
+using TransferHub.Worker.Engine.Backbones;
+using TransferHub.Worker.Engine.Backbones.Onnx;
+using TransferHub.Worker.Engine.Training;
+using TransferHub.Worker.Engine.Transforms;
+using TransferHub.Worker.Storage;
+using static TorchSharp.torch;
+
+namespace TransferHub.Worker.Engine.Export;
+
+/// <summary>Thrown when a model cannot be exported because it holds a module the exporter has no ONNX translation for;
+/// the message names the module and where it sits.</summary>
+public sealed class OnnxExportException(string message) : Exception(message);
+
+/// <summary>
+/// Writes a trained model (backbone + head + softmax) as a self-contained ONNX model, opset 17, IR version 8.
+/// </summary>
+/// <remarks>
+/// <para>Graph contract (every exported model, whatever its backbone):</para>
+/// <list type="bullet">
+/// <item>Input <c>image</c>: float32 <c>[N, 3, S, S]</c>, N dynamic (dim_param "N"), S = the run's image size;
+/// RGB planes, values 0–255 (bytes as floats, not scaled), the image already brought to S×S as the run did it
+/// (metadata <c>resize_mode</c>: whole image squashed, or centre square), alpha composited onto white.</item>
+/// <item>The backbone's own normalisation is the first part of the graph (ONNX <c>Gather</c> for BGR models, then
+/// <c>Mul</c> by the scale, <c>Sub</c> the channel means, <c>Div</c> by the standard deviations: exactly
+/// <see cref="TransformPipeline.Normalize"/>'s (byte × Scale − Mean[c]) / Std[c]).</item>
+/// <item>Outputs <c>probabilities</c>: float32 <c>[N, classes]</c>, softmax over classes (each row sums to 1), and
+/// <c>logits</c>: float32 <c>[N, classes]</c>, the head's raw scores. Temperature is 1 (metadata <c>temperature</c>).</item>
+/// </list>
+/// <para>The graph is emitted by walking the TorchSharp module tree in forward order, using each module's own
+/// settings (stride, padding, dilation, groups, epsilon): Conv2d → <c>Conv</c>, BatchNorm2d → <c>BatchNormalization</c>
+/// (kept, not folded; inference mode; ONNX Runtime folds it at load), ReLU → <c>Relu</c>, ReLU6 → <c>Clip</c>(0, 6),
+/// MaxPool2d → <c>MaxPool</c>, the backbones' global average pooling → <c>GlobalAveragePool</c> + <c>Flatten</c>,
+/// Linear → <c>Gemm</c> (transB = 1), dropout → nothing (identity at inference), residual blocks (BasicBlock,
+/// Bottleneck, MobileNetV2's InvertedResidual) → their branches + <c>Add</c> (+ <c>Relu</c> for ResNet blocks).
+/// Operator semantics: https://github.com/onnx/onnx/blob/main/docs/Operators.md (opset 17 versions).
+/// Initializer names are the model's state_dict keys (<c>backbone.layer1.0.conv1.weight</c>, …).</para>
+/// <para>A module type the walker does not know throws <see cref="OnnxExportException"/> naming it: nothing is
+/// exported that would compute something else. Parity with TorchSharp is tested per architecture.</para>
+/// </remarks>
+public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry backbones)
+{
+    public const int Opset = 17;
+    public const int IrVersion = 8;
+    public const string InputName = "image";
+    public const string ProbabilitiesName = "probabilities";
+    public const string LogitsName = "logits";
+
+    /// <summary>The metadata_props keys the exporter writes itself; a caller's metadata may not use them.</summary>
+    public static readonly IReadOnlyList<string> ReservedKeys =
+    [
+        "class_names", "input", "image_size", "resize_mode", "resize_filter", "alpha_background", "normalization",
+        "backbone", "backbone_display_name", "weights_source", "backbone_weights_sha256", "backbone_frozen",
+        "dataset_version", "transferhub_version", "model_id", "job_id", "created_at", "mode", "temperature",
+        "outputs", "format",
+    ];
+
+    private static readonly string Version =
+        typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    /// <summary>Loads the stored model <paramref name="modelId"/> and writes its ONNX model to <paramref name="destination"/>.</summary>
+    /// <param name="metadata">Extra metadata_props from the caller (e.g. the web's metrics and evaluated split), added
+    /// as given; keys must be non-empty and not in <see cref="ReservedKeys"/>.</param>
+    /// <exception cref="FileNotFoundException">no such model on this worker</exception>
+    /// <exception cref="ArgumentException">a reserved or empty metadata key</exception>
+    /// <exception cref="OnnxExportException">a module the exporter cannot translate</exception>
+    /// <exception cref="WeightFileException">the model's frozen backbone weights are no longer on this worker</exception>
+    public void Export(string modelId, IReadOnlyDictionary<string, string>? metadata, Stream destination)
+    {
+        CheckMetadata(metadata);
+        using var stream = models.OpenRead(modelId);
+        var (model, modelMetadata) = ModelArtifact.Load(stream, backbones);
+        using (model)
+        {
+            var proto = Build(model, modelMetadata, metadata);
+            proto.WriteTo(destination);
+        }
+    }
+
+    /// <summary>Builds the ONNX model of <paramref name="model"/> (any device; its tensors are copied to the CPU; it
+    /// should be in eval mode, as <see cref="ModelArtifact.Load"/> leaves it: BatchNorm uses its running statistics).</summary>
+    /// <exception cref="ArgumentException">a reserved or empty key in <paramref name="extraMetadata"/></exception>
+    /// <exception cref="OnnxExportException">a module the exporter cannot translate</exception>
+    public static ModelProto Build(ClassifierModel model, ModelMetadata metadata, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        CheckMetadata(extraMetadata);
+        var size = metadata.ImageSize;
+        var classes = metadata.ClassNames.Count;
+        var graph = new OnnxGraphBuilder();
+        graph.Graph.Name = $"transferhub-{metadata.ModelId}";
+        graph.Graph.DocString = $"{metadata.BackboneDisplayName} + {(metadata.HiddenUnits > 0 ? $"{metadata.HiddenUnits}-unit hidden layer" : "linear")} head, {classes} classes";
+
+        var x = EmitNormalization(graph, InputName, metadata.Normalization);
+        x = new Walker(graph).Emit(model.Backbone, "backbone", x);
+        x = new Walker(graph).Emit(model.Head, "head", x);
+        var logits = graph.Node("Identity", LogitsName, [x]);
+        var probabilities = graph.Node("Softmax", ProbabilitiesName, [logits], OnnxGraphBuilder.Int("axis", 1));
+
+        const string inputDoc = "float32 [N,3,H,W]: RGB planes, 0–255, the image resized to H×W as the metadata's resize_mode says";
+        graph.Graph.Input.Add(OnnxGraphBuilder.FloatTensor(InputName, [null, 3, size, size], "N", inputDoc));
+        graph.Graph.Output.Add(OnnxGraphBuilder.FloatTensor(probabilities, [null, classes], "N", "float32 [N,classes]: softmax probabilities, each row sums to 1"));
+        graph.Graph.Output.Add(OnnxGraphBuilder.FloatTensor(logits, [null, classes], "N", "float32 [N,classes]: raw class scores before softmax"));
+
+        var proto = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "TransferHub",
+            ProducerVersion = Version,
+            ModelVersion = 1,
+            DocString = $"TransferHub model {metadata.ModelId}: {string.Join(", ", metadata.ClassNames)}",
+            Graph = graph.Graph,
+        };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (key, value) in MetadataProps(metadata, model.Backbone))
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        if (extraMetadata is not null)
+            foreach (var (key, value) in extraMetadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value ?? "" });
+        return proto;
+    }
+
+    /// <summary>The backbone alone as an ONNX graph (input "image", already normalised), initializers named by its
+    /// state_dict keys: the reference layout <see cref="Backbones.Onnx.OnnxStateDict"/> maps ONNX files onto.</summary>
+    internal static GraphProto BackboneGraph(Backbone backbone)
+    {
+        var graph = new OnnxGraphBuilder();
+        new Walker(graph).Emit(backbone, "", InputName);
+        return graph.Graph;
+    }
+
+    /// <summary>The metadata_props the exporter writes: everything the sample needs to preprocess and label.</summary>
+    public static IReadOnlyList<(string Key, string Value)> MetadataProps(ModelMetadata metadata, Backbone backbone)
+    {
+        var n = metadata.Normalization;
+        return
+        [
+            ("class_names", JsonSerializer.Serialize(metadata.ClassNames)),
+            ("input", $"float32 [N,3,{metadata.ImageSize},{metadata.ImageSize}] named '{InputName}': RGB planes, values 0–255 (not scaled), " +
+                      "alpha composited onto white, EXIF orientation applied, resized as resize_mode says; normalisation is inside the graph"),
+            ("image_size", metadata.ImageSize.ToString(CultureInfo.InvariantCulture)),
+            ("resize_mode", metadata.Resize == ResizeMode.Squash ? "squash" : "center_crop"),
+            ("resize_filter", "bilinear from the nearest mipmap level (SkiaSharp SKFilterMode.Linear + SKMipmapMode.Nearest)"),
+            ("alpha_background", "#FFFFFF"),
+            ("normalization", string.Create(CultureInfo.InvariantCulture,
+                $"(x * {n.Scale:R} - mean[c]) / std[c], mean [{string.Join(", ", n.Mean.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}], " +
+                $"std [{string.Join(", ", n.Std.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}], channels {(n.Bgr ? "BGR" : "RGB")} (inside the graph)")),
+            ("backbone", metadata.Backbone),
+            ("backbone_display_name", metadata.BackboneDisplayName),
+            ("weights_source", backbone.Descriptor.WeightsSource),
+            ("backbone_weights_sha256", metadata.BackboneWeightsSha256 ?? ""),
+            ("backbone_frozen", metadata.BackboneFrozen ? "true" : "false"),
+            ("mode", metadata.Mode),
+            ("dataset_version", metadata.DatasetVersion),
+            ("model_id", metadata.ModelId),
+            ("job_id", metadata.JobId),
+            ("created_at", metadata.CreatedAt.ToString("O", CultureInfo.InvariantCulture)),
+            ("temperature", "1"),
+            ("outputs", $"{ProbabilitiesName} float32 [N,{metadata.ClassNames.Count}] softmax(logits / temperature); {LogitsName} float32 [N,{metadata.ClassNames.Count}]"),
+            ("transferhub_version", Version),
+            ("format", "transferhub-onnx/1"),
+        ];
+    }
+
+    private static void CheckMetadata(IReadOnlyDictionary<string, string>? metadata)
+    {
+        if (metadata is null) return;
+        var bad = metadata.Keys.Where(k => string.IsNullOrWhiteSpace(k) || ReservedKeys.Contains(k, StringComparer.Ordinal)).ToList();
+        if (bad.Count > 0)
+            throw new ArgumentException(
+                $"Metadata keys {string.Join(", ", bad.Select(k => $"'{k}'"))} are not allowed: keys must be non-empty and not one the exporter " +
+                $"writes itself ({string.Join(", ", ReservedKeys)}).", nameof(metadata));
+    }
+
+    /// <summary>(x × Scale − Mean[c]) / Std[c] on the RGB (or, after a Gather, BGR) planes; steps that are identities are left out.</summary>
+    private static string EmitNormalization(OnnxGraphBuilder graph, string x, Normalization n)
+    {
+        if (n.Bgr)
+        {
+            var order = graph.Int64Initializer("preprocess.bgr_order", [2, 1, 0], [3]);
+            x = graph.Node("Gather", "preprocess.bgr", [x, order], OnnxGraphBuilder.Int("axis", 1));
+        }
+        if (n.Scale != 1f)
+            x = graph.Node("Mul", "preprocess.scaled", [x, graph.Initializer("preprocess.scale", [n.Scale], [])]);
+        if (n.Mean.Any(m => m != 0f))
+            x = graph.Node("Sub", "preprocess.centred", [x, graph.Initializer("preprocess.mean", [.. n.Mean], [1, 3, 1, 1])]);
+        if (n.Std.Any(s => s != 1f))
+            x = graph.Node("Div", "preprocess.normalized", [x, graph.Initializer("preprocess.std", [.. n.Std], [1, 3, 1, 1])]);
+        return x;
+    }
+
+    /// <summary>Emits modules in forward order. Each Emit returns the name of the module's output value.</summary>
+    private sealed partial class Walker(OnnxGraphBuilder graph)
+    {
+        private static string Join(string path, string name) => path.Length == 0 ? name : path + "." + name;
+
+        [GeneratedRegex(@"^(conv|bn)(\d+)$")]
+        private static partial Regex BlockLayerName();
+
+        public string Emit(nn.Module module, string path, string x)
+        {
+            switch (module)
+            {
+                case ResNetBackbone or TorchVisionResNetBackbone:
+                    x = Children(module, path, x, "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4");
+                    return GlobalPool(path, x);
+                case TorchVisionMobileNetV2Backbone:
+                    return GlobalPool(path, Children(module, path, x, "features"));
+                case ClassifierHead:
+                    // Its "_dropout" child is the same module that "layers" holds (registered twice): emit "layers" only.
+                    return Emit(module.named_children().Single(c => c.name == "layers").module, Join(path, "layers"), x);
+                case Sequential:
+                    foreach (var (name, child) in module.named_children())
+                        x = Emit(child, Join(path, name), x);
+                    return x;
+                case Conv2d conv:
+                    return Conv(conv, path, x);
+                case BatchNorm2d bn:
+                    return BatchNorm(bn, path, x);
+                case ReLU:
+                    return graph.Node("Relu", path, [x]);
+                case ReLU6:
+                    return graph.Node("Clip", path, [x, Scalar(Join(path, "min"), 0f), Scalar(Join(path, "max"), 6f)]);
+                case MaxPool2d pool:
+                    return MaxPool(pool, path, x);
+                case Linear linear:
+                    return Gemm(linear, path, x);
+                case Dropout or GeneratorDropout:
+                    return x; // identity at inference
+                default:
+                    return module.GetType().Name switch
+                    {
+                        "BasicBlock" or "Bottleneck" => ResidualBlock(module, path, x),
+                        "InvertedResidual" => InvertedResidual(module, path, x),
+                        _ => throw new OnnxExportException(
+                            $"Cannot export '{path}': module type {module.GetType().FullName} has no ONNX translation."),
+                    };
+            }
+        }
+
+        private string Children(nn.Module module, string path, string x, params string[] names)
+        {
+            var children = module.named_children().ToDictionary(c => c.name, c => c.module);
+            var unexpected = children.Keys.Except(names).ToList();
+            if (unexpected.Count > 0)
+                throw new OnnxExportException($"Cannot export '{path}': unexpected children {string.Join(", ", unexpected)} of {module.GetType().Name}.");
+            foreach (var name in names)
+            {
+                if (!children.TryGetValue(name, out var child))
+                    throw new OnnxExportException($"Cannot export '{path}': {module.GetType().Name} has no child '{name}'.");
+                x = Emit(child, Join(path, name), x);
+            }
+            return x;
+        }
+
+        /// <summary>adaptive_avg_pool2d(x, [1,1]).flatten(1): [N,C,H,W] → [N,C].</summary>
+        private string GlobalPool(string path, string x)
+        {
+            var pooled = graph.Node("GlobalAveragePool", Join(path, "avgpool"), [x]);
+            return graph.Node("Flatten", Join(path, "flatten"), [pooled], OnnxGraphBuilder.Int("axis", 1));
+        }
+
+        /// <summary>ResNet BasicBlock / Bottleneck (this worker's and TorchVision's): conv1–bn1–relu–…–convK–bnK,
+        /// plus the input (through downsample when present), then ReLU.</summary>
+        private string ResidualBlock(nn.Module block, string path, string x)
+        {
+            var layers = new SortedDictionary<int, (nn.Module Conv, nn.Module Bn)>();
+            nn.Module? downsample = null;
+            var convs = new Dictionary<int, nn.Module>();
+            var bns = new Dictionary<int, nn.Module>();
+            foreach (var (name, child) in block.named_children())
+            {
+                var match = BlockLayerName().Match(name);
+                if (match.Success)
+                    (match.Groups[1].Value == "conv" ? convs : bns)[int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture)] = child;
+                else if (name == "downsample") downsample = child;
+                else if (child is not ReLU)
+                    throw new OnnxExportException($"Cannot export '{path}': unexpected child '{name}' ({child.GetType().Name}) in a residual block.");
+            }
+            if (convs.Count == 0 || !convs.Keys.Order().SequenceEqual(bns.Keys.Order()) || !convs.Keys.Order().SequenceEqual(Enumerable.Range(1, convs.Count)))
+                throw new OnnxExportException($"Cannot export '{path}': a residual block needs conv1/bn1 … convK/bnK.");
+
+            var y = x;
+            for (var k = 1; k <= convs.Count; k++)
+            {
+                y = Emit(convs[k], Join(path, $"conv{k}"), y);
+                y = Emit(bns[k], Join(path, $"bn{k}"), y);
+                if (k < convs.Count) y = graph.Node("Relu", Join(path, $"relu{k}"), [y]);
+            }
+            var identity = downsample is null ? x : Emit(downsample, Join(path, "downsample"), x);
+            var sum = graph.Node("Add", Join(path, "add"), [y, identity]);
+            return graph.Node("Relu", Join(path, "relu"), [sum]);
+        }
+
+        /// <summary>MobileNetV2's InvertedResidual: conv(x), plus x when the block keeps shape (use_res_connect).</summary>
+        private string InvertedResidual(nn.Module block, string path, string x)
+        {
+            var field = block.GetType().GetField("use_res_connect", BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)
+                ?? throw new OnnxExportException($"Cannot export '{path}': {block.GetType().FullName} has no use_res_connect field.");
+            var residual = (bool)field.GetValue(block)!;
+            var y = Children(block, path, x, "conv");
+            return residual ? graph.Node("Add", Join(path, "add"), [x, y]) : y;
+        }
+
+        private string Conv(Conv2d conv, string path, string x)
+        {
+            if (conv.padding_mode != PaddingModes.Zeros)
+                throw new OnnxExportException($"Cannot export '{path}': padding mode {conv.padding_mode} (only zeros).");
+            long[] pads;
+            if (conv.padding is { } padding)
+                pads = [.. padding, .. padding];
+            else if (conv.padding_type == Padding.Valid)
+                pads = [0, 0, 0, 0];
+            else
+            {
+                // 'same' (stride 1): total = dilation × (kernel − 1), the smaller half before.
+                var total = conv.kernel_size.Select((k, i) => conv.dilation[i] * (k - 1)).ToArray();
+                pads = [total[0] / 2, total[1] / 2, total[0] - total[0] / 2, total[1] - total[1] / 2];
+            }
+            var inputs = new List<string> { x, graph.Initializer(Join(path, "weight"), conv.weight) };
+            if (conv.bias is { } bias) inputs.Add(graph.Initializer(Join(path, "bias"), bias));
+            return graph.Node("Conv", path, inputs,
+                OnnxGraphBuilder.Ints("kernel_shape", conv.kernel_size),
+                OnnxGraphBuilder.Ints("strides", conv.stride),
+                OnnxGraphBuilder.Ints("pads", pads),
+                OnnxGraphBuilder.Ints("dilations", conv.dilation),
+                OnnxGraphBuilder.Int("group", conv.groups));
+        }
+
+        private string BatchNorm(BatchNorm2d bn, string path, string x)
+        {
+            var mean = bn.running_mean ?? throw new OnnxExportException($"Cannot export '{path}': BatchNorm2d without running statistics.");
+            var variance = bn.running_var ?? throw new OnnxExportException($"Cannot export '{path}': BatchNorm2d without running statistics.");
+            var channels = mean.shape[0];
+            var weight = bn.weight is { } w ? graph.Initializer(Join(path, "weight"), w) : graph.Initializer(Join(path, "weight"), Enumerable.Repeat(1f, (int)channels).ToArray(), [channels]);
+            var bias = bn.bias is { } b ? graph.Initializer(Join(path, "bias"), b) : graph.Initializer(Join(path, "bias"), new float[channels], [channels]);
+            return graph.Node("BatchNormalization", path,
+                [x, weight, bias, graph.Initializer(Join(path, "running_mean"), mean), graph.Initializer(Join(path, "running_var"), variance)],
+                OnnxGraphBuilder.Float("epsilon", (float)bn.eps));
+        }
+
+        private string MaxPool(MaxPool2d pool, string path, string x)
+        {
+            var kernel = pool.kernel_size;
+            var stride = pool.stride ?? kernel;
+            var padding = pool.padding ?? [0, 0];
+            var dilation = pool.dilation ?? [1, 1];
+            return graph.Node("MaxPool", path, [x],
+                OnnxGraphBuilder.Ints("kernel_shape", kernel),
+                OnnxGraphBuilder.Ints("strides", stride),
+                OnnxGraphBuilder.Ints("pads", [.. padding, .. padding]),
+                OnnxGraphBuilder.Ints("dilations", dilation),
+                OnnxGraphBuilder.Int("ceil_mode", pool.ceil_mode ? 1 : 0));
+        }
+
+        /// <summary>Linear: y = x Wᵀ + b as Gemm(x, W, b, transB = 1).</summary>
+        private string Gemm(Linear linear, string path, string x)
+        {
+            var inputs = new List<string> { x, graph.Initializer(Join(path, "weight"), linear.weight) };
+            if (linear.bias is { } bias) inputs.Add(graph.Initializer(Join(path, "bias"), bias));
+            return graph.Node("Gemm", path, inputs, OnnxGraphBuilder.Int("transB", 1));
+        }
+
+        private string Scalar(string name, float value) => graph.Initializer(name, [value], []);
+    }
+}

@@ -1,0 +1,97 @@
+using Google.Protobuf;
+using Grpc.Core;
+using TransferHub.Worker.Engine.Training;
+using TransferHub.Samples.OnnxPredict;
+using TransferHub.Worker.Tests.Export;
+using TransferHub.Worker.Tests.Infrastructure;
+using TransferHub.Worker.V1;
+using Xunit.Abstractions;
+
+namespace TransferHub.Worker.Tests.Grpc;
+
+/// <summary>ExportOnnx end to end: a model trained through StartJob, exported through the RPC, classified by the
+/// onnx-predict sample, agrees with the worker's own Predict.</summary>
+[Collection(WorkerCollection.Name)]
+public sealed class OnnxExportRpcTests(WorkerFactory worker, ITestOutputHelper output)
+{
+    private static readonly IReadOnlyList<TestImage> Small = TestImages.Fashion(classes: 3, train: 8, val: 4, test: 4);
+    private const float Tolerance = 1e-4f;
+
+    [Theory]
+    [InlineData(ResizeMode.Squash, JobMode.FeatureExtraction)]
+    [InlineData(ResizeMode.CenterCrop, JobMode.FineTune)]
+    public async Task TheSampleClassifiesAnExportedModelLikeTheWorkersPredict(ResizeMode resize, JobMode mode)
+    {
+        var client = worker.Client();
+        await client.UploadAsync(Small);
+        var spec = WorkerClientExtensions.Spec($"onnx-{resize}-{mode}", Small, classes: 3);
+        spec.ResizeMode = resize;
+        spec.Mode = mode;
+        spec.Epochs = 2;
+        spec.DatasetVersion = "dsv-onnx";
+        var events = await client.StartJob(spec).ReadAllAsync();
+        var modelId = events[^1].Completed?.ModelId ?? throw new Xunit.Sdk.XunitException(events[^1].Failed?.Message);
+
+        var request = new ExportOnnxRequest { ModelId = modelId };
+        request.Metadata.Add("accuracy", "0.75");
+        request.Metadata.Add("evaluated_split", "test");
+        var (onnx, fileName, announced) = await ExportAsync(client, request);
+        Assert.Equal($"{modelId}.onnx", fileName);
+        Assert.Equal(announced, onnx.Length);
+
+        using var classifier = new OnnxImageClassifier(onnx);
+        Assert.Equal(32, classifier.ImageSize);
+        Assert.Equal(resize == ResizeMode.CenterCrop, classifier.CenterCrop);
+        Assert.Equal(spec.ClassNames, classifier.ClassNames);
+
+        var images = OnnxPhotos().Concat(Small.Where(i => i.Split == DataSplit.Test).Take(3).Select(i => (i.Name, i.Data))).ToList();
+        var maxDelta = 0f;
+        foreach (var (name, data) in images)
+        {
+            var ours = classifier.Classify(data);
+            var predicted = await client.PredictAsync(new PredictRequest { ModelId = modelId, Image = ByteString.CopyFrom(data), TopK = 3 });
+            Assert.Equal(predicted.Top[0].ClassName, ours[0].ClassName);
+            foreach (var p in predicted.Top)
+            {
+                var delta = Math.Abs(p.Probability - ours.Single(o => o.ClassIndex == p.ClassIndex).Probability);
+                maxDelta = Math.Max(maxDelta, delta);
+                Assert.True(delta < Tolerance, $"{name}: {p.ClassName} worker {p.Probability} vs sample {ours.Single(o => o.ClassIndex == p.ClassIndex).Probability}");
+            }
+            output.WriteLine($"{name}: worker {string.Join(", ", predicted.Top.Select(t => $"{t.ClassName} {t.Probability:F5}"))}");
+        }
+        output.WriteLine($"{resize} {mode}: {onnx.Length / 1e6:F1} MB, max |Δ probability| sample vs Predict = {maxDelta:E2} over {images.Count} images");
+    }
+
+    [Fact]
+    public async Task ExportOnnxRefusesUnknownModelsAndReservedMetadataKeys()
+    {
+        var client = worker.Client();
+        var missing = await Assert.ThrowsAsync<RpcException>(() => ExportAsync(client, new ExportOnnxRequest { ModelId = "no-such-model" }));
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+
+        await client.UploadAsync(Small);
+        var events = await client.StartJob(WorkerClientExtensions.Spec("onnx-reserved", Small, classes: 3)).ReadAllAsync();
+        var request = new ExportOnnxRequest { ModelId = events[^1].Completed.ModelId };
+        request.Metadata.Add("class_names", "[\"forged\"]");
+        var reserved = await Assert.ThrowsAsync<RpcException>(() => ExportAsync(client, request));
+        Assert.Equal(StatusCode.InvalidArgument, reserved.StatusCode);
+        Assert.Contains("'class_names'", reserved.Status.Detail);
+    }
+
+    private static IEnumerable<(string Name, byte[] Data)> OnnxPhotos() =>
+        OnnxTestSupport.PhotoNames.Select(n => (n, File.ReadAllBytes(Path.Combine(OnnxTestSupport.PhotosFolder, n))));
+
+    private static async Task<(byte[] Bytes, string FileName, long Announced)> ExportAsync(WorkerService.WorkerServiceClient client, ExportOnnxRequest request)
+    {
+        using var call = client.ExportOnnx(request);
+        var bytes = new MemoryStream();
+        string fileName = "";
+        long announced = 0;
+        await foreach (var chunk in call.ResponseStream.ReadAllAsync())
+        {
+            if (chunk.TotalBytes > 0) (announced, fileName) = (chunk.TotalBytes, chunk.FileName);
+            chunk.Data.WriteTo(bytes);
+        }
+        return (bytes.ToArray(), fileName, announced);
+    }
+}
