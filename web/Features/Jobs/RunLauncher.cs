@@ -28,6 +28,7 @@ public sealed class RunLauncher(
     JobScheduler scheduler,
     JobNotifier notifier,
     WorkerRegistryService registry,
+    WorkerMonitor monitor,
     TimeProvider clock)
 {
     /// <summary>The launch form's data: the dataset's trainable content, its problems and warnings, the backbones.</summary>
@@ -126,7 +127,8 @@ public sealed class RunLauncher(
         _ => "train",
     };
 
-    /// <summary>Backbones offered by the enabled workers that answer now (asked live, so the list is current).</summary>
+    /// <summary>Backbones offered by the enabled workers that answer, as the <see cref="WorkerMonitor"/> last heard them
+    /// (it checks every few seconds); a worker it has not described yet is asked now.</summary>
     private async Task<(IReadOnlyList<BackboneChoice>, string?)> BackbonesAsync(TransferHubDbContext db, CancellationToken cancellationToken)
     {
         var workers = await db.Workers.Where(w => w.Enabled).ToListAsync(cancellationToken);
@@ -134,11 +136,17 @@ public sealed class RunLauncher(
         var choices = new Dictionary<string, BackboneChoice>();
         foreach (var worker in workers)
         {
-            var contact = await registry.ContactAsync(worker, cancellationToken);
-            foreach (var b in contact.Info?.Backbones.Where(b => b.Error is null) ?? [])
+            var described = monitor.Described.GetValueOrDefault(worker.Id);
+            if (described is null)
+            {
+                described = (await registry.ContactAsync(worker, cancellationToken)).Info;
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            else if (worker.Status != WorkerStatus.Online)
+                continue;
+            foreach (var b in described?.Backbones.Where(b => b.Error is null) ?? [])
                 choices.TryAdd(b.Name, new BackboneChoice(b.Name, b.DisplayName, b.InputSize, b.Stages, b.Parameters, b.Pretrained));
         }
-        await db.SaveChangesAsync(cancellationToken);
         return choices.Count == 0
             ? ([], "No worker answers right now. Runs can still be queued once a worker is back; ask a site admin to check the Workers page.")
             : ([.. choices.Values.OrderByDescending(c => c.Pretrained).ThenBy(c => c.Name)], null);

@@ -31,7 +31,7 @@ public sealed class WorkerRegistryService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await RequireAdminAsync(db, userId, cancellationToken);
         var workers = await db.Workers.OrderByDescending(w => w.IsLocal).ThenBy(w => w.Name).ToListAsync(cancellationToken);
-        var running = (await db.Jobs.Where(j => (j.Status == JobStatus.Starting || j.Status == JobStatus.Running) && j.WorkerId != null)
+        var running = (await db.Jobs.Where(j => (j.Status == JobStatus.Starting || j.Status == JobStatus.Running || j.Status == JobStatus.Finishing) && j.WorkerId != null)
             .Select(j => new { WorkerId = j.WorkerId!.Value, j.Id }).ToListAsync(cancellationToken)).ToLookup(j => j.WorkerId, j => j.Id);
         return [.. workers.Select(w => Summary(w, [.. running[w.Id].Order()]))];
     }

@@ -35,6 +35,9 @@ public static class WorkersExtensions
         builder.Services.AddSingleton<Gateway.WorkerTokens>();
         builder.Services.AddSingleton<Gateway.WorkerGateway>();
         builder.Services.AddScoped<WorkerRegistryService>();
+        builder.Services.AddOptions<WorkerHealthOptions>().BindConfiguration(WorkerHealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<WorkerMonitor>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<WorkerMonitor>());
     }
 
     /// <summary>Registers (or updates) the configured local worker, marked as such.</summary>

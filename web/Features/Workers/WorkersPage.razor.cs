@@ -16,7 +16,36 @@ public partial class WorkersPage
     [Inject]
     private WorkerRegistryService Workers { get; set; } = default!;
 
+    [Inject]
+    private WorkerMonitor Monitor { get; set; } = default!;
+
+    protected override async Task OnInitializedAsync()
+    {
+        await base.OnInitializedAsync();
+        Monitor.Changed += OnWorkersChanged;
+    }
+
     protected override async Task OnParametersSetAsync() => _workers = await Workers.ListAsync(UserId);
+
+    /// <summary>The monitor saw a worker come or go, change its offer or its current runs: show it without a reload.</summary>
+    private void OnWorkersChanged() => _ = InvokeAsync(async () =>
+    {
+        try
+        {
+            _workers = await Workers.ListAsync(UserId);
+            StateHasChanged();
+        }
+        catch (Exception e)
+        {
+            await DispatchExceptionAsync(e);
+        }
+    });
+
+    public void Dispose()
+    {
+        Monitor.Changed -= OnWorkersChanged;
+        GC.SuppressFinalize(this);
+    }
 
     private static Color StateColor(WorkerSummary worker) => worker.State switch
     {
