@@ -16,7 +16,7 @@ public readonly record struct FitInfo(int Iterations, bool Converged, double Obj
 /// target (or its label-smoothed version (1 − ε)·onehot + ε/K) and wᵢ a per-row weight (1, or class-balanced).
 /// Loss and gradient are computed in float64 by plain SIMD loops on one thread (the gradient in closed form,
 /// Xᵀ(P − T)·w/Σw + W/(C·n)): at these sizes (hundreds of rows × 512 features) libtorch's per-call and intra-op thread
-/// costs dominated — measured on a busy 2-core machine, 4–10 s per fit with 2 torch threads against 0.1–0.4 s with
+/// costs dominated — measured on a busy 2-core machine, 3.5–9.7 s per fit with 2 torch threads against 0.08–0.44 s with
 /// one, and one thread cannot be set per job. The optimiser is L-BFGS with the two-loop recursion and a
 /// backtracking Armijo line search (Nocedal &amp; Wright, Numerical Optimization, 2nd ed. 2006, Algorithms 7.4 and 7.5;
 /// Liu &amp; Nocedal 1989). The problem is strictly convex, so the minimiser is unique and the result is deterministic.
