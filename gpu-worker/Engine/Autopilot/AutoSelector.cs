@@ -36,7 +36,7 @@ public sealed record AutoSelectorOptions
 /// <see cref="ClassificationMetrics.ForRun"/>; the leaderboard ranks by the mean over folds (the other score breaks
 /// ties, then list order), with a 95 % t-interval over the fold scores. A candidate starts only if its estimated cost
 /// (folds × its family's measured seconds per fit, or its prior) still fits the budget with a refit in reserve;
-/// otherwise it is skipped and reported. Further repetitions (other fold seeds) run while a whole round fits.
+/// otherwise it is skipped and reported. The first candidate always runs, so there is always a winner. Further repetitions (other fold seeds) run while a whole round fits.
 /// </summary>
 public sealed class AutoSelector(AutoSelectorOptions options)
 {
@@ -87,7 +87,8 @@ public sealed class AutoSelector(AutoSelectorOptions options)
                 {
                     var cost = k * Estimate(candidate);
                     var left = options.BudgetSeconds - Elapsed() - Reserve();
-                    if (cost > left)
+                    // The first candidate always runs, even over budget, so that the job has a model.
+                    if (cost > left && active.Count > 0)
                     {
                         var reason = string.Create(CultureInfo.InvariantCulture,
                             $"estimated {cost:F1} s for {k} folds, {Math.Max(0, left):F1} s of the {options.BudgetSeconds:F0} s budget left");

@@ -128,6 +128,11 @@ public sealed class AutopilotSelectionTests
         Assert.Equal(["nearest-class-mean"], limited.Leaderboard.Select(s => s.Name));
         Assert.Equal(["logreg-std-C1"], limited.Skipped.Select(s => s.Name));
         Assert.Equal(1, limited.Repeats);
+
+        // A budget already spent (features took it all): the first candidate still runs, so there is a model.
+        var spent = Select(set, candidates, new AutoSelectorOptions { BudgetSeconds = -5, Seed = 1 });
+        Assert.Equal("nearest-class-mean", spent.Winner.Name);
+        Assert.Equal(["logreg-std-C1", "slow-one"], spent.Skipped.Select(s => s.Name));
     }
 
     [Fact]
