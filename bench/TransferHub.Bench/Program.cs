@@ -1,5 +1,7 @@
 // TransferHub worker benchmark. Not a test: it prints numbers to compare, with ratios measured in the same run.
 //   dotnet run -c Release --project bench/TransferHub.Bench -- [--data DIR] [--sizes 128,224] [--epochs 3] [--no-reference]
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot [--data DIR] [--splits 3] [--budget 60] [--compare-size 224]
+//     Autopilot vs the feature-extraction default on stratified 70/15/15 splits (seeds 0..splits-1), cold feature cache each run.
 // DIR is a folder-per-class image folder (default .samples/tuxpaint, made by scripts/tuxpaint-sample.sh).
 using System.Diagnostics;
 using System.Globalization;
@@ -29,6 +31,12 @@ try
     Console.WriteLine($"data: {options.Data}: {dataset.Items.Count} images, {dataset.Classes.Count} classes " +
         $"(train {dataset.Items.Count(i => i.Split == DataSplit.Train)}, val {dataset.Items.Count(i => i.Split == DataSplit.Val)}, test {dataset.Items.Count(i => i.Split == DataSplit.Test)})");
     Console.WriteLine();
+    if (args.Contains("--autopilot"))
+    {
+        AutopilotBench.Run(options, registry, store, work, backboneName, int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "3"),
+            int.Parse(args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() ?? "60"));
+        return;
+    }
 
     Console.WriteLine("| size | mode | model step img/s | whole pipeline img/s | pipeline / step |");
     Console.WriteLine("|---|---|---|---|---|");
@@ -89,6 +97,58 @@ finally
     try { Directory.Delete(work, recursive: true); } catch (IOException) { }
 }
 
+static class AutopilotBench
+{
+    /// <summary>Per split: today's feature-extraction default (JobDefaults: Adam 3e-3, 30 epochs, patience 5, linear head)
+    /// and Auto (budget seconds), each with a fresh feature cache, at --compare-size px; test accuracy, macro-F1, wall time.</summary>
+    public static void Run(BenchOptions options, BackboneRegistry registry, ImageStore store, string work, string backbone, int splits, int budget)
+    {
+        Console.WriteLine($"autopilot vs feature-extraction default · {options.CompareSize}px squash · budget {budget} s · cold feature cache per run");
+        Console.WriteLine("Auto cold = first run (features of both views computed inside the budget); Auto warm = the same job again on the cached features.");
+        Console.WriteLine("| split | FE default acc | FE macro-F1 | FE wall s | Auto cold acc | macro-F1 | wall s | winner (CV mean, 95 % CI) | scored / skipped | folds | Auto warm acc | macro-F1 | wall s | winner (CV mean, 95 % CI) | scored / skipped | folds |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        var rows = new List<(double FeAcc, double FeF1, double FeS, double AutoAcc, double AutoF1, double AutoS, double WarmAcc, double WarmF1, double WarmS)>();
+        for (var split = 0; split < splits; split++)
+        {
+            var dataset = Dataset.Load(options.Data, store, split);
+            var fe = dataset.Spec($"bench-fe-{split}", backbone, TrainingMode.FeatureExtraction, TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionEpochs,
+                options.CompareSize, options.Batch) with
+            {
+                LearningRate = (float)TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionLearningRate,
+                EarlyStoppingPatience = TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionPatience,
+                Seed = split,
+            };
+            var clock = Stopwatch.StartNew();
+            var feOutcome = new Trainer(registry, store, new FeatureCache(Path.Combine(work, $"features-fe-{split}")), torch.CPU).Run(fe, new Recorder(), CancellationToken.None);
+            var feSeconds = clock.Elapsed.TotalSeconds;
+            feOutcome.Model.Dispose();
+
+            var auto = fe with { JobId = $"bench-auto-{split}", Mode = TrainingMode.Auto, TimeBudgetSeconds = budget };
+            clock.Restart();
+            var autoOutcome = new Trainer(registry, store, new FeatureCache(Path.Combine(work, $"features-auto-{split}")), torch.CPU).Run(auto, new Recorder(), CancellationToken.None);
+            var autoSeconds = clock.Elapsed.TotalSeconds;
+            autoOutcome.Model.Dispose();
+            clock.Restart();
+            var warmOutcome = new Trainer(registry, store, new FeatureCache(Path.Combine(work, $"features-auto-{split}")), torch.CPU).Run(auto, new Recorder(), CancellationToken.None);
+            var warmSeconds = clock.Elapsed.TotalSeconds;
+            warmOutcome.Model.Dispose();
+            static string Describe(TrainingOutcome o)
+            {
+                var selection = o.Autopilot!.Selection;
+                var best = selection.Leaderboard[0];
+                return $"{o.Report.Accuracy:P1} | {o.Report.MacroAverage.F1:F3} | {{0}} | {best.Name} {best.Mean:P1} ({best.Low:P1}–{best.High:P1}) | " +
+                    $"{selection.Leaderboard.Count} / {selection.Skipped.Count} | {selection.FoldsPerRepeat}×{selection.Repeats}";
+            }
+            Console.WriteLine($"| {split} | {feOutcome.Report.Accuracy:P1} | {feOutcome.Report.MacroAverage.F1:F3} | {feSeconds:F1} | " +
+                string.Format(Describe(autoOutcome), autoSeconds.ToString("F1")) + " | " + string.Format(Describe(warmOutcome), warmSeconds.ToString("F1")) + " |");
+            rows.Add((feOutcome.Report.Accuracy, feOutcome.Report.MacroAverage.F1, feSeconds, autoOutcome.Report.Accuracy, autoOutcome.Report.MacroAverage.F1, autoSeconds,
+                warmOutcome.Report.Accuracy, warmOutcome.Report.MacroAverage.F1, warmSeconds));
+        }
+        Console.WriteLine($"| mean | {rows.Average(r => r.FeAcc):P1} | {rows.Average(r => r.FeF1):F3} | {rows.Average(r => r.FeS):F1} | {rows.Average(r => r.AutoAcc):P1} | " +
+            $"{rows.Average(r => r.AutoF1):F3} | {rows.Average(r => r.AutoS):F1} | | | | {rows.Average(r => r.WarmAcc):P1} | {rows.Average(r => r.WarmF1):F3} | {rows.Average(r => r.WarmS):F1} | | | |");
+    }
+}
+
 sealed class Recorder : ITrainingObserver
 {
     public List<EpochResult> Epochs { get; } = [];
@@ -120,13 +180,13 @@ sealed record Dataset(string Root, IReadOnlyList<string> Classes, IReadOnlyList<
     public IReadOnlyList<DatasetEntry> Train => Items.Where(i => i.Split == DataSplit.Train).ToList();
 
     /// <summary>Every image of a folder-per-class tree; a stratified 70/15/15 split with a fixed seed.</summary>
-    public static Dataset Load(string root, ImageStore store)
+    public static Dataset Load(string root, ImageStore store, int splitSeed = 0)
     {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"No dataset at {root}: run scripts/tuxpaint-sample.sh first, or pass --data DIR.");
         var classes = Directory.GetDirectories(root).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
         var items = new List<DatasetEntry>();
         var paths = new List<string>();
-        var random = new Random(0);
+        var random = new Random(splitSeed);
         for (var c = 0; c < classes.Count; c++)
         {
             var files = Directory.GetFiles(Path.Combine(root, classes[c]!)).Order(StringComparer.Ordinal).ToArray();

@@ -74,6 +74,8 @@ public static class JobDefaults
     public const int BatchSize = 32;
     /// <summary>The input size most ImageNet backbones were trained at, in pixels; a backbone's own size wins when known.</summary>
     public const int ImageSize = 224;
+    /// <summary>Auto mode (autopilot): the whole job's wall-clock budget when a launch leaves it out (0 on the wire).</summary>
+    public const int AutoTimeBudgetSeconds = 60;
 
     public static double LearningRate(JobModeKind mode) => mode == JobModeKind.FineTune ? FineTuneLearningRate : FeatureExtractionLearningRate;
 
@@ -98,6 +100,12 @@ public static class JobRules
     public const int MaxImageSize = 1024;
     public const int MaxHiddenUnits = 8192;
     public const double MaxRotationDegrees = 180;
+    public const int MaxTimeBudgetSeconds = 3600;
+
+    /// <summary>Auto mode's time budget (seconds, defaults already applied): 1 to <see cref="MaxTimeBudgetSeconds"/>.</summary>
+    public static IReadOnlyList<JobProblem> CheckTimeBudget(int seconds) => seconds is >= 1 and <= MaxTimeBudgetSeconds
+        ? []
+        : [new("timeBudgetSeconds", $"The autopilot's time budget must be 1 to {MaxTimeBudgetSeconds} seconds; got {seconds}.")];
 
     /// <summary>Every problem with <paramref name="v"/>; empty when a worker that offers the backbone accepts it.</summary>
     public static IReadOnlyList<JobProblem> Check(JobValues v)

@@ -42,9 +42,13 @@ internal static class JobSpecMapper
         var mode = spec.Mode switch
         {
             JobMode.FineTune => TrainingMode.FineTune,
+            JobMode.Auto => TrainingMode.Auto,
             _ => TrainingMode.FeatureExtraction,
         };
-        var featureExtraction = mode == TrainingMode.FeatureExtraction;
+        // Auto mode freezes the backbone like feature extraction, so the same rules apply to the fields it shares.
+        var featureExtraction = mode != TrainingMode.FineTune;
+        var timeBudget = spec.TimeBudgetSeconds != 0 ? spec.TimeBudgetSeconds : JobDefaults.AutoTimeBudgetSeconds;
+        if (mode == TrainingMode.Auto) errors.AddRange(JobRules.CheckTimeBudget(timeBudget).Select(p => $"time_budget_seconds: {p.Message}"));
         var kind = featureExtraction ? JobModeKind.FeatureExtraction : JobModeKind.FineTune;
         var augmentation = ToAugmentation(spec.Augmentation);
         // 0 means "the default" on the wire (proto3 has no presence for scalars); the defaults are the web's own.
@@ -129,6 +133,7 @@ internal static class JobSpecMapper
             EarlyStoppingPatience = spec.EarlyStoppingPatience,
             Seed = spec.Seed,
             DatasetVersion = spec.DatasetVersion,
+            TimeBudgetSeconds = timeBudget,
         };
     }
 

@@ -76,13 +76,16 @@ public sealed class JobRunner(
                 Backbone = outcome.Backbone.Name,
                 BackboneDisplayName = outcome.Backbone.DisplayName,
                 BackboneWeightsSha256 = outcome.WeightsSha256,
-                BackboneFrozen = spec.Mode == TrainingMode.FeatureExtraction,
+                BackboneFrozen = spec.Mode != TrainingMode.FineTune,
                 ClassNames = spec.ClassNames,
                 ImageSize = spec.ImageSize,
                 Resize = spec.Resize,
                 Normalization = outcome.Backbone.Normalization,
-                HiddenUnits = spec.HiddenUnits,
-                Dropout = spec.Dropout,
+                HiddenUnits = outcome.Autopilot is null ? spec.HiddenUnits : 0,
+                Dropout = outcome.Autopilot is null ? spec.Dropout : 0,
+                FeaturePreprocessing = outcome.Autopilot?.Final.Preprocessing,
+                TestTimeAugmentation = outcome.Autopilot is null ? null : ModelArtifact.HorizontalFlipTta,
+                Autopilot = outcome.Autopilot?.Choice,
                 Mode = spec.Mode.ToString(),
                 BestEpoch = outcome.BestEpoch,
                 Accuracy = report.Accuracy,
@@ -134,5 +137,6 @@ public sealed class JobRunner(
         public void Started(TrainingStarted started) => run.Append(new JobEvent { Started = ProtoMapping.ToProto(started) });
         public void Epoch(EpochResult epoch) => run.Append(new JobEvent { Epoch = ProtoMapping.ToProto(epoch) });
         public void Log(string level, string message) => run.Append(new JobEvent { Log = new LogLine { Level = level, Message = message } });
+        public void Candidate(Engine.Autopilot.CandidateScore score) => run.Append(new JobEvent { Candidate = ProtoMapping.ToProto(score) });
     }
 }

@@ -46,6 +46,13 @@ internal static class ProtoMapping
             TrainingSeconds = outcome.Seconds,
             StoppedEarly = outcome.StoppedEarly,
         };
+        if (outcome.Autopilot is { } auto)
+        {
+            completed.Leaderboard.AddRange(auto.Selection.Leaderboard.Select(ToProto));
+            completed.Winner = auto.Selection.Winner.Name;
+            completed.WinnerReason = auto.Selection.Reason;
+            completed.SkippedCandidates.AddRange(auto.Selection.Skipped.Select(s => $"{s.Name}: {s.Reason}"));
+        }
         completed.PerClass.AddRange(report.PerClass.Select(ToProto));
         completed.ConfusionMatrix.AddRange(report.ConfusionMatrix.Select(row => new ConfusionRow { Counts = { row } }));
         completed.Predictions.AddRange(report.Predictions.Select(p => new ImagePrediction
@@ -58,6 +65,20 @@ internal static class ProtoMapping
         }));
         return completed;
     }
+
+    public static CandidateScored ToProto(Engine.Autopilot.CandidateScore s) => new()
+    {
+        Name = s.Name,
+        CvMean = (float)s.Mean,
+        CvCiLow = (float)s.Low,
+        CvCiHigh = (float)s.High,
+        Seconds = s.Seconds,
+        Params = s.Params,
+        CvMacroF1 = (float)s.MacroF1,
+        Folds = s.Folds,
+        Metric = s.Metric,
+        Rank = s.Rank,
+    };
 
     public static ClassMetrics ToProto(ClassScore s) => new()
     {

@@ -1,4 +1,5 @@
 using TorchSharp;
+using TransferHub.Worker.Engine.Autopilot;
 using TransferHub.Worker.Engine.Backbones;
 using static TorchSharp.torch;
 
@@ -70,10 +71,35 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
     public Backbone Backbone => backbone;
     public ClassifierHead Head => head;
 
+    /// <summary>Autopilot models: what is done to the pooled features before the head (null = nothing).</summary>
+    public FeaturePreprocessing? FeaturePreprocessing { get; set; }
+
+    /// <summary>Autopilot models: test-time augmentation with the horizontal flip. <see cref="forward"/> then returns
+    /// log of the mean of the image's and its flip's softmax probabilities, so softmax(forward(x)) is exactly that mean.</summary>
+    public bool TestTimeFlip { get; set; }
+
     public override Tensor forward(Tensor images)
     {
-        using var features = backbone.forward(images);
-        return head.forward(features);
+        if (FeaturePreprocessing is null && !TestTimeFlip)
+        {
+            using var features = backbone.forward(images);
+            return head.forward(features);
+        }
+        using var scope = torch.NewDisposeScope();
+        var logits = Logits(images);
+        if (TestTimeFlip)
+        {
+            // Flipping the normalised tensor along the width equals normalising the flipped rendering (per-pixel maps).
+            var mean = (nn.functional.softmax(logits, 1) + nn.functional.softmax(Logits(images.flip(3)), 1)) / 2;
+            logits = mean.clamp_min(1e-30).log();
+        }
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    private Tensor Logits(Tensor images)
+    {
+        var features = backbone.forward(images);
+        return head.forward(FeaturePreprocessing is { } pre ? pre.Apply(features) : features);
     }
 
     /// <summary>Freezes every backbone stage except the last <paramref name="trainableStages"/> (0 = none frozen,

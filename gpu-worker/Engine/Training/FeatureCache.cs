@@ -12,8 +12,9 @@ public sealed class FeatureCache(string root)
 {
     /// <summary>The cache key (a relative folder) of one backbone's weights at one input size and resize mode.</summary>
     /// <param name="weightsSha256">the SHA-256 (hex) of the weights the features were computed with</param>
-    public static string Key(string backbone, string weightsSha256, int size, ResizeMode resize) =>
-        $"{backbone}/{weightsSha256}/{size}px-{resize}".ToLowerInvariant();
+    /// <param name="view">null: the image as rendered; "hflip": its horizontal flip (autopilot's second view)</param>
+    public static string Key(string backbone, string weightsSha256, int size, ResizeMode resize, string? view = null) =>
+        $"{backbone}/{weightsSha256}/{size}px-{resize}{(view is null ? "" : "-" + view)}".ToLowerInvariant();
 
     public float[]? TryGet(string key, string sha256)
     {

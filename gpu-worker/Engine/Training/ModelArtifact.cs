@@ -33,6 +33,13 @@ public sealed record ModelMetadata
     public required string EvaluatedSplit { get; init; }
     public required string DatasetVersion { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
+    /// <summary>Auto mode: applied to the pooled features before the head (statistics of train + val).</summary>
+    public Autopilot.FeaturePreprocessing? FeaturePreprocessing { get; init; }
+    /// <summary>Test-time augmentation: null = none; "hflip" = the mean of the image's and its horizontal flip's
+    /// probabilities (evaluation and Predict alike).</summary>
+    public string? TestTimeAugmentation { get; init; }
+    /// <summary>Auto mode: which candidate won and its cross-validated score.</summary>
+    public Autopilot.AutopilotChoice? Autopilot { get; init; }
     public string WeightsFile { get; init; } = ModelArtifact.WeightsEntry;
     public string Format { get; init; } = "transferhub-model/1";
 }
@@ -42,6 +49,7 @@ public static class ModelArtifact
 {
     public const string MetadataEntry = "model.json";
     public const string WeightsEntry = "weights.safetensors";
+    public const string HorizontalFlipTta = "hflip";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -90,11 +98,23 @@ public static class ModelArtifact
                 $"'{metadata.Backbone}' now has weights {(backbone.WeightsSha256 is { } now ? Short(now) : "from random initialisation")}: its predictions would be " +
                 "meaningless. Put the original weights file back or train the model again.");
         }
+        var testTimeFlip = metadata.TestTimeAugmentation switch
+        {
+            null or "" => false,
+            HorizontalFlipTta => true,
+            var other => Reject(backbone, $"Unknown test-time augmentation '{other}' in {MetadataEntry}."),
+        };
         var head = new ClassifierHead(backbone.Descriptor.FeatureDim, metadata.ClassNames.Count, metadata.HiddenUnits, metadata.Dropout);
-        var model = new ClassifierModel(backbone, head);
+        var model = new ClassifierModel(backbone, head) { FeaturePreprocessing = metadata.FeaturePreprocessing, TestTimeFlip = testTimeFlip };
         (metadata.BackboneFrozen ? (torch.nn.Module)head : model).load_safetensors(weights, strict: true, null!, null!, leaveOpen: true);
         model.eval();
         return (model, metadata);
+    }
+
+    private static bool Reject(Backbone backbone, string message)
+    {
+        backbone.Dispose();
+        throw new InvalidDataException(message);
     }
 
     private static string Short(string sha256) => sha256.Length > 12 ? sha256[..12] + "…" : sha256;

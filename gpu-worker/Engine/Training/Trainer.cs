@@ -19,7 +19,11 @@ public sealed record TrainingOutcome(
     bool StoppedEarly,
     double Seconds,
     BackboneDescriptor Backbone,
-    string? WeightsSha256);
+    string? WeightsSha256)
+{
+    /// <summary>Auto mode: the leaderboard, the winner and why, and the refitted winner.</summary>
+    public Autopilot.AutopilotSummary? Autopilot { get; init; }
+}
 
 /// <summary>
 /// Runs one training job synchronously on the calling (dedicated) thread: feature extraction (frozen backbone,
@@ -33,6 +37,8 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
 {
     public TrainingOutcome Run(TrainingSpec spec, ITrainingObserver observer, CancellationToken cancellationToken)
     {
+        if (spec.Mode == TrainingMode.Auto)
+            return new Autopilot.AutopilotTrainer(backbones, images, featureCache, device).Run(spec, observer, cancellationToken);
         var clock = Stopwatch.StartNew();
         // Dropout draws from the job's own generator, never from the global one other jobs use.
         using var generator = new torch.Generator(unchecked((ulong)spec.Seed), device);

@@ -12,6 +12,8 @@ public interface ITrainingObserver
     void Started(TrainingStarted started);
     void Epoch(EpochResult epoch);
     void Log(string level, string message);
+    /// <summary>Auto mode: a candidate's cross-validated score (streamed as the leaderboard fills).</summary>
+    void Candidate(Autopilot.CandidateScore score) { }
 }
 
 /// <summary>

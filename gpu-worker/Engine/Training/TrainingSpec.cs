@@ -2,7 +2,9 @@ using TransferHub.Worker.Engine.Transforms;
 
 namespace TransferHub.Worker.Engine.Training;
 
-public enum TrainingMode { FeatureExtraction, FineTune }
+/// <summary>Auto: frozen backbone, cached features of each image and its flip, classifiers on them chosen by
+/// cross-validation within <see cref="TrainingSpec.TimeBudgetSeconds"/> (see <c>Engine/Autopilot</c>).</summary>
+public enum TrainingMode { FeatureExtraction, FineTune, Auto }
 
 public enum OptimizerKind { Adam, AdamW, SgdMomentum }
 
@@ -42,6 +44,8 @@ public sealed record TrainingSpec
     public int EarlyStoppingPatience { get; init; }
     public long Seed { get; init; }
     public string DatasetVersion { get; init; } = "";
+    /// <summary>Auto mode: wall-clock budget of the whole job in seconds.</summary>
+    public int TimeBudgetSeconds { get; init; } = 60;
 
     /// <summary>The learning-rate factor of a 0-based epoch under <see cref="Schedule"/>.</summary>
     public double LrFactor(int epochIndex) => Schedule switch

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Globalization;
+using TransferHub.Contracts.Metrics;
+using TransferHub.Worker.Engine.Evaluation;
+
+namespace TransferHub.Worker.Engine.Autopilot;
+
+/// <summary>One candidate's cross-validated score (cumulative over the repetitions so far). <see cref="Rank"/> is 0
+/// while streaming and 1.. in the final leaderboard.</summary>
+public sealed record CandidateScore(string Name, string Params, double Mean, double Low, double High, double MacroF1,
+    double Accuracy, int Folds, double Seconds, string Metric, int Rank = 0);
+
+public sealed record SkippedCandidate(string Name, string Reason);
+
+public sealed record Selection(IReadOnlyList<CandidateScore> Leaderboard, Candidate Winner, string Reason,
+    IReadOnlyList<SkippedCandidate> Skipped, int FoldsPerRepeat, int Repeats);
+
+public sealed record AutoSelectorOptions
+{
+    /// <summary>Seconds the selection may take, including the final refit (the caller subtracts what it already spent).</summary>
+    public double BudgetSeconds { get; init; } = 60;
+    public int MaxFolds { get; init; } = 5;
+    /// <summary>Repetitions of k-fold with other fold seeds, while the budget allows.</summary>
+    public int MaxRepeats { get; init; } = 3;
+    public long Seed { get; init; }
+    /// <summary>Training rows include each image's flip (when the feature set has one); evaluation averages both views.</summary>
+    public bool UseFlips { get; init; } = true;
+    /// <summary>Seconds since the selection started (a test may pass a fake clock).</summary>
+    public Func<double>? Clock { get; init; }
+}
+
+/// <summary>
+/// Chooses among <see cref="Candidate"/>s by stratified k-fold cross-validation on the images it is given — the
+/// caller passes only train + val (see <see cref="SelectionPool"/>), so the test split cannot influence any choice.
+/// Score per fold: accuracy, or macro-F1 when classes are imbalanced (largest ≥ 3× smallest), both from
+/// <see cref="ClassificationMetrics.ForRun"/>; the leaderboard ranks by the mean over folds (the other score breaks
+/// ties, then list order), with a 95 % t-interval over the fold scores. A candidate starts only if its estimated cost
+/// (folds × its family's measured seconds per fit, or its prior) still fits the budget with a refit in reserve;
+/// otherwise it is skipped and reported. The first candidate always runs, so there is always a winner. Further repetitions (other fold seeds) run while a whole round fits.
+/// </summary>
+public sealed class AutoSelector(AutoSelectorOptions options)
+{
+    public Selection Select(FeatureSet pool, IReadOnlyList<Candidate> candidates, Action<CandidateScore> scored,
+        Action<string, string> log, CancellationToken cancellationToken)
+    {
+        if (candidates.Count == 0) throw new ArgumentException("No candidates to choose from.", nameof(candidates));
+        var stopwatch = Stopwatch.StartNew();
+        var clock = options.Clock ?? (() => stopwatch.Elapsed.TotalSeconds);
+        var start = clock();
+        double Elapsed() => clock() - start;
+
+        var k = StratifiedFolds.FoldCount(pool.Labels, options.MaxFolds);
+        var imbalanced = Candidate.IsImbalanced(pool.Labels);
+        var metric = imbalanced ? "macro_f1" : "accuracy";
+        var perFit = new Dictionary<string, List<double>>();
+        var results = new Dictionary<string, (List<double> Accuracy, List<double> MacroF1, double Seconds)>();
+        var skipped = new List<SkippedCandidate>();
+        var active = new List<Candidate>();
+        var repeats = 0;
+
+        double Estimate(Candidate c)
+        {
+            if (perFit.TryGetValue(c.Family, out var seen)) return seen.Max();
+            if (c.PriorSecondsPerFit is { } prior) return prior;
+            return perFit.Count == 0 ? 0 : perFit.Values.Max(v => v.Max());
+        }
+        double Reserve() => perFit.Count == 0 ? 0 : perFit.Values.Max(v => v.Max()) * 2;
+
+        for (var repeat = 0; repeat < Math.Max(1, options.MaxRepeats); repeat++)
+        {
+            var folds = StratifiedFolds.Assign(pool.Labels, k, options.Seed + repeat);
+            var round = repeat == 0 ? candidates : active;
+            if (repeat > 0)
+            {
+                var roundCost = active.Sum(c => k * Estimate(c));
+                if (Elapsed() + roundCost + Reserve() > options.BudgetSeconds)
+                {
+                    log("info", string.Create(CultureInfo.InvariantCulture,
+                        $"Autopilot: stopped after {repeats} repetition(s) of {k}-fold cross-validation: another would take about {roundCost:F1} s and the budget has {Math.Max(0, options.BudgetSeconds - Elapsed()):F1} s left."));
+                    break;
+                }
+            }
+            foreach (var candidate in round)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (repeat == 0)
+                {
+                    var cost = k * Estimate(candidate);
+                    var left = options.BudgetSeconds - Elapsed() - Reserve();
+                    // The first candidate always runs, even over budget, so that the job has a model.
+                    if (cost > left && active.Count > 0)
+                    {
+                        var reason = string.Create(CultureInfo.InvariantCulture,
+                            $"estimated {cost:F1} s for {k} folds, {Math.Max(0, left):F1} s of the {options.BudgetSeconds:F0} s budget left");
+                        skipped.Add(new SkippedCandidate(candidate.Name, reason));
+                        log("info", $"Autopilot: skipped {candidate.Name}: {reason}.");
+                        continue;
+                    }
+                    active.Add(candidate);
+                }
+                var before = Elapsed();
+                var (accuracy, macroF1, _) = results.TryGetValue(candidate.Name, out var r) ? r : ([], [], 0);
+                for (var fold = 0; fold < k; fold++)
+                {
+                    var fitStart = Elapsed();
+                    var train = Enumerable.Range(0, pool.Count).Where(i => folds[i] != fold).ToList();
+                    var held = Enumerable.Range(0, pool.Count).Where(i => folds[i] == fold).ToList();
+                    var fitted = candidate.Fit(pool, train, options.UseFlips, cancellationToken);
+                    var predicted = held.Select(i => ClassificationReport.ArgMax(fitted.Predict(pool, i, options.UseFlips))).ToList();
+                    var metrics = ClassificationMetrics.ForRun([.. held.Select(i => pool.Labels[i])], predicted, pool.Classes);
+                    accuracy.Add(metrics.Accuracy);
+                    macroF1.Add(metrics.Macro.F1);
+                    if (!perFit.TryGetValue(candidate.Family, out var list)) perFit[candidate.Family] = list = [];
+                    list.Add(Elapsed() - fitStart);
+                }
+                results[candidate.Name] = (accuracy, macroF1, (r.Seconds) + Elapsed() - before);
+                scored(Score(candidate, results[candidate.Name], metric));
+            }
+            repeats++;
+        }
+
+        var order = candidates.Select((c, i) => (c, i)).ToDictionary(p => p.c.Name, p => p.i);
+        var board = active.Select(c => Score(c, results[c.Name], metric))
+            .OrderByDescending(s => s.Mean)
+            .ThenByDescending(s => imbalanced ? s.Accuracy : s.MacroF1)
+            .ThenBy(s => order[s.Name])
+            .Select((s, i) => s with { Rank = i + 1 })
+            .ToList();
+        var winner = active.First(c => c.Name == board[0].Name);
+        return new Selection(board, winner, Why(board, metric, k, repeats), skipped, k, repeats);
+    }
+
+    private static CandidateScore Score(Candidate c, (List<double> Accuracy, List<double> MacroF1, double Seconds) r, string metric)
+    {
+        var main = metric == "accuracy" ? r.Accuracy : r.MacroF1;
+        var (mean, low, high) = TInterval.Of(main);
+        return new CandidateScore(c.Name, c.Params, mean, low, high, r.MacroF1.Average(), r.Accuracy.Average(), main.Count, r.Seconds, metric);
+    }
+
+    private static string Why(IReadOnlyList<CandidateScore> board, string metric, int k, int repeats)
+    {
+        var best = board[0];
+        var name = metric == "accuracy" ? "accuracy" : "macro-F1 (classes are imbalanced: the largest has at least 3× the images of the smallest)";
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"{best.Name} has the highest mean cross-validated {name}: {best.Mean:P1} (95 % CI {best.Low:P1}–{best.High:P1}) over {best.Folds} folds ({k}-fold × {repeats}) of train + val; the test split was not used to choose.");
+        if (board.Count > 1)
+        {
+            var second = board[1];
+            text += string.Create(CultureInfo.InvariantCulture, $" Runner-up: {second.Name} {second.Mean:P1}.");
+            if (second.Mean >= best.Low)
+                text += " The runner-up lies inside the winner's interval, so the difference is within cross-validation noise.";
+        }
+        return text;
+    }
+}

@@ -1,0 +1,196 @@
+using TransferHub.Worker.Engine.Autopilot;
+using TransferHub.Worker.Engine.Training;
+
+namespace TransferHub.Worker.Tests.Autopilot;
+
+public sealed class AutopilotSelectionTests
+{
+    /// <summary>Gaussian classes: class c has mean <paramref name="shift"/> on feature c (for the first
+    /// <paramref name="classes"/> features), unit noise on every feature; the flipped view is the same point with fresh noise.</summary>
+    private static FeatureSet Synthetic(int perClass, int classes, int dim, double shift, int seed, int[]? counts = null)
+    {
+        var random = new Random(seed);
+        double Gaussian() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        var plain = new List<float[]>();
+        var flipped = new List<float[]>();
+        var labels = new List<int>();
+        for (var c = 0; c < classes; c++)
+        {
+            for (var i = 0; i < (counts?[c] ?? perClass); i++)
+            {
+                var x = new float[dim];
+                var y = new float[dim];
+                for (var d = 0; d < dim; d++)
+                {
+                    var mean = d == c ? shift : 0;
+                    x[d] = (float)(mean + Gaussian());
+                    y[d] = (float)(mean + Gaussian());
+                }
+                plain.Add(x);
+                flipped.Add(y);
+                labels.Add(c);
+            }
+        }
+        return new FeatureSet(plain, flipped, labels, classes);
+    }
+
+    private static Selection Select(FeatureSet set, IReadOnlyList<Candidate> candidates, AutoSelectorOptions options, List<CandidateScore>? streamed = null,
+        List<string>? logs = null) =>
+        new AutoSelector(options).Select(set, candidates, s => streamed?.Add(s), (_, m) => logs?.Add(m), CancellationToken.None);
+
+    [Fact]
+    public void FoldsAreStratifiedAndTheSelectionPoolNeverHoldsATestImage()
+    {
+        int[] counts = [10, 7, 5, 13];
+        var labels = counts.SelectMany((n, c) => Enumerable.Repeat(c, n)).ToList();
+        var k = StratifiedFolds.FoldCount(labels);
+        Assert.Equal(5, k);
+        var folds = StratifiedFolds.Assign(labels, k, seed: 3);
+        for (var c = 0; c < counts.Length; c++)
+        {
+            for (var f = 0; f < k; f++)
+            {
+                var inFold = Enumerable.Range(0, labels.Count).Count(i => labels[i] == c && folds[i] == f);
+                Assert.InRange(inFold, counts[c] / k, (counts[c] + k - 1) / k);
+            }
+        }
+        var sizes = Enumerable.Range(0, k).Select(f => folds.Count(x => x == f)).ToList();
+        Assert.True(sizes.Max() - sizes.Min() <= 1, $"fold sizes {string.Join(",", sizes)}");
+        Assert.NotEqual(folds, StratifiedFolds.Assign(labels, k, seed: 4));
+        // A class of 3 images allows only 3 folds.
+        Assert.Equal(3, StratifiedFolds.FoldCount([0, 0, 0, 1, 1, 1, 1, 1]));
+
+        var items = Enumerable.Range(0, 30).Select(i => new DatasetEntry(i.ToString("x64"), i % 3, (DataSplit)(i % 3))).ToList();
+        var pool = SelectionPool.From(items);
+        Assert.Equal(20, pool.Count);
+        Assert.DoesNotContain(pool, i => i.Split == DataSplit.Test);
+        SelectionPool.AssertNoTest(pool);
+        Assert.Throws<InvalidOperationException>(() => SelectionPool.AssertNoTest(items));
+    }
+
+    [Fact]
+    public void TheSameSeedGivesTheSameLeaderboard()
+    {
+        var set = Synthetic(perClass: 12, classes: 3, dim: 16, shift: 1.5, seed: 1);
+        var candidates = Candidate.DefaultGrid(imbalanced: false).Take(8).ToList();
+        var options = new AutoSelectorOptions { BudgetSeconds = 1000, Seed = 42, MaxRepeats = 2 };
+        var first = Select(set, candidates, options);
+        var second = Select(set, candidates, options);
+        Assert.Equal(first.Leaderboard.Select(s => (s.Name, s.Mean, s.Low, s.High, s.MacroF1, s.Folds, s.Rank)),
+            second.Leaderboard.Select(s => (s.Name, s.Mean, s.Low, s.High, s.MacroF1, s.Folds, s.Rank)));
+        Assert.Equal(first.Winner, second.Winner);
+        Assert.Equal(8, first.Leaderboard.Count);
+        Assert.All(first.Leaderboard, s => Assert.Equal(10, s.Folds)); // 5 folds × 2 repetitions
+        Assert.All(first.Leaderboard, s => Assert.InRange(s.Mean, s.Low, s.High));
+        Assert.Equal(Enumerable.Range(1, 8), first.Leaderboard.Select(s => s.Rank));
+    }
+
+    [Fact]
+    public void StronglyRegularisedLogisticRegressionWinsOnFewSamplesWithManyNoisyDimensions()
+    {
+        // 3 classes × 10 images in 48 dimensions, 3 of which carry the signal: about as many training rows (2 views ×
+        // 4/5 of 30) as dimensions, where an unregularised fit interpolates the noise (the double-descent peak).
+        var set = Synthetic(perClass: 10, classes: 3, dim: 48, shift: 2.0, seed: 7);
+        var candidates = Candidate.DefaultGrid(imbalanced: false).Where(c => c.Name.StartsWith("logreg-std-C", StringComparison.Ordinal)).ToList();
+        var selection = Select(set, candidates, new AutoSelectorOptions { BudgetSeconds = 1000, Seed = 1, MaxRepeats = 3 });
+        Assert.True(selection.Winner.C <= 0.1, $"winner {selection.Winner.Name}; {string.Join(", ", selection.Leaderboard.Select(s => $"{s.Name} {s.Mean:F3}"))}");
+        var weakest = selection.Leaderboard.Single(s => s.Name == "logreg-std-C100");
+        Assert.True(selection.Leaderboard[0].Mean > weakest.Mean + 0.05, $"{selection.Leaderboard[0].Mean} vs C=100 {weakest.Mean}");
+        Assert.Contains(selection.Winner.Name, selection.Reason);
+        Assert.Contains("test split was not used", selection.Reason);
+    }
+
+    [Fact]
+    public void ACandidateThatCannotFitTheBudgetIsSkippedAndReported()
+    {
+        var set = Synthetic(perClass: 6, classes: 2, dim: 8, shift: 2, seed: 3);
+        var candidates = new List<Candidate>
+        {
+            new("nearest-class-mean", CandidateKind.NearestClassMean, PreprocessingKind.CentredL2),
+            new("logreg-std-C1", CandidateKind.LogisticRegression, PreprocessingKind.Standardise, 1),
+            new("slow-one", CandidateKind.LogisticRegression, PreprocessingKind.CentredL2, 1, PriorSecondsPerFit: 100),
+        };
+        var streamed = new List<CandidateScore>();
+        var logs = new List<string>();
+        var selection = Select(set, candidates, new AutoSelectorOptions { BudgetSeconds = 60, Seed = 1, MaxRepeats = 1 }, streamed, logs);
+        var skipped = Assert.Single(selection.Skipped);
+        Assert.Equal("slow-one", skipped.Name);
+        Assert.Contains("500.0 s for 5 folds", skipped.Reason); // 5 folds × 100 s
+        Assert.DoesNotContain(selection.Leaderboard, s => s.Name == "slow-one");
+        Assert.DoesNotContain(streamed, s => s.Name == "slow-one");
+        Assert.Contains(logs, l => l.Contains("skipped slow-one", StringComparison.Ordinal));
+        Assert.Equal(["nearest-class-mean", "logreg-std-C1"], streamed.Select(s => s.Name));
+
+        // A clock where every fit takes 10 s: after the first candidate (5 fits = 50 s), the next cannot fit in 60 s.
+        double now = 0;
+        var fake = new AutoSelectorOptions { BudgetSeconds = 60, Seed = 1, MaxRepeats = 3, Clock = () => now += 5 };
+        var limited = Select(set, candidates.Take(2).ToList(), fake);
+        Assert.Equal(["nearest-class-mean"], limited.Leaderboard.Select(s => s.Name));
+        Assert.Equal(["logreg-std-C1"], limited.Skipped.Select(s => s.Name));
+        Assert.Equal(1, limited.Repeats);
+
+        // A budget already spent (features took it all): the first candidate still runs, so there is a model.
+        var spent = Select(set, candidates, new AutoSelectorOptions { BudgetSeconds = -5, Seed = 1 });
+        Assert.Equal("nearest-class-mean", spent.Winner.Name);
+        Assert.Equal(["logreg-std-C1", "slow-one"], spent.Skipped.Select(s => s.Name));
+    }
+
+    [Fact]
+    public void PredictionWithTtaIsTheMeanOfBothViewsProbabilities()
+    {
+        var set = Synthetic(perClass: 6, classes: 3, dim: 8, shift: 1, seed: 5);
+        var candidate = new Candidate("logreg-l2-C1", CandidateKind.LogisticRegression, PreprocessingKind.CentredL2, 1);
+        var fitted = candidate.Fit(set, Enumerable.Range(0, set.Count).ToList(), useFlips: true);
+        for (var i = 0; i < set.Count; i++)
+        {
+            var a = fitted.Probabilities(set.Plain[i]);
+            var b = fitted.Probabilities(set.Flipped![i]);
+            var tta = fitted.Predict(set, i, tta: true);
+            for (var k = 0; k < 3; k++) Assert.InRange(Math.Abs((a[k] + b[k]) / 2 - tta[k]), 0, 1e-6);
+            Assert.Equal(1.0, tta.Sum(), 5);
+            Assert.Equal(a.Select(v => (float)v), fitted.Predict(set, i, tta: false));
+        }
+    }
+
+    [Fact]
+    public void LogisticRegressionReachesTheOptimumOfItsObjective()
+    {
+        var set = Synthetic(perClass: 10, classes: 3, dim: 5, shift: 1, seed: 9);
+        var x = set.Plain.Select(r => r.Select(v => (double)v).ToArray()).ToList();
+        const double c = 0.5, smoothing = 0.1;
+        var (w, info) = SoftmaxRegression.Fit(x, set.Labels, 3, c, smoothing, tolerance: 1e-9);
+        Assert.True(info.Converged);
+        // The gradient of (1/n) Σ CE(t, softmax(Wx + b)) + ‖W‖²/(2Cn), computed here independently, vanishes.
+        var n = x.Count;
+        var gW = new double[3 * 5];
+        var gb = new double[3];
+        for (var i = 0; i < n; i++)
+        {
+            var logits = Enumerable.Range(0, 3).Select(k => w.Bias[k] + Enumerable.Range(0, 5).Sum(d => (double)w.Weight[k * 5 + d] * x[i][d])).ToArray();
+            var max = logits.Max();
+            var e = logits.Select(l => Math.Exp(l - max)).ToArray();
+            for (var k = 0; k < 3; k++)
+            {
+                var t = (k == set.Labels[i] ? 1 - smoothing : 0) + smoothing / 3;
+                var r = (e[k] / e.Sum() - t) / n;
+                gb[k] += r;
+                for (var d = 0; d < 5; d++) gW[k * 5 + d] += r * x[i][d];
+            }
+        }
+        for (var j = 0; j < gW.Length; j++) gW[j] += w.Weight[j] / (c * n);
+        Assert.All(gW.Concat(gb), g => Assert.InRange(g, -1e-4, 1e-4));
+    }
+
+    [Fact]
+    public void ImbalancedClassesAreScoredByMacroF1AndGetClassBalancedCandidates()
+    {
+        var set = Synthetic(0, classes: 2, dim: 6, shift: 2, seed: 2, counts: [24, 6]);
+        Assert.True(Candidate.IsImbalanced(set.Labels));
+        var grid = Candidate.DefaultGrid(imbalanced: true);
+        Assert.Contains(grid, c => c.ClassBalanced);
+        Assert.DoesNotContain(Candidate.DefaultGrid(imbalanced: false), c => c.ClassBalanced);
+        var selection = Select(set, grid.Take(3).ToList(), new AutoSelectorOptions { BudgetSeconds = 1000, Seed = 1, MaxRepeats = 1 });
+        Assert.All(selection.Leaderboard, s => Assert.Equal("macro_f1", s.Metric));
+        Assert.All(selection.Leaderboard, s => Assert.Equal(s.MacroF1, s.Mean, 9));
+    }
+}
