@@ -6,7 +6,7 @@
 // nn.BatchNorm2d and once with the worker's SafeBatchNorm2d, while a helper thread forces collections (so finalizers run
 // at any moment) and drops float Scalars (so freed native memory is soon reused by a floating-point Scalar).
 // Part 2 (product): --runs × --epochs fine-tune epochs through the worker's Trainer (pretrained ResNet, all stages
-// unfrozen, BatchNorm training, Adam, dropout head) on a few tiny images, under the same pressure.
+// unfrozen, BatchNorm training, Adam/AdamW/SGD in turn, dropout head) on a few tiny images, under the same pressure.
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -79,7 +79,7 @@ using (var pressure = new GcPressure())
             {
                 JobId = $"stress-{run}", Items = items, ClassNames = classes!, Backbone = BackboneRegistry.PretrainedName,
                 Mode = TrainingMode.FineTune, UnfreezeStages = 0, HiddenUnits = 16, Dropout = 0.2f, Epochs = epochs,
-                ImageSize = size, BatchSize = 4, LearningRate = 1e-3f, Schedule = LrSchedule.Cosine, Seed = run,
+                ImageSize = size, BatchSize = 4, LearningRate = 1e-3f, Optimizer = (OptimizerKind)(run % 3), WeightDecay = 1e-4f, Schedule = LrSchedule.Cosine, Seed = run,
                 Augmentation = new AugmentationOptions { HorizontalFlip = true },
             };
             var epochCount = new EpochCounter();
@@ -90,12 +90,13 @@ using (var pressure = new GcPressure())
             catch (Exception e)
             {
                 errors.Add($"run {run} epoch {epochCount.Count + 1}: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+                if (args.Contains("--traces")) Console.Error.WriteLine(e);
             }
             done += epochCount.Count;
         }
         Console.WriteLine("| fine-tune runs | epochs | seconds | failed runs | collections | first error |");
         Console.WriteLine("|---|---|---|---|---|---|");
-        Console.WriteLine($"| {runs} × {epochs} epochs, {items.Count} images at {size} px, all stages, Adam, dropout | {done} | {clock.Elapsed.TotalSeconds:F0} | {errors.Count} | {GC.CollectionCount(0) - collectionsBefore} | {errors.FirstOrDefault() ?? "-"} |");
+        Console.WriteLine($"| {runs} × {epochs} epochs, {items.Count} images at {size} px, all stages, Adam/AdamW/SGD, dropout | {done} | {clock.Elapsed.TotalSeconds:F0} | {errors.Count} | {GC.CollectionCount(0) - collectionsBefore} | {errors.FirstOrDefault() ?? "-"} |");
         failures += errors.Count;
     }
     finally

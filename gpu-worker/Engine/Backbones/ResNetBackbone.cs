@@ -140,6 +140,6 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
         var x = _relu.call(_bn1.call(_conv1.call(input)));
         x = _bn2.call(_conv2.call(x));
         var identity = _downsample is null ? input : _downsample.call(input);
-        return _relu.call(x.add_(identity));
+        return _relu.call(x.add_(identity, OwnedScalars.One));
     }
 }

@@ -16,15 +16,12 @@ namespace TransferHub.Worker.Engine.Backbones;
 /// free the native <c>c10::Scalar</c>s mid-call. libtorch then reads freed memory as <c>alpha</c>; on the int64
 /// counter that surfaces as "For integral input tensors, argument alpha must not be a floating point number"
 /// (seen once in 27 fine-tunes), and otherwise as a silently wrong count. Dispose scopes do not track Scalars, so
-/// the per-batch scope does not help. Here the Scalar is a static field: rooted, never finalized, read-only in
-/// native code, so it is safe to share between threads.
+/// the per-batch scope does not help. Here both are <see cref="OwnedScalars.One"/>: a static field, rooted, never
+/// finalized, read-only in native code, so safe to share between threads.
 /// See dotnet/TorchSharp pull requests 1434 and 1496 (implicitly created Scalars are left to the finalizer).
 /// </remarks>
 public sealed class SafeBatchNorm2d : BatchNorm
 {
-    /// <summary>int64 1: the counter's increment and the add's alpha. Never disposed.</summary>
-    internal static readonly Scalar One = 1L.ToScalar();
-
     public SafeBatchNorm2d(long features, double eps = 1e-5, double momentum = 0.1)
         : base(features, eps, momentum, affine: true, track_running_stats: true, device: null, dtype: null, name: "BatchNorm2d")
     {
@@ -41,7 +38,7 @@ public sealed class SafeBatchNorm2d : BatchNorm
         var averageFactor = momentum ?? 0.0;
         if (training && track_running_stats && num_batches_tracked is { } tracked)
         {
-            tracked.add_(One, One);
+            tracked.add_(OwnedScalars.One, OwnedScalars.One);
             if (momentum is null) averageFactor = 1.0 / tracked.item<long>();
         }
         var useRunning = !training || track_running_stats;
