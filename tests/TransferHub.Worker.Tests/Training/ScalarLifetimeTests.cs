@@ -111,12 +111,16 @@ public sealed class ScalarLifetimeTests(PretrainedResNetFixture fixture)
         foreach (var (a, b) in oursParameters.Zip(theirsParameters))
             Assert.True(Same(a, b), $"{kind}: parameters differ from TorchSharp's after 5 steps");
 
-        var (steps, errors) = UnderFinalizerPressure(TimeSpan.FromSeconds(3), () =>
+        // Many small parameters: many Scalar-taking calls per step, as a backbone has.
+        using var wide = nn.Sequential([.. Enumerable.Range(0, 16).Select(_ => (nn.Module<Tensor, Tensor>)nn.Linear(4, 4))]);
+        var wideParameters = wide.parameters().ToList();
+        using var stepped = Optimizer(spec, wideParameters, owned: true);
+        var (steps, errors) = UnderFinalizerPressure(TimeSpan.FromSeconds(5), () =>
         {
             using var scope = torch.NewDisposeScope();
-            owned.zero_grad();
-            ours.call(torch.ones(3, 4)).sum().backward();
-            owned.step();
+            stepped.zero_grad();
+            wide.call(torch.ones(3, 4)).sum().backward();
+            stepped.step();
         });
         Assert.True(steps > 0);
         Assert.Empty(errors);
@@ -178,7 +182,7 @@ public sealed class ScalarLifetimeTests(PretrainedResNetFixture fixture)
         {
             while (!Volatile.Read(ref stop))
             {
-                for (var i = 0; i < 64; i++) _ = (0.5 + i).ToScalar();
+                for (var i = 0; i < 512; i++) _ = (0.5 + i).ToScalar();
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
             }
