@@ -73,6 +73,10 @@ public sealed partial class FailureMessageTests
         var logged = Assert.Single(sink.Entries, e => e.Level == LogLevel.Error && e.Message.Contains(id));
         Assert.Contains(NativeText.TrimEnd(), logged.FullText);
         Assert.Contains("epoch 8", logged.Message);
+
+        // Every call of the worker's service goes through the interceptor that does the same for gRPC errors.
+        var grpc = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<global::Grpc.AspNetCore.Server.GrpcServiceOptions>>().Value;
+        Assert.Contains(grpc.Interceptors, i => i.Type == typeof(ErrorDetailInterceptor));
     }
 
     [Fact]
