@@ -14,10 +14,10 @@ public static partial class WorkerErrors
     /// <summary>A fresh correlation id: 12 lowercase hex digits.</summary>
     public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 
-    /// <summary>True when <paramref name="text"/> can be shown as it is: one short line with no absolute file path
+    /// <summary>True when <paramref name="text"/> can be shown as it is: one line (validation lists may be long) with no absolute file path
     /// and no memory address.</summary>
     public static bool IsUserSafe(string? text) =>
-        text is not null && text.Length <= 400 && !text.Contains('\n') && !text.Contains('\r') && !InternalDetail().IsMatch(text);
+        text is not null && text.Length <= 2000 && !text.Contains('\n') && !text.Contains('\r') && !InternalDetail().IsMatch(text);
 
     /// <summary>Whether the exception came out of native code (libtorch via TorchSharp raises ExternalException).</summary>
     public static bool IsNative(Exception e) => e is ExternalException || e.InnerException is ExternalException;
