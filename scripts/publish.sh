@@ -43,7 +43,7 @@ if $check; then
     sleep 1
   done
   grep -q "Backbones offered" "$data/worker.log" || { cat "$data/worker.log"; fail "the published worker did not initialise torch"; }
-  for path in / _framework/blazor.web.js _content/MudBlazor/MudBlazor.min.css _content/MudBlazor/MudBlazor.min.js; do
+  for path in "" _framework/blazor.web.js _content/MudBlazor/MudBlazor.min.css _content/MudBlazor/MudBlazor.min.js; do
     code=$(curl -so /dev/null -w '%{http_code}' "http://127.0.0.1:5198/$path")
     [[ "$code" == 200 ]] || { cat "$data/web.log"; fail "web: /$path answered $code"; }
   done
