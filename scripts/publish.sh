@@ -12,12 +12,15 @@ check=false
 if [[ "${1:-}" == "--check" ]]; then check=true; shift; fi
 out="$(realpath -m "${1:-out}")"
 
-dotnet publish web/TransferHub.Web.csproj -c Release -o "$out/web" -nologo -v q
+# The web for linux-x64 only (36 MB instead of 524 MB of every platform's SkiaSharp/SQLite natives); the worker
+# portable, in the layout TorchSharp's native loader is tested with (runtimes/linux-x64/native).
+dotnet publish web/TransferHub.Web.csproj -c Release -r linux-x64 --self-contained false -o "$out/web" -nologo -v q
 dotnet publish gpu-worker/TransferHub.Worker.csproj -c Release -o "$out/worker" -nologo -v q
 
 fail() { echo "publish.sh: $*" >&2; exit 1; }
 [[ -f "$out/web/wwwroot/_framework/blazor.web.js" ]] || fail "web: wwwroot/_framework/blazor.web.js missing"
-compgen -G "$out/web/wwwroot/_content/MudBlazor/MudBlazor.min.css" > /dev/null || fail "web: MudBlazor CSS missing"
+[[ -f "$out/web/wwwroot/_content/MudBlazor/MudBlazor.min.css" ]] || fail "web: MudBlazor CSS missing"
+[[ -f "$out/web/libSkiaSharp.so" && -f "$out/web/libe_sqlite3.so" ]] || fail "web: SkiaSharp/SQLite natives missing"
 [[ -f "$out/worker/pretrained/ResNet18.onnx" ]] || fail "worker: pretrained/ResNet18.onnx missing"
 bridge="$out/worker/runtimes/linux-x64/native/libLibTorchSharp.so"
 [[ -f "$bridge" ]] || fail "worker: $bridge missing"
