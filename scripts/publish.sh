@@ -12,6 +12,8 @@ check=false
 if [[ "${1:-}" == "--check" ]]; then check=true; shift; fi
 out="$(realpath -m "${1:-out}")"
 
+# A fresh publish: stale files of an earlier one (e.g. another runtime's natives) do not linger.
+rm -rf "$out/web" "$out/worker"
 # The web for linux-x64 only (36 MB instead of 524 MB of every platform's SkiaSharp/SQLite natives); the worker
 # portable, in the layout TorchSharp's native loader is tested with (runtimes/linux-x64/native).
 dotnet publish web/TransferHub.Web.csproj -c Release -r linux-x64 --self-contained false -o "$out/web" -nologo -v q
