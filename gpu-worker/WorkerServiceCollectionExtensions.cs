@@ -33,6 +33,7 @@ public static class WorkerServiceCollectionExtensions
             sp.GetRequiredService<IOptions<WorkerOptions>>().Value.WeightsFolder,
             Path.Combine(AppContext.BaseDirectory, "pretrained"),
             sp.GetRequiredService<ILogger<BackboneRegistry>>()));
+        services.AddSingleton<IJobTrainer, TorchJobTrainer>();
         services.AddSingleton<JobRunner>();
         return services;
     }

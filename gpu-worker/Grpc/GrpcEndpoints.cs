@@ -15,6 +15,7 @@ public static class GrpcEndpoints
         {
             o.MaxReceiveMessageSize = 80 * 1024 * 1024;
             o.EnableDetailedErrors = false;
+            o.Interceptors.Add<ErrorDetailInterceptor>(); // runs first: also covers what the token check throws
         }).AddServiceOptions<WorkerGrpcService>(o => o.Interceptors.Add<BearerTokenInterceptor>());
         services.AddGrpcHealthChecks().AddCheck<EngineHealthCheck>("engine");
         services.AddSingleton(sp => new Predictor(sp.GetRequiredService<ModelStore>(), sp.GetRequiredService<BackboneRegistry>(),

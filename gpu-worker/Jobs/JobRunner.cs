@@ -15,11 +15,8 @@ public sealed class WorkerBusyException(int capacity) : Exception($"This worker 
 
 /// <summary>Owns running jobs: one dedicated thread per job, events into the job's log, the model into the store.</summary>
 public sealed class JobRunner(
-    BackboneRegistry backbones,
-    ImageStore images,
+    IJobTrainer trainer,
     ModelStore models,
-    FeatureCache featureCache,
-    TorchRuntime runtime,
     IOptions<WorkerOptions> options,
     ILogger<JobRunner> logger)
 {
@@ -64,8 +61,8 @@ public sealed class JobRunner(
         logger.LogInformation("Job {JobId} started: {Backbone} {Mode}, {Epochs} epochs, {Images} images", spec.JobId, spec.Backbone, spec.Mode, spec.Epochs, spec.Items.Count);
         try
         {
-            var trainer = new Trainer(backbones, images, featureCache, runtime.Device);
             var outcome = trainer.Run(spec, observer, run.Cancellation.Token);
+            observer.Saving = true;
             using var model = outcome.Model;
             var modelId = Guid.NewGuid().ToString("N");
             var report = outcome.Report;
@@ -109,18 +106,24 @@ public sealed class JobRunner(
         }
         catch (Exception e) when (e is UnknownBackboneException or WeightFileException or ImageDecodeException or FileNotFoundException)
         {
-            run.Append(Failed(FailureCode.InvalidInput, e.Message));
-            logger.LogWarning("Job {JobId} rejected: {Message}", spec.JobId, e.Message);
+            // Our own messages, written for users; a safety net still keeps paths and traces out of them.
+            var id = WorkerErrors.NewId();
+            var message = WorkerErrors.IsUserSafe(e.Message) ? e.Message : $"The job's input was rejected (error id {id}); the worker's log has the details.";
+            run.Append(Failed(FailureCode.InvalidInput, message));
+            logger.LogWarning(e, "Job {JobId} rejected (error id {ErrorId}): {Message}", spec.JobId, id, e.Message);
         }
         catch (Exception e) when (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || e is OutOfMemoryException)
         {
-            run.Append(Failed(FailureCode.OutOfMemory, $"Out of memory: {e.Message} Try a smaller batch size or image size."));
-            logger.LogWarning(e, "Job {JobId} ran out of memory", spec.JobId);
+            var id = WorkerErrors.NewId();
+            run.Append(Failed(FailureCode.OutOfMemory, WorkerErrors.OutOfMemory(observer.Where, id)));
+            logger.LogWarning(e, "Job {JobId} ran out of memory {Where} (error id {ErrorId})", spec.JobId, observer.Where, id);
         }
         catch (Exception e)
         {
-            run.Append(Failed(FailureCode.Internal, $"The worker failed: {e.Message}"));
-            logger.LogError(e, "Job {JobId} failed", spec.JobId);
+            // Users get what failed, where and what to try, plus an id; the full (often native) text stays in this log.
+            var id = WorkerErrors.NewId();
+            run.Append(Failed(FailureCode.Internal, WorkerErrors.TrainingFailed(e, observer.Where, id)));
+            logger.LogError(e, "Job {JobId} failed {Where} (error id {ErrorId})", spec.JobId, observer.Where, id);
         }
     }
 
@@ -134,8 +137,32 @@ public sealed class JobRunner(
 
     private sealed class RunObserver(JobRun run) : ITrainingObserver
     {
-        public void Started(TrainingStarted started) => run.Append(new JobEvent { Started = ProtoMapping.ToProto(started) });
-        public void Epoch(EpochResult epoch) => run.Append(new JobEvent { Epoch = ProtoMapping.ToProto(epoch) });
+        private bool _started;
+        private int _epochs;
+        private int _lastEpoch;
+
+        /// <summary>Set once training returned: what fails now fails while saving the model.</summary>
+        public bool Saving { get; set; }
+
+        /// <summary>Where the job is, for failure messages: "while preparing the job", "in epoch 8", …</summary>
+        public string Where => Saving ? $"after epoch {_lastEpoch}, while saving the model"
+            : !_started ? "while preparing the job"
+            : _lastEpoch >= _epochs ? $"after epoch {_lastEpoch}, while evaluating the model"
+            : $"in epoch {_lastEpoch + 1}";
+
+        public void Started(TrainingStarted started)
+        {
+            _started = true;
+            _epochs = started.Epochs;
+            run.Append(new JobEvent { Started = ProtoMapping.ToProto(started) });
+        }
+
+        public void Epoch(EpochResult epoch)
+        {
+            _lastEpoch = epoch.Epoch;
+            run.Append(new JobEvent { Epoch = ProtoMapping.ToProto(epoch) });
+        }
+
         public void Log(string level, string message) => run.Append(new JobEvent { Log = new LogLine { Level = level, Message = message } });
         public void Candidate(Engine.Autopilot.CandidateScore score) => run.Append(new JobEvent { Candidate = ProtoMapping.ToProto(score) });
     }

@@ -37,15 +37,22 @@ public sealed class BuiltProcess : IAsyncDisposable
         var configuration = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)))!;
         var dll = Path.Combine(RepoRoot(), project, "bin", configuration, "net10.0", assembly + ".dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"Build {project} first: {dll}");
+        return StartDll(project, dll, Path.Combine(RepoRoot(), workingDirectory), environment);
+    }
+
+    /// <summary>Starts <c>dotnet <paramref name="dll"/></c> (e.g. from a publish folder) in <paramref name="workingDirectory"/>
+    /// with the environment that <paramref name="environment"/> builds from the process's temporary folder.</summary>
+    public static BuiltProcess StartDll(string name, string dll, string workingDirectory, Func<string, IDictionary<string, string>> environment)
+    {
         var folder = Path.Combine(Path.GetTempPath(), "transferhub-e2e", Guid.NewGuid().ToString("N"));
         var start = new ProcessStartInfo("dotnet", [dll])
         {
-            WorkingDirectory = Path.Combine(RepoRoot(), workingDirectory),
+            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
         foreach (var (key, value) in environment(folder)) start.Environment[key] = value;
-        var started = new BuiltProcess(project, Process.Start(start)!) { Folder = folder };
+        var started = new BuiltProcess(name, Process.Start(start)!) { Folder = folder };
         started._process.OutputDataReceived += (_, e) => { lock (started._output) started._output.AppendLine(e.Data); };
         started._process.ErrorDataReceived += (_, e) => { lock (started._output) started._output.AppendLine(e.Data); };
         started._process.BeginOutputReadLine();

@@ -42,16 +42,16 @@ internal sealed class BackboneArchitecture
         ResNetBackbone.FeatureDim, 5, "fc.", d => new ResNetBackbone(d, [2, 2, 2, 3]));
 
     public static readonly BackboneArchitecture ResNet18 = new("resnet18", "ResNet-18", 512, 5, "fc.",
-        d => new TorchVisionResNetBackbone(d, torchvision.models.resnet18()));
+        d => new TorchVisionResNetBackbone(d, torchvision.models.resnet18(norm_layer: features => new SafeBatchNorm2d(features))));
 
     public static readonly BackboneArchitecture ResNet34 = new("resnet34", "ResNet-34", 512, 5, "fc.",
-        d => new TorchVisionResNetBackbone(d, torchvision.models.resnet34()));
+        d => new TorchVisionResNetBackbone(d, torchvision.models.resnet34(norm_layer: features => new SafeBatchNorm2d(features))));
 
     public static readonly BackboneArchitecture ResNet50 = new("resnet50", "ResNet-50", 2048, 5, "fc.",
-        d => new TorchVisionResNetBackbone(d, torchvision.models.resnet50()));
+        d => new TorchVisionResNetBackbone(d, torchvision.models.resnet50(norm_layer: features => new SafeBatchNorm2d(features))));
 
     public static readonly BackboneArchitecture MobileNetV2 = new("mobilenet_v2", "MobileNetV2", 1280, 7, "classifier.",
-        d => new TorchVisionMobileNetV2Backbone(d, torchvision.models.mobilenet_v2()));
+        d => new TorchVisionMobileNetV2Backbone(d, torchvision.models.mobilenet_v2(norm_layer: features => new SafeBatchNorm2d(features))));
 
     /// <summary>The TorchVision architectures a weight file may be for, matched by file-name prefix.</summary>
     public static readonly IReadOnlyList<BackboneArchitecture> WeightFileArchitectures = [MobileNetV2, ResNet50, ResNet18, ResNet34];

@@ -22,7 +22,7 @@ public sealed class ResNetBackbone : Backbone
     private static readonly int[] Widths = [64, 128, 256, 512];
 
     [ComponentName(Name = "conv1")] private readonly Conv2d _conv1;
-    [ComponentName(Name = "bn1")] private readonly BatchNorm2d _bn1;
+    [ComponentName(Name = "bn1")] private readonly SafeBatchNorm2d _bn1;
     [ComponentName(Name = "relu")] private readonly ReLU _relu;
     [ComponentName(Name = "maxpool")] private readonly MaxPool2d _maxpool;
     [ComponentName(Name = "layer1")] private readonly Sequential _layer1;
@@ -46,7 +46,7 @@ public sealed class ResNetBackbone : Backbone
         BlockCounts = [.. blockCounts];
 
         _conv1 = nn.Conv2d(3, 64, kernel_size: 7, stride: 2, padding: 3, bias: false);
-        _bn1 = nn.BatchNorm2d(64);
+        _bn1 = new SafeBatchNorm2d(64);
         _relu = nn.ReLU(inplace: true);
         _maxpool = nn.MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
         var inChannels = 64L;
@@ -70,7 +70,7 @@ public sealed class ResNetBackbone : Backbone
                 case Conv2d conv:
                     nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
                     break;
-                case BatchNorm2d bn:
+                case SafeBatchNorm2d bn:
                     nn.init.ones_(bn.weight);
                     nn.init.zeros_(bn.bias);
                     break;
@@ -97,7 +97,7 @@ public sealed class ResNetBackbone : Backbone
     {
         var layer = nn.Sequential();
         Sequential? downsample = stride != 1 || inChannels != width
-            ? nn.Sequential(nn.Conv2d(inChannels, width, kernel_size: 1, stride: stride, bias: false), nn.BatchNorm2d(width))
+            ? nn.Sequential(nn.Conv2d(inChannels, width, kernel_size: 1, stride: stride, bias: false), new SafeBatchNorm2d(width))
             : null;
         layer.append(new BasicBlock(inChannels, width, stride, downsample));
         inChannels = width;
@@ -118,19 +118,19 @@ public sealed class ResNetBackbone : Backbone
 internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "conv1")] private readonly Conv2d _conv1;
-    [ComponentName(Name = "bn1")] private readonly BatchNorm2d _bn1;
+    [ComponentName(Name = "bn1")] private readonly SafeBatchNorm2d _bn1;
     [ComponentName(Name = "relu")] private readonly ReLU _relu;
     [ComponentName(Name = "conv2")] private readonly Conv2d _conv2;
-    [ComponentName(Name = "bn2")] private readonly BatchNorm2d _bn2;
+    [ComponentName(Name = "bn2")] private readonly SafeBatchNorm2d _bn2;
     [ComponentName(Name = "downsample")] private readonly Sequential? _downsample;
 
     public BasicBlock(long inChannels, long width, long stride, Sequential? downsample) : base(nameof(BasicBlock))
     {
         _conv1 = nn.Conv2d(inChannels, width, kernel_size: 3, stride: stride, padding: 1, bias: false);
-        _bn1 = nn.BatchNorm2d(width);
+        _bn1 = new SafeBatchNorm2d(width);
         _relu = nn.ReLU(inplace: true);
         _conv2 = nn.Conv2d(width, width, kernel_size: 3, stride: 1, padding: 1, bias: false);
-        _bn2 = nn.BatchNorm2d(width);
+        _bn2 = new SafeBatchNorm2d(width);
         _downsample = downsample;
         RegisterComponents();
     }
@@ -140,6 +140,6 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
         var x = _relu.call(_bn1.call(_conv1.call(input)));
         x = _bn2.call(_conv2.call(x));
         var identity = _downsample is null ? input : _downsample.call(input);
-        return _relu.call(x.add_(identity));
+        return _relu.call(x.add_(identity, OwnedScalars.One));
     }
 }

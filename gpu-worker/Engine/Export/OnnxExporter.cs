@@ -220,7 +220,7 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
                     return x;
                 case Conv2d conv:
                     return Conv(conv, path, x);
-                case BatchNorm2d bn:
+                case TorchSharp.Modules.BatchNorm bn:
                     return BatchNorm(bn, path, x);
                 case ReLU:
                     return graph.Node("Relu", path, [x]);
@@ -332,7 +332,7 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
                 OnnxGraphBuilder.Int("group", conv.groups));
         }
 
-        private string BatchNorm(BatchNorm2d bn, string path, string x)
+        private string BatchNorm(TorchSharp.Modules.BatchNorm bn, string path, string x)
         {
             var mean = bn.running_mean ?? throw new OnnxExportException($"Cannot export '{path}': BatchNorm2d without running statistics.");
             var variance = bn.running_var ?? throw new OnnxExportException($"Cannot export '{path}': BatchNorm2d without running statistics.");

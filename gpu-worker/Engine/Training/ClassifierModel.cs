@@ -47,7 +47,9 @@ internal sealed class GeneratorDropout : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         if (!training || _p == 0) return input.alias();
-        var keep = 1 - _p;
+        // Owned Scalars, disposed (so kept alive) after the calls that read them: an implicit double → Scalar
+        // conversion is left to the finalizer, which a GC may run while libtorch still reads it (see SafeBatchNorm2d).
+        using var keep = (1 - _p).ToScalar();
         using var uniform = torch.rand(input.shape, dtype: input.dtype, device: input.device, generator: Generator);
         using var mask = uniform.lt(keep);
         using var kept = input.mul(mask);

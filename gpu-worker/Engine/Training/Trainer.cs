@@ -201,7 +201,8 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
         return flags.Length == 0 || torch.stack(flags).all().item<bool>();
     }
 
-    private static OptimizerHelper CreateOptimizer(TrainingSpec spec, ClassifierModel model)
+    /// <summary>TorchSharp's optimizers with steps whose Scalars they own (see OwnedScalarOptimizers.cs).</summary>
+    internal static OptimizerHelper CreateOptimizer(TrainingSpec spec, ClassifierModel model)
     {
         var headParameters = model.Head.parameters().ToList();
         var backboneParameters = model.Backbone.parameters().Where(p => p.requires_grad).ToList();
@@ -212,19 +213,19 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
             {
                 var groups = new List<AdamW.ParamGroup> { new(headParameters, lr: lr, weight_decay: wd) };
                 if (backboneParameters.Count > 0) groups.Add(new(backboneParameters, lr: backboneLr, weight_decay: wd));
-                return torch.optim.AdamW(groups, lr, weight_decay: wd);
+                return new OwnedScalarAdamW(groups, lr, wd);
             }
             case OptimizerKind.SgdMomentum:
             {
                 var groups = new List<SGD.ParamGroup> { new(headParameters, lr: lr, momentum: spec.Momentum, weight_decay: wd) };
                 if (backboneParameters.Count > 0) groups.Add(new(backboneParameters, lr: backboneLr, momentum: spec.Momentum, weight_decay: wd));
-                return torch.optim.SGD(groups, lr, momentum: spec.Momentum, weight_decay: wd);
+                return new OwnedScalarSgd(groups, lr, spec.Momentum, wd);
             }
             default:
             {
                 var groups = new List<Adam.ParamGroup> { new(headParameters, lr: lr, weight_decay: wd) };
                 if (backboneParameters.Count > 0) groups.Add(new(backboneParameters, lr: backboneLr, weight_decay: wd));
-                return torch.optim.Adam(groups, lr, weight_decay: wd);
+                return new OwnedScalarAdam(groups, lr, wd);
             }
         }
     }
