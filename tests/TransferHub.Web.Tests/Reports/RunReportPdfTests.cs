@@ -18,7 +18,9 @@ public sealed class RunReportPdfTests
         Assert.Contains("Run #12 · resnet18x3-imagenet · fine-tune", summary);
         Assert.Contains("Vision Lab · Office objects · pets-and-things", summary);
         Assert.Contains("85.5%", summary); // 53 of 62
-        Assert.Contains("test accuracy", summary);
+        Assert.Matches(@"85\.5%\s+84\.8%\s+0\.853\s+test", summary); // accuracy, balanced accuracy, macro F1, split
+        Assert.Matches(@"accuracy\s+balanced accuracy \(macro recall\)\s+macro F1", summary);
+        Assert.DoesNotContain("Accuracy is high", summary); // they agree: no warning
         Assert.Contains("0.4187", summary);
         Assert.Contains("4 of 5", summary);
         Assert.Contains(ReportSamples.DatasetVersion[..12] + "…", summary);
@@ -108,7 +110,7 @@ public sealed class RunReportPdfTests
         Assert.DoesNotContain("Misclassified images", text);
         Assert.Contains("1 of 1", pages[0]);
         Assert.Contains("validation: not recorded", pages[1]);
-        Assert.Contains("validation accuracy", pages[0]);
+        Assert.Matches(@"validation\s+evaluated split", pages[0]);
 
         var table = pages[2];
         Assert.Matches(@"Class 05 — a deliberately long[^\n]*?\s+0\.000\s+0\.000\s+0\.000\s+0\n", table);

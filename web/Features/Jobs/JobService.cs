@@ -130,6 +130,7 @@ public sealed class JobService(
                 SeedGroup = group,
                 Spec = spec.ToByteArray(),
                 ClassNamesJson = JsonSerializer.Serialize(content.ClassNames),
+                ImageNamesJson = JsonSerializer.Serialize(content.ImageNames),
                 DatasetVersion = content.Version,
                 ImageCount = content.Items.Count,
                 CreatedByUserId = userId,
@@ -279,6 +280,10 @@ public sealed class JobService(
         return settings;
     }
 
+    /// <summary>SHA-256 → original file name of the run's images as recorded at launch (empty when none were).</summary>
+    internal static IReadOnlyDictionary<string, string> ImageNames(TrainingJob job) =>
+        job.ImageNamesJson is { } json ? JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? [] : new Dictionary<string, string>();
+
     internal static JobSettings Settings(TrainingJob job) => JsonSerializer.Deserialize<JobSettings>(job.SettingsJson) ?? new JobSettings();
 
     internal static string Describe(JobStatus status) => status switch
@@ -343,7 +348,7 @@ public sealed class JobService(
     }
 
     private sealed record TrainableContent(IReadOnlyList<string> ClassNames, IReadOnlyList<DatasetItem> Items, int Unusable, int NoSplit,
-        string Version, TrainingDataCheck Check)
+        string Version, TrainingDataCheck Check, IReadOnlyDictionary<string, string> ImageNames)
     {
         public int Count(DatasetSplit split) => Items.Count(i => i.Split == (split switch
         {
@@ -363,7 +368,7 @@ public sealed class JobService(
         var classes = await db.DatasetClasses.Where(c => c.DatasetId == datasetId).OrderBy(c => c.Ordinal).ThenBy(c => c.Id)
             .Select(c => new { c.Id, c.Name }).ToListAsync(cancellationToken);
         var rows = await db.DatasetImages.Where(i => i.DatasetId == datasetId)
-            .Select(i => new { i.Sha256, i.ClassId, i.Split }).ToListAsync(cancellationToken);
+            .Select(i => new { i.Sha256, i.ClassId, i.Split, i.OriginalName }).ToListAsync(cancellationToken);
         // Only classes that have images become model outputs; an empty class would be a label the model never saw.
         var used = classes.Where(c => rows.Any(r => r.ClassId == c.Id)).ToList();
         var index = used.Select((c, i) => (c.Id, i)).ToDictionary(x => x.Id, x => x.i);
@@ -384,6 +389,9 @@ public sealed class JobService(
             Split.Val => DataSplitKind.Val,
             _ => DataSplitKind.Test,
         })));
-        return new TrainableContent(classNames, items, rows.Count - items.Count, noSplit, version, check);
+        var inRun = items.Select(i => i.Sha256).ToHashSet(StringComparer.Ordinal);
+        var imageNames = rows.Where(r => inRun.Contains(r.Sha256)).GroupBy(r => r.Sha256, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().OriginalName, StringComparer.Ordinal);
+        return new TrainableContent(classNames, items, rows.Count - items.Count, noSplit, version, check, imageNames);
     }
 }

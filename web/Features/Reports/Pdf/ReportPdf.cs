@@ -29,6 +29,7 @@ internal static class ReportPdf
             CurvesPage.Compose(report),
             .. ClassTablePages.Compose(report),
             .. ConfusionPages.Compose(report),
+            .. ConfusionPages.ClassLegend(report),
             .. ThumbnailPages.Compose(report),
         ];
 

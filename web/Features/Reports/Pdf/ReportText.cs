@@ -39,6 +39,10 @@ internal static class ReportText
     public const string Ellipsis = "…";
 
     private static readonly string[] PreferredFamilies = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica"];
+    private static readonly string[] EmojiFamilies = ["Noto Color Emoji", "Apple Color Emoji", "Segoe UI Emoji", "Noto Emoji"];
+    private static readonly Lazy<SKTypeface?> EmojiFace = new(() => EmojiFamilies
+        .Select(f => SKFontManager.Default.MatchFamily(f))
+        .FirstOrDefault(f => f is not null && EmojiFamilies.Contains(f.FamilyName)));
     private static readonly Lazy<SKTypeface> Regular = new(() => Resolve(SKFontStyle.Normal));
     private static readonly Lazy<SKTypeface> Bold = new(() => Resolve(SKFontStyle.Bold));
     private static readonly ConcurrentDictionary<(int CodePoint, bool Bold), SKTypeface> Fallbacks = new();
@@ -167,6 +171,30 @@ internal static class ReportText
         return string.Concat(elements.Take(low)).TrimEnd() + Ellipsis;
     }
 
+    /// <summary>The text, or its start and its end around an ellipsis, keeping about as much of the end as of the
+    /// start (names that differ at their end, "… type A" and "… type B", stay apart).</summary>
+    public static string EllipsizeMiddle(string text, TextStyle style, float maxWidth)
+    {
+        if (Width(text, style) <= maxWidth)
+            return text;
+        var elements = TextElements(text);
+        string Kept(int count)
+        {
+            var tail = (count + 1) / 2;
+            return string.Concat(elements.Take(count - tail)).TrimEnd() + Ellipsis + string.Concat(elements.Skip(elements.Count - tail)).TrimStart();
+        }
+        var (low, high) = (0, elements.Count - 1);
+        while (low < high) // the most characters (in whole graphemes) that fit with the ellipsis
+        {
+            var middle = (low + high + 1) / 2;
+            if (Width(Kept(middle), style) <= maxWidth)
+                low = middle;
+            else
+                high = middle - 1;
+        }
+        return Kept(low);
+    }
+
     /// <summary>Breaks text into lines that fit, at spaces where possible; the last allowed line is ellipsized.</summary>
     public static IReadOnlyList<string> Wrap(string text, TextStyle style, float maxWidth, int maxLines = int.MaxValue)
     {
@@ -248,7 +276,9 @@ internal static class ReportText
             SKTypeface face;
             if (previous is not null && previous != primary && IsNeutral(first) && Covers(previous, element))
                 face = previous;
-            else if (Covers(primary, element) && !IsEmoji(element))
+            else if (IsEmoji(element) && EmojiFace.Value is { } emoji && Covers(emoji, element))
+                face = emoji;
+            else if (Covers(primary, element))
                 face = primary;
             else
                 face = Fallback(primary, first.Value, bold, element);
