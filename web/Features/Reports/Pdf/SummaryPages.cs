@@ -171,8 +171,10 @@ internal static class SummaryPages
             canvas.DrawRoundRect(new SKRect(x, top, x + tileWidth, top + TileHeight), TileRadius, TileRadius, background);
             var value = tiles[i].Color is { } color ? TileValueStyle.WithColor(color) : TileValueStyle;
             var textWidth = tileWidth - 2 * TilePadding;
-            ReportText.Draw(canvas, ReportText.Ellipsize(tiles[i].Value, value, textWidth), x + TilePadding,
-                top + TileValueBaseline, value);
+            var valueWidth = ReportText.Width(tiles[i].Value, value);
+            if (valueWidth > textWidth) // smaller rather than cut ("validation")
+                value = value with { Size = value.Size * textWidth / valueWidth };
+            ReportText.Draw(canvas, tiles[i].Value, x + TilePadding, top + TileValueBaseline, value);
             var labelLines = ReportText.Wrap(tiles[i].Label, TileLabelStyle, textWidth, maxLines: 2);
             for (var line = 0; line < labelLines.Count; line++)
                 ReportText.Draw(canvas, labelLines[line], x + TilePadding, top + TileLabelBaseline + line * TileLabelStyle.LineHeight,
