@@ -179,6 +179,15 @@ public sealed class RunReportPdfTests
     }
 
     [Fact]
+    public void FontsAreEmbeddedAsSubsetsSoAReportStaysSmall()
+    {
+        // Whole DejaVu Sans and DejaVu Sans Bold made every report about 0.8 MB; their subsets take a few kB. The
+        // standard report's four JPEG thumbnails are about 40 kB.
+        Assert.InRange(RunReportRenderer.Pdf(ReportSamples.Standard()).Length, 10_000, 150_000);
+        Assert.InRange(RunReportRenderer.Pdf(ReportSamples.Multilingual()).Length, 10_000, 150_000); // + CJK, Hebrew, Arabic, emoji
+    }
+
+    [Fact]
     public void TheSameReportRendersToTheSameBytes()
     {
         // The document's dates are the run's, not the clock's: a stored report can be cached and compared.

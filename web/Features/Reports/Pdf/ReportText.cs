@@ -139,9 +139,11 @@ internal static class ReportText
     {
         using var builder = new SKTextBlobBuilder();
         var any = false;
+        var subsets = FontSubsets.Current;
         foreach (var run in line.Runs.Where(r => r.Glyphs.Length > 0))
         {
-            using var font = Font(run.Typeface, style.Size);
+            subsets?.Record(run.Typeface, run.Glyphs, run.Text);
+            using var font = Font(subsets?.Face(run.Typeface) ?? run.Typeface, style.Size);
             var utf8 = Encoding.UTF8.GetBytes(run.Text);
             var buffer = builder.AllocatePositionedTextRun(font, run.Glyphs.Length, utf8.Length);
             buffer.SetGlyphs(run.Glyphs);
