@@ -159,14 +159,29 @@ public sealed partial class ReportNamesTests
     private const int Width = 240;
     private const int Height = 48;
 
-    /// <summary>The same shaped text drawn by Skia straight onto pixels: what the PDF should look like.</summary>
+    /// <summary>The reference: the shaper's glyphs and positions for the name (<see cref="ReportText.Shape"/>) drawn by
+    /// Skia straight onto pixels, not through <see cref="ReportText.Draw"/> or the PDF: what the page should show.</summary>
     private static SKBitmap Reference(string name, int scale)
     {
         var bitmap = new SKBitmap(Width * scale, Height * scale);
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(SKColors.White);
         canvas.Scale(scale);
-        ReportText.Draw(canvas, name, 10, 34, Style);
+        using var builder = new SKTextBlobBuilder();
+        var fonts = new List<SKFont>();
+        foreach (var run in ReportText.Shape(name, Style).Runs)
+        {
+            var font = new SKFont(run.Typeface, Style.Size)
+            {
+                Subpixel = true, LinearMetrics = true, Hinting = SKFontHinting.None, Edging = SKFontEdging.Antialias,
+            };
+            fonts.Add(font);
+            builder.AddPositionedRun(run.Glyphs, font, run.Positions);
+        }
+        using (var blob = builder.Build())
+        using (var paint = new SKPaint { Color = ReportColors.Ink, IsAntialias = true })
+            canvas.DrawText(blob, 10, 34, paint);
+        fonts.ForEach(f => f.Dispose());
         return bitmap;
     }
 
