@@ -46,6 +46,7 @@ internal static class ReportText
     private static readonly Lazy<SKTypeface> Regular = new(() => Resolve(SKFontStyle.Normal));
     private static readonly Lazy<SKTypeface> Bold = new(() => Resolve(SKFontStyle.Bold));
     private static readonly ConcurrentDictionary<(int CodePoint, bool Bold), SKTypeface> Fallbacks = new();
+    private static readonly ConcurrentDictionary<(string, int, int, SKFontStyleSlant), SKTypeface> Canonicals = new();
     private static readonly ConcurrentDictionary<SKTypeface, SKShaper> Shapers = new();
     private static readonly ConcurrentDictionary<SKTypeface, SKFont> CoverageFonts = new();
 
@@ -291,10 +292,15 @@ internal static class ReportText
 
     private static SKTypeface Fallback(SKTypeface primary, int codePoint, bool bold, string element)
     {
-        var face = Fallbacks.GetOrAdd((codePoint, bold), key => SKFontManager.Default.MatchCharacter(
-            primary.FamilyName, bold ? SKFontStyle.Bold : SKFontStyle.Normal, null, key.CodePoint) ?? primary);
+        var face = Fallbacks.GetOrAdd((codePoint, bold), key => Canonical(SKFontManager.Default.MatchCharacter(
+            primary.FamilyName, bold ? SKFontStyle.Bold : SKFontStyle.Normal, null, key.CodePoint) ?? primary));
         return Covers(face, element) || !Covers(primary, element) ? face : primary;
     }
+
+    /// <summary>One instance per family and style, so the characters of one fallback font share one shaper (which holds
+    /// the font file in memory: Noto Sans CJK is 20 MB) and one font in the PDF.</summary>
+    private static SKTypeface Canonical(SKTypeface face) =>
+        Canonicals.GetOrAdd((face.FamilyName, face.FontWeight, face.FontWidth, face.FontSlant), _ => face);
 
     /// <summary>Whether the face has a glyph for every visible character of the element (joiners and variation
     /// selectors are the shaper's business).</summary>
