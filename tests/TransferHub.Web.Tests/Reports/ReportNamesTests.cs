@@ -119,6 +119,25 @@ public sealed partial class ReportNamesTests
         }
     }
 
+    [Fact]
+    public void NamesThatDifferOnlyInTheMiddleNumberTheMatrixAndALegendPageNamesEveryNumber()
+    {
+        using var pdf = new RenderedPdf(RunReportRenderer.Pdf(ReportSamples.MiddleDifferent()));
+        var pages = pdf.PageTexts();
+
+        var matrix = Assert.Single(pages, p => p.Contains("Confusion matrix") && !p.Contains("Confusion matrix: classes"));
+        Assert.Contains("numbered", matrix);
+        Assert.Matches(@"#1\s+23\s+1\s+1", matrix);
+        Assert.Matches(@"#2\s+3\s+16\s+1", matrix);
+        Assert.Matches(@"#3\s+2\s+1\s+14", matrix);
+        Assert.DoesNotContain("Pseudomonas", matrix);
+        var legendIndex = pages.ToList().FindIndex(p => p.Contains("Confusion matrix: classes"));
+        Assert.True(legendIndex > 0 && pages[legendIndex - 1] == matrix, "the legend follows the matrix");
+        var legend = Flat(pages[legendIndex]);
+        for (var i = 0; i < ReportSamples.MiddleDifferentClasses.Length; i++)
+            Assert.Contains($"#{i + 1} {ReportSamples.MiddleDifferentClasses[i]}", legend);
+    }
+
     /// <summary>The name column of the per-class table: each row's text before its numbers plus its wrapped lines,
     /// with poppler's bidi marks taken out.</summary>
     private static List<string> NameCells(string table)

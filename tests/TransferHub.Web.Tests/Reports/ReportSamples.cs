@@ -79,9 +79,21 @@ public static class ReportSamples
     /// <summary>A name of exactly 100 characters that ends in <paramref name="ending"/>.</summary>
     public static string LongName(string ending)
     {
-        const string start = "Pseudomonas aeruginosa clinical isolate, cultured on blood agar after 48h incubation at 37 °C, ";
+        const string start = "Pseudomonas aeruginosa clinical isolate, cultured on blood agar after 48h incubation at 37°C, ";
         return start[..(100 - ending.Length)] + ending;
     }
+
+    /// <summary>Two 100-character names that differ only in their middle: no label that keeps a start and an end tells
+    /// them apart.</summary>
+    public static readonly string[] MiddleDifferentClasses =
+    [
+        "cat",
+        "Pseudomonas aeruginosa clinical isolate, strain 1, cultured on blood agar after 48h incubation, type A",
+        "Pseudomonas aeruginosa clinical isolate, strain 2, cultured on blood agar after 48h incubation, type A",
+    ];
+
+    /// <summary>The standard run with <see cref="MiddleDifferentClasses"/>.</summary>
+    public static RunReport MiddleDifferent() => Build(MiddleDifferentClasses, [[23, 1, 1], [3, 16, 1], [2, 1, 14]]);
 
     /// <summary>The standard run with <see cref="MultilingualClasses"/>.</summary>
     public static RunReport Multilingual()
