@@ -41,6 +41,11 @@ public class TrainingJob
     public byte[]? Spec { get; set; }
     /// <summary>Class names in model-output order, as JSON.</summary>
     public required string ClassNamesJson { get; set; }
+
+    /// <summary>JSON object: SHA-256 → original file name of every image the run was launched with, recorded at launch,
+    /// so the run's reports and thumbnails keep them after images are deleted from the dataset (the content-addressed
+    /// store keeps the bytes). Null for ensembles and for runs launched before it existed.</summary>
+    public string? ImageNamesJson { get; set; }
     public required string DatasetVersion { get; set; }
     public int ImageCount { get; set; }
 

@@ -68,6 +68,42 @@ public static class ReportSamples
         };
     }
 
+    /// <summary>Class names from reports against other tools: Chinese, Hebrew, Arabic, an emoji, a Hebrew name with
+    /// digits, and two 100-character names that differ only at their end.</summary>
+    public static readonly string[] MultilingualClasses =
+    [
+        "猫", "狗", "חתול", "قطة", "🐱", "חתול 2024 גדול",
+        LongName("type A"), LongName("type B"),
+    ];
+
+    /// <summary>A name of exactly 100 characters that ends in <paramref name="ending"/>.</summary>
+    public static string LongName(string ending)
+    {
+        const string start = "Pseudomonas aeruginosa clinical isolate, cultured on blood agar after 48h incubation at 37°C, ";
+        return start[..(100 - ending.Length)] + ending;
+    }
+
+    /// <summary>Two 100-character names that differ only in their middle: no label that keeps a start and an end tells
+    /// them apart.</summary>
+    public static readonly string[] MiddleDifferentClasses =
+    [
+        "cat",
+        "Pseudomonas aeruginosa clinical isolate, strain 1, cultured on blood agar after 48h incubation, type A",
+        "Pseudomonas aeruginosa clinical isolate, strain 2, cultured on blood agar after 48h incubation, type A",
+    ];
+
+    /// <summary>The standard run with <see cref="MiddleDifferentClasses"/>.</summary>
+    public static RunReport MiddleDifferent() => Build(MiddleDifferentClasses, [[23, 1, 1], [3, 16, 1], [2, 1, 14]]);
+
+    /// <summary>The standard run with <see cref="MultilingualClasses"/>.</summary>
+    public static RunReport Multilingual()
+    {
+        var count = MultilingualClasses.Length;
+        var confusion = Enumerable.Range(0, count).Select(t => Enumerable.Range(0, count)
+            .Select(p => t == p ? 8 + t : (t + p) % 5 == 0 ? 1 : 0).ToArray()).ToArray();
+        return Build(MultilingualClasses, confusion);
+    }
+
     private static RunReport Build(string[] classes, int[][] confusion)
     {
         var total = confusion.Sum(r => r.Sum());

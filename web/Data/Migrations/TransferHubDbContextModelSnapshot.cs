@@ -618,6 +618,9 @@ namespace TransferHub.Web.Data.Migrations
                     b.Property<int>("ImageCount")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("ImageNamesJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasMaxLength(20)

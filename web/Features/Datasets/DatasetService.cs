@@ -1,3 +1,4 @@
+using TransferHub.Imaging;
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Teams;
@@ -172,10 +173,19 @@ public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFac
         return new SizeRange(sorted[0].Value, (At((total - 1) / 2) + At(total / 2)) / 2.0, sorted[^1].Value);
     }
 
-    /// <summary>Whether the caller can see the dataset and it holds an image with this content hash.</summary>
+    /// <summary>Whether the caller can see the dataset and it holds an image with this content hash, or a run of it that the
+    /// caller can see was launched with that image.</summary>
     public async Task<bool> HasImageAsync(string userId, int datasetId, string sha256, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await new TeamAccess(db, userId).DatasetImages.AnyAsync(i => i.DatasetId == datasetId && i.Sha256 == sha256, cancellationToken);
+        var access = new TeamAccess(db, userId);
+        if (await access.DatasetImages.AnyAsync(i => i.DatasetId == datasetId && i.Sha256 == sha256, cancellationToken))
+            return true;
+        // An image deleted from the dataset stays viewable where a run the caller can see was launched with it.
+        if (!ContentHash.IsSha256(sha256))
+            return false;
+        var quoted = $"\"{sha256}\"";
+        return await access.Jobs.AnyAsync(j => j.DatasetId == datasetId && j.ImageNamesJson != null && j.ImageNamesJson.Contains(quoted),
+            cancellationToken);
     }
 }

@@ -59,10 +59,12 @@ public sealed class EvaluationService(
         var current = await db.DatasetImages.Where(i => i.DatasetId == view.DatasetId && shas.Contains(i.Sha256))
             .Select(i => new { i.Id, i.Sha256, i.OriginalName, Label = i.Class == null ? null : i.Class.Name })
             .ToDictionaryAsync(i => i.Sha256, cancellationToken);
+        // Deleted since: the run still knows the file's name (recorded at launch), and its thumbnail is still served.
+        var recorded = JobService.ImageNames(await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == jobId, cancellationToken));
         var ordered = trueClass == predictedClass ? verdicts.OrderBy(v => v.Confidence) : verdicts.OrderByDescending(v => v.Confidence);
         return [.. ordered.Select(v => current.TryGetValue(v.Sha256, out var image)
             ? new CellImage(image.Id, v.Sha256, image.OriginalName, names[v.TrueClass], names[v.PredictedClass], v.Confidence, image.Label)
-            : new CellImage(null, v.Sha256, "(deleted from the dataset)", names[v.TrueClass], names[v.PredictedClass], v.Confidence, null))];
+            : new CellImage(null, v.Sha256, recorded.TryGetValue(v.Sha256, out var name) ? $"{name} (deleted from the dataset)" : "(deleted from the dataset)", names[v.TrueClass], names[v.PredictedClass], v.Confidence, null))];
     }
 
     /// <summary>Classifies one uploaded image with a finished run's model: the top <paramref name="topK"/> classes.

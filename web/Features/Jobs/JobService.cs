@@ -157,6 +157,10 @@ public sealed class JobService(
     /// <summary>The run's classes in model-output order.</summary>
     internal static IReadOnlyList<string> ClassNames(TrainingJob job) => JsonSerializer.Deserialize<string[]>(job.ClassNamesJson) ?? [];
 
+    /// <summary>SHA-256 → original file name of the run's images as recorded at launch (empty when none were).</summary>
+    internal static IReadOnlyDictionary<string, string> ImageNames(TrainingJob job) =>
+        job.ImageNamesJson is { } json ? JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? [] : new Dictionary<string, string>();
+
     internal static JobSettings Settings(TrainingJob job) => JsonSerializer.Deserialize<JobSettings>(job.SettingsJson) ?? new JobSettings();
 
     internal static string Describe(JobStatus status) => status switch

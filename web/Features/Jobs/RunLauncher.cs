@@ -79,6 +79,7 @@ public sealed class RunLauncher(
                 SeedGroup = group,
                 Spec = spec,
                 ClassNamesJson = JsonSerializer.Serialize(content.ClassNames),
+                ImageNamesJson = JsonSerializer.Serialize(content.ImageNames),
                 DatasetVersion = content.Version,
                 ImageCount = content.Items.Count,
                 CreatedByUserId = userId,
@@ -153,7 +154,7 @@ public sealed class RunLauncher(
     }
 
     private sealed record TrainableContent(IReadOnlyList<string> ClassNames, IReadOnlyList<TrainingImage> Items, int Unusable, int NoSplit,
-        string Version, TrainingDataCheck Check)
+        string Version, TrainingDataCheck Check, IReadOnlyDictionary<string, string> ImageNames)
     {
         public int Count(DatasetSplit split) => Items.Count(i => i.Split == (split switch
         {
@@ -173,7 +174,7 @@ public sealed class RunLauncher(
         var classes = await db.DatasetClasses.Where(c => c.DatasetId == datasetId).OrderBy(c => c.Ordinal).ThenBy(c => c.Id)
             .Select(c => new { c.Id, c.Name }).ToListAsync(cancellationToken);
         var rows = await db.DatasetImages.Where(i => i.DatasetId == datasetId)
-            .Select(i => new { i.Sha256, i.ClassId, i.Split }).ToListAsync(cancellationToken);
+            .Select(i => new { i.Sha256, i.ClassId, i.Split, i.OriginalName }).ToListAsync(cancellationToken);
         // Only classes that have images become model outputs; an empty class would be a label the model never saw.
         var used = classes.Where(c => rows.Any(r => r.ClassId == c.Id)).ToList();
         var index = used.Select((c, i) => (c.Id, i)).ToDictionary(x => x.Id, x => x.i);
@@ -186,6 +187,10 @@ public sealed class RunLauncher(
         var noSplit = rows.Count(r => r.ClassId is not null && r.Split == DatasetSplit.Unassigned);
         var classNames = used.Select(c => c.Name).ToList();
         var check = TrainingDataRules.Check(classNames, items.Select(i => (i.ClassIndex, i.Split)));
-        return new TrainableContent(classNames, items, rows.Count - items.Count, noSplit, version, check);
+        // File names as they are now, kept with the run: its reports name its images even after they leave the dataset.
+        var inRun = items.Select(i => i.Sha256).ToHashSet(StringComparer.Ordinal);
+        var imageNames = rows.Where(r => inRun.Contains(r.Sha256)).GroupBy(r => r.Sha256, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().OriginalName, StringComparer.Ordinal);
+        return new TrainableContent(classNames, items, rows.Count - items.Count, noSplit, version, check, imageNames);
     }
 }

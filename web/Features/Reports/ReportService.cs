@@ -27,10 +27,12 @@ public sealed class ReportService(IDbContextFactory<TransferHubDbContext> dbFact
 
         var epochs = await db.JobEpochs.Where(e => e.JobId == jobId && e.Attempt == job.Attempt).OrderBy(e => e.Epoch)
             .Select(e => new ReportEpoch(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy)).ToListAsync(cancellationToken);
-        var shas = evaluation.Predictions.Select(p => p.Sha256).ToList();
-        var fileNames = await db.DatasetImages.Where(i => i.DatasetId == job.DatasetId && shas.Contains(i.Sha256))
+        // The names recorded when the run was launched; runs from before that (and ensembles) look in the dataset.
+        var recorded = JobService.ImageNames(job);
+        var shas = evaluation.Predictions.Select(p => p.Sha256).Where(s => !recorded.ContainsKey(s)).ToList();
+        var fileNames = shas.Count == 0 ? [] : await db.DatasetImages.Where(i => i.DatasetId == job.DatasetId && shas.Contains(i.Sha256))
             .ToDictionaryAsync(i => i.Sha256, i => i.OriginalName, cancellationToken);
-        string NameOf(string sha) => fileNames.GetValueOrDefault(sha) ?? $"{sha[..12]}… (no longer in the dataset)";
+        string NameOf(string sha) => recorded.GetValueOrDefault(sha) ?? fileNames.GetValueOrDefault(sha) ?? $"{sha[..12]}… (no longer in the dataset)";
 
         var mistakes = new List<ReportThumbnail>();
         foreach (var p in evaluation.Predictions.Where(p => !p.Correct).OrderByDescending(p => p.Confidence).Take(MisclassifiedShown))

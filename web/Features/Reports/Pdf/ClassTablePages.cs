@@ -5,8 +5,8 @@ namespace TransferHub.Web.Features.Reports.Pdf;
 
 /// <summary>The per-class metrics table (precision, recall, F1 with three decimals, support), then the macro and
 /// weighted averages, then the metrics' conventions in one small line (<see cref="ClassificationMetrics.Conventions"/>).
-/// A long class name wraps onto a second line (then ends in an ellipsis); long tables continue on
-/// more pages with the column header repeated.</summary>
+/// A long class name wraps onto as many lines as it needs (never cut: two names that differ only at their end stay
+/// different); long tables continue on more pages with the column header repeated.</summary>
 internal static class ClassTablePages
 {
     private const float NumberColumnWidth = 68;
@@ -14,7 +14,6 @@ internal static class ClassTablePages
     private const float HeaderHeight = 20;
     private const float CellPadding = 6;
     private const float AverageGap = 8;
-    private const int MaxNameLines = 2;
     private const int MaxNoteLines = 3;
     private const float TableSize = 9; // 20 classes with two-line names still fit on one page
 
@@ -66,7 +65,7 @@ internal static class ClassTablePages
     }
 
     private static Line ClassLine(ReportClassRow row, string name, TextStyle style, float nameWidth, bool isAverage) =>
-        new(ReportFormat.Defined(row), ReportText.Wrap(name, style, nameWidth, MaxNameLines), style, isAverage);
+        new(ReportFormat.Defined(row), ReportText.Wrap(name, style, nameWidth), style, isAverage);
 
     private static List<List<Line>> Paginate(IEnumerable<Line> lines, float space)
     {

@@ -6,7 +6,9 @@ namespace TransferHub.Web.Features.Reports.Pdf;
 /// <summary>
 /// The confusion matrix as a heatmap: rows are true classes, columns predicted ones, each cell shows its count and is
 /// shaded by its share of the true class's images (so small classes are as readable as large ones); the diagonal is
-/// outlined. Class names label both axes (column names read upwards), truncated with an ellipsis. Up to about 25
+/// outlined. Class names label both axes (column names read upwards); a name too long for its label keeps its start and
+/// its end around an ellipsis, and when that would still make two labels the same, the axes show the classes' numbers
+/// and a legend page after the matrix lists every number with its full name. Up to about 25
 /// classes fit on one page; more are split into parts (tiles), one page each, their axis titles saying which classes
 /// they show.
 /// </summary>
@@ -46,7 +48,13 @@ internal static class ConfusionPages
             yield break;
         }
 
-        var labels = names.Select(n => ReportText.Ellipsize(n, LabelStyle, MaxLabelWidth)).ToList();
+        var labels = Labels(names);
+        if (labels.Distinct(StringComparer.Ordinal).Count() < labels.Count)
+        {
+            labels = [.. names.Select((_, i) => Number(i))];
+            subtitle = $"On the {ReportFormat.Split(report.EvaluatedSplit)}. Rows: true class; columns: predicted class (numbered: " +
+                "the page after the matrix names them); shade: share of the true class's images; outlined: correct.";
+        }
         var labelWidth = Math.Clamp(labels.Max(l => ReportText.Width(l, LabelStyle)), MinLabelWidth, MaxLabelWidth);
         var gridTop = area.Top + ReportPdf.HeadingHeight(subtitle, area.Width) + AxisTitleBand + labelWidth + LabelGap;
         var gridLeft = area.Left + AxisTitleBand + labelWidth + LabelGap;
@@ -75,6 +83,34 @@ internal static class ConfusionPages
             };
         }
     }
+
+    /// <summary>The classes' numbers and full names, on as many pages as they need, after a numbered matrix.</summary>
+    public static IEnumerable<PageContent> ClassLegend(RunReport report)
+    {
+        var names = report.ClassNames;
+        var labels = Labels(names);
+        if (labels.Distinct(StringComparer.Ordinal).Count() == labels.Count)
+            yield break;
+        var rows = names.Select((n, i) => new KeyValueRow(Number(i), n)).ToList();
+        var area = PageLayout.Content;
+        var space = area.Height - ReportPdf.HeadingHeight(LegendSubtitle, area.Width);
+        var pages = KeyValueTable.Paginate(rows, area.Width, space, space);
+        for (var page = 0; page < pages.Count; page++)
+        {
+            var chunk = pages[page];
+            var title = page == 0 ? "Confusion matrix: classes" : "Confusion matrix: classes (continued)";
+            yield return (canvas, content) =>
+                KeyValueTable.Draw(canvas, chunk, content.Left, ReportPdf.Heading(canvas, content, title, LegendSubtitle), content.Width);
+        }
+    }
+
+    private const string LegendSubtitle = "The numbers on the matrix's axes and the classes they stand for.";
+
+    private static string Number(int index) => $"#{index + 1}";
+
+    /// <summary>Each name as its axis label: whole when it fits, else its start and end around an ellipsis.</summary>
+    private static List<string> Labels(IReadOnlyList<string> names) =>
+        [.. names.Select(n => ReportText.EllipsizeMiddle(n, LabelStyle, MaxLabelWidth))];
 
     private static int Pages(int count, int perPage) => (count + perPage - 1) / perPage;
 

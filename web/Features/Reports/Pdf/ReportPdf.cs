@@ -29,8 +29,21 @@ internal static class ReportPdf
             CurvesPage.Compose(report),
             .. ClassTablePages.Compose(report),
             .. ConfusionPages.Compose(report),
+            .. ConfusionPages.ClassLegend(report),
             .. ThumbnailPages.Compose(report),
         ];
+
+        // First pass: note the glyphs every page draws, so the document embeds font subsets (see FontSubsets).
+        using var subsets = FontSubsets.Begin();
+        using (var nothing = new SKNoDrawCanvas((int)PageLayout.Width, (int)PageLayout.Height))
+            for (var i = 0; i < pages.Count; i++)
+            {
+                nothing.Save();
+                pages[i](nothing, PageLayout.Content);
+                Footer(nothing, report.Title, i + 1, pages.Count);
+                nothing.Restore();
+            }
+        subsets.Build();
 
         using var stream = new MemoryStream();
         using (var document = SKDocument.CreatePdf(stream, Metadata(report)))

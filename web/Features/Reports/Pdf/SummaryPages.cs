@@ -2,8 +2,9 @@ using SkiaSharp;
 
 namespace TransferHub.Web.Features.Reports.Pdf;
 
-/// <summary>Page 1: title, the four headline numbers, the run's facts and its hyperparameters (continued on more
-/// pages when they do not fit).</summary>
+/// <summary>Page 1: title, the headline (accuracy, balanced accuracy, macro F1 and the split they were measured on,
+/// with a warning when accuracy hides classes that are often wrong), the run's facts and its hyperparameters (continued
+/// on more pages when they do not fit).</summary>
 internal static class SummaryPages
 {
     private const int TileCount = 4;
@@ -16,12 +17,18 @@ internal static class SummaryPages
     private const float TitleGap = 6;
     private const float BlockGap = 20;
     private const int MaxTitleLines = 2;
+    private const int MaxWarningLines = 3;
+    private const float WarningGap = 8;
+
+    /// <summary>How far accuracy may exceed macro F1 or balanced accuracy before the headline warns that it flatters.</summary>
+    public const double DisagreementThreshold = 0.15;
 
     private static readonly TextStyle TitleStyle = new(18, Bold: true);
     private static readonly TextStyle SubtitleStyle = new(10, Color: ReportColors.Muted);
     private static readonly TextStyle TableHeadingStyle = new(11, Bold: true);
     private static readonly TextStyle TileValueStyle = new(19, Bold: true);
     private static readonly TextStyle TileLabelStyle = new(7.5f, Color: ReportColors.Muted);
+    private static readonly TextStyle WarningStyle = new(PageLayout.BodySize, Bold: true, Color: ReportColors.Validation);
 
     private sealed record Tile(string Value, string Label, SKColor? Color = null);
 
@@ -34,14 +41,24 @@ internal static class SummaryPages
             : report.Hyperparameters.Select(h => new KeyValueRow(h.Key, h.Value)).ToList();
 
         var factsHeight = facts.Sum(r => KeyValueTable.RowHeight(r, area.Width));
-        var firstTop = HeaderHeight(report, area.Width) + TileHeight + BlockGap + TableHeadingHeight + factsHeight + BlockGap;
+        var warning = WarningLines(report, area.Width);
+        var warningHeight = warning.Count == 0 ? 0 : WarningGap + warning.Count * WarningStyle.LineHeight;
+        var firstTop = HeaderHeight(report, area.Width) + TileHeight + warningHeight + BlockGap + TableHeadingHeight + factsHeight + BlockGap;
         var pages = KeyValueTable.Paginate(hyperparameters, area.Width,
             area.Height - firstTop - TableHeadingHeight, area.Height - ReportPdf.HeadingHeight(null, area.Width));
 
         yield return (canvas, content) =>
         {
             var y = Header(canvas, report, content);
-            y = Tiles(canvas, Tiles(report), content.Left, y, content.Width) + BlockGap;
+            y = Tiles(canvas, Tiles(report), content.Left, y, content.Width);
+            if (warning.Count > 0)
+                y += WarningGap;
+            foreach (var line in warning)
+            {
+                ReportText.Draw(canvas, line, content.Left, y + WarningStyle.Size, WarningStyle);
+                y += WarningStyle.LineHeight;
+            }
+            y += BlockGap;
             y = TableHeading(canvas, "Run", content.Left, y);
             y = KeyValueTable.Draw(canvas, facts, content.Left, y, content.Width) + BlockGap;
             if (pages[0].Count > 0)
@@ -79,22 +96,49 @@ internal static class SummaryPages
                 ? $"the training split, because no image was held out — these numbers are optimistic: {evaluatedText}"
                 : $"the {ReportFormat.Split(report.EvaluatedSplit)}: {evaluatedText}"),
             new("Classes", $"{report.ClassNames.Count}"),
+            new("Best epoch, loss", (report.BestEpoch > 0 ? $"{report.BestEpoch} of {Epochs(report)} (its weights are kept)" : "–") +
+                (report.StoppedEarly ? ", stopped early" : ", not stopped early") +
+                $"; {ReportFormat.SplitName(report.EvaluatedSplit)} loss {ReportFormat.Loss(report.Loss)}"),
         ];
     }
 
     private static List<Tile> Tiles(RunReport report)
     {
-        var epochs = report.Epochs.Count == 0 ? 0 : report.Epochs.Max(e => e.Epoch);
-        var split = ReportFormat.SplitName(report.EvaluatedSplit);
+        var optimistic = report.EvaluatedSplit == "train" ? " (optimistic)" : "";
         return
         [
-            new(ReportFormat.Percent(report.Accuracy), report.EvaluatedSplit == "train" ? "training accuracy (optimistic)" : $"{split} accuracy",
-                ReportColors.Train),
-            new(ReportFormat.Loss(report.Loss), $"{split} loss"),
-            new(report.BestEpoch > 0 ? $"{report.BestEpoch} of {epochs}" : "–", "best epoch (its weights are kept)"),
-            new(report.StoppedEarly ? "yes" : "no", "stopped early"),
+            new(ReportFormat.Percent(report.Accuracy), $"accuracy{optimistic}", ReportColors.Train),
+            new(ReportFormat.Percent(report.MacroAverage.Recall), "balanced accuracy (macro recall)"),
+            new(ReportFormat.Metric(report.MacroAverage.F1), "macro F1 (every class counts the same)"),
+            new(ReportFormat.SplitName(report.EvaluatedSplit), report.EvaluatedSplit == "train"
+                ? "evaluated split: no image was held out" : "evaluated split"),
         ];
     }
+
+    private static int Epochs(RunReport report) => report.Epochs.Count == 0 ? 0 : report.Epochs.Max(e => e.Epoch);
+
+    /// <summary>The sentence under the headline when accuracy flatters the model: it exceeds macro F1 or balanced
+    /// accuracy by more than <see cref="DisagreementThreshold"/>, as on an imbalanced test set where the large class is
+    /// right and the small ones are not.</summary>
+    internal static string? Warning(RunReport report)
+    {
+        var macroF1 = ReportFormat.Defined(report.MacroAverage).F1;
+        var balanced = ReportFormat.Defined(report.MacroAverage).Recall;
+        if (report.Accuracy - Math.Min(macroF1, balanced) <= DisagreementThreshold)
+            return null;
+        var split = ReportFormat.Split(report.EvaluatedSplit);
+        var numbers = $"macro F1 {ReportFormat.Metric(macroF1)} and balanced accuracy {ReportFormat.Percent(balanced)}";
+        var total = report.PerClass.Sum(c => (long)c.Support);
+        var largest = report.PerClass.OrderByDescending(c => c.Support).FirstOrDefault();
+        return largest is not null && total > 0 && largest.Support >= 0.5 * total
+            ? $"Accuracy is high because one class dominates the {split} ({ReportFormat.Percent((double)largest.Support / total)} " +
+              $"of its images are \u201C{largest.ClassName}\u201D); {numbers} show the smaller classes are often wrong."
+            : $"Accuracy ({ReportFormat.Percent(report.Accuracy)}) is much higher than {numbers}: some classes are often " +
+              "wrong; see the per-class metrics.";
+    }
+
+    private static IReadOnlyList<string> WarningLines(RunReport report, float width) =>
+        Warning(report) is { } warning ? ReportText.Wrap(warning, WarningStyle, width, MaxWarningLines) : [];
 
     private static float HeaderHeight(RunReport report, float width) =>
         TitleLines(report, width).Count * TitleStyle.LineHeight + TitleGap + SubtitleStyle.LineHeight + BlockGap;
@@ -127,8 +171,10 @@ internal static class SummaryPages
             canvas.DrawRoundRect(new SKRect(x, top, x + tileWidth, top + TileHeight), TileRadius, TileRadius, background);
             var value = tiles[i].Color is { } color ? TileValueStyle.WithColor(color) : TileValueStyle;
             var textWidth = tileWidth - 2 * TilePadding;
-            ReportText.Draw(canvas, ReportText.Ellipsize(tiles[i].Value, value, textWidth), x + TilePadding,
-                top + TileValueBaseline, value);
+            var valueWidth = ReportText.Width(tiles[i].Value, value);
+            if (valueWidth > textWidth) // smaller rather than cut ("validation")
+                value = value with { Size = value.Size * textWidth / valueWidth };
+            ReportText.Draw(canvas, tiles[i].Value, x + TilePadding, top + TileValueBaseline, value);
             var labelLines = ReportText.Wrap(tiles[i].Label, TileLabelStyle, textWidth, maxLines: 2);
             for (var line = 0; line < labelLines.Count; line++)
                 ReportText.Draw(canvas, labelLines[line], x + TilePadding, top + TileLabelBaseline + line * TileLabelStyle.LineHeight,
