@@ -7,12 +7,13 @@ using Microsoft.Extensions.DependencyInjection;
 using TransferHub.Web.Features.Api;
 using TransferHub.Web.Features.Projects;
 using TransferHub.Web.Features.Teams;
+using Xunit.Abstractions;
 using static TransferHub.Integration.Tests.JobTestData;
 
 namespace TransferHub.Integration.Tests;
 
 /// <summary>The automation API end to end with a real worker: what a script does from a token to a prediction.</summary>
-public sealed class ApiJourneyTests : HostedTest
+public sealed class ApiJourneyTests(ITestOutputHelper output) : HostedTest(output)
 {
     private static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode status = HttpStatusCode.OK)
     {

@@ -5,13 +5,14 @@ using TransferHub.Web.Features.Datasets.Import;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Features.Projects;
 using TransferHub.Web.Features.Teams;
+using Xunit.Abstractions;
 using static TransferHub.Integration.Tests.JobTestData;
 
 namespace TransferHub.Integration.Tests;
 
 /// <summary>Divergence is a result, not a crash (shared/cases arrows-and-colours-60.zip): the web once crashed storing
 /// a NaN epoch and lost every epoch while the worker logged the run as completed.</summary>
-public sealed class DivergenceTests : HostedTest
+public sealed class DivergenceTests(ITestOutputHelper output) : HostedTest(output)
 {
     [Fact]
     public async Task ARunWhoseLossBecomesNaNEndsDivergedWithEveryEpochKeptAndAdviceToLowerTheLearningRate()

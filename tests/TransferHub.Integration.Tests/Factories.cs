@@ -3,16 +3,18 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using TransferHub.Testing;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
 using TransferHub.Web.Features.Workers;
 using TransferHub.Web.Features.Workers.Gateway;
+using Xunit.Abstractions;
 
 namespace TransferHub.Integration.Tests;
 
 /// <summary>A real worker on TestServer with a temporary data folder, or with <paramref name="folder"/> (kept when this
 /// host is disposed) to play a worker process that restarts on the same disk.</summary>
-public sealed class WorkerHost(string? folder = null) : WebApplicationFactory<TransferHub.Worker.WorkerOptions>
+public sealed class WorkerHost(string? folder = null) : WebApplicationFactory<TransferHub.Worker.WorkerOptions>, ILoggedHost
 {
     public const string Token = "integration-token-0123456789";
     private readonly string _folder = folder ?? Path.Combine(Path.GetTempPath(), "transferhub-integration", Guid.NewGuid().ToString("N"));
@@ -20,9 +22,12 @@ public sealed class WorkerHost(string? folder = null) : WebApplicationFactory<Tr
 
     public string Folder => _folder;
 
+    public TestOutputLoggerProvider Log { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        builder.ConfigureLogging(Log.AddTo);
         builder.UseSetting("Worker:Name", "integration-worker");
         builder.UseSetting("Worker:Token", Token);
         builder.UseSetting("Worker:DataFolder", _folder);
@@ -41,7 +46,7 @@ public sealed class WorkerHost(string? folder = null) : WebApplicationFactory<Tr
 /// <summary>The web app on TestServer whose gRPC clients reach the in-process worker <see cref="Worker"/> points at
 /// (null = the worker is gone: calls fail as if its process died). Several hosts may share one <paramref name="folder"/>
 /// (database and storage) to play a web app that restarts.</summary>
-public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>
+public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>, ILoggedHost
 {
     private readonly bool _ownsFolder;
 
@@ -63,10 +68,12 @@ public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>
 
     public WorkerSwitch Worker { get; }
     public string Folder { get; }
+    public TestOutputLoggerProvider Log { get; } = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
+        builder.ConfigureLogging(Log.AddTo);
         builder.UseSetting("ConnectionStrings:TransferHub", $"Data Source={Path.Combine(Folder, "web.db")}");
         builder.UseSetting("Storage:Root", Path.Combine(Folder, "storage"));
         builder.UseSetting("Workers:Local:Name", "in-process-worker");
@@ -188,15 +195,29 @@ public sealed class WorkerSwitch(WorkerHost? current)
     }
 }
 
+/// <summary>A test host whose log a test can read in its output.</summary>
+public interface ILoggedHost
+{
+    TestOutputLoggerProvider Log { get; }
+}
+
 /// <summary>Base of tests that start web apps and workers: every host a test keeps is disposed after it, newest first
-/// (web apps before the workers they call).</summary>
-public abstract class HostedTest : IDisposable
+/// (web apps before the workers they call), and what the hosts log appears in the test's output.</summary>
+public abstract class HostedTest(ITestOutputHelper output) : IDisposable
 {
     private readonly List<IDisposable> _hosts = [];
+    private readonly List<IDisposable> _logs = [];
 
     protected T Keep<T>(T host) where T : IDisposable
     {
-        _hosts.Add(host);
+        _hosts.Add(Logged(host));
+        return host;
+    }
+
+    /// <summary>Shows <paramref name="host"/>'s log in this test's output (hosts passed to <see cref="Keep"/> already do).</summary>
+    protected T Logged<T>(T host)
+    {
+        if (host is ILoggedHost logged) _logs.Add(logged.Log.Attach(output));
         return host;
     }
 
@@ -205,6 +226,7 @@ public abstract class HostedTest : IDisposable
     public void Dispose()
     {
         foreach (var host in Enumerable.Reverse(_hosts)) host.Dispose();
+        foreach (var log in _logs) log.Dispose();
         GC.SuppressFinalize(this);
     }
 }

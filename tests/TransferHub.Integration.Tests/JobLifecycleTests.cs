@@ -2,13 +2,14 @@ using Microsoft.Extensions.DependencyInjection;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Storage;
+using Xunit.Abstractions;
 using static TransferHub.Integration.Tests.JobTestData;
 
 namespace TransferHub.Integration.Tests;
 
 /// <summary>Runs go from the web's queue to a real worker and back: events persisted as they arrive, the model copied
 /// into the web's storage, faults (cancel, a worker that dies, a web app that restarts) losing nothing.</summary>
-public sealed class JobLifecycleTests : HostedTest
+public sealed class JobLifecycleTests(ITestOutputHelper output) : HostedTest(output)
 {
     [Fact]
     public async Task AQueuedRunCompletesWithEveryEpochTheEvaluationAndTheModelStored()
@@ -144,7 +145,7 @@ public sealed class JobLifecycleTests : HostedTest
     {
         var worker = new WorkerSwitch(NewWorker());
         var folder = Path.Combine(Path.GetTempPath(), "transferhub-integration", Guid.NewGuid().ToString("N"));
-        var first = new WebHost(worker, folder);
+        var first = Logged(new WebHost(worker, folder));
         var (user, _, dataset) = await TrainableDatasetAsync(first);
         var id = Assert.Single(await LaunchAsync(first, user, dataset, SlowRun(epochs: 6)));
         await WaitForAsync(first, id, j => j.EpochsDone >= 1, "its first epoch");

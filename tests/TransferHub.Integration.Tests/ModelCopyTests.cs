@@ -1,13 +1,14 @@
 using Microsoft.Extensions.DependencyInjection;
 using TransferHub.Web.Data;
 using TransferHub.Web.Storage;
+using Xunit.Abstractions;
 using static TransferHub.Integration.Tests.JobTestData;
 
 namespace TransferHub.Integration.Tests;
 
 /// <summary>No model is lost: a run is "completed" only once its model is in the web's storage, and a copy cut short by
 /// a dying worker or a restarting web app is made again, leaving no temporary file behind (shared/cases).</summary>
-public sealed class ModelCopyTests : HostedTest
+public sealed class ModelCopyTests(ITestOutputHelper output) : HostedTest(output)
 {
     private const string DownloadModel = "/transferhub.worker.v1.WorkerService/DownloadModel";
 
@@ -65,7 +66,7 @@ public sealed class ModelCopyTests : HostedTest
         var folder = Path.Combine(Path.GetTempPath(), "transferhub-integration", Guid.NewGuid().ToString("N"));
         try
         {
-            var first = new WebHost(worker, folder);
+            var first = Logged(new WebHost(worker, folder));
             var (user, _, dataset) = await TrainableDatasetAsync(first);
             var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             worker.OnResponse = async (path, ct) =>

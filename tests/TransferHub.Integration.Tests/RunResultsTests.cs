@@ -3,13 +3,14 @@ using TransferHub.Web.Data;
 using TransferHub.Web.Features.Datasets.Curation;
 using TransferHub.Web.Features.Evaluation;
 using TransferHub.Web.Features.Jobs;
+using Xunit.Abstractions;
 using static TransferHub.Integration.Tests.JobTestData;
 
 namespace TransferHub.Integration.Tests;
 
 /// <summary>What a user does with a finished run: drill into the confusion matrix, relabel and retrain, test an image
 /// (also after the worker that trained it is gone).</summary>
-public sealed class RunResultsTests : HostedTest
+public sealed class RunResultsTests(ITestOutputHelper output) : HostedTest(output)
 {
     [Fact]
     public async Task ConfusionCellsListTheirImagesAndARelabelThenRetrainRunsOnTheNewLabels()

@@ -1,11 +1,12 @@
 using Microsoft.Extensions.DependencyInjection;
 using TransferHub.Web.Features.Workers;
+using Xunit.Abstractions;
 
 namespace TransferHub.Integration.Tests;
 
 /// <summary>issue 17: the Workers page showed a worker killed 16 s earlier as "online" until the scheduler happened to
 /// contact it. The monitor checks workers on a schedule, stores what it found and tells open pages.</summary>
-public sealed class WorkerMonitorTests : HostedTest
+public sealed class WorkerMonitorTests(ITestOutputHelper output) : HostedTest(output)
 {
     [Fact]
     public async Task AKilledWorkerShowsOfflineWithinSecondsAndOnlineAgainWhenItIsBackWithoutAnyoneAsking()

@@ -1,4 +1,7 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features;
 using TransferHub.Web.Tests.Infrastructure;
@@ -98,12 +101,14 @@ public sealed class TeamMembershipTests(WebAppFactory app) : IClassFixture<WebAp
         await using var blocker = new SqliteConnection($"Data Source={app.DatabaseFile};Pooling=False");
         await blocker.OpenAsync();
         await ExecuteAsync(blocker, "BEGIN IMMEDIATE;");
+        using var transactions = new TransactionStarts(app.DatabaseFile);
         var demotions = new[]
         {
             Task.Run(() => Outcome(first.Teams.ChangeRoleAsync(s.OwnerId, s.TeamId, s.EditorId, TeamRole.Viewer))),
             Task.Run(() => Outcome(second.Teams.ChangeRoleAsync(s.EditorId, s.TeamId, s.OwnerId, TeamRole.Viewer))),
         };
-        await Task.Delay(500);
+        // Both requests have made every read they make before writing and now wait for the lock (or are about to).
+        await transactions.WaitForAsync(2, TimeSpan.FromSeconds(20));
         await ExecuteAsync(blocker, "COMMIT;");
         var outcomes = await Task.WhenAll(demotions);
 
@@ -124,6 +129,56 @@ public sealed class TeamMembershipTests(WebAppFactory app) : IClassFixture<WebAp
             await using var command = connection.CreateCommand();
             command.CommandText = sql;
             await command.ExecuteNonQueryAsync();
+        }
+    }
+
+    /// <summary>Counts the transactions EF Core begins on one database file: its TransactionStarting event, raised just
+    /// before SQLite's BEGIN (which waits while another connection holds the write lock).</summary>
+    private sealed class TransactionStarts : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
+    {
+        private readonly string _databaseFile;
+        private readonly List<IDisposable> _subscriptions = [];
+        private readonly IDisposable _listeners;
+        private int _count;
+
+        public TransactionStarts(string databaseFile)
+        {
+            _databaseFile = Path.GetFullPath(databaseFile);
+            _listeners = DiagnosticListener.AllListeners.Subscribe(this);
+        }
+
+        public async Task WaitForAsync(int count, TimeSpan timeout)
+        {
+            var clock = Stopwatch.StartNew();
+            while (Volatile.Read(ref _count) < count)
+            {
+                Assert.True(clock.Elapsed < timeout, $"{Volatile.Read(ref _count)} of {count} transactions began within {timeout}");
+                await Task.Delay(10);
+            }
+        }
+
+        void IObserver<DiagnosticListener>.OnNext(DiagnosticListener listener)
+        {
+            if (listener.Name != DbLoggerCategory.Name) return;
+            lock (_subscriptions) _subscriptions.Add(listener.Subscribe(this, name => name == RelationalEventId.TransactionStarting.Name));
+        }
+
+        void IObserver<KeyValuePair<string, object?>>.OnNext(KeyValuePair<string, object?> e)
+        {
+            if (e.Value is DbContextEventData { Context: { } context }
+                && context.Database.GetDbConnection().DataSource is { Length: > 0 } source && Path.GetFullPath(source) == _databaseFile)
+                Interlocked.Increment(ref _count);
+        }
+
+        void IObserver<DiagnosticListener>.OnCompleted() { }
+        void IObserver<DiagnosticListener>.OnError(Exception error) { }
+        void IObserver<KeyValuePair<string, object?>>.OnCompleted() { }
+        void IObserver<KeyValuePair<string, object?>>.OnError(Exception error) { }
+
+        public void Dispose()
+        {
+            _listeners.Dispose();
+            lock (_subscriptions) foreach (var subscription in _subscriptions) subscription.Dispose();
         }
     }
 

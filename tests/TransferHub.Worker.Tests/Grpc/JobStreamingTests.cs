@@ -5,13 +5,17 @@ using System.Text.Json;
 using Grpc.Core;
 using TransferHub.Worker.Tests.Infrastructure;
 using TransferHub.Worker.V1;
+using Xunit.Abstractions;
 
 namespace TransferHub.Worker.Tests.Grpc;
 
 [Collection(WorkerCollection.Name)]
-public sealed class JobStreamingTests(WorkerFactory worker)
+public sealed class JobStreamingTests(WorkerFactory worker, ITestOutputHelper output) : IDisposable
 {
     private static readonly IReadOnlyList<TestImage> Small = TestImages.Fashion(classes: 3, train: 8, val: 4, test: 4);
+    private readonly IDisposable _log = worker.Log.Attach(output);
+
+    public void Dispose() => _log.Dispose();
 
     [Fact]
     public async Task StartJobStreamsStartedThenOneEpochEventPerEpochThenCompleted()
@@ -151,8 +155,8 @@ public sealed class JobStreamingTests(WorkerFactory worker)
         await client.UploadAsync(Small);
         var spec = WorkerClientExtensions.Spec("watch-1", Small, classes: 3);
         spec.Mode = JobMode.FineTune;
-        spec.Epochs = 4;
-        spec.BatchSize = 8;
+        spec.Epochs = 500; // far more than the test waits for: the job is still running whenever the watch looks
+        spec.BatchSize = 4;
         using var start = new CancellationTokenSource();
         using (var call = client.StartJob(spec, cancellationToken: start.Token))
         {
@@ -161,14 +165,30 @@ public sealed class JobStreamingTests(WorkerFactory worker)
             start.Cancel();
         }
 
-        var resumed = await client.WatchJob(new WatchJobRequest { JobId = "watch-1", AfterEpoch = 1 }).ReadAllAsync();
-        Assert.Equal([2, 3, 4], resumed.Where(e => e.Epoch is not null).Select(e => e.Epoch.Epoch));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var watch = client.WatchJob(new WatchJobRequest { JobId = "watch-1", AfterEpoch = 1 }, cancellationToken: deadline.Token);
+        var resumed = new List<JobEvent>();
+        Assert.True(await watch.ResponseStream.MoveNext(deadline.Token));
+        resumed.Add(watch.ResponseStream.Current);
+        // The watch is streaming now: an epoch the worker had not finished at this point can only arrive live.
+        var doneWhenWatching = (await client.GetJobStatusAsync(new GetJobStatusRequest { JobId = "watch-1" })).EpochsDone;
+        while (!(resumed[^1].Epoch?.Epoch > doneWhenWatching) && await watch.ResponseStream.MoveNext(deadline.Token))
+            resumed.Add(watch.ResponseStream.Current);
+        Assert.True(resumed[^1].Epoch?.Epoch > doneWhenWatching,
+            $"the watch ended after replaying up to epoch {doneWhenWatching} without following the job live");
+
+        // So does the end of the job, which happens only now.
+        Assert.True((await client.CancelJobAsync(new CancelJobRequest { JobId = "watch-1" })).Cancelled);
+        while (await watch.ResponseStream.MoveNext(deadline.Token)) resumed.Add(watch.ResponseStream.Current);
+        Assert.Equal(FailureCode.Cancelled, resumed[^1].Failed?.Code);
+
+        var epochs = resumed.Where(e => e.Epoch is not null).Select(e => e.Epoch.Epoch).ToList();
+        Assert.Equal(Enumerable.Range(2, epochs.Count), epochs);
         Assert.DoesNotContain(resumed, e => e.Started is not null);
-        Assert.NotNull(resumed[^1].Completed);
 
         var replay = await client.WatchJob(new WatchJobRequest { JobId = "watch-1" }).ReadAllAsync();
         Assert.Equal(JobEvent.EventOneofCase.Started, replay[0].EventCase);
-        Assert.Equal([1, 2, 3, 4], replay.Where(e => e.Epoch is not null).Select(e => e.Epoch.Epoch));
+        Assert.Equal(Enumerable.Range(1, epochs[^1]), replay.Where(e => e.Epoch is not null).Select(e => e.Epoch.Epoch));
         Assert.Equal(resumed[^1], replay[^1]);
     }
 
@@ -177,7 +197,7 @@ public sealed class JobStreamingTests(WorkerFactory worker)
     {
         var client = worker.Client();
         await client.UploadAsync(Small);
-        async Task<List<EpochMetrics>> Run(string id)
+        async Task<List<JobEvent>> Run(string id)
         {
             var spec = WorkerClientExtensions.Spec(id, Small, classes: 3);
             spec.Mode = JobMode.FineTune;
@@ -186,12 +206,20 @@ public sealed class JobStreamingTests(WorkerFactory worker)
             spec.BatchSize = 8;
             spec.Augmentation = new AugmentationSettings { HorizontalFlip = true, CropScaleMin = 0.6f, CropScaleMax = 1f, Brightness = 0.2f };
             spec.Head = new HeadSpec { HiddenUnits = 16, Dropout = 0.3f };
-            return (await client.StartJob(spec).ReadAllAsync()).Where(e => e.Epoch is not null).Select(e => e.Epoch).ToList();
+            var events = await client.StartJob(spec).ReadAllAsync();
+            // Two runs that fail alike (e.g. both NaN, or both with no epoch at all) prove nothing about the seed.
+            var end = events.LastOrDefault();
+            Assert.True(end?.Completed is not null, $"{id} did not complete: {end?.Failed?.ToString() ?? "no event"}");
+            return events;
         }
 
-        var first = await Run("seed-a");
-        var second = await Run("seed-b");
+        var first = Metrics(await Run("seed-a"));
+        var second = Metrics(await Run("seed-b"));
+        Assert.Equal(2, first.Count);
+        Assert.All(first, m => Assert.True(float.IsFinite(m.TrainLoss) && float.IsFinite(m.ValLoss), $"epoch {m.Epoch}: {m}"));
         Assert.Equal(first.Select(e => (e.TrainLoss, e.ValLoss, e.ValAccuracy)), second.Select(e => (e.TrainLoss, e.ValLoss, e.ValAccuracy)));
+
+        static List<EpochMetrics> Metrics(List<JobEvent> events) => events.Where(e => e.Epoch is not null).Select(e => e.Epoch).ToList();
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using TransferHub.Testing;
 using TransferHub.Worker.V1;
 
 namespace TransferHub.Worker.Tests.Infrastructure;
@@ -42,9 +43,13 @@ public sealed class WorkerFactory : WebApplicationFactory<Program>
 
     public string WeightsFolder => Path.Combine(DataFolder, "weights");
 
+    /// <summary>The worker's log; a test attaches its output helper to it (<see cref="TestOutputLoggerProvider.Attach"/>).</summary>
+    public TestOutputLoggerProvider Log { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        builder.ConfigureLogging(Log.AddTo);
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));
     }
 
