@@ -25,7 +25,7 @@ public sealed class JobLifecycleTests(ITestOutputHelper output) : HostedTest(out
         Assert.All(job.Epochs, e => Assert.InRange(e.TrainAccuracy!.Value, 0, 1));
         Assert.Equal((12, 4, 4), (job.TrainImages, job.ValImages, job.TestImages));
         Assert.Equal("test", job.EvaluatedSplit);
-        var evaluation = Evaluation.FromJson(job.EvaluationJson!);
+        var evaluation = RunEvaluation.FromJson(job.EvaluationJson!);
         Assert.Equal(4, evaluation.Predictions.Count);
         Assert.Equal(evaluation.Predictions.Count(p => p.Correct) / 4.0, job.Accuracy!.Value, 5);
         Assert.Equal(4, evaluation.Confusion.Sum(row => row.Sum()));

@@ -20,7 +20,7 @@ public sealed class RunResultsTests(ITestOutputHelper output) : HostedTest(outpu
         var id = Assert.Single(await LaunchAsync(web, user, dataset, QuickRun(epochs: 2)));
         var job = await WaitForAsync(web, id, j => j.IsFinished, "an end state");
         Assert.True(job.Status == JobStatus.Completed, job.Message);
-        var evaluation = Evaluation.FromJson(job.EvaluationJson!);
+        var evaluation = RunEvaluation.FromJson(job.EvaluationJson!);
 
         var cells = new List<CellImage>();
         for (var t = 0; t < 2; t++)
@@ -47,8 +47,8 @@ public sealed class RunResultsTests(ITestOutputHelper output) : HostedTest(outpu
         Assert.True(second.Status == JobStatus.Completed, second.Message);
         Assert.NotEqual(job.DatasetVersion, second.DatasetVersion);
         Assert.Equal(job.Seed, second.Seed);
-        var relabelled = Evaluation.FromJson(second.EvaluationJson!).Predictions.Single(p => p.Sha256 == image.Sha256);
-        Assert.Equal(otherClass.Name, Evaluation.FromJson(second.EvaluationJson!).ClassNames[relabelled.TrueClass]);
+        var relabelled = RunEvaluation.FromJson(second.EvaluationJson!).Predictions.Single(p => p.Sha256 == image.Sha256);
+        Assert.Equal(otherClass.Name, RunEvaluation.FromJson(second.EvaluationJson!).ClassNames[relabelled.TrueClass]);
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public sealed class RunResultsTests(ITestOutputHelper output) : HostedTest(outpu
         var id = Assert.Single(await LaunchAsync(web, user, dataset, QuickRun(epochs: 3)));
         var job = await WaitForAsync(web, id, j => j.IsFinished, "an end state");
         Assert.True(job.Status == JobStatus.Completed, job.Message);
-        var evaluation = Evaluation.FromJson(job.EvaluationJson!);
+        var evaluation = RunEvaluation.FromJson(job.EvaluationJson!);
         var tested = evaluation.Predictions[0];
         var bytes = await File.ReadAllBytesAsync(Directory.GetFiles(Path.Combine(web.Folder, "storage", "images", tested.Sha256[..2]), tested.Sha256)[0]);
 

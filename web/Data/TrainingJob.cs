@@ -83,7 +83,7 @@ public class TrainingJob
     public int? BestEpoch { get; set; }
     public bool StoppedEarly { get; set; }
     public double? TrainingSeconds { get; set; }
-    /// <summary><c>Features.Jobs.Evaluation</c> as JSON: per-class metrics, confusion matrix, per-image predictions.</summary>
+    /// <summary><c>Features.Jobs.RunEvaluation</c> as JSON: per-class metrics, confusion matrix, per-image predictions.</summary>
     public string? EvaluationJson { get; set; }
 
     /// <summary>The worker's model id; the artifact itself is copied into the web's storage.</summary>

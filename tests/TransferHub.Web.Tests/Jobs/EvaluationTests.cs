@@ -20,7 +20,7 @@ public sealed class EvaluationTests
             ("a", 0, P(0)), ("b", 0, P(0)), ("c", 0, P(1)), ("d", 1, P(1)), ("e", 1, P(1)), ("f", 2, P(0)),
         };
 
-        var e = Evaluation.Compute("test", ["cat", "dog", "bird"], images);
+        var e = RunEvaluation.Compute("test", ["cat", "dog", "bird"], images);
 
         Assert.Equal([[2, 1, 0], [0, 2, 0], [1, 0, 0]], e.Confusion);
         Assert.Equal(4 / 6.0, e.Accuracy, 6);
@@ -34,7 +34,7 @@ public sealed class EvaluationTests
         Assert.Equal((2 / 3.0 + 0.8 + 0) / 3, e.Macro.F1, 6);
         Assert.Equal((2 / 3.0 * 3 + 0.8 * 2) / 6, e.Weighted.F1, 6);
         Assert.Equal(-(4 * Math.Log(0.8) + 2 * Math.Log(0.1)) / 6, e.Loss, 5);
-        Assert.Equal(e.Accuracy, Evaluation.FromJson(e.ToJson()).Accuracy);
+        Assert.Equal(e.Accuracy, RunEvaluation.FromJson(e.ToJson()).Accuracy);
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public sealed class EvaluationTests
             ("r1", 2, P(2)), ("r2", 2, P(2)), ("r3", 2, P(2)), ("u1", 3, P(1)), ("u2", 3, P(1)), ("u3", 3, P(1)),
         };
 
-        var e = Evaluation.Compute("test", ["cyan", "down", "red", "up"], images);
+        var e = RunEvaluation.Compute("test", ["cyan", "down", "red", "up"], images);
         var shared = ClassificationMetrics.ForRun([2, 2, 2, 3, 3, 3], [2, 2, 2, 1, 1, 1], 4);
 
         Assert.Equal(0.25, e.Macro.F1, 12);

@@ -175,7 +175,7 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
         Assert.Equal((JobKind.Ensemble, JobStatus.Completed), (ensemble.Kind, ensemble.Status));
         Assert.Equal($"{first},{second}", ensemble.EnsembleOf);
         Assert.Equal(1.0, ensemble.Accuracy); // averaged: A 0.675 bag, B 0.675 sandal
-        var evaluation = Evaluation.FromJson(ensemble.EvaluationJson!);
+        var evaluation = RunEvaluation.FromJson(ensemble.EvaluationJson!);
         Assert.Equal(0.675, evaluation.Predictions.Single(p => p.TrueClass == 0).Probabilities[0], 5);
         Assert.Equal([[1, 0], [0, 1]], evaluation.Confusion);
         Assert.Equal(0.5, (await JobAsync(first)).Accuracy);

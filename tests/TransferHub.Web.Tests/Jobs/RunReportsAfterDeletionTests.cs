@@ -90,7 +90,7 @@ public sealed class RunReportsAfterDeletionTests(WebAppFactory app) : IClassFixt
     /// <summary>What the scheduler stores when the worker reports the run finished: every test image right.</summary>
     private async Task FinishAsync(int jobId, IReadOnlyList<TestImage> images)
     {
-        var evaluation = Evaluation.Compute("test", StoredRuns.Classes, [.. images.Select(i =>
+        var evaluation = RunEvaluation.Compute("test", StoredRuns.Classes, [.. images.Select(i =>
         {
             var probabilities = new float[2];
             probabilities[i.TrueClass] = 0.9f;

@@ -22,7 +22,7 @@ internal static class StoredRuns
         string[]? classes = null)
     {
         classes ??= Classes;
-        var evaluation = Evaluation.Compute("test", classes, [.. images.Select(x =>
+        var evaluation = RunEvaluation.Compute("test", classes, [.. images.Select(x =>
         {
             var probabilities = new float[2];
             probabilities[x.TrueClass] = x.P;

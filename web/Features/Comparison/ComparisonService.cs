@@ -77,7 +77,7 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
 
         // Runs evaluated on other splits are named by SplitNote; "different test images" speaks of test sets only.
         var testSets = jobs.Where(j => j.EvaluationJson is not null && j.EvaluatedSplit is null or "test")
-            .Select(j => TestSet(Jobs.Evaluation.FromJson(j.EvaluationJson!))).Distinct().ToList();
+            .Select(j => TestSet(Jobs.RunEvaluation.FromJson(j.EvaluationJson!))).Distinct().ToList();
         return new ComparisonView(runs, groups, SameTestImages: testSets.Count <= 1);
     }
 
@@ -92,7 +92,7 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
         await new TeamAccess(db, userId).RequireDatasetAsync(first.DatasetId, TeamPermission.EditContent, cancellationToken);
         if (jobs.Any(j => j.Kind != JobKind.Training || j.Status != JobStatus.Completed || j.EvaluationJson is null))
             throw new RuleViolationException("Only completed training runs can form an ensemble.");
-        var evaluations = jobs.Select(j => Jobs.Evaluation.FromJson(j.EvaluationJson!)).ToList();
+        var evaluations = jobs.Select(j => Jobs.RunEvaluation.FromJson(j.EvaluationJson!)).ToList();
         var classes = evaluations[0].ClassNames;
         if (evaluations.Any(e => !e.ClassNames.SequenceEqual(classes)))
             throw new RuleViolationException("The runs have different classes (or class order): an ensemble needs the same classes.");
@@ -110,7 +110,7 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
         }).OrderBy(x => x.Key, StringComparer.Ordinal).ToList();
         if (averaged.Count == 0)
             throw new RuleViolationException("The runs have no evaluated images to combine.");
-        var result = Jobs.Evaluation.Compute(evaluations[0].Split, classes, averaged);
+        var result = Jobs.RunEvaluation.Compute(evaluations[0].Split, classes, averaged);
 
         var ensemble = new TrainingJob
         {
@@ -156,6 +156,6 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
     private static string Configuration(IReadOnlyList<KeyValuePair<string, string>> settings) =>
         string.Join(", ", settings.Where(s => s.Key != "Seed").Select(s => s.Value));
 
-    private static string TestSet(Jobs.Evaluation evaluation) =>
+    private static string TestSet(Jobs.RunEvaluation evaluation) =>
         string.Join(";", evaluation.Predictions.Select(p => $"{p.Sha256}:{p.TrueClass}").Order(StringComparer.Ordinal));
 }

@@ -8,7 +8,7 @@ using TransferHub.Web.Storage;
 namespace TransferHub.Web.Features.Evaluation;
 
 /// <summary>A finished run's evaluation with what the page needs around it.</summary>
-public sealed record EvaluationView(int JobId, int DatasetId, bool CanEdit, Jobs.Evaluation Result, IReadOnlyList<DatasetClassChoice> DatasetClasses);
+public sealed record EvaluationView(int JobId, int DatasetId, bool CanEdit, Jobs.RunEvaluation Result, IReadOnlyList<DatasetClassChoice> DatasetClasses);
 
 public sealed record DatasetClassChoice(int Id, string Name);
 
@@ -41,7 +41,7 @@ public sealed class EvaluationService(
         var classes = await db.DatasetClasses.Where(c => c.DatasetId == job.DatasetId).OrderBy(c => c.Ordinal)
             .Select(c => new DatasetClassChoice(c.Id, c.Name)).ToListAsync(cancellationToken);
         return new EvaluationView(jobId, job.DatasetId, role?.Allows(TeamPermission.EditContent) == true,
-            Jobs.Evaluation.FromJson(job.EvaluationJson), classes);
+            Jobs.RunEvaluation.FromJson(job.EvaluationJson), classes);
     }
 
     /// <summary>The images of one confusion-matrix cell (true class row, predicted class column), least confident first

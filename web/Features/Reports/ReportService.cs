@@ -22,7 +22,7 @@ public sealed class ReportService(IDbContextFactory<TransferHubDbContext> dbFact
         if (row is null) return null;
         var job = row.Job;
         if (job.EvaluationJson is null) throw new RuleViolationException($"Run #{jobId} has no evaluation yet ({JobService.Describe(job.Status)}).");
-        var evaluation = Jobs.Evaluation.FromJson(job.EvaluationJson);
+        var evaluation = Jobs.RunEvaluation.FromJson(job.EvaluationJson);
         var names = evaluation.ClassNames;
 
         var epochs = await db.JobEpochs.Where(e => e.JobId == jobId && e.Attempt == job.Attempt).OrderBy(e => e.Epoch)

@@ -27,9 +27,9 @@ internal static class RunEvents
     };
 
     /// <summary>What the worker reported when a run completed, taken as is: the worker scores with
-    /// <c>ClassificationMetrics.ForRun</c>, the code <see cref="Jobs.Evaluation.Compute"/> uses for ensembles, so nothing
+    /// <c>ClassificationMetrics.ForRun</c>, the code <see cref="Jobs.RunEvaluation.Compute"/> uses for ensembles, so nothing
     /// is recomputed.</summary>
-    public static Jobs.Evaluation Evaluation(JobCompleted completed, IReadOnlyList<string> classNames) => new(
+    public static Jobs.RunEvaluation Evaluation(JobCompleted completed, IReadOnlyList<string> classNames) => new(
         RunSpec.SplitName(completed.EvaluatedSplit),
         completed.Accuracy,
         completed.Loss,

@@ -42,7 +42,7 @@ public sealed record RunEpoch(long Sequence, int Epoch, double TrainLoss, double
 public sealed record RunLog(long Sequence, string Level, string Message) : RunEvent(Sequence);
 
 /// <summary>Training and evaluation finished; the model <see cref="ModelId"/> waits on the worker to be copied.</summary>
-public sealed record RunTrained(long Sequence, Jobs.Evaluation Evaluation, string ModelId, int BestEpoch, bool StoppedEarly,
+public sealed record RunTrained(long Sequence, Jobs.RunEvaluation Evaluation, string ModelId, int BestEpoch, bool StoppedEarly,
     double TrainingSeconds) : RunEvent(Sequence);
 
 public sealed record RunFailed(long Sequence, RunFailureKind Kind, string Message) : RunEvent(Sequence);

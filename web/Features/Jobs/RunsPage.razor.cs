@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
-using TransferHub.Web.Features.Jobs;
+using TransferHub.Web.Features.Comparison;
 using TransferHub.Web.Features.Projects;
 
-namespace TransferHub.Web.Features.Comparison;
+namespace TransferHub.Web.Features.Jobs;
 
 /// <summary>A project's runs, live; pick some to compare side by side or to combine into an ensemble.</summary>
 public partial class RunsPage

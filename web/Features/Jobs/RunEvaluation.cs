@@ -13,7 +13,7 @@ public sealed record ImageVerdict(string Sha256, int TrueClass, int PredictedCla
 }
 
 /// <summary>A run's evaluation on its held-out split, as stored with the job (JSON) and shown on the evaluation page.</summary>
-public sealed record Evaluation(
+public sealed record RunEvaluation(
     string Split,
     double Accuracy,
     double Loss,
@@ -28,14 +28,14 @@ public sealed record Evaluation(
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static Evaluation FromJson(string json) =>
-        JsonSerializer.Deserialize<Evaluation>(json, Json) ?? throw new InvalidDataException("Empty evaluation.");
+    public static RunEvaluation FromJson(string json) =>
+        JsonSerializer.Deserialize<RunEvaluation>(json, Json) ?? throw new InvalidDataException("Empty evaluation.");
 
     /// <summary>Scores predictions made here (an ensemble's averaged probabilities): the predicted class is the most
     /// probable one; loss is the mean negative log-probability of the true class; the metrics are
     /// <see cref="ClassificationMetrics"/>'s, the same code the worker scores runs with.</summary>
     /// <exception cref="ArgumentException">No images.</exception>
-    public static Evaluation Compute(string split, IReadOnlyList<string> classNames, IReadOnlyList<(string Sha256, int TrueClass, float[] Probabilities)> images)
+    public static RunEvaluation Compute(string split, IReadOnlyList<string> classNames, IReadOnlyList<(string Sha256, int TrueClass, float[] Probabilities)> images)
     {
         var n = classNames.Count;
         var verdicts = new List<ImageVerdict>(images.Count);
@@ -49,7 +49,7 @@ public sealed record Evaluation(
             verdicts.Add(new ImageVerdict(sha, truth, predicted, probabilities[predicted], probabilities));
         }
         var metrics = ClassificationMetrics.ForRun([.. verdicts.Select(v => v.TrueClass)], [.. verdicts.Select(v => v.PredictedClass)], n);
-        return new Evaluation(split, metrics.Accuracy, loss / images.Count, classNames,
+        return new RunEvaluation(split, metrics.Accuracy, loss / images.Count, classNames,
             [.. metrics.PerClass.Select((row, c) => Score(classNames[c], row))], Score("macro avg", metrics.Macro),
             Score("weighted avg", metrics.Weighted), metrics.Confusion, verdicts);
     }
