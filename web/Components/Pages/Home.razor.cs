@@ -23,6 +23,7 @@ public partial class Home
     private IReadOnlyList<TeamSummary>? _teams;
     private IReadOnlyList<ProjectSummary>? _projects;
 
+    /// <summary>Who is looking (cascaded): an anonymous visitor gets the product page, a signed-in user their teams and projects. Read once, on initialisation.</summary>
     [CascadingParameter]
     private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
 

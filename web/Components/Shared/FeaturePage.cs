@@ -14,6 +14,7 @@ public abstract class FeaturePage : ComponentBase
     private string? _userId;
     private string? _userName;
 
+    /// <summary>Who is calling (cascaded by the app); their user id and account name are read once, in <c>OnInitializedAsync</c>.</summary>
     [CascadingParameter]
     private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
 

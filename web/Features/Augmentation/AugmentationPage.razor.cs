@@ -12,6 +12,7 @@ public partial class AugmentationPage
     private long _seed = 1;
     private bool _busy;
 
+    /// <summary>The dataset whose images are previewed, from the route (<c>/datasets/{DatasetId}/augmentations</c>); its 60 newest images are offered. A dataset the caller cannot see offers none.</summary>
     [Parameter]
     public int DatasetId { get; set; }
 

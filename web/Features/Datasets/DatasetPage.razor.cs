@@ -17,6 +17,7 @@ public partial class DatasetPage
     private IDisposable? _changes;
     private int? _subscribed;
 
+    /// <summary>The dataset shown, from the route (<c>/datasets/{DatasetId}</c>); one the caller cannot see shows "Dataset not found". Changes made elsewhere reload the page live.</summary>
     [Parameter]
     public int DatasetId { get; set; }
 

@@ -8,12 +8,15 @@ namespace TransferHub.Web.Features.Datasets;
 /// they may change it, a change callback for the page, and one way to run an action that may be refused.</summary>
 public abstract class DatasetPanel : ComponentBase
 {
+    /// <summary>The dataset the panel shows and changes.</summary>
     [Parameter, EditorRequired]
     public int DatasetId { get; set; }
 
+    /// <summary>The caller's user id; every service call is made as them.</summary>
     [Parameter, EditorRequired]
     public string UserId { get; set; } = "";
 
+    /// <summary>Whether the caller may change the dataset (an editor or owner of its team); false hides the controls that change it. The services check the role again.</summary>
     [Parameter, EditorRequired]
     public bool CanEdit { get; set; }
 

@@ -13,9 +13,11 @@ public partial class LaunchPage
     private List<BreadcrumbItem> _breadcrumbs = [];
     private bool _busy;
 
+    /// <summary>The dataset to train on, from the route (<c>/datasets/{DatasetId}/train</c>); one the caller cannot train on goes back to the projects page with the reason.</summary>
     [Parameter]
     public int DatasetId { get; set; }
 
+    /// <summary>The run to start from (<c>?from=ID</c>): its settings fill the form. Null, or a run the caller cannot see, starts from the defaults.</summary>
     [SupplyParameterFromQuery(Name = "from")]
     public int? From { get; set; }
 

@@ -12,6 +12,7 @@ public partial class RunPage
     private List<BreadcrumbItem> _breadcrumbs = [];
     private bool _loaded;
 
+    /// <summary>The run shown, from the route (<c>/runs/{JobId}</c>), followed live; one the caller cannot see shows "Run not found".</summary>
     [Parameter]
     public int JobId { get; set; }
 

@@ -13,6 +13,7 @@ public partial class RunsPage
     private ComparisonView? _comparison;
     private List<BreadcrumbItem> _breadcrumbs = [];
 
+    /// <summary>The project whose runs are listed, from the route (<c>/projects/{ProjectId}/runs</c>); the list follows its runs live. A project the caller cannot see shows the refusal as an error message.</summary>
     [Parameter]
     public int ProjectId { get; set; }
 

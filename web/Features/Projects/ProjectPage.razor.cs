@@ -12,6 +12,7 @@ public partial class ProjectPage
     private List<BreadcrumbItem> _breadcrumbs = [];
     private bool _loaded;
 
+    /// <summary>The project shown, from the route (<c>/projects/{ProjectId}</c>); one the caller cannot see shows "Project not found".</summary>
     [Parameter]
     public int ProjectId { get; set; }
 

@@ -14,6 +14,7 @@ public partial class TeamPage
     private TeamRole _newRole = TeamRole.Editor;
     private List<BreadcrumbItem> _breadcrumbs = [];
 
+    /// <summary>The team shown, from the route (<c>/teams/{TeamId}</c>); one the caller is not a member of shows "Team not found".</summary>
     [Parameter]
     public int TeamId { get; set; }
 

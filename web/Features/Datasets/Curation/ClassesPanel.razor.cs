@@ -7,6 +7,7 @@ namespace TransferHub.Web.Features.Datasets.Curation;
 
 public partial class ClassesPanel
 {
+    /// <summary>The dataset's classes with their image counts, one row each in this order with rename, merge and delete; merging needs at least two.</summary>
     [Parameter, EditorRequired]
     public IReadOnlyList<ClassCount> Classes { get; set; } = [];
 

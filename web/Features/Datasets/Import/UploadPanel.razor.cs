@@ -21,12 +21,15 @@ public partial class UploadPanel
     private ImportReport? _report;
     private int? _classId;
 
+    /// <summary>The dataset the uploads are imported into.</summary>
     [Parameter, EditorRequired]
     public int DatasetId { get; set; }
 
+    /// <summary>The caller's user id; the imports are made as them.</summary>
     [Parameter, EditorRequired]
     public string UserId { get; set; } = "";
 
+    /// <summary>The dataset's classes, the choices for images uploaded into one class; empty means only a zip (a folder per class) can be uploaded.</summary>
     [Parameter, EditorRequired]
     public IReadOnlyList<ClassCount> Classes { get; set; } = [];
 

@@ -9,9 +9,11 @@ public partial class DatasetViewers
     private IDisposable? _visit, _watch;
     private int? _joined;
 
+    /// <summary>The dataset whose viewers are shown; the live tab joins its presence, and moves when this changes.</summary>
     [Parameter, EditorRequired]
     public int DatasetId { get; set; }
 
+    /// <summary>The caller's user id; their own entries (in any tab) are left out of the viewers shown.</summary>
     [Parameter, EditorRequired]
     public string UserId { get; set; } = "";
 

@@ -9,6 +9,7 @@ public partial class SplitPanel
     private int _train = 70, _val = 15, _test = 15, _seed = 1;
     private string? _version;
 
+    /// <summary>Whether the dataset's test split is frozen: splitting then divides only train and validation (in the ratio train : validation) and the test images stay.</summary>
     [Parameter, EditorRequired]
     public bool Frozen { get; set; }
 
