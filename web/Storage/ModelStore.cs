@@ -32,12 +32,21 @@ public sealed class ModelStore
 
     public bool Contains(int jobId) => File.Exists(PathOf(jobId));
 
+    /// <summary>Whether the run's model has been exported to ONNX already (kept beside the zip).</summary>
+    public bool ContainsOnnx(int jobId) => File.Exists(OnnxPathOf(jobId));
+
+    public Stream OpenOnnx(int jobId) => File.OpenRead(OnnxPathOf(jobId));
+
+    /// <summary>Writes the run's ONNX export through a temporary file, like <see cref="SaveAsync"/>.</summary>
+    public Task<long> SaveOnnxAsync(int jobId, Func<Stream, Task> write) => WriteAsync(OnnxPathOf(jobId), write);
+
     public Stream OpenRead(int jobId) => File.OpenRead(PathOf(jobId));
 
     /// <summary>Writes through a temporary file: a half-downloaded model is never visible under the run's name.</summary>
-    public async Task<long> SaveAsync(int jobId, Func<Stream, Task> write)
+    public Task<long> SaveAsync(int jobId, Func<Stream, Task> write) => WriteAsync(PathOf(jobId), write);
+
+    private static async Task<long> WriteAsync(string path, Func<Stream, Task> write)
     {
-        var path = PathOf(jobId);
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
@@ -52,4 +61,6 @@ public sealed class ModelStore
     }
 
     private string PathOf(int jobId) => Path.Combine(_root, $"run-{jobId}.zip");
+
+    private string OnnxPathOf(int jobId) => Path.Combine(_root, $"run-{jobId}.onnx");
 }

@@ -8,6 +8,7 @@ using TransferHub.Web.Data;
 using TransferHub.Web.Features.Accounts;
 using TransferHub.Web.Features.Evaluation;
 using TransferHub.Web.Features.Jobs;
+using TransferHub.Web.Features.Models;
 using TransferHub.Web.Features.Reports;
 using JsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
@@ -77,6 +78,9 @@ internal static class JobsApi
         files.PerClassCsv.WithName("DownloadPerClassCsv");
         files.PredictionsCsv.WithName("DownloadPredictionsCsv");
         files.EvaluationJson.WithName("DownloadEvaluationJson");
+        var modelFiles = job.MapModelFiles();
+        modelFiles.Onnx.WithName("DownloadModelOnnx");
+        modelFiles.Card.WithName("DownloadModelCard");
         job.MapGet("/model", async (int jobId, ClaimsPrincipal user, EvaluationService evaluations, CancellationToken ct) =>
                 TypedResults.Stream(await evaluations.OpenModelAsync(user.GetUserId(), jobId, ct), "application/zip", $"run-{jobId}-model.zip"))
             .WithName("DownloadModel")

@@ -53,7 +53,7 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
         return new WorkerDescription(info.Name, info.Version.Split('+')[0],
             info.DeviceKind switch { DeviceKind.Cuda => "cuda", DeviceKind.Cpu => "cpu", _ => "unknown" }, info.DeviceName, info.Capacity,
             [.. info.Backbones.Select(b => new WorkerBackbone(b.Name, b.DisplayName, b.InputSize, b.Stages, b.Parameters, b.Pretrained,
-                b.Error == "" ? null : b.Error))]);
+                b.Error == "" ? null : b.Error, b.WeightsSource))]);
     }
 
     /// <summary>Whether the worker still knows the run attempt <paramref name="workerJobId"/> (running or finished).</summary>
@@ -155,6 +155,33 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
             response = await Predict();
         }
         return [.. response.Top.Select(t => (t.ClassName, (double)t.Probability))];
+    }
+
+    /// <summary>The stored model exported to ONNX (opset 17: backbone, head and softmax, the backbone's normalisation
+    /// inside, input float32 [N,3,H,W] RGB 0–255) streamed into <paramref name="target"/>; <paramref name="metadata"/> is
+    /// added to its metadata_props. A worker that lacks the model gets it first from <paramref name="openModel"/>.</summary>
+    public async Task ExportOnnxAsync(WorkerNode worker, string modelId, IReadOnlyDictionary<string, string> metadata, Func<Stream> openModel,
+        Stream target, CancellationToken cancellationToken)
+    {
+        var request = new ExportOnnxRequest { ModelId = modelId };
+        foreach (var (key, value) in metadata) request.Metadata[key] = value;
+        Task<bool> Export() => CallAsync(worker, async () =>
+        {
+            target.SetLength(0);
+            using var call = Client(worker).ExportOnnx(request, deadline: DateTime.UtcNow + TransferTimeout, cancellationToken: cancellationToken);
+            await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellationToken))
+                await target.WriteAsync(chunk.Data.Memory, cancellationToken);
+            return true;
+        }, cancellationToken);
+        try
+        {
+            await Export();
+        }
+        catch (WorkerRefusedException e) when (e.Kind == RefusalKind.NotFound)
+        {
+            await UploadModelAsync(worker, modelId, openModel, cancellationToken);
+            await Export();
+        }
     }
 
     /// <summary><paramref name="count"/> augmented variants of an image as PNGs, rendered by the training pipeline.</summary>

@@ -9,7 +9,9 @@ namespace TransferHub.Web.Features.Workers.Gateway;
 /// <summary>A backbone a worker offers (or lists as unusable, with <see cref="Error"/>).</summary>
 /// <param name="InputSize">Native square input size in pixels.</param>
 /// <param name="Stages">How many stages fine-tuning can unfreeze counting back from the head.</param>
-public sealed record WorkerBackbone(string Name, string DisplayName, int InputSize, int Stages, long Parameters, bool Pretrained, string? Error);
+/// <param name="WeightsSource">Where its weights come from, as the worker says (e.g. the NuGet package of the ImageNet ResNet).</param>
+public sealed record WorkerBackbone(string Name, string DisplayName, int InputSize, int Stages, long Parameters, bool Pretrained, string? Error,
+    string WeightsSource = "");
 
 /// <summary>What a worker says about itself (GetInfo).</summary>
 /// <param name="DeviceKind">"cpu", "cuda" or "unknown".</param>
