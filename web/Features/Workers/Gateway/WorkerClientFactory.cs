@@ -20,7 +20,7 @@ public class WorkerClientFactory : IDisposable
             return metadata;
         }));
 
-    public Health.HealthClient Health(string address) => new(Channel(address));
+    public Grpc.Health.V1.Health.HealthClient Health(string address) => new(Channel(address));
 
     /// <summary>The HTTP handler for an address: a real socket handler unless a test substitutes its own.</summary>
     protected virtual HttpMessageHandler CreateHandler(Uri address) => new SocketsHttpHandler
