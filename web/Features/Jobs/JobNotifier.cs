@@ -104,3 +104,26 @@ public sealed class JobNotifier(IDbContextFactory<TransferHubDbContext> dbFactor
         public void Dispose() => Interlocked.Exchange(ref _dispose, null)?.Invoke();
     }
 }
+
+/// <summary>A page's subscription that follows one of its route parameters: <see cref="Follow"/> on every parameter
+/// set keeps exactly one subscription, for the current key (a page reused for another run or project moves along).</summary>
+public sealed class FollowedSubscription : IDisposable
+{
+    private int? _key;
+    private IDisposable? _subscription;
+
+    public void Follow(int key, Func<int, IDisposable> subscribe)
+    {
+        if (_key == key) return;
+        _subscription?.Dispose();
+        _subscription = subscribe(key);
+        _key = key;
+    }
+
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        _subscription = null;
+        _key = null;
+    }
+}

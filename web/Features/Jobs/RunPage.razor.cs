@@ -25,17 +25,11 @@ public partial class RunPage
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
 
-    private IDisposable? _subscription;
-    private int _subscribedTo;
+    private readonly FollowedSubscription _subscription = new();
 
     protected override async Task OnParametersSetAsync()
     {
-        if (_subscribedTo != JobId)
-        {
-            _subscription?.Dispose();
-            _subscription = Notifier.SubscribeRun(JobId, OnJobChangedAsync);
-            _subscribedTo = JobId;
-        }
+        _subscription.Follow(JobId, key => Notifier.SubscribeRun(key, OnJobChangedAsync));
         await LoadAsync();
     }
 
@@ -91,7 +85,7 @@ public partial class RunPage
 
     public void Dispose()
     {
-        _subscription?.Dispose();
+        _subscription.Dispose();
         GC.SuppressFinalize(this);
     }
 }

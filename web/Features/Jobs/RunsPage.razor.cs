@@ -32,17 +32,11 @@ public partial class RunsPage
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
 
-    private IDisposable? _subscription;
-    private int _subscribedTo;
+    private readonly FollowedSubscription _subscription = new();
 
     protected override async Task OnParametersSetAsync()
     {
-        if (_subscribedTo != ProjectId)
-        {
-            _subscription?.Dispose();
-            _subscription = Notifier.SubscribeProject(ProjectId, OnJobChangedAsync);
-            _subscribedTo = ProjectId;
-        }
+        _subscription.Follow(ProjectId, key => Notifier.SubscribeProject(key, OnJobChangedAsync));
         var project = await Projects.GetAsync(UserId, ProjectId);
         _breadcrumbs = [new("Projects", "projects"), new(project?.Name ?? "Project", $"projects/{ProjectId}"), new("Runs", null, disabled: true)];
         await TryAsync(LoadAsync);
@@ -93,7 +87,7 @@ public partial class RunsPage
 
     public void Dispose()
     {
-        _subscription?.Dispose();
+        _subscription.Dispose();
         GC.SuppressFinalize(this);
     }
 }
