@@ -144,6 +144,60 @@ public sealed class DatasetWorkTests(WebAppFactory app) : IClassFixture<WebAppFa
     }
 
     [Fact]
+    public async Task AnImportCancelledWhileQueuedBehindOthersEndsAtOnceImportsNothingAndDeletesTheUpload()
+    {
+        var (s, waiting) = await DatasetAsync("Waiting");
+        var release = new ManualResetEventSlim();
+        var busy = new List<(Watch Watch, int DatasetId)>();
+        var blocked = new CountdownEvent(DatasetWork.MaxConcurrent);
+        try
+        {
+            // Fill every slot with an import held at its first file (progress handlers run on the import's thread).
+            for (var i = 0; i < DatasetWork.MaxConcurrent; i++)
+            {
+                var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, $"Busy {i}");
+                var watch = new Watch(Work, datasetId, update =>
+                {
+                    if (update is { State: DatasetWorkState.Running, Step: { Phrase: "importing", Done: 1 } })
+                    {
+                        blocked.Signal();
+                        release.Wait(Patience);
+                    }
+                });
+                busy.Add((watch, datasetId));
+                Work.StartImportZip(s.EditorId, datasetId, Spool(EightImages()), "busy.zip", Guid.NewGuid());
+            }
+            Assert.True(blocked.Wait(Patience));
+            var spooled = Spool(EightImages());
+            using var watchWaiting = new Watch(Work, waiting);
+
+            var operation = Work.StartImportZip(s.EditorId, waiting, spooled, "eight.zip", Guid.NewGuid());
+            Assert.Equal(DatasetWorkState.Queued, Work.Current(operation)!.State);
+            Assert.True(Work.Cancel(operation));
+            var done = await watchWaiting.Finished.Task.WaitAsync(Patience);
+
+            Assert.Equal((DatasetWorkState.Cancelled, null, null), (done.State, done.Report, done.Error));
+            Assert.False(File.Exists(spooled));
+            release.Set();
+            foreach (var (watch, datasetId) in busy)
+            {
+                Assert.Equal(DatasetWorkState.Completed, (await watch.Finished.Task.WaitAsync(Patience)).State);
+                Assert.Equal(8, (await ImageNamesAsync(datasetId)).Count);
+            }
+            // It never started, even once a slot was free.
+            Assert.Empty(await ImageNamesAsync(waiting));
+            Assert.Single(watchWaiting.Updates);
+        }
+        finally
+        {
+            release.Set();
+            foreach (var (watch, _) in busy) watch.Dispose();
+            blocked.Dispose();
+            release.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task AnImportTheCallerMayNotMakeFailsWithTheReasonAndDeletesTheUpload()
     {
         var (s, datasetId) = await DatasetAsync("Refused");

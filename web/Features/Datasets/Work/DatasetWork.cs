@@ -53,6 +53,9 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
         lock (_lock) operation = _operations.GetValueOrDefault(operationId);
         if (operation is null || operation.Latest.Finished) return false;
         operation.Cancellation.Cancel();
+        // One still waiting for a slot ends now (it will not start): the page need not wait for the queue.
+        if (Publish(operation, operation.Latest with { State = DatasetWorkState.Cancelled, Step = new WorkStep("cancelled", 0, 0) }, onlyIf: DatasetWorkState.Queued))
+            DeleteSpool(operation);
         return true;
     }
 
@@ -134,7 +137,8 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
                 Finish(operation, operation.Latest with { State = DatasetWorkState.Cancelled });
                 return;
             }
-            Publish(operation, operation.Latest with { State = DatasetWorkState.Running, Step = new WorkStep("starting", 0, 0) });
+            if (!Publish(operation, operation.Latest with { State = DatasetWorkState.Running, Step = new WorkStep("starting", 0, 0) }, onlyIf: DatasetWorkState.Queued))
+                return; // cancelled while it waited
             await using var scope = scopes.CreateAsyncScope();
             scope.ServiceProvider.GetRequiredService<ClientSession>().ActFor(operation.Origin);
             var progress = new Reporter(this, operation);
@@ -203,11 +207,7 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
     private void Fail(Operation operation, string error) =>
         Finish(operation, operation.Latest with { State = DatasetWorkState.Failed, Error = error });
 
-    private void Finish(Operation operation, DatasetWorkUpdate update)
-    {
-        lock (_lock) operation.FinishedAt = clock.GetUtcNow();
-        Publish(operation, update);
-    }
+    private void Finish(Operation operation, DatasetWorkUpdate update) => Publish(operation, update);
 
     private void DeleteSpool(Operation operation)
     {
@@ -222,16 +222,21 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
         }
     }
 
-    private void Publish(Operation operation, DatasetWorkUpdate update)
+    /// <summary>Makes <paramref name="update"/> the operation's latest and tells the subscribers; false (and nothing
+    /// told) when the operation has finished, or is not in state <paramref name="onlyIf"/>.</summary>
+    private bool Publish(Operation operation, DatasetWorkUpdate update, DatasetWorkState? onlyIf = null)
     {
         Func<DatasetWorkUpdate, Task>[] handlers;
         lock (_lock)
         {
-            if (operation.Latest.Finished) return; // a finished operation says nothing more
+            // A finished operation says nothing more.
+            if (operation.Latest.Finished || (onlyIf is { } state && operation.Latest.State != state)) return false;
             operation.Latest = update;
+            if (update.Finished) operation.FinishedAt = clock.GetUtcNow();
             handlers = [.. _byOperation.GetValueOrDefault(operation.Id) ?? [], .. _byDataset.GetValueOrDefault(operation.DatasetId) ?? []];
         }
         foreach (var handler in handlers) _ = CallAsync(handler, update);
+        return true;
     }
 
     private async Task CallAsync(Func<DatasetWorkUpdate, Task> handler, DatasetWorkUpdate update)
