@@ -27,6 +27,8 @@ public static class DatasetsExtensions
         builder.Services.AddScoped<Curation.ClassService>();
         builder.Services.AddSingleton<Curation.DeletionUndo>();
         builder.Services.AddSingleton<Live.DatasetEvents>();
+        builder.Services.AddSingleton<Work.DatasetWork>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<Work.DatasetWork>());
         builder.Services.AddSingleton<Live.DatasetPresence>();
         builder.Services.AddScoped<Live.ClientSession>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Scoped<CircuitHandler, Live.PresenceCircuitHandler>());

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Imaging;
 using TransferHub.Web.Data;
+using TransferHub.Web.Features.Datasets.Work;
 using TransferHub.Web.Features.Teams;
 using TransferHub.Web.Storage;
 
@@ -24,15 +25,18 @@ public sealed class DuplicateService(IDbContextFactory<TransferHubDbContext> dbF
     public const int MaxThreshold = 20;
 
     /// <summary>Groups of near-duplicates, leaking (cross-split) groups first. <paramref name="threshold"/> is the most
-    /// differing bits (of 64) for two images to count as the same picture: 0 = identical pixels after shrinking.</summary>
-    public async Task<IReadOnlyList<DuplicateGroup>> FindAsync(string userId, int datasetId, int threshold, CancellationToken cancellationToken = default)
+    /// differing bits (of 64) for two images to count as the same picture: 0 = identical pixels after shrinking.
+    /// <paramref name="progress"/> hears each phase ("reading pictures" for images without a hash yet, then "comparing"),
+    /// and cancellation is honoured between images.</summary>
+    public async Task<IReadOnlyList<DuplicateGroup>> FindAsync(string userId, int datasetId, int threshold, IProgress<WorkStep>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         if (threshold is < 0 or > MaxThreshold)
             throw new RuleViolationException($"The threshold must be 0–{MaxThreshold} differing bits.");
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         if (!await new TeamAccess(db, userId).Datasets.AnyAsync(d => d.Id == datasetId, cancellationToken))
             throw new NotFoundException("Dataset");
-        await BackfillHashesAsync(db, datasetId, cancellationToken);
+        await BackfillHashesAsync(db, datasetId, progress, cancellationToken);
 
         var images = await db.DatasetImages.Where(i => i.DatasetId == datasetId && i.PerceptualHash != null).OrderBy(i => i.Id)
             .Select(i => new { i.Id, i.Sha256, i.OriginalName, ClassName = i.Class == null ? null : i.Class.Name, i.Split, Hash = i.PerceptualHash!.Value })
@@ -40,9 +44,14 @@ public sealed class DuplicateService(IDbContextFactory<TransferHubDbContext> dbF
         var parent = Enumerable.Range(0, images.Count).ToArray();
         int Root(int x) => parent[x] == x ? x : parent[x] = Root(parent[x]);
         for (var a = 0; a < images.Count; a++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (a % 64 == 0) progress?.Report(new WorkStep("comparing", a, images.Count));
             for (var b = a + 1; b < images.Count; b++)
                 if (ImageDigest.Distance(unchecked((ulong)images[a].Hash), unchecked((ulong)images[b].Hash)) <= threshold)
                     parent[Root(b)] = Root(a);
+        }
+        progress?.Report(new WorkStep("comparing", images.Count, images.Count));
 
         return [.. Enumerable.Range(0, images.Count).GroupBy(Root).Where(g => g.Count() > 1)
             .Select(g => new DuplicateGroup([.. g.Select(i => new DuplicateMember(images[i].Id, images[i].Sha256, images[i].OriginalName, images[i].ClassName, images[i].Split))]))
@@ -50,11 +59,13 @@ public sealed class DuplicateService(IDbContextFactory<TransferHubDbContext> dbF
     }
 
     /// <summary>Images imported before hashes existed get theirs now (decoded once from the store).</summary>
-    private async Task BackfillHashesAsync(TransferHubDbContext db, int datasetId, CancellationToken cancellationToken)
+    private async Task BackfillHashesAsync(TransferHubDbContext db, int datasetId, IProgress<WorkStep>? progress, CancellationToken cancellationToken)
     {
         var missing = await db.DatasetImages.Where(i => i.DatasetId == datasetId && i.PerceptualHash == null).ToListAsync(cancellationToken);
-        foreach (var image in missing)
+        for (var done = 0; done < missing.Count; done++)
         {
+            var image = missing[done];
+            progress?.Report(new WorkStep("reading pictures", done, missing.Count));
             try
             {
                 using var decoded = ImageDecoder.Decode(await store.ReadImageAsync(image.Sha256, cancellationToken), image.OriginalName);

@@ -2,18 +2,80 @@ using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using TransferHub.Web.Components.Shared;
 using TransferHub.Web.Data;
+using TransferHub.Web.Features.Datasets.Live;
+using TransferHub.Web.Features.Datasets.Work;
 
 namespace TransferHub.Web.Features.Datasets.Duplicates;
 
-public partial class DuplicatesPanel
+public partial class DuplicatesPanel : IDisposable
 {
     private IReadOnlyList<DuplicateGroup>? _groups;
     private int _threshold = 6;
 
-    [Inject]
-    private DuplicateService Duplicates { get; set; } = default!;
+    /// <summary>The search this panel follows (it runs in <see cref="DatasetWork"/>, off this circuit), and its latest update.</summary>
+    private Guid? _operation;
+    private DatasetWorkUpdate? _progress;
+    private IDisposable? _following;
 
-    private Task FindAsync() => RunAsync(async () => _groups = await Duplicates.FindAsync(UserId, DatasetId, _threshold), changesDataset: false);
+    [Inject]
+    private DatasetWork Work { get; set; } = default!;
+
+    [Inject]
+    private ClientSession Session { get; set; } = default!;
+
+    private bool Searching => _operation is not null;
+
+    private void FindAsync() => Search();
+
+    /// <summary>Starts a search in the background and follows it; a search already running is cancelled (its result
+    /// would be stale).</summary>
+    private void Search()
+    {
+        if (_operation is { } previous)
+            Work.Cancel(previous);
+        var operation = Work.StartFindDuplicates(UserId, DatasetId, _threshold, Session.Id);
+        (_operation, _progress) = (operation, null);
+        _following?.Dispose();
+        _following = Work.SubscribeOperation(operation, OnWorkAsync);
+        if (Work.Current(operation) is { } current)
+            _ = OnWorkAsync(current);
+    }
+
+    private void CancelSearch()
+    {
+        if (_operation is { } operation)
+            Work.Cancel(operation);
+    }
+
+    private Task OnWorkAsync(DatasetWorkUpdate update) => InvokeAsync(async () =>
+    {
+        try
+        {
+            Apply(update);
+            StateHasChanged();
+        }
+        catch (Exception e)
+        {
+            await DispatchExceptionAsync(e);
+        }
+    });
+
+    private void Apply(DatasetWorkUpdate update)
+    {
+        if (update.OperationId != _operation)
+            return;
+        _progress = update;
+        if (!update.Finished)
+            return;
+        _following?.Dispose();
+        (_following, _operation, _progress) = (null, null, null);
+        if (update.Groups is not null)
+            _groups = update.Groups;
+        if (update.Error is not null)
+            Snackbar.Add(update.Error, Severity.Error);
+        else if (update.State == DatasetWorkState.Cancelled)
+            Snackbar.Add("The near-duplicate search was cancelled.", Severity.Info);
+    }
 
     private async Task KeepAsync(DuplicateGroup group, DuplicateMember keep)
     {
@@ -26,20 +88,29 @@ public partial class DuplicatesPanel
         {
             var removed = await Curation.DeleteAsync(UserId, DatasetId, [.. group.Images.Where(i => i.ImageId != keep.ImageId).Select(i => i.ImageId)]);
             ShowDeleted($"Removed {removed.Images} near-duplicate(s).", removed);
-            _groups = await Duplicates.FindAsync(UserId, DatasetId, _threshold);
+            Search();
         }, changesDataset: true);
     }
 
     /// <summary>An undone clean-up brings the group back: search again if results are shown.</summary>
-    protected override async Task OnRestoredAsync()
+    protected override Task OnRestoredAsync()
     {
-        if (_groups is not null) _groups = await Duplicates.FindAsync(UserId, DatasetId, _threshold);
+        if (_groups is not null) Search();
+        return Task.CompletedTask;
     }
 
     private Task MoveAsync(DuplicateGroup group, DatasetSplit split) => RunAsync(async () =>
     {
         await Curation.MoveToSplitAsync(UserId, DatasetId, [.. group.Images.Select(i => i.ImageId)], split);
         Snackbar.Add($"Moved {group.Images.Count} image(s) to {split.ToString().ToLowerInvariant()}.", Severity.Success);
-        _groups = await Duplicates.FindAsync(UserId, DatasetId, _threshold);
+        Search();
     }, changesDataset: true);
+
+    /// <summary>Stops following the search and cancels it: nobody is left to see its result.</summary>
+    public void Dispose()
+    {
+        _following?.Dispose();
+        CancelSearch();
+        GC.SuppressFinalize(this);
+    }
 }

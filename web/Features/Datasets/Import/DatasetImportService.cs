@@ -28,10 +28,23 @@ public sealed record ImportReport(IReadOnlyList<ImportFileResult> Files, IReadOn
 /// <summary>How far an import is: files looked at, of how many.</summary>
 public readonly record struct ImportProgress(int Done, int Total);
 
+/// <summary>An import was cancelled between two files. What it had imported before is kept (committed, and announced
+/// through <see cref="DatasetEvents"/>); <see cref="Partial"/> reports those files, <see cref="Total"/> says how many the
+/// upload held.</summary>
+public sealed class ImportCancelledException(ImportReport partial, int total)
+    : OperationCanceledException($"The import was cancelled after {partial.Files.Count:N0} of {total:N0} files.")
+{
+    public ImportReport Partial { get; } = partial;
+
+    public int Total { get; } = total;
+}
+
 /// <summary>
 /// Adds images to a dataset: from a folder-per-class zip, or as files dropped into one class. Every file is
 /// decoded before it is accepted; each rejected file gets its reason and the rest land. Images are committed in
 /// batches, so a failure half way keeps what was already imported and loses nothing that was there before.
+/// Cancellation is honoured between files, never inside one: every file looked at before it is committed and the
+/// import ends with <see cref="ImportCancelledException"/> carrying their report.
 /// </summary>
 public sealed class DatasetImportService(
     IDbContextFactory<TransferHubDbContext> dbFactory,
@@ -69,16 +82,31 @@ public sealed class DatasetImportService(
         // Lazily, one file's bytes at a time: the archive is never unpacked into memory as a whole. The first step of
         // the enumeration checks the whole-archive limits, before anything is written.
         var files = DatasetArchive.Read(zip, options.Value);
-        var report = await ImportAsync(db, dataset, userId, files, total, progress, cancellationToken);
+        ImportReport report;
+        try
+        {
+            report = await ImportAsync(db, dataset, userId, files, total, progress, cancellationToken);
+        }
+        catch (ImportCancelledException cancelled)
+        {
+            await PublishImportedAsync(db, userId, datasetId, cancelled.Partial);
+            throw;
+        }
         // Nothing was written when nothing was accepted, so refusing the archive as a whole now loses nothing.
         if (report.Accepted == 0 && report.Files.All(f => !MayBeImage(f)))
             throw new ArchiveException($"The archive holds no images ({DatasetEvents.Count(report.Files.Count, "file")}" +
                 (report.Ignored > 0 ? $", {report.Ignored:N0} of them system files such as .DS_Store" : "") +
                 $"; none is an image in a supported format: {ImageDecoder.SupportedFormats}).");
+        await PublishImportedAsync(db, userId, datasetId, report);
+        return report;
+    }
+
+    private async Task PublishImportedAsync(TransferHubDbContext db, string userId, int datasetId, ImportReport report)
+    {
+        // Not cancellable: the images are committed, so whoever views the dataset is told, cancelled or not.
         if (report.Accepted > 0)
             await events.PublishAsync(db, session, userId, datasetId, $"imported {DatasetEvents.Count(report.Accepted, "image")}" +
-                (report.NewClasses.Count > 0 ? $" ({DatasetEvents.Count(report.NewClasses.Count, "new class", "new classes")})" : ""), cancellationToken);
-        return report;
+                (report.NewClasses.Count > 0 ? $" ({DatasetEvents.Count(report.NewClasses.Count, "new class", "new classes")})" : ""), CancellationToken.None);
     }
 
     /// <summary>Imports loose image files into one existing class (no split: they start unassigned).</summary>
@@ -92,10 +120,24 @@ public sealed class DatasetImportService(
         var candidates = files.Select(f => DatasetArchive.CheckFile(f.Name, f.Data.Length, options.Value) is { } reason
             ? (ArchiveFile)new ArchiveRejection(f.Name, reason)
             : new ArchiveImage(f.Name, ClassNames.Key(className), ArchiveSplit.None, f.Data)).ToList();
-        var report = await ImportAsync(db, dataset, userId, candidates, candidates.Count, progress, cancellationToken);
-        if (report.Accepted > 0)
-            await events.PublishAsync(db, session, userId, datasetId, $"added {DatasetEvents.Count(report.Accepted, "image")} to {className}", cancellationToken);
+        ImportReport report;
+        try
+        {
+            report = await ImportAsync(db, dataset, userId, candidates, candidates.Count, progress, cancellationToken);
+        }
+        catch (ImportCancelledException cancelled)
+        {
+            await PublishAddedAsync(cancelled.Partial);
+            throw;
+        }
+        await PublishAddedAsync(report);
         return report;
+
+        async Task PublishAddedAsync(ImportReport added)
+        {
+            if (added.Accepted > 0)
+                await events.PublishAsync(db, session, userId, datasetId, $"added {DatasetEvents.Count(added.Accepted, "image")} to {className}", CancellationToken.None);
+        }
     }
 
     private async Task<ImportReport> ImportAsync(TransferHubDbContext db, Dataset dataset, string userId, IEnumerable<ArchiveFile> files,
@@ -116,7 +158,12 @@ public sealed class DatasetImportService(
 
         foreach (var file in files)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // Between files: what was looked at so far is committed whole, the rest is not touched.
+                await db.SaveChangesAsync(CancellationToken.None);
+                throw new ImportCancelledException(new ImportReport(results, newClasses) { Notes = Notes(results, byName.Keys, used) }, total);
+            }
             var result = file switch
             {
                 ArchiveRejection r => new ImportFileResult(r.Path, r.Ignored ? ImportFileStatus.Ignored : ImportFileStatus.Rejected, r.Reason, null),
@@ -126,12 +173,12 @@ public sealed class DatasetImportService(
             results.Add(result);
             if (pending >= BatchSize)
             {
-                await db.SaveChangesAsync(cancellationToken);
+                await db.SaveChangesAsync(CancellationToken.None);
                 pending = 0;
             }
             progress?.Report(new ImportProgress(results.Count, total));
         }
-        await db.SaveChangesAsync(cancellationToken);
+        await db.SaveChangesAsync(CancellationToken.None);
         return new ImportReport(results, newClasses) { Notes = Notes(results, byName.Keys, used) };
 
         async Task<ImportFileResult> AcceptAsync(ArchiveImage image)
@@ -171,7 +218,8 @@ public sealed class DatasetImportService(
                 byName[image.ClassName] = datasetClass;
                 newClasses.Add(image.ClassName);
             }
-            await store.SaveAsync(sha, image.Data, thumbnail, cancellationToken);
+            // A file is written whole or not at all; cancellation waits for the next file.
+            await store.SaveAsync(sha, image.Data, thumbnail, CancellationToken.None);
             db.DatasetImages.Add(new DatasetImage
             {
                 DatasetId = dataset.Id,

@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
+using TransferHub.Web.Features.Datasets.Live;
+using TransferHub.Web.Features.Datasets.Work;
 
 namespace TransferHub.Web.Features.Datasets.Import;
 
-public partial class UploadPanel
+public partial class UploadPanel : IDisposable
 {
     public const int MaxImagesAtOnce = 1000;
 
@@ -20,6 +22,11 @@ public partial class UploadPanel
     private string? _error;
     private ImportReport? _report;
     private int? _classId;
+    private string? _cancelled;
+
+    /// <summary>The zip import this panel follows (it runs in <see cref="DatasetWork"/>, not on this circuit).</summary>
+    private Guid? _operation;
+    private IDisposable? _following;
 
     /// <summary>The dataset the uploads are imported into.</summary>
     [Parameter, EditorRequired]
@@ -40,12 +47,19 @@ public partial class UploadPanel
     [Inject]
     private DatasetImportService Import { get; set; } = default!;
 
+    [Inject]
+    private DatasetWork Work { get; set; } = default!;
+
+    [Inject]
+    private ClientSession Session { get; set; } = default!;
+
     private ImportOptions Limits => Import.Limits;
 
     private static double Percent(long done, long total) => total <= 0 ? 0 : 100.0 * done / total;
 
-    /// <summary>Streams the zip from the browser (SignalR carries it in chunks) into a temporary file, then imports
-    /// from that file; neither step holds the whole upload in memory.</summary>
+    /// <summary>Streams the zip from the browser (SignalR carries it in chunks) into a temporary file, on this circuit;
+    /// then hands the file to <see cref="DatasetWork"/>, which imports it whether or not this tab stays open, and follows
+    /// its progress. Neither step holds the whole upload in memory.</summary>
     private async Task UploadZipAsync(IBrowserFile? file)
     {
         if (file is null || _busy)
@@ -57,6 +71,7 @@ public partial class UploadPanel
         }
         Start(file.Name, file.Size);
         var temp = Path.Combine(Path.GetTempPath(), $"transferhub-upload-{Guid.NewGuid():N}.zip");
+        var handedOver = false;
         try
         {
             await using (var source = file.OpenReadStream(maxAllowedSize: Limits.MaxUploadBytes))
@@ -76,17 +91,10 @@ public partial class UploadPanel
                     }
                 }
             }
-            await using var zip = new FileStream(temp, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBufferBytes, useAsync: true);
-            var progress = new ImportProgressReporter(this);
-            await FinishAsync(await Task.Run(() => Import.ImportZipAsync(UserId, DatasetId, zip, progress)));
-        }
-        catch (ArchiveException e)
-        {
-            _error = $"{file.Name} was not imported: {e.Message}";
-        }
-        catch (FeatureException e)
-        {
-            _error = e.Message;
+            // From here the operation owns the file (and deletes it when the import ends).
+            var operation = Work.StartImportZip(UserId, DatasetId, temp, file.Name, Session.Id);
+            handedOver = true;
+            Follow(operation);
         }
         catch (IOException e)
         {
@@ -94,9 +102,60 @@ public partial class UploadPanel
         }
         finally
         {
-            _busy = false;
-            File.Delete(temp);
+            if (!handedOver)
+            {
+                _busy = false;
+                File.Delete(temp);
+            }
         }
+    }
+
+    private void Follow(Guid operation)
+    {
+        _operation = operation;
+        _following?.Dispose();
+        _following = Work.SubscribeOperation(operation, OnWorkAsync);
+        // It may have moved (or even finished) before the subscription: catch up.
+        if (Work.Current(operation) is { } current)
+            _ = OnWorkAsync(current);
+    }
+
+    private void CancelImport()
+    {
+        if (_operation is { } operation)
+            Work.Cancel(operation);
+    }
+
+    private Task OnWorkAsync(DatasetWorkUpdate update) => InvokeAsync(async () =>
+    {
+        try
+        {
+            await ApplyAsync(update);
+            StateHasChanged();
+        }
+        catch (Exception e)
+        {
+            await DispatchExceptionAsync(e);
+        }
+    });
+
+    private async Task ApplyAsync(DatasetWorkUpdate update)
+    {
+        if (update.OperationId != _operation)
+            return;
+        (_imported, _toImport) = (update.Step.Done, update.Step.Total);
+        if (!update.Finished)
+            return;
+        _following?.Dispose();
+        (_following, _operation, _busy) = (null, null, false);
+        if (update.Error is not null)
+            _error = update.Error;
+        if (update.State == DatasetWorkState.Cancelled)
+            _cancelled = update.Report is { } partial
+                ? $"The import of {update.Name} was cancelled after {partial.Files.Count:N0} of {update.Step.Total:N0} files; the {DatasetEvents.Count(partial.Accepted, "image")} imported before are kept."
+                : $"The import of {update.Name} was cancelled before it started; nothing was imported.";
+        if (update.Report is not null)
+            await FinishAsync(update.Report);
     }
 
     /// <summary>Imports dropped images into the chosen class, a batch at a time.</summary>
@@ -165,7 +224,7 @@ public partial class UploadPanel
 
     private void Start(string name, long size)
     {
-        (_busy, _error, _report, _uploadName) = (true, null, null, name);
+        (_busy, _error, _report, _uploadName, _cancelled) = (true, null, null, name, null);
         (_sent, _size, _imported, _toImport) = (0, size, 0, 0);
         StateHasChanged();
     }
@@ -177,20 +236,10 @@ public partial class UploadPanel
             await OnImported.InvokeAsync(report);
     }
 
-    /// <summary>Import progress from a background thread, shown at most every 1% (or every file for small imports).</summary>
-    private sealed class ImportProgressReporter(UploadPanel panel) : IProgress<ImportProgress>
+    /// <summary>Stops following the import; the import itself goes on (STYLE 13).</summary>
+    public void Dispose()
     {
-        private int _shown;
-
-        public void Report(ImportProgress value)
-        {
-            panel._imported = value.Done;
-            panel._toImport = value.Total;
-            if (value.Done == value.Total || value.Done - _shown >= Math.Max(1, value.Total / 100))
-            {
-                _shown = value.Done;
-                _ = panel.InvokeAsync(panel.StateHasChanged);
-            }
-        }
+        _following?.Dispose();
+        GC.SuppressFinalize(this);
     }
 }
