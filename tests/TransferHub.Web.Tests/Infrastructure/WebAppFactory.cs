@@ -26,6 +26,9 @@ public class WebAppFactory : WebApplicationFactory<Program>
         builder.UseSetting("ConnectionStrings:TransferHub", $"Data Source={DatabaseFile}");
         builder.UseSetting("Storage:Root", StorageRoot);
         builder.UseSetting("Sample:Enabled", "false");
+        // No local worker unless a test class asks for one: a worker someone runs on this machine (./run.sh on
+        // 127.0.0.1:5101) must not train the runs these tests expect to stay queued.
+        builder.UseSetting("Workers:Local:Address", "");
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
     }

@@ -207,7 +207,12 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
     private void Fail(Operation operation, string error) =>
         Finish(operation, operation.Latest with { State = DatasetWorkState.Failed, Error = error });
 
-    private void Finish(Operation operation, DatasetWorkUpdate update) => Publish(operation, update);
+    /// <summary>Ends the operation: its spooled upload is deleted before anyone hears it finished.</summary>
+    private void Finish(Operation operation, DatasetWorkUpdate update)
+    {
+        DeleteSpool(operation);
+        Publish(operation, update);
+    }
 
     private void DeleteSpool(Operation operation)
     {
