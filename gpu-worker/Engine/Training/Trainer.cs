@@ -105,7 +105,7 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
                 var weightsFinite = !pass.Diverged && AllFinite(model.parameters().Where(p => p.requires_grad));
                 var (valLoss, valAccuracy) = val.Count > 0 && weightsFinite ? runner.Evaluate(val).Summary : (float.NaN, float.NaN);
                 var seconds = epochClock.Elapsed.TotalSeconds;
-                var divergence = Divergence(pass, weightsFinite, val.Count > 0, valLoss, valAccuracy);
+                var divergence = Divergence(pass, weightsFinite, val.Count > 0, valLoss, valAccuracy, ExplodedLoss(spec.ClassNames.Count));
 
                 // A non-finite epoch is never the best one (NaN compares false, but "no validation" would pick it).
                 var improved = divergence is null &&
@@ -170,25 +170,39 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
         }
     }
 
-    /// <summary>What became non-finite in an epoch ("the training loss became NaN", …), or null when all is finite.</summary>
-    internal static string? Divergence(TrainPass pass, bool weightsFinite, bool validated, float valLoss, float valAccuracy)
+    /// <summary>A training loss above this is a divergence although finite: 100 × ln K, where ln K is the cross-entropy
+    /// of a model that gives the K classes equal probability. No run that learns anything gets near it (shared/cases: a
+    /// run at learning rate 1 reached 3.4e7 and predicted one class for everything, yet counted as completed).</summary>
+    internal static float ExplodedLoss(int classCount) => 100f * MathF.Log(Math.Max(2, classCount));
+
+    /// <summary>What went wrong in an epoch ("the training loss became NaN", "… exploded to 3.4e+07", …), or null.</summary>
+    /// <param name="explodedAbove">A finite training loss above this also counts (<see cref="ExplodedLoss"/>).</param>
+    internal static string? Divergence(TrainPass pass, bool weightsFinite, bool validated, float valLoss, float valAccuracy,
+        float explodedAbove = float.PositiveInfinity)
     {
         static string What(float value) => float.IsNaN(value) ? "NaN" : "infinite";
         if (pass.Diverged || (!float.IsNaN(pass.Loss) && !float.IsFinite(pass.Loss))) return $"the training loss became {What(pass.Loss)}";
+        if (float.IsFinite(pass.Loss) && pass.Loss > explodedAbove)
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"the training loss exploded to {pass.Loss:G3} (a model that guesses scores {explodedAbove / 100:0.##})");
         if (!weightsFinite) return "the model's weights became NaN or infinite";
         if (validated && !float.IsFinite(valLoss)) return $"the validation loss became {What(valLoss)}";
         if (validated && !float.IsFinite(valAccuracy)) return $"the validation accuracy became {What(valAccuracy)}";
         return null;
     }
 
-    /// <summary>The user-level message of a diverged run: the epoch, what went non-finite, and what to change
-    /// (a learning rate ten times lower; the backbone multiplier only when backbone stages trained).</summary>
+    /// <summary>The user-level message of a diverged run: the epoch, what went wrong, and what to change: the mode's
+    /// default learning rate when the run used a larger one (a tenth of its own otherwise), and for fine-tuning the
+    /// default backbone multiplier when it used a larger one.</summary>
     internal static string DivergedMessage(int epoch, string what, TrainingSpec spec, bool featureExtraction)
     {
-        var lower = (spec.LearningRate / 10).ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
-        var advice = featureExtraction
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        var kind = featureExtraction ? Contracts.Jobs.JobModeKind.FeatureExtraction : Contracts.Jobs.JobModeKind.FineTune;
+        var defaultRate = Contracts.Jobs.JobDefaults.LearningRate(kind);
+        var lower = (spec.LearningRate > defaultRate * 1.001 ? defaultRate : spec.LearningRate / 10).ToString("G3", c); // float vs double: 1e-3f is not 1e-3
+        var advice = featureExtraction || spec.BackboneLrMultiplier <= Contracts.Jobs.JobDefaults.BackboneLrMultiplier * 1.001
             ? $"Lower the learning rate (e.g. to {lower})."
-            : $"Lower the learning rate (e.g. to {lower}) or the backbone LR multiplier.";
+            : $"Lower the learning rate (e.g. to {lower}) and the backbone LR multiplier (e.g. to {Contracts.Jobs.JobDefaults.BackboneLrMultiplier.ToString(c)}).";
         return $"Training diverged in epoch {epoch}: {what}. {advice}";
     }
 

@@ -97,7 +97,11 @@ public sealed class JobSettings
         if (Mode == TrainingMode.FineTune)
             rows.Add(new("Unfrozen stages", UnfreezeStages == 0 ? "all" : UnfreezeStages.ToString(c)));
         rows.Add(new("Head", HiddenUnits == 0 ? "linear" : $"{HiddenUnits} hidden, dropout {Dropout.ToString("0.##", c)}"));
-        rows.Add(new("Optimizer", Optimizer.ToString()));
+        rows.Add(new("Optimizer", Optimizer switch
+        {
+            OptimizerChoice.SgdMomentum => "SGD with momentum",
+            _ => Optimizer.ToString(),
+        }));
         rows.Add(new("Learning rate", LearningRate.ToString("0.#####", c)));
         if (Mode == TrainingMode.FineTune) rows.Add(new("Backbone LR ×", BackboneLrMultiplier.ToString("0.###", c)));
         if (WeightDecay > 0) rows.Add(new("Weight decay", WeightDecay.ToString("0.#####", c)));

@@ -60,7 +60,7 @@ public sealed class RunTransitions(IDbContextFactory<TransferHubDbContext> dbFac
         job.Status = JobStatus.Completed;
         job.FinishedAt = now;
         db.JobLogLines.Add(Line(job, now, "info", $"Completed: {job.EvaluatedSplit} accuracy {job.Accuracy:P1}; model stored " +
-            $"({modelBytes / 1e6:0.#} MB{(attempt > 1 ? $", copy attempt {attempt}" : "")})."));
+            $"({(modelBytes < 1e6 ? $"{modelBytes / 1e3:0.#} kB" : $"{modelBytes / 1e6:0.#} MB")}{(attempt > 1 ? $", copy attempt {attempt}" : "")})."));
         await db.SaveChangesAsync(cancellationToken);
         notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
     }

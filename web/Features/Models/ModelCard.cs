@@ -50,7 +50,7 @@ public static class ModelCard
         md.AppendLine(Invariant, $"- Accuracy: {Percent(e.Accuracy)}; balanced accuracy (macro recall): {Percent(e.Macro.Recall)}; macro F1: {e.Macro.F1.ToString("0.000", Invariant)}");
         md.AppendLine(Invariant, $"- {Contracts.Metrics.ClassificationMetrics.Conventions}");
         md.AppendLine();
-        md.AppendLine("| class | precision | recall | F1 | test images |");
+        md.AppendLine(Invariant, $"| class | precision | recall | F1 | {split} images |");
         md.AppendLine("|---|---:|---:|---:|---:|");
         foreach (var row in e.PerClass)
             md.AppendLine(Invariant, $"| {Escape(row.ClassName)} | {row.Precision:0.000} | {row.Recall:0.000} | {row.F1:0.000} | {row.Support} |");

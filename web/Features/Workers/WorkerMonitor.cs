@@ -18,7 +18,7 @@ public sealed class WorkerHealthOptions
 
     /// <summary>Longest pause between checks of a worker that keeps not answering (the pause doubles from the interval).</summary>
     [Range(1, 3600)]
-    public double MaxBackoffSeconds { get; set; } = 60;
+    public double MaxBackoffSeconds { get; set; } = 15;
 }
 
 /// <summary>
