@@ -7,7 +7,6 @@ using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Storage;
 using TransferHub.Web.Tests.Infrastructure;
 using TransferHub.Web.Tests.Jobs;
-using JobStatus = TransferHub.Web.Data.JobStatus;
 
 namespace TransferHub.Web.Tests.Api;
 

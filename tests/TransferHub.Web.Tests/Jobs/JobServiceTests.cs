@@ -8,8 +8,7 @@ using TransferHub.Web.Features.Datasets.Splits;
 using TransferHub.Web.Features.Evaluation;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Tests.Infrastructure;
-using TransferHub.Worker.V1;
-using JobStatus = TransferHub.Web.Data.JobStatus;
+using Wire = TransferHub.Worker.V1;
 
 namespace TransferHub.Web.Tests.Jobs;
 
@@ -64,14 +63,14 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
         Assert.Single(jobs.Select(j => j.SeedGroup).Distinct());
         Assert.NotNull(jobs[0].SeedGroup);
         Assert.All(jobs, j => Assert.Equal(version, j.DatasetVersion));
-        var spec = JobSpec.Parser.ParseFrom(jobs[0].Spec);
+        var spec = Wire.JobSpec.Parser.ParseFrom(jobs[0].Spec);
         Assert.Equal(20, spec.Items.Count);
-        Assert.Equal(12, spec.Items.Count(i => i.Split == Split.Train));
-        Assert.Equal(4, spec.Items.Count(i => i.Split == Split.Test));
+        Assert.Equal(12, spec.Items.Count(i => i.Split == Wire.Split.Train));
+        Assert.Equal(4, spec.Items.Count(i => i.Split == Wire.Split.Test));
         Assert.Equal(["bag", "sandal"], spec.ClassNames.Order());
         Assert.Equal(version, spec.DatasetVersion);
         Assert.Equal(10, spec.Seed);
-        Assert.Equal(JobMode.FeatureExtraction, spec.Mode);
+        Assert.Equal(Wire.JobMode.FeatureExtraction, spec.Mode);
     }
 
     [Fact]

@@ -6,7 +6,6 @@ using TransferHub.Web.Features.Datasets.Curation;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Tests.Infrastructure;
 using TransferHub.Web.Tests.Reports;
-using JobStatus = TransferHub.Web.Data.JobStatus;
 
 namespace TransferHub.Web.Tests.Jobs;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Tests.Infrastructure;
-using JobStatus = TransferHub.Web.Data.JobStatus;
 
 namespace TransferHub.Web.Tests.Jobs;
 
