@@ -26,6 +26,23 @@ public sealed class RunComponentsTests : IAsyncLifetime
     private static EpochPoint Epoch(int n, double? val, bool best = false) => new(n, 1.0 / n, 0.5 + n / 20.0, val is null ? null : 1 - val, val, 1, 100, best);
 
     [Fact]
+    public void TheLearningRateAndADivergingLossKeepTheirTickLabelsShortEnoughForTheAxis()
+    {
+        // The QA walk-through saw "2500000000000000000" and "001125" cut off at the chart's left edge.
+        var rates = Enumerable.Range(1, 6).Select(n => new EpochPoint(n, 1, 0.5, 1, 0.5, 1, 100, false, 0.0012 / n)).ToList();
+        var lr = _context.Render<CurveChart>(p => p.Add(c => c.Title, "Learning rate").Add(c => c.Series, CurveSeries.LearningRate(rates))
+            .Add(c => c.Format, "0.######"));
+        var loss = _context.Render<CurveChart>(p => p.Add(c => c.Title, "Loss").Add(c => c.Series, CurveSeries.Loss(
+            [new EpochPoint(1, 18_779, 0.3, 20, 0.25, 1, 100, false), new EpochPoint(2, 33_708_580, 0.25, 20, 0.25, 1, 100, false)])));
+
+        var ticks = lr.FindAll("text").Select(t => t.TextContent).Concat(loss.FindAll("text").Select(t => t.TextContent)).ToList();
+
+        Assert.Contains(ticks, t => t.EndsWith("E-3", StringComparison.Ordinal) || t.EndsWith("E-4", StringComparison.Ordinal));
+        Assert.Contains(ticks, t => t.EndsWith("E+7", StringComparison.Ordinal));
+        Assert.All(ticks, t => Assert.True(t.Length <= 8, $"tick '{t}' is too long for the axis"));
+    }
+
+    [Fact]
     public void TheChartGrowsAPointPerEpochAndSkipsEpochsWithoutAValue()
     {
         var epochs = new List<EpochPoint> { Epoch(1, 0.6), Epoch(2, null), Epoch(3, 0.8, best: true) };
