@@ -75,6 +75,16 @@ public sealed class RunComponentsTests : IAsyncLifetime
         Assert.StartsWith("rgba(46, 125, 50", ConfusionMatrix.Colour(0, 0, 5, 6));
         Assert.StartsWith("rgba(198, 40, 40", ConfusionMatrix.Colour(0, 1, 1, 6));
         Assert.Equal("transparent", ConfusionMatrix.Colour(1, 0, 0, 4));
+
+        // Readable counts on every shade (QA: #424242 on the darkest green/red was about 2:1): WCAG AA 4.5:1.
+        for (var count = 0; count <= 20; count++)
+            foreach (var (row, column) in new[] { (0, 0), (0, 1) })
+            {
+                var text = ConfusionMatrix.TextColour(row, column, count, 20);
+                var contrast = ConfusionMatrix.ContrastWithText(row, column, count, 20, text == "#ffffff" ? 1.0 : 0.0152);
+                Assert.True(contrast >= 4.5, $"{count}/20 in cell ({row},{column}): {text} has contrast {contrast:0.00}");
+            }
+        Assert.Contains("color: #212121", matrix.Find("[data-testid='cell-0-0']").GetAttribute("style"));
     }
 
     [Fact]
