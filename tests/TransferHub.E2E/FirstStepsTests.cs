@@ -98,7 +98,9 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await BrowserFixture.ScreenshotAsync(page, "image.png", fullPage: false);
         await page.Keyboard.PressAsync("Escape");
 
-        // Curation: two "no split" bags (the filter is still on) are ticked and relabelled as trousers.
+        // Curation: two "no split" bags (the filter is still on) are ticked and relabelled as trousers; the content version
+        // shown above follows without a reload (it stayed old until a reload).
+        var beforeRelabel = await page.GetByTestId("dataset-version").TextContentAsync();
         await page.GetByTestId("tile-select").Nth(0).CheckAsync();
         await page.GetByTestId("tile-select").Nth(1).CheckAsync();
         await Expect(page.GetByTestId("selection-count")).ToHaveTextAsync("2 selected");
@@ -108,6 +110,7 @@ public sealed class FirstStepsTests(BrowserFixture fixture) : IClassFixture<Brow
         await Expect(page.GetByText("Relabelled 2 image(s) as trouser.")).ToBeVisibleAsync();
         await Expect(page.GetByTestId("selection-bar")).Not.ToBeVisibleAsync();
         await Expect(page.GetByTestId("gallery")).ToContainTextAsync("trouser");
+        await Expect(page.GetByTestId("dataset-version")).Not.ToHaveTextAsync(beforeRelabel!);
         await Expect(page.GetByTestId("class-row").Filter(new() { HasText = "trouser" })).ToContainTextAsync("6");
 
         // A class is renamed from the classes panel; the chart follows.

@@ -12,6 +12,7 @@ public partial class DatasetPage
     private ImageSizeStats? _sizes;
     private List<BreadcrumbItem> _breadcrumbs = [];
     private ImageGallery? _gallery;
+    private Splits.SplitPanel? _splits;
     private bool _loaded;
     private DatasetChange? _lastChange;
     private IDisposable? _changes;
@@ -63,6 +64,7 @@ public partial class DatasetPage
             new(_dataset.Dataset.Name, null, disabled: true),
         ];
         _loaded = true;
+        if (_splits is not null) await _splits.RefreshAsync();
     }
 
     private Task ImportedAsync(ImportReport report) => SplitChangedAsync();

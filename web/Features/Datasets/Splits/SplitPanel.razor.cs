@@ -21,6 +21,14 @@ public partial class SplitPanel
 
     protected override async Task OnParametersSetAsync() => _version = await Splits.VersionAsync(UserId, DatasetId);
 
+    /// <summary>Reads the content version again: the page calls it whenever the dataset changed (an import, a relabel,
+    /// a delete, someone else's change), since none of those changes this panel's parameters.</summary>
+    public async Task RefreshAsync()
+    {
+        _version = await Splits.VersionAsync(UserId, DatasetId);
+        StateHasChanged();
+    }
+
     private async Task SplitAsync()
     {
         var text = Frozen
