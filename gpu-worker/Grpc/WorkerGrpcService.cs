@@ -246,19 +246,27 @@ public sealed class WorkerGrpcService(
         if (!models.Exists(request.ModelId))
             throw new RpcException(new Status(StatusCode.NotFound, $"No model '{request.ModelId}' on this worker."));
         await using var stream = models.OpenRead(request.ModelId);
+        await StreamChunksAsync(stream, $"{request.ModelId}.zip", responseStream, context.CancellationToken);
+    }
+
+    /// <summary>Sends a file as <see cref="ModelChunk"/>s of <see cref="ModelChunkBytes"/>; the first names the file and
+    /// its total size.</summary>
+    private static async Task StreamChunksAsync(Stream stream, string fileName, IServerStreamWriter<ModelChunk> responseStream,
+        CancellationToken cancellationToken)
+    {
         var buffer = new byte[ModelChunkBytes];
         var first = true;
         int read;
-        while ((read = await stream.ReadAsync(buffer, context.CancellationToken)) > 0)
+        while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
         {
             var chunk = new ModelChunk { Data = ByteString.CopyFrom(buffer, 0, read) };
             if (first)
             {
                 chunk.TotalBytes = stream.Length;
-                chunk.FileName = $"{request.ModelId}.zip";
+                chunk.FileName = fileName;
                 first = false;
             }
-            await responseStream.WriteAsync(chunk, context.CancellationToken);
+            await responseStream.WriteAsync(chunk, cancellationToken);
         }
     }
 
@@ -277,20 +285,7 @@ public sealed class WorkerGrpcService(
             }, context.CancellationToken);
 
             await using var stream = File.OpenRead(temp);
-            var buffer = new byte[ModelChunkBytes];
-            var first = true;
-            int read;
-            while ((read = await stream.ReadAsync(buffer, context.CancellationToken)) > 0)
-            {
-                var chunk = new ModelChunk { Data = ByteString.CopyFrom(buffer, 0, read) };
-                if (first)
-                {
-                    chunk.TotalBytes = stream.Length;
-                    chunk.FileName = $"{request.ModelId}.onnx";
-                    first = false;
-                }
-                await responseStream.WriteAsync(chunk, context.CancellationToken);
-            }
+            await StreamChunksAsync(stream, $"{request.ModelId}.onnx", responseStream, context.CancellationToken);
         }
         catch (ArgumentException e)
         {
