@@ -146,6 +146,15 @@ public static class JobRules
         return p;
     }
 
+    /// <summary>The augmentation ranges alone (the augmentation preview checks these before rendering).</summary>
+    public static IReadOnlyList<JobProblem> CheckAugmentation(AugmentationValues augmentation)
+    {
+        ArgumentNullException.ThrowIfNull(augmentation);
+        var problems = new List<JobProblem>();
+        CheckAugmentation(augmentation, problems);
+        return problems;
+    }
+
     private static void CheckAugmentation(AugmentationValues a, List<JobProblem> p)
     {
         if (a.CropScaleMin != 0 || a.CropScaleMax != 0)

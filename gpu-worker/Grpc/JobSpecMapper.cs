@@ -72,8 +72,7 @@ internal static class JobSpecMapper
             ImageSize = spec.ImageSize != 0 ? spec.ImageSize : descriptor.InputSize,
             EarlyStoppingPatience = spec.EarlyStoppingPatience,
             Seed = spec.Seed,
-            Augmentation = augmentation.IsNone ? null : new AugmentationValues(augmentation.CropScaleMin, augmentation.CropScaleMax,
-                augmentation.RotationDegrees, augmentation.Brightness, augmentation.Contrast, augmentation.Saturation, augmentation.GrayscaleProbability),
+            Augmentation = augmentation.ToValues(),
         };
         errors.AddRange(JobRules.Check(values).Select(p => $"{p.Field}: {p.Message}"));
         if (badClass is null && spec.ClassNames.Count >= 2 && spec.Items.Count > 0)

@@ -156,10 +156,12 @@ public sealed class WorkerGrpcService(
         var augmentation = JobSpecMapper.ToAugmentation(request.Augmentation);
         var errors = augmentation.Validate().ToList();
         if (request.Count is < 1 or > MaxPreviewCount) errors.Add($"count must be 1..{MaxPreviewCount}; got {request.Count}");
-        if (request.ImageSize != 0 && request.ImageSize is < 32 or > 1024) errors.Add($"image_size must be 32..1024 (0 = 224); got {request.ImageSize}");
+        if (request.ImageSize != 0 && request.ImageSize is < Contracts.Jobs.JobRules.MinImageSize or > Contracts.Jobs.JobRules.MaxImageSize)
+            errors.Add($"image_size must be {Contracts.Jobs.JobRules.MinImageSize}..{Contracts.Jobs.JobRules.MaxImageSize} " +
+                $"(0 = {Contracts.Jobs.JobDefaults.ImageSize}); got {request.ImageSize}");
         if (errors.Count > 0) throw new RpcException(new Status(StatusCode.InvalidArgument, string.Join("; ", errors)));
 
-        var size = request.ImageSize > 0 ? request.ImageSize : 224;
+        var size = request.ImageSize > 0 ? request.ImageSize : Contracts.Jobs.JobDefaults.ImageSize;
         using var image = Decode(request.Image.Span, "the preview image");
         var pipeline = new TransformPipeline(size, JobSpecMapper.ToResize(request.ResizeMode), augmentation, Normalization.ImageNet);
         var response = new PreviewAugmentationsResponse();

@@ -27,22 +27,15 @@ public sealed record AugmentationOptions
 
     public bool IsNone => this with { } == None;
 
-    /// <summary>Returns the problems with these settings, or an empty list.</summary>
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        if (CropScaleMin != 0 || CropScaleMax != 0)
-        {
-            if (!(CropScaleMin > 0 && CropScaleMin <= CropScaleMax && CropScaleMax <= 1))
-                errors.Add($"crop scale must satisfy 0 < min <= max <= 1 (or both 0 for no crop); got {CropScaleMin}..{CropScaleMax}");
-        }
-        if (RotationDegrees is < 0 or > 180) errors.Add($"rotation must be 0..180 degrees; got {RotationDegrees}");
-        if (Brightness is < 0 or >= 1) errors.Add($"brightness jitter must be in [0, 1); got {Brightness}");
-        if (Contrast is < 0 or >= 1) errors.Add($"contrast jitter must be in [0, 1); got {Contrast}");
-        if (Saturation is < 0 or >= 1) errors.Add($"saturation jitter must be in [0, 1); got {Saturation}");
-        if (GrayscaleProbability is < 0 or > 1) errors.Add($"grayscale probability must be in [0, 1]; got {GrayscaleProbability}");
-        return errors;
-    }
+    /// <summary>These ranges as the shared job rules see them (null when there is no augmentation).</summary>
+    public Contracts.Jobs.AugmentationValues? ToValues() => IsNone ? null
+        : new(CropScaleMin, CropScaleMax, RotationDegrees, Brightness, Contrast, Saturation, GrayscaleProbability);
+
+    /// <summary>The problems with these settings (the same rules and words as the launch form and the API:
+    /// <see cref="Contracts.Jobs.JobRules.CheckAugmentation"/>), or an empty list.</summary>
+    public IReadOnlyList<string> Validate() => ToValues() is { } values
+        ? [.. Contracts.Jobs.JobRules.CheckAugmentation(values).Select(p => $"{p.Field}: {p.Message}")]
+        : [];
 }
 
 /// <summary>
