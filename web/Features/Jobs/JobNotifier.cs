@@ -16,47 +16,35 @@ public sealed record JobUpdate(int JobId, int DatasetId, JobStatus Status);
 /// </summary>
 public sealed class JobNotifier(IDbContextFactory<TransferHubDbContext> dbFactory, ILogger<JobNotifier> logger)
 {
-    private readonly Lock _lock = new();
-    private readonly Dictionary<int, List<Func<JobUpdate, Task>>> _byRun = [];
-    private readonly Dictionary<int, List<Func<JobUpdate, Task>>> _byProject = [];
+    private readonly KeyedHandlers<int, JobUpdate> _byRun = new(logger);
+    private readonly KeyedHandlers<int, JobUpdate> _byProject = new(logger);
     private readonly ConcurrentDictionary<int, int> _projectOfDataset = new();
 
     /// <summary>Calls <paramref name="handler"/> for every change of run <paramref name="jobId"/> until disposed.</summary>
-    public IDisposable SubscribeRun(int jobId, Func<JobUpdate, Task> handler) => Add(_byRun, jobId, handler);
+    public IDisposable SubscribeRun(int jobId, Func<JobUpdate, Task> handler) => _byRun.Subscribe(jobId, handler);
 
     /// <summary>Calls <paramref name="handler"/> for every change of any run of the project until disposed.</summary>
-    public IDisposable SubscribeProject(int projectId, Func<JobUpdate, Task> handler) => Add(_byProject, projectId, handler);
+    public IDisposable SubscribeProject(int projectId, Func<JobUpdate, Task> handler) => _byProject.Subscribe(projectId, handler);
 
     /// <summary>How many handlers listen to a run or a project (tests and diagnostics).</summary>
-    public (int Run, int Project) SubscriberCount(int jobId, int projectId)
+    public (int Run, int Project) SubscriberCount(int jobId, int projectId) => (_byRun.Count(jobId), _byProject.Count(projectId));
+
+    public void Publish(JobUpdate update)
     {
-        lock (_lock) return (_byRun.GetValueOrDefault(jobId)?.Count ?? 0, _byProject.GetValueOrDefault(projectId)?.Count ?? 0);
+        _byRun.Publish(update.JobId, update);
+        if (_byProject.Any) _ = PublishToProjectAsync(update);
     }
 
-    public void Publish(JobUpdate update) => _ = PublishAsync(update);
-
-    private async Task PublishAsync(JobUpdate update)
+    private async Task PublishToProjectAsync(JobUpdate update)
     {
-        Func<JobUpdate, Task>[] forRun;
-        lock (_lock) forRun = _byRun.TryGetValue(update.JobId, out var list) ? [.. list] : [];
-        foreach (var handler in forRun) _ = RunAsync(handler, update);
-
-        bool anyProjectSubscriber;
-        lock (_lock) anyProjectSubscriber = _byProject.Count > 0;
-        if (!anyProjectSubscriber) return;
-        int projectId;
         try
         {
-            projectId = await ProjectOfAsync(update.DatasetId);
+            _byProject.Publish(await ProjectOfAsync(update.DatasetId), update);
         }
         catch (Exception e)
         {
             logger.LogWarning(e, "Could not tell the project of run {JobId}'s dataset {DatasetId}", update.JobId, update.DatasetId);
-            return;
         }
-        Func<JobUpdate, Task>[] forProject;
-        lock (_lock) forProject = _byProject.TryGetValue(projectId, out var list) ? [.. list] : [];
-        foreach (var handler in forProject) _ = RunAsync(handler, update);
     }
 
     private async Task<int> ProjectOfAsync(int datasetId)
@@ -65,43 +53,6 @@ public sealed class JobNotifier(IDbContextFactory<TransferHubDbContext> dbFactor
         await using var db = await dbFactory.CreateDbContextAsync();
         var projectId = await db.Datasets.Where(d => d.Id == datasetId).Select(d => d.ProjectId).FirstAsync();
         return _projectOfDataset[datasetId] = projectId;
-    }
-
-    private IDisposable Add(Dictionary<int, List<Func<JobUpdate, Task>>> handlers, int key, Func<JobUpdate, Task> handler)
-    {
-        lock (_lock)
-        {
-            if (!handlers.TryGetValue(key, out var list)) handlers[key] = list = [];
-            list.Add(handler);
-        }
-        return new Subscription(() =>
-        {
-            lock (_lock)
-            {
-                if (handlers.TryGetValue(key, out var list) && list.Remove(handler) && list.Count == 0)
-                    handlers.Remove(key);
-            }
-        });
-    }
-
-    private async Task RunAsync(Func<JobUpdate, Task> handler, JobUpdate update)
-    {
-        try
-        {
-            await handler(update);
-        }
-        catch (Exception e)
-        {
-            // One broken page (a closed circuit) must not stop the others or the scheduler.
-            logger.LogDebug(e, "A subscriber failed for run {JobId}", update.JobId);
-        }
-    }
-
-    private sealed class Subscription(Action dispose) : IDisposable
-    {
-        private Action? _dispose = dispose;
-
-        public void Dispose() => Interlocked.Exchange(ref _dispose, null)?.Invoke();
     }
 }
 

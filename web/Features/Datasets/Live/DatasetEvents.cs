@@ -18,40 +18,15 @@ public sealed record DatasetChange(int DatasetId, string ActorId, string ActorNa
 /// </summary>
 public sealed class DatasetEvents(TimeProvider clock, ILogger<DatasetEvents> logger)
 {
-    private readonly Lock _lock = new();
-    private readonly Dictionary<int, List<Func<DatasetChange, Task>>> _handlers = [];
+    private readonly KeyedHandlers<int, DatasetChange> _handlers = new(logger);
 
     /// <summary>Calls <paramref name="handler"/> for every change of the dataset until the result is disposed.</summary>
-    public IDisposable Subscribe(int datasetId, Func<DatasetChange, Task> handler)
-    {
-        lock (_lock)
-        {
-            if (!_handlers.TryGetValue(datasetId, out var list)) _handlers[datasetId] = list = [];
-            list.Add(handler);
-        }
-        return new Subscription(() =>
-        {
-            lock (_lock)
-            {
-                if (_handlers.TryGetValue(datasetId, out var list) && list.Remove(handler) && list.Count == 0)
-                    _handlers.Remove(datasetId);
-            }
-        });
-    }
+    public IDisposable Subscribe(int datasetId, Func<DatasetChange, Task> handler) => _handlers.Subscribe(datasetId, handler);
 
     /// <summary>How many handlers listen to the dataset (tests and diagnostics).</summary>
-    public int SubscriberCount(int datasetId)
-    {
-        lock (_lock) return _handlers.TryGetValue(datasetId, out var list) ? list.Count : 0;
-    }
+    public int SubscriberCount(int datasetId) => _handlers.Count(datasetId);
 
-    public void Publish(DatasetChange change)
-    {
-        Func<DatasetChange, Task>[] handlers;
-        lock (_lock) handlers = _handlers.TryGetValue(change.DatasetId, out var list) ? [.. list] : [];
-        foreach (var handler in handlers)
-            _ = RunAsync(handler, change);
-    }
+    public void Publish(DatasetChange change) => _handlers.Publish(change.DatasetId, change);
 
     /// <summary>Publishes a change made by <paramref name="userId"/> in <paramref name="session"/>, named by their
     /// account name (looked up on the caller's context).</summary>
@@ -65,22 +40,4 @@ public sealed class DatasetEvents(TimeProvider clock, ILogger<DatasetEvents> log
     /// <summary>"1 image", "3 images".</summary>
     public static string Count(int n, string thing, string? things = null) => n == 1 ? $"1 {thing}" : $"{n:N0} {things ?? thing + "s"}";
 
-    private async Task RunAsync(Func<DatasetChange, Task> handler, DatasetChange change)
-    {
-        try
-        {
-            await handler(change);
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "A subscriber to dataset {DatasetId} failed on \"{Note}\"", change.DatasetId, change.Note);
-        }
-    }
-
-    private sealed class Subscription(Action dispose) : IDisposable
-    {
-        private Action? _dispose = dispose;
-
-        public void Dispose() => Interlocked.Exchange(ref _dispose, null)?.Invoke();
-    }
 }

@@ -24,8 +24,8 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
     private readonly Channel<Operation> _queue = Channel.CreateUnbounded<Operation>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _lock = new();
     private readonly Dictionary<Guid, Operation> _operations = [];
-    private readonly Dictionary<Guid, List<Func<DatasetWorkUpdate, Task>>> _byOperation = [];
-    private readonly Dictionary<int, List<Func<DatasetWorkUpdate, Task>>> _byDataset = [];
+    private readonly KeyedHandlers<Guid, DatasetWorkUpdate> _byOperation = new(logger);
+    private readonly KeyedHandlers<int, DatasetWorkUpdate> _byDataset = new(logger);
 
     /// <summary>Queues a near-duplicate search (<see cref="DuplicateService.FindAsync"/>) for <paramref name="userId"/>.</summary>
     public Guid StartFindDuplicates(string userId, int datasetId, int threshold, Guid origin) =>
@@ -60,16 +60,13 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
     }
 
     /// <summary>Calls <paramref name="handler"/> with every update of the operation until disposed.</summary>
-    public IDisposable SubscribeOperation(Guid operationId, Func<DatasetWorkUpdate, Task> handler) => Add(_byOperation, operationId, handler);
+    public IDisposable SubscribeOperation(Guid operationId, Func<DatasetWorkUpdate, Task> handler) => _byOperation.Subscribe(operationId, handler);
 
     /// <summary>Calls <paramref name="handler"/> with every update of any operation on the dataset until disposed.</summary>
-    public IDisposable SubscribeDataset(int datasetId, Func<DatasetWorkUpdate, Task> handler) => Add(_byDataset, datasetId, handler);
+    public IDisposable SubscribeDataset(int datasetId, Func<DatasetWorkUpdate, Task> handler) => _byDataset.Subscribe(datasetId, handler);
 
     /// <summary>How many handlers listen to an operation (tests and diagnostics).</summary>
-    public int SubscriberCount(Guid operationId)
-    {
-        lock (_lock) return _byOperation.GetValueOrDefault(operationId)?.Count ?? 0;
-    }
+    public int SubscriberCount(Guid operationId) => _byOperation.Count(operationId);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -231,48 +228,16 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
     /// told) when the operation has finished, or is not in state <paramref name="onlyIf"/>.</summary>
     private bool Publish(Operation operation, DatasetWorkUpdate update, DatasetWorkState? onlyIf = null)
     {
-        Func<DatasetWorkUpdate, Task>[] handlers;
         lock (_lock)
         {
             // A finished operation says nothing more.
             if (operation.Latest.Finished || (onlyIf is { } state && operation.Latest.State != state)) return false;
             operation.Latest = update;
             if (update.Finished) operation.FinishedAt = clock.GetUtcNow();
-            handlers = [.. _byOperation.GetValueOrDefault(operation.Id) ?? [], .. _byDataset.GetValueOrDefault(operation.DatasetId) ?? []];
         }
-        foreach (var handler in handlers) _ = CallAsync(handler, update);
+        _byOperation.Publish(operation.Id, update);
+        _byDataset.Publish(operation.DatasetId, update);
         return true;
-    }
-
-    private async Task CallAsync(Func<DatasetWorkUpdate, Task> handler, DatasetWorkUpdate update)
-    {
-        try
-        {
-            await handler(update);
-        }
-        catch (Exception e)
-        {
-            // A closed tab's handler fails; the work and the other pages go on.
-            logger.LogDebug(e, "A subscriber failed for {Kind} {OperationId}", update.Kind, update.OperationId);
-        }
-    }
-
-    private IDisposable Add<TKey>(Dictionary<TKey, List<Func<DatasetWorkUpdate, Task>>> handlers, TKey key, Func<DatasetWorkUpdate, Task> handler)
-        where TKey : notnull
-    {
-        lock (_lock)
-        {
-            if (!handlers.TryGetValue(key, out var list)) handlers[key] = list = [];
-            list.Add(handler);
-        }
-        return new Subscription(() =>
-        {
-            lock (_lock)
-            {
-                if (handlers.TryGetValue(key, out var list) && list.Remove(handler) && list.Count == 0)
-                    handlers.Remove(key);
-            }
-        });
     }
 
     private sealed class Operation(Guid id, DatasetWorkKind kind, string userId, int datasetId, string name, Guid origin)
@@ -306,12 +271,5 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
             _shown = value;
             work.Publish(operation, operation.Latest with { State = DatasetWorkState.Running, Step = value });
         }
-    }
-
-    private sealed class Subscription(Action dispose) : IDisposable
-    {
-        private Action? _dispose = dispose;
-
-        public void Dispose() => Interlocked.Exchange(ref _dispose, null)?.Invoke();
     }
 }
