@@ -32,6 +32,14 @@ public sealed class ModelStore
 
     public bool Contains(int jobId) => File.Exists(PathOf(jobId));
 
+    /// <summary>Whether <paramref name="job"/> is a completed run whose model is stored here: the condition for
+    /// predict, model downloads and ONNX export.</summary>
+    public bool HasModelOf(Data.TrainingJob job) => HasModelOf(job.Id, job.Status, job.ModelId);
+
+    /// <inheritdoc cref="HasModelOf(Data.TrainingJob)"/>
+    public bool HasModelOf(int jobId, Data.JobStatus status, string? modelId) =>
+        status == Data.JobStatus.Completed && modelId is not null && Contains(jobId);
+
     /// <summary>Whether the run's model has been exported to ONNX already (kept beside the zip).</summary>
     public bool ContainsOnnx(int jobId) => File.Exists(OnnxPathOf(jobId));
 

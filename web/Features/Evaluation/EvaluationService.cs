@@ -76,7 +76,7 @@ public sealed class EvaluationService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var job = await new TeamAccess(db, userId).Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken)
             ?? throw new NotFoundException("Run");
-        if (job.Status != JobStatus.Completed || job.ModelId is null || !models.Contains(jobId))
+        if (!models.HasModelOf(job))
             throw new RuleViolationException(job.Kind == JobKind.Ensemble
                 ? "An ensemble has no single model to test an image with; test one of its members."
                 : "Only a completed run with a stored model can classify images.");
@@ -86,7 +86,7 @@ public sealed class EvaluationService(
         try
         {
             var (top, _) = await WorkerGateway.FirstAnsweringAsync(enabled, worker =>
-                workers.PredictAsync(worker, job.ModelId, image, topK, () => models.OpenRead(jobId), cancellationToken));
+                workers.PredictAsync(worker, job.ModelId!, image, topK, () => models.OpenRead(jobId), cancellationToken)); // HasModelOf: not null
             return [.. top.Select(t => new Prediction(t.ClassName, t.Probability))];
         }
         catch (WorkerRefusedException e) when (e.Kind == RefusalKind.InvalidInput)
@@ -108,7 +108,7 @@ public sealed class EvaluationService(
         var job = await new TeamAccess(db, userId).Jobs.Where(j => j.Id == jobId).Select(j => new { j.Kind, j.Status, j.ModelId })
             .FirstOrDefaultAsync(cancellationToken) ?? throw new NotFoundException("Run");
         if (job.Kind == JobKind.Ensemble) throw new RuleViolationException("An ensemble has no single model; download its members' models.");
-        if (job.Status != JobStatus.Completed || job.ModelId is null || !models.Contains(jobId))
+        if (!models.HasModelOf(jobId, job.Status, job.ModelId))
             throw new RuleViolationException($"Run #{jobId} has no stored model ({JobService.Describe(job.Status)}).");
         return models.OpenRead(jobId);
     }

@@ -81,7 +81,7 @@ public sealed class ModelFilesService(
         var job = await new TeamAccess(db, userId).Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken)
             ?? throw new NotFoundException("Run");
         if (job.Kind == JobKind.Ensemble) throw new RuleViolationException("An ensemble has no single model; export its members' models.");
-        if (job.Status != JobStatus.Completed || job.ModelId is null || !models.Contains(jobId))
+        if (!models.HasModelOf(job))
             throw new RuleViolationException($"Run #{jobId} has no stored model ({JobService.Describe(job.Status)}).");
         return job;
     }
