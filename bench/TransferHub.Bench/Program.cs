@@ -2,6 +2,8 @@
 //   dotnet run -c Release --project bench/TransferHub.Bench -- [--data DIR] [--sizes 128,224] [--epochs 3] [--no-reference]
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot [--data DIR] [--splits 3] [--budget 60] [--compare-size 224]
 //     Autopilot vs the feature-extraction default on stratified 70/15/15 splits (seeds 0..splits-1), cold feature cache each run.
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --explore-features [--data DIR] [--sizes 224,288]
+//     Which feature views help the autopilot: repeated 5-fold CV over every image, per feature variant (FeatureExplore.cs).
 // DIR is a folder-per-class image folder (default .samples/tuxpaint, made by scripts/tuxpaint-sample.sh).
 using System.Diagnostics;
 using System.Globalization;
@@ -31,6 +33,12 @@ try
     Console.WriteLine($"data: {options.Data}: {dataset.Items.Count} images, {dataset.Classes.Count} classes " +
         $"(train {dataset.Items.Count(i => i.Split == DataSplit.Train)}, val {dataset.Items.Count(i => i.Split == DataSplit.Val)}, test {dataset.Items.Count(i => i.Split == DataSplit.Test)})");
     Console.WriteLine();
+    if (args.Contains("--explore-features"))
+    {
+        FeatureExplore.Run(options, registry, store, dataset, backboneName,
+            (args.SkipWhile(a => a != "--sizes").Skip(1).FirstOrDefault() ?? "224,288").Split(',').Select(int.Parse).ToArray());
+        return;
+    }
     if (args.Contains("--autopilot"))
     {
         AutopilotBench.Run(options, registry, store, work, backboneName, int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "3"),

@@ -83,6 +83,7 @@ public sealed class JobRunner(
                 FeaturePreprocessing = outcome.Autopilot?.Final.Preprocessing,
                 TestTimeAugmentation = outcome.Autopilot is null ? null : ModelArtifact.HorizontalFlipTta,
                 Autopilot = outcome.Autopilot?.Choice,
+                PooledStages = model.PooledStages,
                 Mode = spec.Mode.ToString(),
                 BestEpoch = outcome.BestEpoch,
                 Accuracy = report.Accuracy,

@@ -55,49 +55,46 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
     public TrainingOutcome Run(TrainingSpec spec, ITrainingObserver observer, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var model = TorchRandom.Seeded(spec.Seed, () =>
-        {
-            var backbone = backbones.Create(spec.Backbone);
-            try
-            {
-                return new ClassifierModel(backbone, new ClassifierHead(backbone.Descriptor.FeatureDim, spec.ClassNames.Count, 0, 0));
-            }
-            catch
-            {
-                backbone.Dispose();
-                throw;
-            }
-        });
+        var backbone = TorchRandom.Seeded(spec.Seed, () => backbones.Create(spec.Backbone));
+        ClassifierModel? model = null;
         try
         {
-            var descriptor = model.Backbone.Descriptor;
-            model.Freeze(-1);
-            model.to(device);
+            var descriptor = backbone.Descriptor;
+            foreach (var p in backbone.parameters()) p.requires_grad = false;
+            backbone.eval();
+            backbone.to(device);
             var pool = SelectionPool.From(spec.Items);
             SelectionPool.AssertNoTest(pool);
             var test = spec.Items.Where(i => i.Split == DataSplit.Test).ToList();
             var classes = spec.ClassNames.Count;
+            var stages = Math.Min(PooledStages, backbone.Stages.Count - 1);
+            var blocks = Enumerable.Range(0, stages).Select(i => backbone.PooledDim(stages - i) - (stages - i > 1 ? backbone.PooledDim(stages - i - 1) : 0)).ToArray();
+            var totalParameters = backbone.parameters().Sum(p => p.numel());
             observer.Started(new TrainingStarted(device.type.ToString().ToLowerInvariant(), pool.Count(i => i.Split == DataSplit.Train),
-                pool.Count(i => i.Split == DataSplit.Val), test.Count, (long)descriptor.FeatureDim * classes + classes, model.TotalParameters, 0));
+                pool.Count(i => i.Split == DataSplit.Val), test.Count, (long)blocks.Sum() * classes + classes, totalParameters + (long)blocks.Sum() * classes + classes, 0));
             if (!spec.Augmentation.IsNone)
                 observer.Log("warning", "Auto mode trains on cached features of each image and its horizontal flip; other augmentation is not applied.");
 
-            var features = Extract(model, spec, observer, cancellationToken);
+            var features = Extract(backbone, stages, spec, observer, cancellationToken);
             var extractSeconds = clock.Elapsed.TotalSeconds;
-            var poolSet = ToSet(pool, features, classes);
+            var poolSet = ToSet(pool, features, classes, blocks);
             var left = spec.TimeBudgetSeconds - clock.Elapsed.TotalSeconds;
             observer.Log("info", string.Create(CultureInfo.InvariantCulture,
-                $"Autopilot: features of {features.Count} images × 2 views ready in {extractSeconds:F1} s; choosing among classifiers by cross-validation on {pool.Count} train + val images with {Math.Max(0, left):F1} s of the {spec.TimeBudgetSeconds} s budget left."));
+                $"Autopilot: features of {features.Count} images × 2 views (the last {stages} stages pooled: {string.Join(" + ", blocks)} values) ready in {extractSeconds:F1} s; choosing among classifiers by cross-validation on {pool.Count} train + val images with {Math.Max(0, left):F1} s of the {spec.TimeBudgetSeconds} s budget left."));
             if (left <= 0)
                 observer.Log("warning", "Autopilot: computing the features used up the time budget: only the first candidate runs. Raise time_budget_seconds, or run again (features are cached).");
 
-            var candidates = Candidate.DefaultGrid(Candidate.IsImbalanced(poolSet.Labels));
+            var candidates = Candidate.DefaultGrid(Candidate.IsImbalanced(poolSet.Labels), stages);
             var selection = new AutoSelector(new AutoSelectorOptions { BudgetSeconds = left, Seed = spec.Seed })
                 .Select(poolSet, candidates, observer.Candidate, observer.Log, cancellationToken);
             observer.Log("info", "Autopilot: " + selection.Reason);
 
             var final = selection.Winner.Fit(poolSet, Enumerable.Range(0, poolSet.Count).ToList(), useFlips: true, cancellationToken);
+            var head = TorchRandom.Seeded(spec.Seed, () => new ClassifierHead(final.Weights.Dim, classes, 0, 0));
+            model = new ClassifierModel(backbone, head);
             LoadHead(model, final);
+            model.Freeze(-1);
+            model.eval();
 
             var evaluated = DataSplit.Test;
             var evaluation = test;
@@ -107,7 +104,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
                 evaluation = [.. pool];
                 observer.Log("warning", "No test images: the report is computed on the train + val images the model was fitted on and is optimistic; the cross-validated score is the honest estimate.");
             }
-            var evaluationSet = ToSet(evaluation, features, classes);
+            var evaluationSet = ToSet(evaluation, features, classes, blocks);
             var report = ClassificationReport.From(spec.ClassNames,
                 [.. evaluation.Select((item, i) => (item.Sha256, item.ClassIndex, final.Predict(evaluationSet, i, tta: true)))]);
             model.to(torch.CPU);
@@ -118,14 +115,20 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
         }
         catch
         {
-            model.Dispose();
+            if (model is not null) model.Dispose();
+            else backbone.Dispose();
             throw;
         }
     }
 
-    /// <summary>Puts the fitted linear layer into the model's (linear) head and sets preprocessing and TTA.</summary>
+    /// <summary>How many of the backbone's last stages the autopilot pools (<see cref="Backbone.PooledStages"/>): 2,
+    /// measured on Tux Paint (docs/benchmarks.md, "Which features"); candidates on the last stage alone stay in the grid.</summary>
+    public const int PooledStages = 2;
+
+    /// <summary>Puts the fitted linear layer into the model's (linear) head and sets preprocessing, TTA and the pooled stages.</summary>
     internal static void LoadHead(ClassifierModel model, FittedClassifier fitted)
     {
+        model.PooledStages = fitted.Candidate.PooledStages;
         var linear = model.Head.parameters().ToList(); // [weight [K, D], bias [K]] of the single Linear layer
         using (torch.no_grad())
         {
@@ -138,36 +141,38 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
         model.TestTimeFlip = true;
     }
 
-    private static FeatureSet ToSet(IReadOnlyList<DatasetEntry> items, Dictionary<string, (float[] Plain, float[] Flipped)> features, int classes) =>
+    private static FeatureSet ToSet(IReadOnlyList<DatasetEntry> items, Dictionary<string, (float[] Plain, float[] Flipped)> features, int classes,
+        IReadOnlyList<int> blocks) =>
         new([.. items.Select(i => features[i.Sha256].Plain)], [.. items.Select(i => features[i.Sha256].Flipped)],
-            [.. items.Select(i => i.ClassIndex)], classes);
+            [.. items.Select(i => i.ClassIndex)], classes, blocks);
 
-    /// <summary>Both views' features of every image of the job: from the cache, or computed in batches (one dispose
-    /// scope per batch) as backbone(x) and backbone(x flipped along the width).</summary>
-    private Dictionary<string, (float[] Plain, float[] Flipped)> Extract(ClassifierModel model, TrainingSpec spec, ITrainingObserver observer,
+    /// <summary>Both views' features of every image of the job — the last <paramref name="stages"/> stages pooled and
+    /// concatenated (earlier stage first) — from the cache, or computed in batches (one dispose scope per batch) from
+    /// x and x flipped along the width. Each stage is cached on its own: the last stage under feature extraction's key
+    /// (shared with it), an earlier one under a view named after its distance from the end ("stage-2").</summary>
+    private Dictionary<string, (float[] Plain, float[] Flipped)> Extract(Backbone backbone, int stages, TrainingSpec spec, ITrainingObserver observer,
         CancellationToken cancellationToken)
     {
-        var descriptor = model.Backbone.Descriptor;
+        var descriptor = backbone.Descriptor;
         var pipeline = new TransformPipeline(spec.ImageSize, spec.Resize, AugmentationOptions.None, descriptor.Normalization);
-        var plainKey = descriptor.Pretrained && model.Backbone.WeightsSha256 is { } weights
-            ? FeatureCache.Key(descriptor.Name, weights, pipeline.Size, pipeline.Resize)
+        // keys[s] = (plain, flipped) cache keys of the stage s from the end (0 = last); null: not cacheable (random init).
+        var keys = descriptor.Pretrained && backbone.WeightsSha256 is { } weights
+            ? Enumerable.Range(0, stages).Select(s => (
+                Plain: FeatureCache.Key(descriptor.Name, weights, pipeline.Size, pipeline.Resize, s == 0 ? null : $"stage-{s + 1}"),
+                Flipped: FeatureCache.Key(descriptor.Name, weights, pipeline.Size, pipeline.Resize, s == 0 ? FlipView : $"stage-{s + 1}-{FlipView}"))).ToArray()
             : null;
-        var flipKey = plainKey is null ? null : FeatureCache.Key(descriptor.Name, model.Backbone.WeightsSha256!, pipeline.Size, pipeline.Resize, FlipView);
+        var dims = Enumerable.Range(0, stages).Select(s => backbone.PooledDim(s + 1) - (s == 0 ? 0 : backbone.PooledDim(s))).ToArray();
+        var total = dims.Sum();
         var result = new Dictionary<string, (float[], float[])>();
         var missing = new List<DatasetEntry>();
         foreach (var item in spec.Items.DistinctBy(i => i.Sha256))
         {
-            if (plainKey is not null && featureCache.TryGet(plainKey, item.Sha256) is { } plain && plain.Length == descriptor.FeatureDim
-                && featureCache.TryGet(flipKey!, item.Sha256) is { } flipped && flipped.Length == descriptor.FeatureDim)
-                result[item.Sha256] = (plain, flipped);
-            else
-                missing.Add(item);
+            if (keys is not null && Cached(item.Sha256) is { } both) result[item.Sha256] = both;
+            else missing.Add(item);
         }
         observer.Log("info", $"Feature extraction: {result.Count} images cached (both views), computing {missing.Count} with {descriptor.Name} at {pipeline.Size}px, each with its horizontal flip.");
-        model.Backbone.eval();
         var source = new BatchSource(images, pipeline);
         var size = pipeline.Size;
-        var dim = descriptor.FeatureDim;
         using (torch.no_grad())
         {
             foreach (var batch in source.Batches(missing, Enumerable.Range(0, missing.Count).ToArray(), spec.BatchSize, null, 0, cancellationToken))
@@ -175,20 +180,43 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
                 var input = torch.tensor(batch.Pixels, [batch.Count, 3, size, size]).to(device);
-                var plain = model.Backbone.forward(input).cpu().data<float>().ToArray();
-                var flipped = model.Backbone.forward(input.flip(3)).cpu().data<float>().ToArray();
+                var plain = backbone.PooledStages(input, stages).cpu().data<float>().ToArray();
+                var flipped = backbone.PooledStages(input.flip(3), stages).cpu().data<float>().ToArray();
                 for (var j = 0; j < batch.Count; j++)
                 {
                     var item = missing[batch.ItemIndices[j]];
-                    var a = plain.AsSpan(j * dim, dim).ToArray();
-                    var b = flipped.AsSpan(j * dim, dim).ToArray();
+                    var a = plain.AsSpan(j * total, total).ToArray();
+                    var b = flipped.AsSpan(j * total, total).ToArray();
                     result[item.Sha256] = (a, b);
-                    if (plainKey is null) continue;
-                    featureCache.Put(plainKey, item.Sha256, a);
-                    featureCache.Put(flipKey!, item.Sha256, b);
+                    if (keys is null) continue;
+                    // Row layout: earlier stage first, so the stage s from the end starts at total − (its dim + later dims).
+                    for (var s = 0; s < stages; s++)
+                    {
+                        var end = total - dims.Take(s).Sum();
+                        var start = end - dims[s];
+                        featureCache.Put(keys[s].Plain, item.Sha256, a[start..end]);
+                        featureCache.Put(keys[s].Flipped, item.Sha256, b[start..end]);
+                    }
                 }
             }
         }
         return result;
+
+        (float[], float[])? Cached(string sha256)
+        {
+            var plain = new float[total];
+            var flipped = new float[total];
+            var end = total;
+            for (var s = 0; s < stages; s++)
+            {
+                if (featureCache.TryGet(keys![s].Plain, sha256) is not { } p || p.Length != dims[s]
+                    || featureCache.TryGet(keys[s].Flipped, sha256) is not { } f || f.Length != dims[s])
+                    return null;
+                p.CopyTo(plain, end - dims[s]);
+                f.CopyTo(flipped, end - dims[s]);
+                end -= dims[s];
+            }
+            return (plain, flipped);
+        }
     }
 }

@@ -15,7 +15,8 @@ public sealed record BackboneDescriptor(
     int FeatureDim,
     int Stages,
     Normalization Normalization,
-    string? Error = null);
+    string? Error = null,
+    IReadOnlyList<int>? StageWidths = null);
 
 /// <summary>
 /// A convolutional feature extractor: images [N,3,H,W] (normalised) → pooled features [N, FeatureDim].
@@ -27,6 +28,49 @@ public abstract class Backbone(string name) : nn.Module<Tensor, Tensor>(name)
 
     /// <summary>The backbone's parts in forward order (stem first).</summary>
     public abstract IReadOnlyList<nn.Module> Stages { get; }
+
+    /// <summary>
+    /// Multi-stage pooled features: each of the last <paramref name="lastStages"/> stages' output, globally
+    /// average-pooled, concatenated earlier stage first: [N, <see cref="PooledDim"/>]. 1 equals <c>forward</c>
+    /// (the last stage's pooled features). Pooling an intermediate stage as well keeps mid-level features the last
+    /// stage has abstracted away (measured for the autopilot on Tux Paint: +1.2 points cross-validated accuracy for
+    /// the last two stages of the ResNet, docs/benchmarks.md; cf. Yosinski et al. 2014, "How transferable are
+    /// features in deep neural networks?").
+    /// </summary>
+    /// <param name="images">Normalised images [N,3,H,W].</param>
+    /// <param name="lastStages">1 to <see cref="Stages"/>.Count − 1 (the stem is never pooled).</param>
+    public Tensor PooledStages(Tensor images, int lastStages)
+    {
+        CheckPooledStages(lastStages);
+        if (lastStages == 1) return forward(images);
+        using var scope = torch.NewDisposeScope();
+        var stages = Stages;
+        var pooled = new List<Tensor>(lastStages);
+        var x = images;
+        for (var i = 0; i < stages.Count; i++)
+        {
+            x = ((nn.Module<Tensor, Tensor>)stages[i]).call(x);
+            if (i >= stages.Count - lastStages) pooled.Add(x.mean([2, 3]));
+        }
+        return torch.cat(pooled, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The width of <see cref="PooledStages"/>: the sum of the last <paramref name="lastStages"/> stages'
+    /// output channels (<see cref="BackboneDescriptor.StageWidths"/>, measured once per architecture).</summary>
+    public int PooledDim(int lastStages)
+    {
+        CheckPooledStages(lastStages);
+        if (lastStages == 1) return Descriptor.FeatureDim;
+        var widths = Descriptor.StageWidths
+            ?? throw new NotSupportedException($"{Descriptor.Name}: the widths of its stages are not known, so only its last stage can be pooled.");
+        return widths.Skip(widths.Count - lastStages).Sum();
+    }
+
+    private void CheckPooledStages(int lastStages)
+    {
+        if (lastStages < 1 || lastStages >= Stages.Count)
+            throw new ArgumentOutOfRangeException(nameof(lastStages), lastStages, $"{Descriptor.Name} has {Stages.Count} stages: pool 1 to {Stages.Count - 1} of them.");
+    }
 
     /// <summary>SHA-256 (lower-case hex) of the weights file this instance was loaded from — the shipped ONNX file or
     /// the weights-folder file as it was when read; null for random initialisation. Anything derived from the

@@ -4,7 +4,9 @@ using static TorchSharp.torch;
 namespace TransferHub.Worker.Engine.Backbones;
 
 /// <summary>The shape of an architecture's state_dict (without the classifier) and its parameter count.</summary>
-internal sealed record ArchitectureShape(IReadOnlyDictionary<string, long[]> Shapes, IReadOnlyDictionary<string, ScalarType> DTypes, long Parameters);
+/// <param name="StageWidths">Each stage's output channels, stem first (measured by a forward pass of the probe).</param>
+internal sealed record ArchitectureShape(IReadOnlyDictionary<string, long[]> Shapes, IReadOnlyDictionary<string, ScalarType> DTypes, long Parameters,
+    IReadOnlyList<int> StageWidths);
 
 /// <summary>A network layout the registry can build: how to construct it (random init from the current torch
 /// generator) and what its state_dict looks like.</summary>
@@ -62,7 +64,7 @@ internal sealed class BackboneArchitecture
     /// <summary>A descriptor for this architecture with its real parameter count.</summary>
     public BackboneDescriptor Describe(string name, string displayName, string weightsSource, bool pretrained,
         Transforms.Normalization normalization, string? error = null) =>
-        new(name, displayName, InputSize: 224, Shape.Parameters, weightsSource, pretrained, FeatureDim, Stages, normalization, error);
+        new(name, displayName, InputSize: 224, Shape.Parameters, weightsSource, pretrained, FeatureDim, Stages, normalization, error, Shape.StageWidths);
 
     private ArchitectureShape Probe() => TorchRandom.Exclusive(ProbeNow);
 
@@ -83,7 +85,19 @@ internal sealed class BackboneArchitecture
                 dtypes[key] = tensor.dtype;
             }
             var parameters = probe.parameters().Sum(p => p.numel());
-            return new ArchitectureShape(shapes, dtypes, parameters);
+            var widths = new List<int>();
+            probe.eval();
+            using (torch.no_grad())
+            using (var scope = torch.NewDisposeScope())
+            {
+                var x = torch.zeros(1, 3, 64, 64);
+                foreach (var stage in probe.Stages)
+                {
+                    x = ((nn.Module<Tensor, Tensor>)stage).call(x);
+                    widths.Add((int)x.shape[1]);
+                }
+            }
+            return new ArchitectureShape(shapes, dtypes, parameters, widths);
         }
         finally
         {

@@ -90,6 +90,8 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
     public static ModelProto Build(ClassifierModel model, ModelMetadata metadata, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
         CheckMetadata(extraMetadata);
+        if (model.PooledStages != 1)
+            throw new OnnxExportException($"Cannot export this model yet: its head reads the pooled features of the backbone's last {model.PooledStages} stages, and the exporter pools only the last one.");
         var size = metadata.ImageSize;
         var classes = metadata.ClassNames.Count;
         var graph = new OnnxGraphBuilder();

@@ -80,9 +80,13 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
     /// log of the mean of the image's and its flip's softmax probabilities, so softmax(forward(x)) is exactly that mean.</summary>
     public bool TestTimeFlip { get; set; }
 
+    /// <summary>How many of the backbone's last stages are pooled into the head's input (<see cref="Backbone.PooledStages"/>);
+    /// 1 = the usual pooled features. Autopilot models may use 2.</summary>
+    public int PooledStages { get; set; } = 1;
+
     public override Tensor forward(Tensor images)
     {
-        if (FeaturePreprocessing is null && !TestTimeFlip)
+        if (FeaturePreprocessing is null && !TestTimeFlip && PooledStages == 1)
         {
             using var features = backbone.forward(images);
             return head.forward(features);
@@ -100,7 +104,7 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
 
     private Tensor Logits(Tensor images)
     {
-        var features = backbone.forward(images);
+        var features = backbone.PooledStages(images, PooledStages);
         return head.forward(FeaturePreprocessing is { } pre ? pre.Apply(features) : features);
     }
 

@@ -40,6 +40,9 @@ public sealed record ModelMetadata
     public string? TestTimeAugmentation { get; init; }
     /// <summary>Auto mode: which candidate won and its cross-validated score.</summary>
     public Autopilot.AutopilotChoice? Autopilot { get; init; }
+    /// <summary>How many of the backbone's last stages are pooled into the head's input (1 = the usual pooled features;
+    /// absent in files written before it was recorded).</summary>
+    public int PooledStages { get; init; } = 1;
     public string WeightsFile { get; init; } = ModelArtifact.WeightsEntry;
     public string Format { get; init; } = "transferhub-model/1";
 }
@@ -104,8 +107,15 @@ public static class ModelArtifact
             HorizontalFlipTta => true,
             var other => Reject(backbone, $"Unknown test-time augmentation '{other}' in {MetadataEntry}."),
         };
-        var head = new ClassifierHead(backbone.Descriptor.FeatureDim, metadata.ClassNames.Count, metadata.HiddenUnits, metadata.Dropout);
-        var model = new ClassifierModel(backbone, head) { FeaturePreprocessing = metadata.FeaturePreprocessing, TestTimeFlip = testTimeFlip };
+        if (metadata.PooledStages < 1 || metadata.PooledStages >= backbone.Stages.Count)
+            Reject(backbone, $"{MetadataEntry} pools {metadata.PooledStages} stages, but '{metadata.Backbone}' has {backbone.Stages.Count} (1 to {backbone.Stages.Count - 1} can be pooled).");
+        var head = new ClassifierHead(backbone.PooledDim(metadata.PooledStages), metadata.ClassNames.Count, metadata.HiddenUnits, metadata.Dropout);
+        var model = new ClassifierModel(backbone, head)
+        {
+            FeaturePreprocessing = metadata.FeaturePreprocessing,
+            TestTimeFlip = testTimeFlip,
+            PooledStages = metadata.PooledStages,
+        };
         (metadata.BackboneFrozen ? (torch.nn.Module)head : model).load_safetensors(weights, strict: true, null!, null!, leaveOpen: true);
         model.eval();
         return (model, metadata);

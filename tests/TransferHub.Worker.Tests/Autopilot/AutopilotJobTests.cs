@@ -61,6 +61,12 @@ public sealed class AutopilotJobTests(WorkerFactory worker)
         Assert.Equal("hflip", root.GetProperty("testTimeAugmentation").GetString());
         Assert.Equal(completed.Winner, root.GetProperty("autopilot").GetProperty("candidate").GetString());
         Assert.Equal(JsonValueKind.Object, root.GetProperty("featurePreprocessing").ValueKind);
+        // Candidates on the last two stages' pooled features and on the last stage's alone competed; the model pools
+        // what its winner used.
+        Assert.Contains(completed.Leaderboard, s => s.Params.Contains("features=last_2_stages"));
+        Assert.Contains(completed.Leaderboard, s => s.Params.Contains("features=last_stage"));
+        var winner = completed.Leaderboard[0];
+        Assert.Equal(winner.Params.Contains("features=last_2_stages") ? 2 : 1, root.GetProperty("pooledStages").GetInt32());
 
         // Predict (backbone → preprocessing → head on the image and on its flip, mean of probabilities) gives what the
         // evaluation computed from the cached features of both views.

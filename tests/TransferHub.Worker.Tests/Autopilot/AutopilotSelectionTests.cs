@@ -153,6 +153,50 @@ public sealed class AutopilotSelectionTests
     }
 
     [Fact]
+    public void ACandidateOnTheLastStageOnlyReadsTheLastStagesFeaturesOfATwoStageSet()
+    {
+        // Rows = [4 values of an earlier stage | 8 of the last]: the class signal is only in the last stage's part.
+        var inner = Synthetic(perClass: 8, classes: 3, dim: 8, shift: 3, seed: 11);
+        var random = new Random(3);
+        float[] Noise() => Enumerable.Range(0, 4).Select(_ => (float)random.NextDouble()).ToArray();
+        var set = new FeatureSet([.. inner.Plain.Select(r => (float[])[.. Noise(), .. r])], [.. inner.Flipped!.Select(r => (float[])[.. Noise(), .. r])],
+            inner.Labels, 3, blocks: [4, 8]);
+        Assert.Equal((4, 8), set.StageSpan(1));
+        Assert.Equal((0, 12), set.StageSpan(2));
+
+        var lastStage = new Candidate("logreg-std-C1-last-stage", CandidateKind.LogisticRegression, PreprocessingKind.Standardise, 1, PooledStages: 1);
+        var bothStages = lastStage with { Name = "logreg-std-C1", PooledStages = 2 };
+        var all = Enumerable.Range(0, set.Count).ToList();
+        var onLast = lastStage.Fit(set, all, useFlips: true);
+        var onBoth = bothStages.Fit(set, all, useFlips: true);
+
+        Assert.Equal((8, 4), (onLast.Weights.Dim, onLast.Offset));
+        Assert.Equal((12, 0), (onBoth.Weights.Dim, onBoth.Offset));
+        // Fitting on the last stage alone is fitting on those 8 values: the same weights as a one-stage set of them.
+        var alone = lastStage.Fit(inner, all, useFlips: true);
+        Assert.Equal(alone.Weights.Weight, onLast.Weights.Weight);
+        // Changing the earlier stage's values changes nothing for the last-stage classifier.
+        var row = set.Plain[0];
+        var changed = (float[])[.. row[..4].Select(v => v + 100), .. row[4..]];
+        Assert.Equal(onLast.Probabilities(row), onLast.Probabilities(changed));
+        Assert.NotEqual(onBoth.Probabilities(row), onBoth.Probabilities(changed));
+        Assert.Contains("features=last_stage", lastStage.Params);
+        Assert.Contains("features=last_2_stages", bothStages.Params);
+    }
+
+    [Fact]
+    public void TheTwoStageGridAlsoOffersTheUsualLastStageFeatures()
+    {
+        var grid = Candidate.DefaultGrid(imbalanced: false, pooledStages: 2);
+        Assert.Equal("nearest-class-mean", grid[0].Name);
+        Assert.Equal(2, grid[0].PooledStages);
+        Assert.Contains(grid, c => c.PooledStages == 1 && c.Name.EndsWith(Candidate.LastStageSuffix, StringComparison.Ordinal));
+        Assert.All(grid.Where(c => c.PooledStages == 1), c => Assert.EndsWith(Candidate.LastStageSuffix, c.Name));
+        Assert.Equal(grid.Count, grid.Select(c => c.Name).Distinct().Count());
+        Assert.All(Candidate.DefaultGrid(imbalanced: true), c => Assert.Equal(1, c.PooledStages));
+    }
+
+    [Fact]
     public void LogisticRegressionReachesTheOptimumOfItsObjective()
     {
         var set = Synthetic(perClass: 10, classes: 3, dim: 5, shift: 1, seed: 9);

@@ -39,6 +39,35 @@ public sealed class ArchitectureTests(PretrainedResNetFixture fixture, ITestOutp
         Assert.Equal([2L, featureDim], features.shape);
     }
 
+    [Theory]
+    [InlineData("resnet18x3-random", 256)]
+    [InlineData("mobilenet_v2-random", 160)]
+    [InlineData("resnet50-random", 1024)]
+    public void PooledStagesConcatenateTheLastStagesPooledOutputsAndPooledDimSaysHowWide(string name, int penultimateWidth)
+    {
+        using var backbone = fixture.Registry.Create(name);
+        backbone.eval();
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var images = torch.rand(2, 3, 64, 64);
+
+        var one = backbone.PooledStages(images, 1);
+        var two = backbone.PooledStages(images, 2);
+
+        var last = backbone.Descriptor.FeatureDim;
+        Assert.Equal(last, backbone.PooledDim(1));
+        Assert.Equal(penultimateWidth + last, backbone.PooledDim(2));
+        Assert.Equal([2L, penultimateWidth + last], two.shape);
+        // The last stage comes last and equals the usual pooled features; the earlier stage is its input, pooled.
+        Assert.True(two.narrow(1, penultimateWidth, last).allclose(backbone.call(images), rtol: 1e-4, atol: 1e-5));
+        Assert.True(one.allclose(backbone.call(images)));
+        var x = images;
+        for (var i = 0; i < backbone.Stages.Count - 1; i++) x = ((nn.Module<Tensor, Tensor>)backbone.Stages[i]).call(x);
+        Assert.True(two.narrow(1, 0, penultimateWidth).allclose(x.mean([2, 3]), rtol: 1e-5, atol: 1e-6));
+        Assert.Throws<ArgumentOutOfRangeException>(() => backbone.PooledDim(backbone.Stages.Count));
+        Assert.Throws<ArgumentOutOfRangeException>(() => backbone.PooledStages(images, 0));
+    }
+
     [Fact]
     public void FreezingAStageStopsItsGradientsAndLeavesTheOthersTraining()
     {
