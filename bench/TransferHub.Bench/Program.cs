@@ -2,6 +2,8 @@
 //   dotnet run -c Release --project bench/TransferHub.Bench -- [--data DIR] [--sizes 128,224] [--epochs 3] [--no-reference]
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot [--data DIR] [--splits 3] [--budget 60] [--compare-size 224]
 //     Autopilot vs the feature-extraction default on stratified 70/15/15 splits (seeds 0..splits-1), cold feature cache each run.
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot-splits [--splits 10] [--budget 60] [--compare-size 224]
+//     Accuracy only: FE default vs Auto over many splits on warm features; Auto − FE in test images per split.
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --explore-features [--data DIR] [--sizes 224,288]
 //     Which feature views help the autopilot: repeated 5-fold CV over every image, per feature variant (FeatureExplore.cs).
 // DIR is a folder-per-class image folder (default .samples/tuxpaint, made by scripts/tuxpaint-sample.sh).
@@ -37,6 +39,12 @@ try
     {
         FeatureExplore.Run(options, registry, store, dataset, backboneName,
             (args.SkipWhile(a => a != "--sizes").Skip(1).FirstOrDefault() ?? "224,288").Split(',').Select(int.Parse).ToArray());
+        return;
+    }
+    if (args.Contains("--autopilot-splits"))
+    {
+        AutopilotSplitsBench.Run(options, registry, store, work, backboneName, int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "10"),
+            int.Parse(args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() ?? "60"));
         return;
     }
     if (args.Contains("--autopilot"))
@@ -154,6 +162,54 @@ static class AutopilotBench
         }
         Console.WriteLine($"| mean | {rows.Average(r => r.FeAcc):P1} | {rows.Average(r => r.FeF1):F3} | {rows.Average(r => r.FeS):F1} | {rows.Average(r => r.AutoAcc):P1} | " +
             $"{rows.Average(r => r.AutoF1):F3} | {rows.Average(r => r.AutoS):F1} | | | | {rows.Average(r => r.WarmAcc):P1} | {rows.Average(r => r.WarmF1):F3} | {rows.Average(r => r.WarmS):F1} | | | |");
+    }
+}
+
+/// <summary>Accuracy over many splits with warm feature caches (the features are computed once, then every split's
+/// FE default and Auto run on them): test accuracy and macro-F1 mean ± sd, and Auto − FE in test images per split.
+/// Wall times here are warm; the cold figures come from <see cref="AutopilotBench"/>.</summary>
+static class AutopilotSplitsBench
+{
+    public static void Run(BenchOptions options, BackboneRegistry registry, ImageStore store, string work, string backbone, int splits, int budget)
+    {
+        Console.WriteLine($"autopilot vs feature-extraction default over {splits} stratified 70/15/15 splits · {options.CompareSize}px squash · budget {budget} s · warm feature cache");
+        Console.WriteLine("| split | test images | FE acc | FE macro-F1 | Auto acc | Auto macro-F1 | Auto − FE (images) | Auto winner | Auto CV | Auto s |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+        var cache = new FeatureCache(Path.Combine(work, "features-splits"));
+        var rows = new List<(double Fe, double FeF1, double Auto, double AutoF1, int Diff)>();
+        for (var split = 0; split < splits; split++)
+        {
+            var dataset = Dataset.Load(options.Data, store, split);
+            var fe = dataset.Spec($"splits-fe-{split}", backbone, TrainingMode.FeatureExtraction, TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionEpochs,
+                options.CompareSize, options.Batch) with
+            {
+                LearningRate = (float)TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionLearningRate,
+                EarlyStoppingPatience = TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionPatience,
+                Seed = split,
+            };
+            var feOutcome = new Trainer(registry, store, cache, torch.CPU).Run(fe, new Recorder(), CancellationToken.None);
+            feOutcome.Model.Dispose();
+            var auto = fe with { JobId = $"splits-auto-{split}", Mode = TrainingMode.Auto, TimeBudgetSeconds = budget };
+            var clock = Stopwatch.StartNew();
+            var autoOutcome = new Trainer(registry, store, cache, torch.CPU).Run(auto, new Recorder(), CancellationToken.None);
+            var seconds = clock.Elapsed.TotalSeconds;
+            autoOutcome.Model.Dispose();
+            var tests = dataset.Items.Count(i => i.Split == DataSplit.Test);
+            var diff = (int)Math.Round((autoOutcome.Report.Accuracy - feOutcome.Report.Accuracy) * tests);
+            var best = autoOutcome.Autopilot!.Selection.Leaderboard[0];
+            Console.WriteLine($"| {split} | {tests} | {feOutcome.Report.Accuracy:P1} | {feOutcome.Report.MacroAverage.F1:F3} | {autoOutcome.Report.Accuracy:P1} | " +
+                $"{autoOutcome.Report.MacroAverage.F1:F3} | {diff:+0;-0;0} | {best.Name} | {best.Mean:P1} | {seconds:F1} |");
+            rows.Add((feOutcome.Report.Accuracy, feOutcome.Report.MacroAverage.F1, autoOutcome.Report.Accuracy, autoOutcome.Report.MacroAverage.F1, diff));
+        }
+        static string MeanSd(IEnumerable<double> values, string format)
+        {
+            var list = values.ToList();
+            var mean = list.Average();
+            var sd = list.Count > 1 ? Math.Sqrt(list.Sum(v => (v - mean) * (v - mean)) / (list.Count - 1)) : 0;
+            return $"{mean.ToString(format)} ± {sd.ToString(format)}";
+        }
+        Console.WriteLine($"| mean ± sd | | {MeanSd(rows.Select(r => r.Fe * 100), "F1")} % | {MeanSd(rows.Select(r => r.FeF1), "F3")} | {MeanSd(rows.Select(r => r.Auto * 100), "F1")} % | " +
+            $"{MeanSd(rows.Select(r => r.AutoF1), "F3")} | {rows.Sum(r => r.Diff):+0;-0;0} in all; worst {rows.Min(r => r.Diff):+0;-0;0} | | | |");
     }
 }
 
