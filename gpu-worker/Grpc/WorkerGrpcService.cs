@@ -274,20 +274,31 @@ public sealed class WorkerGrpcService(
 
     public override async Task ExportOnnx(ExportOnnxRequest request, IServerStreamWriter<ModelChunk> responseStream, ServerCallContext context)
     {
-        if (!models.Exists(request.ModelId))
+        var ensemble = request.MemberModelIds.Count > 0;
+        if (ensemble && request.ModelId.Length > 0)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Set model_id (one model) or member_model_ids (an ensemble), not both."));
+        if (!ensemble && request.EnsembleId.Length > 0)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "ensemble_id names an ensemble: set member_model_ids with it."));
+        if (!ensemble && !models.Exists(request.ModelId))
             throw new RpcException(new Status(StatusCode.NotFound, $"No model '{request.ModelId}' on this worker."));
+        var fileName = ensemble ? (request.EnsembleId.Length > 0 ? request.EnsembleId : OnnxExporter.DefaultEnsembleId) : request.ModelId;
         var temp = Path.GetTempFileName();
         try
         {
-            // CPU-bound (loads the model, copies every weight): off the request thread, no await inside.
+            // CPU-bound (loads the models, copies every weight): off the request thread, no await inside.
             await Task.Run(() =>
             {
                 using var file = File.Create(temp);
-                onnxExporter.Export(request.ModelId, request.Metadata, file);
+                if (ensemble) onnxExporter.ExportEnsemble(request.EnsembleId, request.MemberModelIds, request.Metadata, file);
+                else onnxExporter.Export(request.ModelId, request.Metadata, file);
             }, context.CancellationToken);
 
             await using var stream = File.OpenRead(temp);
-            await StreamChunksAsync(stream, $"{request.ModelId}.onnx", responseStream, context.CancellationToken);
+            await StreamChunksAsync(stream, $"{fileName}.onnx", responseStream, context.CancellationToken);
+        }
+        catch (FileNotFoundException e) when (ensemble)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, e.Message));
         }
         catch (ArgumentException e)
         {

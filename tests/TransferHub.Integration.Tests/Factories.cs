@@ -208,6 +208,9 @@ public abstract class HostedTest(ITestOutputHelper output) : IDisposable
     private readonly List<IDisposable> _hosts = [];
     private readonly List<IDisposable> _logs = [];
 
+    /// <summary>The running test's output (measurements worth reading in the log).</summary>
+    protected ITestOutputHelper Output => output;
+
     protected T Keep<T>(T host) where T : IDisposable
     {
         _hosts.Add(Logged(host));

@@ -81,7 +81,7 @@ public sealed class TorchVisionResNetBackbone : Backbone
 /// </summary>
 public sealed class TorchVisionMobileNetV2Backbone : Backbone
 {
-    private static readonly int[][] StageBlocks = [[0, 1], [2, 3], [4, 5, 6], [7, 8, 9, 10], [11, 12, 13], [14, 15, 16], [17, 18]];
+    internal static readonly int[][] StageBlocks = [[0, 1], [2, 3], [4, 5, 6], [7, 8, 9, 10], [11, 12, 13], [14, 15, 16], [17, 18]];
 
     [ComponentName(Name = "features")] private readonly nn.Module<Tensor, Tensor> _features;
 

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Google.Protobuf;
 using TorchSharp;
 using TorchSharp.Modules;
+using TransferHub.Worker.Engine.Autopilot;
 using TransferHub.Worker.Engine.Backbones;
 using TransferHub.Worker.Engine.Backbones.Onnx;
 using TransferHub.Worker.Engine.Training;
@@ -32,6 +33,15 @@ public sealed class OnnxExportException(string message) : Exception(message);
 /// <see cref="TransformPipeline.Normalize"/>'s (byte × Scale − Mean[c]) / Std[c]).</item>
 /// <item>Outputs <c>probabilities</c>: float32 <c>[N, classes]</c>, softmax over classes (each row sums to 1), and
 /// <c>logits</c>: float32 <c>[N, classes]</c>, the head's raw scores. Temperature is 1 (metadata <c>temperature</c>).</item>
+/// <item>What <see cref="ClassifierModel.forward"/> adds for auto-mode models is in the graph as well, computed in the
+/// same order: the <see cref="FeaturePreprocessing"/> of the pooled features (<c>Sub</c> centre, <c>ReduceL2</c> +
+/// <c>Max</c>(1e-12) + <c>Div</c>, <c>Sub</c> mean, <c>Div</c> std) and the test-time flip (the normalised image and its
+/// mirror — <c>Slice</c> with step −1 on the width — go through the network as one batch of 2N; the two halves'
+/// softmax probabilities are averaged; <c>logits</c> is then log(max(mean, 1e-30)), exactly what forward returns, and
+/// <c>probabilities</c> its softmax, as Predict computes them).</item>
+/// <item>An ensemble (<see cref="BuildEnsemble"/>) is its members' graphs side by side on the one input (initializers
+/// with identical contents stored once), <c>probabilities</c> = <c>Mean</c> of the members' probabilities and
+/// <c>logits</c> = log(max(probabilities, 1e-30)).</item>
 /// </list>
 /// <para>The graph is emitted by walking the TorchSharp module tree in forward order, using each module's own
 /// settings (stride, padding, dilation, groups, epsilon): Conv2d → <c>Conv</c>, BatchNorm2d → <c>BatchNormalization</c>
@@ -41,8 +51,9 @@ public sealed class OnnxExportException(string message) : Exception(message);
 /// Bottleneck, MobileNetV2's InvertedResidual) → their branches + <c>Add</c> (+ <c>Relu</c> for ResNet blocks).
 /// Operator semantics: https://github.com/onnx/onnx/blob/main/docs/Operators.md (opset 17 versions).
 /// Initializer names are the model's state_dict keys (<c>backbone.layer1.0.conv1.weight</c>, …).</para>
-/// <para>A module type the walker does not know throws <see cref="OnnxExportException"/> naming it: nothing is
-/// exported that would compute something else. Parity with TorchSharp is tested per architecture.</para>
+/// <para>A module type the walker does not know, or a setting it cannot reproduce, throws
+/// <see cref="OnnxExportException"/> naming it: nothing is exported that would compute something else. Parity with
+/// TorchSharp is tested per architecture, per feature preprocessing, with the flip, and for ensembles.</para>
 /// </remarks>
 public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry backbones)
 {
@@ -58,8 +69,14 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
         "class_names", "input", "image_size", "resize_mode", "resize_filter", "alpha_background", "normalization",
         "backbone", "backbone_display_name", "weights_source", "backbone_weights_sha256", "backbone_frozen",
         "dataset_version", "transferhub_version", "model_id", "job_id", "created_at", "mode", "temperature",
-        "outputs", "format",
+        "outputs", "format", "feature_preprocessing", "test_time_augmentation", "ensemble_members",
     ];
+
+    /// <summary>The most members an ensemble export takes.</summary>
+    public const int MaxEnsembleMembers = 16;
+
+    /// <summary>Protobuf cannot write a message of 2 GiB or more; ONNX's external-data layout is not implemented.</summary>
+    internal const long MaxModelBytes = int.MaxValue - (16 << 20);
 
     private static readonly string Version =
         typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
@@ -90,36 +107,119 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
     public static ModelProto Build(ClassifierModel model, ModelMetadata metadata, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
         CheckMetadata(extraMetadata);
-        if (model.PooledStages != 1)
-            throw new OnnxExportException($"Cannot export this model yet: its head reads the pooled features of the backbone's last {model.PooledStages} stages, and the exporter pools only the last one.");
-        var size = metadata.ImageSize;
         var classes = metadata.ClassNames.Count;
         var graph = new OnnxGraphBuilder();
         graph.Graph.Name = $"transferhub-{metadata.ModelId}";
-        graph.Graph.DocString = $"{metadata.BackboneDisplayName} + {(metadata.HiddenUnits > 0 ? $"{metadata.HiddenUnits}-unit hidden layer" : "linear")} head, {classes} classes";
+        graph.Graph.DocString = $"{metadata.BackboneDisplayName} + {HeadDescription(model, metadata)}, {classes} classes";
 
-        var x = EmitNormalization(graph, InputName, metadata.Normalization);
-        x = new Walker(graph).Emit(model.Backbone, "backbone", x);
-        x = new Walker(graph).Emit(model.Head, "head", x);
-        var logits = graph.Node("Identity", LogitsName, [x]);
-        var probabilities = graph.Node("Softmax", ProbabilitiesName, [logits], OnnxGraphBuilder.Int("axis", 1));
+        var (probabilities, logits) = EmitClassifier(graph, model, metadata, "", ProbabilitiesName, LogitsName);
+        AddInputAndOutputs(graph, metadata.ImageSize, classes, probabilities, logits, model.TestTimeFlip
+            ? "float32 [N,classes]: log of the mean of the image's and its horizontal flip's probabilities (softmax of it = probabilities)"
+            : "float32 [N,classes]: raw class scores before softmax");
+        return Model(graph, $"TransferHub model {metadata.ModelId}: {string.Join(", ", metadata.ClassNames)}",
+            MetadataProps(metadata, model), extraMetadata);
+    }
 
+    /// <summary>The head as the graph's doc string names it (hidden layer or linear, plus what auto mode adds).</summary>
+    private static string HeadDescription(ClassifierModel model, ModelMetadata metadata) =>
+        (metadata.HiddenUnits > 0 ? $"{metadata.HiddenUnits}-unit hidden layer" : "linear") + " head" +
+        (model.FeaturePreprocessing is { } pre ? $" on {Describe(pre, model.Backbone.PooledDim(model.PooledStages))} features" : "") +
+        (model.PooledStages > 1 ? $" of the last {model.PooledStages} stages pooled" : "") +
+        (model.TestTimeFlip ? ", mean with the horizontal flip" : "");
+
+    /// <summary>One classifier on <see cref="InputName"/>: normalisation, (flip), backbone, feature preprocessing, head,
+    /// softmax (mean over the flip). Its two results get the given names; every other value and initializer is named
+    /// under <paramref name="prefix"/> (e.g. "member0.").</summary>
+    /// <exception cref="OnnxExportException">a module or setting with no exact ONNX translation</exception>
+    private static (string Probabilities, string Logits) EmitClassifier(OnnxGraphBuilder graph, ClassifierModel model, ModelMetadata metadata,
+        string prefix, string probabilitiesName, string logitsName)
+    {
+        var x = EmitNormalization(graph, InputName, metadata.Normalization, prefix + "preprocess");
+        if (model.TestTimeFlip)
+        {
+            // The mirror of the normalised image (forward flips the normalised tensor; normalisation is per pixel, so the
+            // order does not matter), stacked after the image: one pass of the network over [2N, 3, S, S].
+            var flipped = graph.Node("Slice", prefix + "tta.flipped", [x,
+                graph.Int64Initializer(prefix + "tta.starts", [-1], [1]), graph.Int64Initializer(prefix + "tta.ends", [long.MinValue], [1]),
+                graph.Int64Initializer(prefix + "tta.axes", [3], [1]), graph.Int64Initializer(prefix + "tta.steps", [-1], [1])]);
+            x = graph.Node("Concat", prefix + "tta.views", [x, flipped], OnnxGraphBuilder.Int("axis", 0));
+        }
+        x = new Walker(graph).EmitPooledStages(model.Backbone, prefix + "backbone", x, model.PooledStages);
+        if (model.FeaturePreprocessing is { } pre)
+            x = EmitFeaturePreprocessing(graph, x, pre, model.Backbone.PooledDim(model.PooledStages), prefix + "features");
+        x = new Walker(graph).Emit(model.Head, prefix + "head", x);
+
+        string logits;
+        if (model.TestTimeFlip)
+        {
+            // ClassifierModel.forward: log(clamp_min((softmax(l_image) + softmax(l_flip)) / 2, 1e-30)).
+            var views = graph.Node("Softmax", prefix + "tta.view_probabilities", [x], OnnxGraphBuilder.Int("axis", 1));
+            var (image, mirror) = graph.Node2("Split", prefix + "tta.image_probabilities", prefix + "tta.flip_probabilities", [views],
+                OnnxGraphBuilder.Int("axis", 0));
+            var sum = graph.Node("Add", prefix + "tta.sum", [image, mirror]);
+            var mean = graph.Node("Div", prefix + "tta.mean", [sum, Scalar(graph, prefix + "tta.two", 2f)]);
+            var clamped = graph.Node("Max", prefix + "tta.clamped", [mean, Scalar(graph, prefix + "tta.min_probability", 1e-30f)]);
+            logits = graph.Node("Log", logitsName, [clamped]);
+        }
+        else
+            logits = graph.Node("Identity", logitsName, [x]);
+        var probabilities = graph.Node("Softmax", probabilitiesName, [logits], OnnxGraphBuilder.Int("axis", 1));
+        if (logits != logitsName || probabilities != probabilitiesName)
+            throw new InvalidOperationException($"ONNX value names '{logitsName}' / '{probabilitiesName}' were already taken.");
+        return (probabilities, logits);
+    }
+
+    /// <summary><see cref="FeaturePreprocessing.Apply(Tensor)"/> on [M, dim] features, step by step in its order:
+    /// − centre; ÷ max(‖x‖₂, 1e-12) per row; − mean, ÷ std (only when both are set).</summary>
+    private static string EmitFeaturePreprocessing(OnnxGraphBuilder graph, string x, FeaturePreprocessing pre, int dim, string path)
+    {
+        var wrong = new[] { ("centre", pre.Centre), ("mean", pre.Mean), ("std", pre.Std) }
+            .Where(v => v.Item2 is not null && v.Item2.Length != dim).Select(v => $"{v.Item1} has {v.Item2!.Length} values").ToList();
+        if (wrong.Count > 0)
+            throw new OnnxExportException($"Cannot export '{path}': the feature preprocessing does not fit the backbone's {dim} features ({string.Join(", ", wrong)}).");
+        if (pre.Centre is { } centre)
+            x = graph.Node("Sub", path + ".centred", [x, graph.Initializer(path + ".centre", centre, [dim])]);
+        if (pre.L2Normalise)
+        {
+            var norm = graph.Node("ReduceL2", path + ".norm", [x], OnnxGraphBuilder.Ints("axes", [1]), OnnxGraphBuilder.Int("keepdims", 1));
+            var clamped = graph.Node("Max", path + ".norm_clamped", [norm, Scalar(graph, path + ".min_norm", 1e-12f)]);
+            x = graph.Node("Div", path + ".l2_normalised", [x, clamped]);
+        }
+        if (pre is { Mean: { } mean, Std: { } std })
+        {
+            x = graph.Node("Sub", path + ".standardised_centred", [x, graph.Initializer(path + ".mean", mean, [dim])]);
+            x = graph.Node("Div", path + ".standardised", [x, graph.Initializer(path + ".std", std, [dim])]);
+        }
+        return x;
+    }
+
+    private static void AddInputAndOutputs(OnnxGraphBuilder graph, int size, int classes, string probabilities, string logits, string logitsDoc)
+    {
         const string inputDoc = "float32 [N,3,H,W]: RGB planes, 0–255, the image resized to H×W as the metadata's resize_mode says";
         graph.Graph.Input.Add(OnnxGraphBuilder.FloatTensor(InputName, [null, 3, size, size], "N", inputDoc));
-        graph.Graph.Output.Add(OnnxGraphBuilder.FloatTensor(probabilities, [null, classes], "N", "float32 [N,classes]: softmax probabilities, each row sums to 1"));
-        graph.Graph.Output.Add(OnnxGraphBuilder.FloatTensor(logits, [null, classes], "N", "float32 [N,classes]: raw class scores before softmax"));
+        graph.Graph.Output.Add(OnnxGraphBuilder.FloatTensor(probabilities, [null, classes], "N", "float32 [N,classes]: probabilities, each row sums to 1"));
+        graph.Graph.Output.Add(OnnxGraphBuilder.FloatTensor(logits, [null, classes], "N", logitsDoc));
+    }
 
+    /// <exception cref="OnnxExportException">the model would be 2 GiB or more (protobuf's limit)</exception>
+    private static ModelProto Model(OnnxGraphBuilder graph, string doc, IEnumerable<(string Key, string Value)> props,
+        IReadOnlyDictionary<string, string>? extraMetadata)
+    {
+        if (graph.InitializerBytes > MaxModelBytes)
+            throw new OnnxExportException(FormattableString.Invariant(
+                $"Cannot export: the weights take {graph.InitializerBytes / (1024.0 * 1024 * 1024):F2} GiB, and an ONNX file is a protobuf message, ") +
+                "which must stay under 2 GiB (ONNX's external-data layout is not implemented). Export fewer or smaller models.");
         var proto = new ModelProto
         {
             IrVersion = IrVersion,
             ProducerName = "TransferHub",
             ProducerVersion = Version,
             ModelVersion = 1,
-            DocString = $"TransferHub model {metadata.ModelId}: {string.Join(", ", metadata.ClassNames)}",
+            DocString = doc,
             Graph = graph.Graph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        foreach (var (key, value) in MetadataProps(metadata, model.Backbone))
+        foreach (var (key, value) in props)
             proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         if (extraMetadata is not null)
             foreach (var (key, value) in extraMetadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
@@ -137,9 +237,13 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
     }
 
     /// <summary>The metadata_props the exporter writes: everything the sample needs to preprocess and label.</summary>
-    public static IReadOnlyList<(string Key, string Value)> MetadataProps(ModelMetadata metadata, Backbone backbone)
+    public static IReadOnlyList<(string Key, string Value)> MetadataProps(ModelMetadata metadata, ClassifierModel model)
     {
-        var n = metadata.Normalization;
+        var backbone = model.Backbone;
+        var outputs = model.TestTimeFlip
+            ? $"{ProbabilitiesName} float32 [N,{metadata.ClassNames.Count}] mean of the image's and its horizontal flip's softmax probabilities; " +
+              $"{LogitsName} float32 [N,{metadata.ClassNames.Count}] log of that mean"
+            : $"{ProbabilitiesName} float32 [N,{metadata.ClassNames.Count}] softmax(logits / temperature); {LogitsName} float32 [N,{metadata.ClassNames.Count}]";
         return
         [
             ("class_names", JsonSerializer.Serialize(metadata.ClassNames)),
@@ -149,9 +253,13 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
             ("resize_mode", metadata.Resize == ResizeMode.Squash ? "squash" : "center_crop"),
             ("resize_filter", "bilinear from the nearest mipmap level (SkiaSharp SKFilterMode.Linear + SKMipmapMode.Nearest)"),
             ("alpha_background", "#FFFFFF"),
-            ("normalization", string.Create(CultureInfo.InvariantCulture,
-                $"(x * {n.Scale:R} - mean[c]) / std[c], mean [{string.Join(", ", n.Mean.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}], " +
-                $"std [{string.Join(", ", n.Std.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}], channels {(n.Bgr ? "BGR" : "RGB")} (inside the graph)")),
+            ("normalization", Describe(metadata.Normalization)),
+            ("feature_preprocessing", model.FeaturePreprocessing is { } pre
+                ? $"{Describe(pre, backbone.PooledDim(model.PooledStages))} pooled features before the head (statistics of the training images, inside the graph)"
+                : "none"),
+            ("test_time_augmentation", model.TestTimeFlip
+                ? "hflip: probabilities are the mean of the image's and its horizontal flip's (inside the graph)"
+                : "none"),
             ("backbone", metadata.Backbone),
             ("backbone_display_name", metadata.BackboneDisplayName),
             ("weights_source", backbone.Descriptor.WeightsSource),
@@ -163,7 +271,7 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
             ("job_id", metadata.JobId),
             ("created_at", metadata.CreatedAt.ToString("O", CultureInfo.InvariantCulture)),
             ("temperature", "1"),
-            ("outputs", $"{ProbabilitiesName} float32 [N,{metadata.ClassNames.Count}] softmax(logits / temperature); {LogitsName} float32 [N,{metadata.ClassNames.Count}]"),
+            ("outputs", outputs),
             ("transferhub_version", Version),
             ("format", "transferhub-onnx/1"),
         ];
@@ -179,22 +287,42 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
                 $"writes itself ({string.Join(", ", ReservedKeys)}).", nameof(metadata));
     }
 
+    /// <summary>The normalisation as metadata states it.</summary>
+    private static string Describe(Normalization n) => string.Create(CultureInfo.InvariantCulture,
+        $"(x * {n.Scale:R} - mean[c]) / std[c], mean [{string.Join(", ", n.Mean.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}], " +
+        $"std [{string.Join(", ", n.Std.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}], channels {(n.Bgr ? "BGR" : "RGB")} (inside the graph)");
+
+    /// <summary>The feature preprocessing in words: "standardised (per-feature mean and std)", "centred, L2-normalised, ×√512", ….</summary>
+    private static string Describe(FeaturePreprocessing pre, int dim)
+    {
+        var steps = new List<string>();
+        if (pre.Centre is not null) steps.Add("centred");
+        if (pre.L2Normalise) steps.Add("L2-normalised");
+        if (pre is { Mean: { } mean, Std: { } std })
+            steps.Add(mean.All(m => m == 0) && std.Distinct().Count() == 1
+                ? string.Create(CultureInfo.InvariantCulture, $"divided by {std[0]:R} (×√{dim})")
+                : "standardised (per-feature mean and std)");
+        return steps.Count == 0 ? "unchanged" : string.Join(", ", steps);
+    }
+
     /// <summary>(x × Scale − Mean[c]) / Std[c] on the RGB (or, after a Gather, BGR) planes; steps that are identities are left out.</summary>
-    private static string EmitNormalization(OnnxGraphBuilder graph, string x, Normalization n)
+    private static string EmitNormalization(OnnxGraphBuilder graph, string x, Normalization n, string path)
     {
         if (n.Bgr)
         {
-            var order = graph.Int64Initializer("preprocess.bgr_order", [2, 1, 0], [3]);
-            x = graph.Node("Gather", "preprocess.bgr", [x, order], OnnxGraphBuilder.Int("axis", 1));
+            var order = graph.Int64Initializer(path + ".bgr_order", [2, 1, 0], [3]);
+            x = graph.Node("Gather", path + ".bgr", [x, order], OnnxGraphBuilder.Int("axis", 1));
         }
         if (n.Scale != 1f)
-            x = graph.Node("Mul", "preprocess.scaled", [x, graph.Initializer("preprocess.scale", [n.Scale], [])]);
+            x = graph.Node("Mul", path + ".scaled", [x, graph.Initializer(path + ".scale", [n.Scale], [])]);
         if (n.Mean.Any(m => m != 0f))
-            x = graph.Node("Sub", "preprocess.centred", [x, graph.Initializer("preprocess.mean", [.. n.Mean], [1, 3, 1, 1])]);
+            x = graph.Node("Sub", path + ".centred", [x, graph.Initializer(path + ".mean", [.. n.Mean], [1, 3, 1, 1])]);
         if (n.Std.Any(s => s != 1f))
-            x = graph.Node("Div", "preprocess.normalized", [x, graph.Initializer("preprocess.std", [.. n.Std], [1, 3, 1, 1])]);
+            x = graph.Node("Div", path + ".normalized", [x, graph.Initializer(path + ".std", [.. n.Std], [1, 3, 1, 1])]);
         return x;
     }
+
+    private static string Scalar(OnnxGraphBuilder graph, string name, float value) => graph.Initializer(name, [value], []);
 
     /// <summary>Emits modules in forward order. Each Emit returns the name of the module's output value.</summary>
     private sealed partial class Walker(OnnxGraphBuilder graph)
@@ -203,6 +331,51 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
 
         [GeneratedRegex(@"^(conv|bn)(\d+)$")]
         private static partial Regex BlockLayerName();
+
+        /// <summary>The backbone's pooled features as <see cref="Backbone.PooledStages"/> computes them: for 1 stage the
+        /// usual graph; for more, each of the last stages' outputs globally average-pooled, concatenated earlier first.</summary>
+        public string EmitPooledStages(Backbone backbone, string path, string x, int stages)
+        {
+            if (stages == 1) return Emit(backbone, path, x);
+            List<string> outputs;
+            switch (backbone)
+            {
+                case ResNetBackbone or TorchVisionResNetBackbone:
+                    outputs = [];
+                    foreach (var group in new[] { new[] { "conv1", "bn1", "relu", "maxpool" }, ["layer1"], ["layer2"], ["layer3"], ["layer4"] })
+                        outputs.Add(x = EmitNamed(backbone, path, x, group));
+                    break;
+                case TorchVisionMobileNetV2Backbone:
+                {
+                    var features = backbone.named_children().Single(c => c.name == "features").module;
+                    var blocks = features.named_children().ToList();
+                    outputs = [];
+                    foreach (var group in TorchVisionMobileNetV2Backbone.StageBlocks)
+                    {
+                        foreach (var i in group) x = Emit(blocks[i].module, Join(Join(path, "features"), blocks[i].name), x);
+                        outputs.Add(x);
+                    }
+                    break;
+                }
+                default:
+                    throw new OnnxExportException($"Cannot export '{path}': pooling {stages} stages of {backbone.GetType().Name} has no ONNX translation.");
+            }
+            if (outputs.Count != backbone.Stages.Count)
+                throw new OnnxExportException($"Cannot export '{path}': {outputs.Count} stages emitted, the backbone has {backbone.Stages.Count}.");
+            var pooled = outputs.Skip(outputs.Count - stages)
+                .Select((output, i) => GlobalPool(Join(path, $"stage{outputs.Count - stages + i + 1}"), output)).ToList();
+            return graph.Node("Concat", Join(path, "pooled_stages"), pooled, OnnxGraphBuilder.Int("axis", 1));
+        }
+
+        /// <summary>Emits the named children of <paramref name="module"/> in the given order.</summary>
+        private string EmitNamed(nn.Module module, string path, string x, IEnumerable<string> names)
+        {
+            var children = module.named_children().ToDictionary(c => c.name, c => c.module);
+            foreach (var name in names)
+                x = Emit(children.TryGetValue(name, out var child) ? child
+                    : throw new OnnxExportException($"Cannot export '{path}': {module.GetType().Name} has no child '{name}'."), Join(path, name), x);
+            return x;
+        }
 
         public string Emit(nn.Module module, string path, string x)
         {

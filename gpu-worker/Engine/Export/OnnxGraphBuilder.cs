@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Google.Protobuf;
 using TorchSharp;
 using TransferHub.Worker.Engine.Backbones.Onnx;
@@ -8,11 +9,17 @@ namespace TransferHub.Worker.Engine.Export;
 
 /// <summary>Accumulates the nodes and initializers of one ONNX graph (default "ai.onnx" domain) with unique
 /// value names. Not thread-safe; one instance per export.</summary>
-internal sealed class OnnxGraphBuilder
+/// <param name="shareIdenticalInitializers">Store an initializer whose type, shape and bytes equal an earlier one's
+/// once, under the earlier name (an ensemble's members on the same frozen backbone then carry its weights once).</param>
+internal sealed class OnnxGraphBuilder(bool shareIdenticalInitializers = false)
 {
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _byContent = new(StringComparer.Ordinal);
 
     public GraphProto Graph { get; } = new();
+
+    /// <summary>The bytes of every initializer stored so far.</summary>
+    public long InitializerBytes { get; private set; }
 
     /// <summary>A float32 initializer holding a copy of <paramref name="tensor"/> (any device, contiguous or not),
     /// stored as little-endian raw_data.</summary>
@@ -24,23 +31,27 @@ internal sealed class OnnxGraphBuilder
         return Initializer(name, cpu.data<float>().ToArray(), cpu.shape);
     }
 
-    public string Initializer(string name, float[] data, long[] dims)
-    {
-        name = Unique(name);
-        var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
-        proto.Dims.AddRange(dims);
-        proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan()));
-        Graph.Initializer.Add(proto);
-        return name;
-    }
+    public string Initializer(string name, float[] data, long[] dims) =>
+        Add(name, TensorProto.Types.DataType.Float, dims, MemoryMarshal.AsBytes(data.AsSpan()));
 
-    public string Int64Initializer(string name, long[] data, long[] dims)
+    public string Int64Initializer(string name, long[] data, long[] dims) =>
+        Add(name, TensorProto.Types.DataType.Int64, dims, MemoryMarshal.AsBytes(data.AsSpan()));
+
+    private string Add(string name, TensorProto.Types.DataType type, long[] dims, ReadOnlySpan<byte> bytes)
     {
+        string? key = null;
+        if (shareIdenticalInitializers)
+        {
+            key = $"{(int)type}:{string.Join('x', dims)}:{Convert.ToHexString(SHA256.HashData(bytes))}";
+            if (_byContent.TryGetValue(key, out var existing)) return existing;
+        }
         name = Unique(name);
-        var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        var proto = new TensorProto { Name = name, DataType = (int)type };
         proto.Dims.AddRange(dims);
-        proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan()));
+        proto.RawData = ByteString.CopyFrom(bytes);
         Graph.Initializer.Add(proto);
+        InitializerBytes += bytes.Length;
+        if (key is not null) _byContent[key] = name;
         return name;
     }
 
@@ -54,6 +65,19 @@ internal sealed class OnnxGraphBuilder
         node.Attribute.AddRange(attributes);
         Graph.Node.Add(node);
         return output;
+    }
+
+    /// <summary>Adds a node with two outputs, named after <paramref name="first"/> and <paramref name="second"/>.</summary>
+    public (string First, string Second) Node2(string opType, string first, string second, IEnumerable<string> inputs, params AttributeProto[] attributes)
+    {
+        var outputs = (Unique(first), Unique(second));
+        var node = new NodeProto { OpType = opType, Name = outputs.Item1 };
+        node.Input.AddRange(inputs);
+        node.Output.Add(outputs.Item1);
+        node.Output.Add(outputs.Item2);
+        node.Attribute.AddRange(attributes);
+        Graph.Node.Add(node);
+        return outputs;
     }
 
     public static AttributeProto Int(string name, long value) =>

@@ -276,15 +276,18 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
 
         // No model was stored with this run (it never met a worker): the download says so.
         Assert.Contains("no stored model", await (await viewer.GetAsync($"api/v1/jobs/{jobId}/model")).ProblemAsync(HttpStatusCode.Conflict));
-        var model = "PK model bytes"u8.ToArray();
-        await app.Service<ModelStore>().SaveAsync(jobId, stream => stream.WriteAsync(model).AsTask());
-        await using (var db = await app.DbAsync())
-            await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(u => u.SetProperty(j => j.ModelId, "m-1").SetProperty(j => j.ModelBytes, model.Length));
+        var model = await StoredRuns.StoreModelAsync(app, jobId);
         var download = await viewer.GetAsync($"api/v1/jobs/{jobId}/model");
         Assert.Equal(HttpStatusCode.OK, download.StatusCode);
         Assert.Equal("application/zip", download.Content.Headers.ContentType?.MediaType);
         Assert.Equal($"run-{jobId}-model.zip", download.Content.Headers.ContentDisposition?.FileName);
-        Assert.Equal(model, await download.Content.ReadAsByteArrayAsync());
+        using (var zip = new System.IO.Compression.ZipArchive(new MemoryStream(await download.Content.ReadAsByteArrayAsync())))
+        {
+            using var weights = new MemoryStream();
+            await using (var entry = await zip.GetEntry("weights.safetensors")!.OpenAsync()) await entry.CopyToAsync(weights);
+            Assert.Equal(model["weights.safetensors"], weights.ToArray());
+            Assert.NotNull(zip.GetEntry("model-card.json"));
+        }
 
         var outsider = await app.ApiClientAsync(s.OutsiderId);
         foreach (var file in new[] { "", "/report.pdf", "/per-class.csv", "/predictions.csv", "/evaluation.json", "/model" })

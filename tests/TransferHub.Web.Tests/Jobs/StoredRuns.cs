@@ -1,6 +1,10 @@
+using System.IO.Compression;
+using System.Text;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Jobs;
+using TransferHub.Web.Storage;
 using TransferHub.Web.Tests.Infrastructure;
 
 namespace TransferHub.Web.Tests.Jobs;
@@ -46,5 +50,27 @@ internal static class StoredRuns
         db.Jobs.Add(job);
         await db.SaveChangesAsync();
         return job.Id;
+    }
+
+    /// <summary>Stores a model zip for the run (a made-up model.json and weights file, as a worker's artifact holds)
+    /// and records it on the run; returns the zip's entries.</summary>
+    public static async Task<IReadOnlyDictionary<string, byte[]>> StoreModelAsync(WebAppFactory app, int jobId)
+    {
+        var entries = new Dictionary<string, byte[]>
+        {
+            ["model.json"] = Encoding.UTF8.GetBytes($$"""{ "modelId": "m-{{jobId}}", "format": "transferhub-model/1" }"""),
+            ["weights.safetensors"] = [.. Enumerable.Range(0, 5000).Select(i => (byte)(i * 31 % 251))],
+        };
+        var zip = new MemoryStream();
+        using (var archive = new ZipArchive(zip, ZipArchiveMode.Create, leaveOpen: true))
+            foreach (var (name, bytes) in entries)
+            {
+                using var entry = archive.CreateEntry(name).Open();
+                entry.Write(bytes);
+            }
+        await app.Service<ModelStore>().SaveAsync(jobId, stream => stream.WriteAsync(zip.ToArray()).AsTask());
+        await using var db = await app.DbAsync();
+        await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(u => u.SetProperty(j => j.ModelId, $"m-{jobId}").SetProperty(j => j.ModelBytes, zip.Length));
+        return entries;
     }
 }

@@ -4,6 +4,7 @@ using TorchSharp;
 using ModelMetadata = TransferHub.Worker.Engine.Training.ModelMetadata;
 using TransferHub.Imaging;
 using TransferHub.Worker.Engine;
+using TransferHub.Worker.Engine.Autopilot;
 using TransferHub.Worker.Engine.Backbones;
 using TransferHub.Worker.Engine.Export;
 using TransferHub.Worker.Engine.Training;
@@ -141,6 +142,43 @@ internal static class OnnxTestSupport
         var logits = model.forward(torch.tensor(chw, [rgbImages.Count, 3, size, size]));
         var probabilities = nn.functional.softmax(logits, 1);
         return (probabilities.data<float>().ToArray(), logits.data<float>().ToArray());
+    }
+
+    /// <summary>The backbone's pooled features of each image and of its horizontal flip, as auto mode caches them.</summary>
+    public static (List<float[]> Plain, List<float[]> Flipped) Features(Backbone backbone, TransformPipeline pipeline, IReadOnlyList<byte[]> rgbImages,
+        int pooledStages = 1)
+    {
+        var size = pipeline.Size;
+        var chw = new float[rgbImages.Count * 3 * size * size];
+        for (var b = 0; b < rgbImages.Count; b++)
+            pipeline.Normalize(rgbImages[b], chw.AsSpan(b * 3 * size * size, 3 * size * size));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var input = torch.tensor(chw, [rgbImages.Count, 3, size, size]);
+        var dim = backbone.PooledDim(pooledStages);
+        var plain = backbone.PooledStages(input, pooledStages).data<float>().ToArray();
+        var flipped = backbone.PooledStages(input.flip(3), pooledStages).data<float>().ToArray();
+        return ([.. Enumerable.Range(0, rgbImages.Count).Select(i => plain.AsSpan(i * dim, dim).ToArray())],
+            [.. Enumerable.Range(0, rgbImages.Count).Select(i => flipped.AsSpan(i * dim, dim).ToArray())]);
+    }
+
+    /// <summary>A model as auto mode makes it: the named candidate of <see cref="Candidate.DefaultGrid"/> fitted on the
+    /// features of <paramref name="trainImages"/> (both views, image i labelled i mod classes), loaded into a linear head
+    /// with its feature preprocessing and the test-time flip (<see cref="AutopilotTrainer.LoadHead"/>).</summary>
+    public static ClassifierModel AutoStyle(Backbone backbone, int classes, string candidate, TransformPipeline pipeline,
+        IReadOnlyList<byte[]> trainImages, int seed, int pooledStages = 1)
+    {
+        backbone.eval(); // features with BatchNorm's running statistics, which also stay untouched
+        var (plain, flipped) = Features(backbone, pipeline, trainImages, pooledStages);
+        var blocks = pooledStages == 1 ? null : (int[])[backbone.PooledDim(pooledStages) - backbone.PooledDim(pooledStages - 1), backbone.PooledDim(pooledStages - 1)];
+        var set = new FeatureSet(plain, flipped, [.. trainImages.Select((_, i) => i % classes)], classes, blocks);
+        var fitted = Candidate.DefaultGrid(imbalanced: false, pooledStages).Single(c => c.Name == candidate)
+            .Fit(set, [.. Enumerable.Range(0, set.Count)], useFlips: true);
+        var head = TorchRandom.Seeded(seed, () => new ClassifierHead(fitted.Weights.Dim, classes, 0, 0.2f));
+        var model = new ClassifierModel(backbone, head);
+        model.eval();
+        AutopilotTrainer.LoadHead(model, fitted);
+        return model;
     }
 
     public static InferenceSession Session(byte[] onnx)

@@ -9,8 +9,9 @@ using Xunit.Abstractions;
 
 namespace TransferHub.Worker.Tests.Grpc;
 
-/// <summary>ExportOnnx end to end: a model trained through StartJob, exported through the RPC, classified by the
-/// onnx-predict sample, agrees with the worker's own Predict.</summary>
+/// <summary>ExportOnnx end to end: a model trained through StartJob (any mode, auto included), exported through the
+/// RPC, classified by the onnx-predict sample, agrees with the worker's own Predict; so does an ensemble's one graph
+/// with the mean of its members' Predict.</summary>
 [Collection(WorkerCollection.Name)]
 public sealed class OnnxExportRpcTests(WorkerFactory worker, ITestOutputHelper output)
 {
@@ -20,6 +21,7 @@ public sealed class OnnxExportRpcTests(WorkerFactory worker, ITestOutputHelper o
     [Theory]
     [InlineData(ResizeMode.Squash, JobMode.FeatureExtraction)]
     [InlineData(ResizeMode.CenterCrop, JobMode.FineTune)]
+    [InlineData(ResizeMode.Squash, JobMode.Auto)]
     public async Task TheSampleClassifiesAnExportedModelLikeTheWorkersPredict(ResizeMode resize, JobMode mode)
     {
         var client = worker.Client();
@@ -76,6 +78,82 @@ public sealed class OnnxExportRpcTests(WorkerFactory worker, ITestOutputHelper o
         var reserved = await Assert.ThrowsAsync<RpcException>(() => ExportAsync(client, request));
         Assert.Equal(StatusCode.InvalidArgument, reserved.StatusCode);
         Assert.Contains("'class_names'", reserved.Status.Detail);
+    }
+
+    [Fact]
+    public async Task AnEnsembleOfAnAutoAndAFeatureExtractionModelExportsAsOneGraphAveragingTheirPredictions()
+    {
+        var client = worker.Client();
+        await client.UploadAsync(Small);
+        var memberIds = new List<string>();
+        foreach (var mode in new[] { JobMode.Auto, JobMode.FeatureExtraction })
+        {
+            var spec = WorkerClientExtensions.Spec($"onnx-ensemble-{mode}", Small, classes: 3);
+            spec.Mode = mode;
+            spec.Epochs = 2;
+            var events = await client.StartJob(spec).ReadAllAsync();
+            memberIds.Add(events[^1].Completed?.ModelId ?? throw new Xunit.Sdk.XunitException(events[^1].Failed?.Message));
+        }
+
+        var request = new ExportOnnxRequest { EnsembleId = "run-9-ensemble" };
+        request.MemberModelIds.AddRange(memberIds);
+        request.Metadata.Add("run_id", "9");
+        var (onnx, fileName, announced) = await ExportAsync(client, request);
+        Assert.Equal("run-9-ensemble.onnx", fileName);
+        Assert.Equal(announced, onnx.Length);
+
+        using var classifier = new OnnxImageClassifier(onnx);
+        using (var session = OnnxTestSupport.Session(onnx))
+        {
+            var props = session.ModelMetadata.CustomMetadataMap;
+            using var members = System.Text.Json.JsonDocument.Parse(props["ensemble_members"]);
+            Assert.Equal(memberIds, members.RootElement.EnumerateArray().Select(m => m.GetProperty("model_id").GetString()));
+            Assert.Equal("Ensemble", props["mode"]);
+            Assert.Equal("9", props["run_id"]);
+        }
+        var images = OnnxPhotos().Concat(Small.Where(i => i.Split == DataSplit.Test).Take(3).Select(i => (i.Name, i.Data))).ToList();
+        var maxDelta = 0f;
+        var maxSpread = 0f;
+        foreach (var (name, data) in images)
+        {
+            var ours = classifier.Classify(data);
+            var predicted = new List<float[]>();
+            foreach (var id in memberIds)
+            {
+                var top = (await client.PredictAsync(new PredictRequest { ModelId = id, Image = ByteString.CopyFrom(data), TopK = 3 })).Top;
+                predicted.Add([.. Enumerable.Range(0, 3).Select(c => top.Single(t => t.ClassIndex == c).Probability)]);
+            }
+            for (var c = 0; c < 3; c++)
+            {
+                var mean = predicted.Average(p => p[c]);
+                var delta = Math.Abs((float)mean - ours.Single(o => o.ClassIndex == c).Probability);
+                maxDelta = Math.Max(maxDelta, delta);
+                maxSpread = Math.Max(maxSpread, Math.Abs(predicted[0][c] - predicted[1][c]));
+                Assert.True(delta < 1e-5f, $"{name}: class {c} mean of the members' Predict {mean} vs the ensemble's ONNX {ours.Single(o => o.ClassIndex == c).Probability}");
+            }
+        }
+        output.WriteLine($"ensemble of {string.Join(" + ", memberIds)}: {onnx.Length / 1e6:F1} MB, max |Δ probability| ONNX vs mean of the members' Predict = " +
+                         $"{maxDelta:E2} over {images.Count} images (members differ by up to {maxSpread:F3})");
+    }
+
+    [Fact]
+    public async Task AnEnsembleExportNamesEveryMissingMemberAndRefusesMalformedRequests()
+    {
+        var client = worker.Client();
+        var missing = new ExportOnnxRequest();
+        missing.MemberModelIds.AddRange(["gone-1", "gone-2"]);
+        var notFound = await Assert.ThrowsAsync<RpcException>(() => ExportAsync(client, missing));
+        Assert.Equal(StatusCode.NotFound, notFound.StatusCode);
+        Assert.Contains("'gone-1', 'gone-2'", notFound.Status.Detail);
+
+        var both = new ExportOnnxRequest { ModelId = "a" };
+        both.MemberModelIds.AddRange(["b", "c"]);
+        Assert.Equal(StatusCode.InvalidArgument, (await Assert.ThrowsAsync<RpcException>(() => ExportAsync(client, both))).StatusCode);
+        var single = new ExportOnnxRequest();
+        single.MemberModelIds.Add("b");
+        var one = await Assert.ThrowsAsync<RpcException>(() => ExportAsync(client, single));
+        Assert.Equal(StatusCode.InvalidArgument, one.StatusCode);
+        Assert.Contains("2 to 16 members", one.Status.Detail);
     }
 
     private static IEnumerable<(string Name, byte[] Data)> OnnxPhotos() =>

@@ -81,10 +81,11 @@ internal static class JobsApi
         var modelFiles = job.MapModelFiles();
         modelFiles.Onnx.WithName("DownloadModelOnnx");
         modelFiles.Card.WithName("DownloadModelCard");
-        job.MapGet("/model", async (int jobId, ClaimsPrincipal user, EvaluationService evaluations, CancellationToken ct) =>
-                TypedResults.Stream(await evaluations.OpenModelAsync(user.GetUserId(), jobId, ct), "application/zip", $"run-{jobId}-model.zip"))
+        job.MapGet("/model", async (int jobId, ClaimsPrincipal user, ModelFilesService files, CancellationToken ct) =>
+                TypedResults.Stream(await files.OpenModelZipAsync(user.GetUserId(), jobId, ct), "application/zip", $"run-{jobId}-model.zip"))
             .WithName("DownloadModel")
-            .WithSummary("A completed run's trained model: a zip of model.json (backbone, classes, preprocessing) and weights.safetensors.")
+            .WithSummary("A completed run's trained model: a zip of model.json (backbone, classes, preprocessing), weights.safetensors and " +
+                "model-card.json (the model card: data, settings, metrics with their split and per class, limitations, intended use).")
             .Produces<Stream>(StatusCodes.Status200OK, "application/zip")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         job.MapPost("/predict", async (int jobId, string? topK, HttpRequest request, ClaimsPrincipal user, EvaluationService evaluations,

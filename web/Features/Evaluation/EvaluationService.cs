@@ -98,18 +98,4 @@ public sealed class EvaluationService(
             throw new RuleViolationException($"No worker could run the model ({string.Join("; ", e.Problems)}).");
         }
     }
-
-    /// <summary>A completed run's stored model artifact (zip: model.json + weights.safetensors), for anyone in its team.</summary>
-    /// <exception cref="NotFoundException">The caller cannot see such a run.</exception>
-    /// <exception cref="RuleViolationException">The run has no stored model (not completed, or an ensemble).</exception>
-    public async Task<Stream> OpenModelAsync(string userId, int jobId, CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var job = await new TeamAccess(db, userId).Jobs.Where(j => j.Id == jobId).Select(j => new { j.Kind, j.Status, j.ModelId })
-            .FirstOrDefaultAsync(cancellationToken) ?? throw new NotFoundException("Run");
-        if (job.Kind == JobKind.Ensemble) throw new RuleViolationException("An ensemble has no single model; download its members' models.");
-        if (!models.HasModelOf(jobId, job.Status, job.ModelId))
-            throw new RuleViolationException($"Run #{jobId} has no stored model ({JobService.Describe(job.Status)}).");
-        return models.OpenRead(jobId);
-    }
 }

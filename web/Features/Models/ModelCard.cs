@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using TransferHub.Web.Features.Jobs;
 
 namespace TransferHub.Web.Features.Models;
@@ -11,65 +12,127 @@ public sealed record ModelCardFacts(
     string Backbone, string? WeightsSource, IReadOnlyList<KeyValuePair<string, string>> Settings,
     int TrainImages, int ValImages, int TestImages, RunEvaluation Evaluation);
 
-/// <summary>Writes a <see cref="ModelCardFacts"/> as Markdown (CommonMark + GitHub tables), the file users download
-/// as <c>model-card.md</c>.</summary>
+/// <summary>The card's content, rendered as Markdown (<c>model-card.md</c>) and as JSON (<c>model-card.json</c> inside
+/// the model zip): both renderings are made from this one record, so they say the same. Text fields hold names as
+/// given; each rendering formats them (Markdown escapes them).</summary>
+public sealed record ModelCardContent(
+    string Format,
+    ModelCardContent.RunPart Run,
+    string IntendedUse,
+    ModelCardContent.DataPart Data,
+    ModelCardContent.TrainingPart Training,
+    ModelCardContent.MetricsPart Metrics,
+    IReadOnlyList<string> Limitations)
+{
+    public sealed record RunPart(int Id, string Project, string Dataset, DateTime CreatedAtUtc);
+
+    /// <param name="Images">train, validation and test image counts.</param>
+    public sealed record DataPart(string DatasetVersion, string DatasetVersionMeaning, IReadOnlyList<string> Classes, ImageCounts Images);
+
+    public sealed record ImageCounts(int Train, int Validation, int Test);
+
+    /// <param name="WeightsSource">null when no worker reports the backbone now.</param>
+    public sealed record TrainingPart(string Backbone, string? WeightsSource, string WeightsLicence, IReadOnlyList<Setting> Settings);
+
+    public sealed record Setting(string Name, string Value);
+
+    /// <param name="Split">"test", "val" or "train": the images every number below was measured on.</param>
+    public sealed record MetricsPart(string Split, int Images, double Accuracy, double BalancedAccuracy, double MacroF1, string Conventions,
+        IReadOnlyList<ClassScore> PerClass);
+}
+
+/// <summary>Builds a run's <see cref="ModelCardContent"/> and writes it as Markdown (CommonMark + GitHub tables) or JSON.</summary>
 public static class ModelCard
 {
     /// <summary>Classes with fewer test images than this are named under "Limitations": their scores are noise.</summary>
     public const int FewTestImages = 5;
 
+    public const string Format = "transferhub-model-card/1";
+    public const string JsonFileName = "model-card.json";
+
+    private const string WeightsLicence = "the licence the weights' source publishes";
+
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    public static string Markdown(ModelCardFacts f)
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary>The card's content; class and dataset names pass through <paramref name="name"/> (Markdown escapes them;
+    /// JSON keeps them as they are).</summary>
+    public static ModelCardContent Content(ModelCardFacts f, Func<string, string>? name = null)
     {
+        name ??= n => n;
         var e = f.Evaluation;
-        var split = e.Split switch { "test" => "test", "val" => "validation", "train" => "training", _ => e.Split };
+        return new ModelCardContent(
+            Format,
+            new ModelCardContent.RunPart(f.RunId, f.ProjectName, f.DatasetName, f.CreatedAtUtc),
+            FormattableString.Invariant($"Sorting images like those of the dataset into its {e.ClassNames.Count} classes: ") +
+            string.Join(", ", e.ClassNames.Select(name)) + ". It always answers one of these classes, so an image of " +
+            "anything else still gets one of them; check its probability before trusting an answer, and do not use it for decisions " +
+            "about people.",
+            new ModelCardContent.DataPart(f.DatasetVersion, "SHA-256 of every image's hash, label and split", e.ClassNames,
+                new ModelCardContent.ImageCounts(f.TrainImages, f.ValImages, f.TestImages)),
+            new ModelCardContent.TrainingPart(f.Backbone, f.WeightsSource, WeightsLicence,
+                [.. f.Settings.Where(s => s.Key != "Backbone").Select(s => new ModelCardContent.Setting(s.Key, s.Value))]),
+            new ModelCardContent.MetricsPart(e.Split, e.Predictions.Count, e.Accuracy, e.Macro.Recall, e.Macro.F1,
+                Contracts.Metrics.ClassificationMetrics.Conventions, e.PerClass),
+            [.. Limitations(f, name)]);
+    }
+
+    public static string Markdown(ModelCardFacts f) => Markdown(Content(f, Escape));
+
+    /// <summary>The card as indented JSON (camelCase), the content of <see cref="JsonFileName"/>.</summary>
+    public static string ToJson(ModelCardFacts f) => JsonSerializer.Serialize(Content(f), Json);
+
+    public static ModelCardContent? FromJson(string json) => JsonSerializer.Deserialize<ModelCardContent>(json, Json);
+
+    /// <summary>Markdown of content made with <see cref="Escape"/> as its name format (its sentences are ready); the
+    /// fields that are names alone are escaped here.</summary>
+    private static string Markdown(ModelCardContent c)
+    {
+        var m = c.Metrics;
+        var split = m.Split switch { "test" => "test", "val" => "validation", "train" => "training", _ => m.Split };
         var md = new StringBuilder();
-        md.AppendLine(Invariant, $"# Model card: run #{f.RunId} · {Escape(f.Backbone)}");
+        md.AppendLine(Invariant, $"# Model card: run #{c.Run.Id} · {Escape(c.Training.Backbone)}");
         md.AppendLine();
-        md.AppendLine(Invariant, $"Image classifier trained with TransferHub on {Escape(f.DatasetName)} (project {Escape(f.ProjectName)}), " +
-            $"{f.CreatedAtUtc:yyyy-MM-dd} UTC.");
+        md.AppendLine(Invariant, $"Image classifier trained with TransferHub on {Escape(c.Run.Dataset)} (project {Escape(c.Run.Project)}), " +
+            $"{c.Run.CreatedAtUtc:yyyy-MM-dd} UTC.");
         md.AppendLine();
         md.AppendLine("## Intended use");
-        md.AppendLine(FormattableString.Invariant($"Sorting images like those of the dataset into its {e.ClassNames.Count} classes: ") +
-            string.Join(", ", e.ClassNames.Select(Escape)) + ". It always answers one of these classes, so an image of " +
-            "anything else still gets one of them; check its probability before trusting an answer, and do not use it for decisions " +
-            "about people.");
+        md.AppendLine(c.IntendedUse);
         md.AppendLine();
         md.AppendLine("## Data");
-        md.AppendLine(Invariant, $"- Dataset version (SHA-256 of every image's hash, label and split): `{f.DatasetVersion}`");
-        md.AppendLine(Invariant, $"- Images: {f.TrainImages} train, {f.ValImages} validation, {f.TestImages} test");
+        md.AppendLine(Invariant, $"- Dataset version ({c.Data.DatasetVersionMeaning}): `{c.Data.DatasetVersion}`");
+        md.AppendLine(Invariant, $"- Images: {c.Data.Images.Train} train, {c.Data.Images.Validation} validation, {c.Data.Images.Test} test");
         md.AppendLine();
         md.AppendLine("## Training");
-        md.AppendLine($"- Backbone: {Escape(f.Backbone)}, pretrained weights from: {Escape(f.WeightsSource ?? "(not reported by a worker now)")}; " +
+        md.AppendLine($"- Backbone: {Escape(c.Training.Backbone)}, pretrained weights from: {Escape(c.Training.WeightsSource ?? "(not reported by a worker now)")}; " +
             "their licence is the one that source publishes.");
-        foreach (var (name, value) in f.Settings.Where(s => s.Key != "Backbone"))
-            md.AppendLine(Invariant, $"- {name}: {Escape(value)}");
+        foreach (var setting in c.Training.Settings)
+            md.AppendLine(Invariant, $"- {setting.Name}: {Escape(setting.Value)}");
         md.AppendLine();
-        md.AppendLine(Invariant, $"## Metrics (on the {split} split, {e.Predictions.Count} images)");
-        md.AppendLine(Invariant, $"- Accuracy: {Percent(e.Accuracy)}; balanced accuracy (macro recall): {Percent(e.Macro.Recall)}; macro F1: {e.Macro.F1.ToString("0.000", Invariant)}");
-        md.AppendLine(Invariant, $"- {Contracts.Metrics.ClassificationMetrics.Conventions}");
+        md.AppendLine(Invariant, $"## Metrics (on the {split} split, {m.Images} images)");
+        md.AppendLine(Invariant, $"- Accuracy: {Percent(m.Accuracy)}; balanced accuracy (macro recall): {Percent(m.BalancedAccuracy)}; macro F1: {m.MacroF1.ToString("0.000", Invariant)}");
+        md.AppendLine(Invariant, $"- {m.Conventions}");
         md.AppendLine();
         md.AppendLine(Invariant, $"| class | precision | recall | F1 | {split} images |");
         md.AppendLine("|---|---:|---:|---:|---:|");
-        foreach (var row in e.PerClass)
+        foreach (var row in m.PerClass)
             md.AppendLine(Invariant, $"| {Escape(row.ClassName)} | {row.Precision:0.000} | {row.Recall:0.000} | {row.F1:0.000} | {row.Support} |");
         md.AppendLine();
         md.AppendLine("## Limitations");
-        var limits = Limitations(f).ToList();
-        foreach (var limit in limits) md.AppendLine(Invariant, $"- {limit}");
-        if (limits.Count == 0) md.AppendLine("- None found by TransferHub's checks; a test set this size still leaves the true accuracy uncertain.");
+        foreach (var limit in c.Limitations) md.AppendLine(Invariant, $"- {limit}");
+        if (c.Limitations.Count == 0) md.AppendLine("- None found by TransferHub's checks; a test set this size still leaves the true accuracy uncertain.");
         return md.ToString();
     }
 
-    private static IEnumerable<string> Limitations(ModelCardFacts f)
+    private static IEnumerable<string> Limitations(ModelCardFacts f, Func<string, string> name)
     {
         var e = f.Evaluation;
         if (e.Split == "train")
             yield return "Evaluated on its own training images (the dataset had no held-out images): every number above is optimistic.";
         else if (e.Split == "val")
             yield return "Evaluated on the validation images, which also chose the best epoch: the numbers are somewhat optimistic.";
-        var few = e.PerClass.Where(r => r.Support < FewTestImages).Select(r => $"{Escape(r.ClassName)} ({r.Support})").ToList();
+        var few = e.PerClass.Where(r => r.Support < FewTestImages).Select(r => $"{name(r.ClassName)} ({r.Support})").ToList();
         if (few.Count > 0)
             yield return $"Classes with fewer than {FewTestImages} evaluated images, whose scores say little: {string.Join(", ", few)}.";
         if (e.Accuracy - e.Macro.F1 > 0.15)

@@ -1,12 +1,11 @@
 using System.Text;
 using TransferHub.Web.Features.Accounts;
-using TransferHub.Web.Features.Evaluation;
 
 namespace TransferHub.Web.Features.Models;
 
 /// <summary>
-/// A finished run's model files: <c>model.zip</c> (the TorchSharp artifact: model.json + weights.safetensors),
-/// <c>model.onnx</c> and <c>model-card.md</c>, for signed-in users under <c>/runs/{jobId}</c> and for tokens under
+/// A finished run's model files: <c>model.zip</c> (the TorchSharp artifact: model.json + weights.safetensors, plus
+/// model-card.json), <c>model.onnx</c> (for ensembles too) and <c>model-card.md</c>, for signed-in users under <c>/runs/{jobId}</c> and for tokens under
 /// <c>/api/v1/jobs/{jobId}</c>. A run the caller cannot see is 404; one without a model (or evaluation) 409.
 /// </summary>
 public static class ModelEndpoints
@@ -16,8 +15,8 @@ public static class ModelEndpoints
     public static void MapModels(this IEndpointRouteBuilder endpoints)
     {
         var runs = endpoints.MapGroup("/runs/{jobId:int}").RequireAuthorization();
-        runs.MapGet("/model.zip", (int jobId, HttpContext http, EvaluationService evaluations, CancellationToken ct) =>
-            ServeAsync(async () => Results.Stream(await evaluations.OpenModelAsync(http.User.GetUserId(), jobId, ct), "application/zip",
+        runs.MapGet("/model.zip", (int jobId, HttpContext http, ModelFilesService files, CancellationToken ct) =>
+            ServeAsync(async () => Results.Stream(await files.OpenModelZipAsync(http.User.GetUserId(), jobId, ct), "application/zip",
                 $"run-{jobId}-model.zip")));
         runs.MapModelFiles();
     }
@@ -30,6 +29,10 @@ public static class ModelEndpoints
             .WithSummary("A completed run's model as ONNX (opset 17; input float32 [N,3,H,W] RGB 0-255 resized as the run resized, the " +
                 "backbone's normalisation inside; output probabilities [N, classes]; class names, preprocessing and test metrics in " +
                 "metadata_props). Made by a worker the first time it is asked for, then kept.")
+            .WithDescription("Everything the run's predictions do is inside the graph: an auto-mode model's feature preprocessing and " +
+                "test-time flip too. For an ensemble: one graph whose probabilities are the mean of its members' (metadata " +
+                "ensemble_members and member_run_ids list them); its members must resize images alike (same size and resize " +
+                "mode) and have stored models, else 409.")
             .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict),
         runs.MapGet("/model-card.md", (int jobId, HttpContext http, ModelFilesService files, CancellationToken ct) =>

@@ -160,10 +160,25 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
     /// <summary>The stored model exported to ONNX (opset 17: backbone, head and softmax, the backbone's normalisation
     /// inside, input float32 [N,3,H,W] RGB 0–255) streamed into <paramref name="target"/>; <paramref name="metadata"/> is
     /// added to its metadata_props. A worker that lacks the model gets it first from <paramref name="openModel"/>.</summary>
-    public async Task ExportOnnxAsync(WorkerNode worker, string modelId, IReadOnlyDictionary<string, string> metadata, Func<Stream> openModel,
-        Stream target, CancellationToken cancellationToken)
+    public Task ExportOnnxAsync(WorkerNode worker, string modelId, IReadOnlyDictionary<string, string> metadata, Func<Stream> openModel,
+        Stream target, CancellationToken cancellationToken) =>
+        ExportOnnxAsync(worker, new ExportOnnxRequest { ModelId = modelId }, [(modelId, openModel)], metadata, target, cancellationToken);
+
+    /// <summary>An ensemble of stored models exported as ONE ONNX graph (same input contract; probabilities = the mean of
+    /// the members' probabilities; metadata ensemble_members lists them) streamed into <paramref name="target"/>. The
+    /// members must share classes, image size and resize mode (else <see cref="RefusalKind.InvalidInput"/> with every
+    /// difference). A worker that lacks any member gets every member first (its refusal names them only in words).</summary>
+    public Task ExportEnsembleOnnxAsync(WorkerNode worker, string ensembleId, IReadOnlyList<(string ModelId, Func<Stream> Open)> members,
+        IReadOnlyDictionary<string, string> metadata, Stream target, CancellationToken cancellationToken)
     {
-        var request = new ExportOnnxRequest { ModelId = modelId };
+        var request = new ExportOnnxRequest { EnsembleId = ensembleId };
+        request.MemberModelIds.AddRange(members.Select(m => m.ModelId));
+        return ExportOnnxAsync(worker, request, members, metadata, target, cancellationToken);
+    }
+
+    private async Task ExportOnnxAsync(WorkerNode worker, ExportOnnxRequest request, IReadOnlyList<(string ModelId, Func<Stream> Open)> models,
+        IReadOnlyDictionary<string, string> metadata, Stream target, CancellationToken cancellationToken)
+    {
         foreach (var (key, value) in metadata) request.Metadata[key] = value;
         Task<bool> Export() => CallAsync(worker, async () =>
         {
@@ -179,7 +194,7 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
         }
         catch (WorkerRefusedException e) when (e.Kind == RefusalKind.NotFound)
         {
-            await UploadModelAsync(worker, modelId, openModel, cancellationToken);
+            foreach (var (modelId, open) in models) await UploadModelAsync(worker, modelId, open, cancellationToken);
             await Export();
         }
     }
