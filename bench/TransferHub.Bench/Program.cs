@@ -4,6 +4,8 @@
 //     Autopilot vs the feature-extraction default on stratified 70/15/15 splits (seeds 0..splits-1), cold feature cache each run.
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot-splits [--splits 10] [--budget 60] [--compare-size 224]
 //     Accuracy only: FE default vs Auto over many splits on warm features; Auto − FE in test images per split.
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --frozen-inference [--compare-size 224] [--rounds 3]
+//     Frozen-backbone inference, TorchSharp vs ONNX Runtime on the same batches (FrozenInferenceBench.cs).
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --explore-features [--data DIR] [--sizes 224,288]
 //     Which feature views help the autopilot: repeated 5-fold CV over every image, per feature variant (FeatureExplore.cs).
 // DIR is a folder-per-class image folder (default .samples/tuxpaint, made by scripts/tuxpaint-sample.sh).
@@ -39,6 +41,11 @@ try
     {
         FeatureExplore.Run(options, registry, store, dataset, backboneName,
             (args.SkipWhile(a => a != "--sizes").Skip(1).FirstOrDefault() ?? "224,288").Split(',').Select(int.Parse).ToArray());
+        return;
+    }
+    if (args.Contains("--frozen-inference"))
+    {
+        FrozenInferenceBench.Run(options, registry, store, dataset, backboneName, int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "3"));
         return;
     }
     if (args.Contains("--autopilot-splits"))

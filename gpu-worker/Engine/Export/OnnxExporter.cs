@@ -236,6 +236,24 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
         return graph.Graph;
     }
 
+    /// <summary>The frozen backbone as a feature extractor for ONNX Runtime: input <see cref="InputName"/> float32
+    /// [N,3,S,S] already normalised (what the transform pipeline renders), output "features" float32
+    /// [N, <see cref="Backbone.PooledDim"/>(<paramref name="pooledStages"/>)] = <see cref="Backbone.PooledStages"/>.</summary>
+    /// <exception cref="OnnxExportException">a module with no ONNX translation</exception>
+    internal static ModelProto FeatureModel(Backbone backbone, int pooledStages, int size)
+    {
+        var graph = new OnnxGraphBuilder();
+        graph.Graph.Name = $"features-{backbone.Descriptor.Name}";
+        var x = new Walker(graph).EmitPooledStages(backbone, "backbone", InputName, pooledStages);
+        var features = graph.Node("Identity", FeaturesName, [x]);
+        graph.Graph.Input.Add(OnnxGraphBuilder.FloatTensor(InputName, [null, 3, size, size], "N", "float32 [N,3,S,S], normalised"));
+        graph.Graph.Output.Add(OnnxGraphBuilder.FloatTensor(features, [null, backbone.PooledDim(pooledStages)], "N", "float32 [N,D] pooled features"));
+        return Model(graph, $"{backbone.Descriptor.Name} pooled features ({pooledStages} stage(s))", [], null);
+    }
+
+    /// <summary>The output of <see cref="FeatureModel"/>.</summary>
+    internal const string FeaturesName = "features";
+
     /// <summary>The metadata_props the exporter writes: everything the sample needs to preprocess and label.</summary>
     public static IReadOnlyList<(string Key, string Value)> MetadataProps(ModelMetadata metadata, ClassifierModel model)
     {
