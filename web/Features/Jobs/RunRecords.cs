@@ -21,7 +21,7 @@ public sealed record RunSummary(int Id, int DatasetId, string DatasetName, JobKi
     };
 
     public string Title => Kind == JobKind.Ensemble ? $"Ensemble #{Id}" : $"Run #{Id}";
-    public string ModeText => Kind == JobKind.Ensemble ? "ensemble" : Mode == TrainingMode.FineTune ? "fine-tune" : "feature extraction";
+    public string ModeText => Kind == JobKind.Ensemble ? "ensemble" : JobSettings.ModeText(Mode);
     public bool IsActive => Status.IsActive();
 }
 
