@@ -34,7 +34,8 @@ public sealed record CandidateResult(string Name, string Params, string Metric, 
 /// </summary>
 public sealed record ModelSelection(IReadOnlyList<CandidateResult> Leaderboard, string? Winner, string? WinnerReason, IReadOnlyList<string> Skipped)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // A score that is not a number (a worker's bug) is kept as "NaN" rather than failing the run's event.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static readonly ModelSelection Empty = new([], null, null, []);
 
