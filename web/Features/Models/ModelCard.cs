@@ -5,11 +5,12 @@ using TransferHub.Web.Features.Jobs;
 namespace TransferHub.Web.Features.Models;
 
 /// <summary>What a model card says about one run (Mitchell et al. 2019, "Model Cards for Model Reporting": data,
-/// training, metrics with their split, limitations, intended use, the pretrained weights' source).</summary>
+/// training, metrics with their split, limitations, intended use, the pretrained weights' source). <paramref name="Selection"/>:
+/// how an auto run chose its classifier (null for other runs).</summary>
 public sealed record ModelCardFacts(
     int RunId, string ProjectName, string DatasetName, string DatasetVersion, DateTime CreatedAtUtc,
     string Backbone, string? WeightsSource, IReadOnlyList<KeyValuePair<string, string>> Settings,
-    int TrainImages, int ValImages, int TestImages, RunEvaluation Evaluation);
+    int TrainImages, int ValImages, int TestImages, RunEvaluation Evaluation, ModelSelection? Selection = null);
 
 /// <summary>Writes a <see cref="ModelCardFacts"/> as Markdown (CommonMark + GitHub tables), the file users download
 /// as <c>model-card.md</c>.</summary>
@@ -46,6 +47,8 @@ public static class ModelCard
         foreach (var (name, value) in f.Settings.Where(s => s.Key != "Backbone"))
             md.AppendLine(Invariant, $"- {name}: {Escape(value)}");
         md.AppendLine();
+        if (f.Selection is { WinnerRow: { } winner } selection)
+            ModelSelectionSection(md, selection, winner);
         md.AppendLine(Invariant, $"## Metrics (on the {split} split, {e.Predictions.Count} images)");
         md.AppendLine(Invariant, $"- Accuracy: {Percent(e.Accuracy)}; balanced accuracy (macro recall): {Percent(e.Macro.Recall)}; macro F1: {e.Macro.F1.ToString("0.000", Invariant)}");
         md.AppendLine(Invariant, $"- {Contracts.Metrics.ClassificationMetrics.Conventions}");
@@ -60,6 +63,25 @@ public static class ModelCard
         foreach (var limit in limits) md.AppendLine(Invariant, $"- {limit}");
         if (limits.Count == 0) md.AppendLine("- None found by TransferHub's checks; a test set this size still leaves the true accuracy uncertain.");
         return md.ToString();
+    }
+
+    /// <summary>Auto runs: the chosen classifier, why, and the runners-up, all scored on train + val only.</summary>
+    private static void ModelSelectionSection(StringBuilder md, ModelSelection selection, CandidateResult winner)
+    {
+        md.AppendLine("## Model selection");
+        md.AppendLine(Invariant, $"The classifier on the frozen backbone's features was chosen automatically among {selection.Leaderboard.Count} " +
+            $"candidates by cross-validation on the train and validation images (the test split played no part): " +
+            $"**{Escape(winner.Name)}** ({Escape(winner.Params)}), cross-validated {winner.MetricName} {winner.Format(winner.CvMean)} " +
+            $"(95 % interval {winner.Format(winner.CiLow)} to {winner.Format(winner.CiHigh)} over {winner.Folds} folds).");
+        if (selection.WinnerReason is { } reason) md.AppendLine().AppendLine(Escape(reason));
+        md.AppendLine();
+        md.AppendLine(Invariant, $"| rank | candidate | CV {winner.MetricName} | 95 % interval | folds |");
+        md.AppendLine("|---:|---|---:|---|---:|");
+        foreach (var c in selection.Leaderboard)
+            md.AppendLine(Invariant, $"| {c.Rank} | {Escape(c.Name)} | {c.Format(c.CvMean)} | {c.Format(c.CiLow)} – {c.Format(c.CiHigh)} | {c.Folds} |");
+        if (selection.Skipped.Count > 0)
+            md.AppendLine().AppendLine(Invariant, $"{selection.Skipped.Count} candidate(s) were skipped to stay within the time budget.");
+        md.AppendLine();
     }
 
     private static IEnumerable<string> Limitations(ModelCardFacts f)

@@ -73,7 +73,7 @@ public sealed class ModelFilesService(
         var source = monitor.Described.Values.SelectMany(d => d.Backbones).FirstOrDefault(b => b.Name == job.Backbone)?.WeightsSource;
         return ModelCard.Markdown(new ModelCardFacts(jobId, row.Project, row.Dataset, job.DatasetVersion, job.CreatedAt, job.Backbone,
             string.IsNullOrEmpty(source) ? null : source, settings, job.TrainImages, job.ValImages, job.TestImages,
-            RunEvaluation.FromJson(job.EvaluationJson)));
+            RunEvaluation.FromJson(job.EvaluationJson), ModelSelection.FromJson(job.LeaderboardJson)));
     }
 
     private async Task<TrainingJob> RequireModelAsync(TransferHubDbContext db, string userId, int jobId, CancellationToken cancellationToken)

@@ -10,7 +10,8 @@ namespace TransferHub.Web.Features.Reports;
 /// </summary>
 public static class RunReportRenderer
 {
-    /// <summary>A4 portrait PDF with vector text: summary and hyperparameters, training curves, per-class metrics,
+    /// <summary>A4 portrait PDF with vector text: summary and hyperparameters, training curves (for an auto run: model
+    /// selection, its leaderboard), per-class metrics,
     /// confusion matrix, misclassified images (when any); every page has the footer "TransferHub · title" and
     /// "Page i of n".</summary>
     public static byte[] Pdf(RunReport report) => ReportPdf.Render(report);
