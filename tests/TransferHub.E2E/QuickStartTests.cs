@@ -27,6 +27,7 @@ public sealed class QuickStartTests(QuickStartFixture fixture) : IClassFixture<Q
         await page.GetByTestId("train").ClickAsync();
         await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
         await Expect(page.GetByTestId("launch")).ToBeEnabledAsync(new() { Timeout = 30_000 });
+        await Expect(page.GetByTestId("auto-explanation")).ToContainTextAsync("cross-validation"); // the default: Auto
         await page.GetByTestId("launch").ClickAsync();
 
         await Expect(page).ToHaveURLAsync(new Regex(@"/runs/\d+$"));
@@ -34,6 +35,8 @@ public sealed class QuickStartTests(QuickStartFixture fixture) : IClassFixture<Q
         var accuracy = double.Parse(Regex.Match((await page.GetByTestId("accuracy").TextContentAsync())!, @"\d+(\.\d)?").Value,
             System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(accuracy, 70, 100); // 4 easy Fashion-MNIST classes with the pretrained backbone; chance is 25 %
+        await Expect(page.GetByTestId("leaderboard-winner")).ToContainTextAsync("winner");
+        await Expect(page.GetByTestId("winner-reason")).Not.ToBeEmptyAsync();
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "quick-start-run.png"), FullPage = true });
     }
 }
