@@ -191,7 +191,7 @@ public sealed class AutoModeTests(AutoModeTests.NoScheduler app) : IClassFixture
         Assert.Contains("- Mode: auto", card);
         Assert.Contains("- Classifier: chosen by cross-validation on train + val", card);
         Assert.Contains("## Model selection", card);
-        Assert.Contains("**logreg-l2-C1** (name=logreg-l2-C1), cross-validated accuracy 91.7 % (95 % interval 81.7 % to 100.0 % over 10 folds)", card);
+        Assert.Contains("**logreg-l2-C1** (name=logreg-l2-C1), cross-validated accuracy 91.7 % (95 % interval 81.7 % – 100.0 % over 10 folds)", card);
         Assert.Contains("the test split played no part", card);
         Assert.Contains("| 2 | nearest-class-mean | 85.0 % | 75.0 % – 95.0 % | 10 |", card);
         Assert.DoesNotContain("## Model selection", ModelCard.Markdown(new ModelCardFacts(3, "p", "d", "v", DateTime.UtcNow, Backbone, null,

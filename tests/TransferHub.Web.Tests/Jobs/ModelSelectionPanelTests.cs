@@ -58,18 +58,20 @@ public sealed class ModelSelectionPanelTests : IAsyncLifetime
     [Fact]
     public void OnceChosenTheWinnerIsRankOneHighlightedWithItsReasonAndSkippedCandidatesAreListed()
     {
-        var final = new ModelSelection([Scored("logreg-l2-C1", 0.92, rank: 1), Scored("nearest-class-mean", 0.85, rank: 2)], "logreg-l2-C1",
+        var final = new ModelSelection([Scored("logreg-l2-C1", 0.98, rank: 1), Scored("nearest-class-mean", 0.85, rank: 2)], "logreg-l2-C1",
             "logreg-l2-C1 has the best mean accuracy over 10 folds (0.920).", ["logreg-std-C100: estimated 9.0 s for 5 folds, 1.2 s of the 30 s budget left"]);
 
         var panel = _context.Render<ModelSelectionPanel>(p => p.Add(c => c.Details, Run(JobStatus.Completed, final, seconds: 21)));
 
         Assert.Contains("Chose logreg-l2-C1 among 2 scored classifiers", panel.Find("[data-testid=auto-status]").TextContent);
+        Assert.Contains("A larger time budget scores them too", panel.Markup);
         Assert.Contains("took 21 s", panel.Markup);
         var winner = panel.Find("[data-testid=leaderboard-winner]");
         Assert.Contains("leaderboard-winner", winner.ClassList);
         Assert.Equal("1", winner.Children[0].TextContent.Trim());
         Assert.Contains("logreg-l2-C1", winner.TextContent);
         Assert.Contains("winner", winner.TextContent);
+        Assert.Contains("(93.0 % – 100.0 %)", winner.TextContent); // the t-interval passes 1 (1.03): a score cannot
         Assert.Equal("2", panel.Find("[data-testid=leaderboard-row]").Children[0].TextContent.Trim());
         Assert.Equal(final.WinnerReason, panel.Find("[data-testid=winner-reason]").TextContent.Trim());
         Assert.Contains("logreg-std-C100: estimated 9.0 s", panel.Find("[data-testid=skipped-candidates]").TextContent);
@@ -85,6 +87,7 @@ public sealed class ModelSelectionPanelTests : IAsyncLifetime
 
         Assert.Contains("CV macro F1 (95 % CI)", panel.Find("[data-testid=leaderboard] thead").TextContent);
         Assert.Contains("0.712", panel.Find("[data-testid=leaderboard-winner]").TextContent);
+        Assert.Contains("the only classifier the time budget allowed", panel.Find("[data-testid=auto-status]").TextContent);
         Assert.Empty(panel.FindAll("[data-testid=skipped-candidates]"));
     }
 }

@@ -24,6 +24,10 @@ public sealed record CandidateResult(string Name, string Params, string Metric, 
     /// <summary>A score of <see cref="Metric"/> as the rest of the product writes it: accuracy in percent, macro F1 with
     /// three decimals.</summary>
     public string Format(double score) => Metric == "macro_f1" ? score.ToString("0.000", CultureInfo.InvariantCulture) : score.ToString("P1", CultureInfo.InvariantCulture);
+
+    /// <summary>The 95 % interval for people, "low – high": the t-interval is symmetric around the mean, so near a
+    /// perfect score it passes 1; a score cannot, so the bounds shown are clipped to [0, 1] (the stored ones are not).</summary>
+    public string FormatInterval() => $"{Format(Math.Clamp(CiLow, 0, 1))} – {Format(Math.Clamp(CiHigh, 0, 1))}";
 }
 
 /// <summary>

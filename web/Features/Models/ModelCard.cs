@@ -72,13 +72,13 @@ public static class ModelCard
         md.AppendLine(Invariant, $"The classifier on the frozen backbone's features was chosen automatically among {selection.Leaderboard.Count} " +
             $"candidates by cross-validation on the train and validation images (the test split played no part): " +
             $"**{Escape(winner.Name)}** ({Escape(winner.Params)}), cross-validated {winner.MetricName} {winner.Format(winner.CvMean)} " +
-            $"(95 % interval {winner.Format(winner.CiLow)} to {winner.Format(winner.CiHigh)} over {winner.Folds} folds).");
+            $"(95 % interval {winner.FormatInterval()} over {winner.Folds} folds).");
         if (selection.WinnerReason is { } reason) md.AppendLine().AppendLine(Escape(reason));
         md.AppendLine();
         md.AppendLine(Invariant, $"| rank | candidate | CV {winner.MetricName} | 95 % interval | folds |");
         md.AppendLine("|---:|---|---:|---|---:|");
         foreach (var c in selection.Leaderboard)
-            md.AppendLine(Invariant, $"| {c.Rank} | {Escape(c.Name)} | {c.Format(c.CvMean)} | {c.Format(c.CiLow)} – {c.Format(c.CiHigh)} | {c.Folds} |");
+            md.AppendLine(Invariant, $"| {c.Rank} | {Escape(c.Name)} | {c.Format(c.CvMean)} | {c.FormatInterval()} | {c.Folds} |");
         if (selection.Skipped.Count > 0)
             md.AppendLine().AppendLine(Invariant, $"{selection.Skipped.Count} candidate(s) were skipped to stay within the time budget.");
         md.AppendLine();

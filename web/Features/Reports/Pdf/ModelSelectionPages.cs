@@ -134,7 +134,8 @@ internal static class ModelSelectionPages
         }
         string[] cells =
         [
-            Score(c, c.CvMean), $"{Score(c, c.CiLow)} – {Score(c, c.CiHigh)}", ReportFormat.Metric(c.MacroF1),
+            // The t-interval is symmetric around the mean and can pass 1 near a perfect score; a score cannot.
+            Score(c, c.CvMean), $"{Score(c, Math.Clamp(c.CiLow, 0, 1))} – {Score(c, Math.Clamp(c.CiHigh, 0, 1))}", ReportFormat.Metric(c.MacroF1),
             c.Folds.ToString(CultureInfo.InvariantCulture), double.IsFinite(c.Seconds) ? c.Seconds.ToString("0.00", CultureInfo.InvariantCulture) : ReportFormat.NotANumber,
         ];
         for (var i = 0; i < cells.Length; i++)
