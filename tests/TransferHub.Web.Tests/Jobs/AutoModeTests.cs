@@ -179,6 +179,27 @@ public sealed class AutoModeTests(AutoModeTests.NoScheduler app) : IClassFixture
     }
 
     [Fact]
+    public async Task ACompletedAutoRunServesItsLeaderboardAsCsvAndOtherRunsSayTheyHaveNone()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var featureRun = await StoredRuns.CompletedAsync(app, datasetId, seed: 1, [(0, 0.9f), (1, 0.7f)]);
+        var autoRun = await StoredRuns.CompletedAsync(app, datasetId, seed: 2, [(0, 0.9f), (1, 0.7f)]);
+        var selection = new ModelSelection([Scored("logreg-l2-C1", 0.9, 10, rank: 1), Scored("=cmd", 0.8, 10, rank: 2)], "logreg-l2-C1", "Best.", []);
+        await using (var db = await app.DbAsync())
+            await db.Jobs.Where(j => j.Id == autoRun).ExecuteUpdateAsync(u => u.SetProperty(j => j.Mode, TrainingMode.Auto)
+                .SetProperty(j => j.LeaderboardJson, selection.ToJson()));
+        var viewer = await app.ApiClientAsync(s.ViewerId);
+
+        var csv = await (await viewer.GetAsync($"api/v1/jobs/{autoRun}/leaderboard.csv")).Content.ReadAsStringAsync();
+        var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("rank,candidate,params,", lines[0]);
+        Assert.StartsWith("1,logreg-l2-C1,", lines[1]);
+        Assert.StartsWith("2,'=cmd,", lines[2]); // a name is text, neutralised like every CSV cell
+        Assert.Contains("only auto runs", await (await viewer.GetAsync($"api/v1/jobs/{featureRun}/leaderboard.csv")).ProblemAsync(HttpStatusCode.Conflict));
+        await (await (await app.ApiClientAsync(s.OutsiderId)).GetAsync($"api/v1/jobs/{autoRun}/leaderboard.csv")).ProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public void TheModelCardOfAnAutoRunSaysWhichClassifierWasChosenAndHow()
     {
         var evaluation = RunEvaluation.Compute("test", Classes, [("a".PadRight(64, '0'), 0, [0.9f, 0.1f]), ("b".PadRight(64, '0'), 1, [0.3f, 0.7f])]);

@@ -44,6 +44,18 @@ public sealed class AutoRunReportTests
     }
 
     [Fact]
+    public void TheLeaderboardCsvHasOneRowPerCandidateBestFirstWithTheWinnerMarked()
+    {
+        var lines = RunReportRenderer.LeaderboardCsv(Auto()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal("rank,candidate,params,metric,cv_mean,ci_low,ci_high,macro_f1,folds,seconds,winner", lines[0]);
+        Assert.Equal("1,logreg-l2-C1,preprocessing=centred-l2 C=1 label_smoothing=0,accuracy,0.9166,0.871,0.962,0.915,10,0.42,true", lines[1]);
+        Assert.EndsWith(",false", lines[2]);
+        Assert.Equal(4, lines.Length);
+        Assert.Throws<ArgumentException>(() => RunReportRenderer.LeaderboardCsv(ReportSamples.Standard()));
+    }
+
+    [Fact]
     public void EvaluationJsonCarriesTheLeaderboardBestFirstWithTheWinnerAndWhatWasSkipped()
     {
         using var document = JsonDocument.Parse(RunReportRenderer.Json(Auto()));

@@ -82,6 +82,7 @@ internal static class JobsApi
         files.PerClassCsv.WithName("DownloadPerClassCsv");
         files.PredictionsCsv.WithName("DownloadPredictionsCsv");
         files.EvaluationJson.WithName("DownloadEvaluationJson");
+        files.LeaderboardCsv.WithName("DownloadLeaderboardCsv");
         var modelFiles = job.MapModelFiles();
         modelFiles.Onnx.WithName("DownloadModelOnnx");
         modelFiles.Card.WithName("DownloadModelCard");

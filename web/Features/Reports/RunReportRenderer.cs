@@ -25,6 +25,12 @@ public static class RunReportRenderer
     /// same CSV rules as <see cref="PerClassCsv"/>.</summary>
     public static string PredictionsCsv(RunReport report) => ReportCsv.Predictions(report);
 
+    /// <summary><c>rank,candidate,params,metric,cv_mean,ci_low,ci_high,macro_f1,folds,seconds,winner</c>: an auto run's
+    /// leaderboard, best first (cross-validated on train + val); the same CSV rules as <see cref="PerClassCsv"/>.</summary>
+    /// <exception cref="ArgumentException">The run did not choose its classifier (not an auto run).</exception>
+    public static string LeaderboardCsv(RunReport report) => ReportCsv.Leaderboard(report.Leaderboard
+        ?? throw new ArgumentException("Only an auto run has a leaderboard.", nameof(report)));
+
     /// <summary>Every field of the report, camelCase, in a stable order, except the thumbnails' bytes (their captions
     /// are kept); see <see cref="ReportJson"/>.</summary>
     public static string Json(RunReport report) => ReportJson.Write(report);
