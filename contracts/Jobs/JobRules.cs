@@ -2,8 +2,10 @@ using System.Globalization;
 
 namespace TransferHub.Contracts.Jobs;
 
-/// <summary>How the backbone is used: frozen (features computed once and cached, a head trained on them) or fine-tuned.</summary>
-public enum JobModeKind { FeatureExtraction, FineTune }
+/// <summary>How the backbone is used: frozen (features computed once and cached, a head trained on them), fine-tuned, or
+/// Auto: frozen, with the classifier on its features chosen by cross-validation on train + val within a time budget
+/// (ADR 014; it ignores the training recipe: learning rate, epochs, optimizer, schedule, head, early stopping).</summary>
+public enum JobModeKind { FeatureExtraction, FineTune, Auto }
 
 /// <summary>Random augmentation of training images, as ranges (all zero = none). Mirrors <c>AugmentationSettings</c>
 /// in <c>worker.proto</c>.</summary>
@@ -48,6 +50,8 @@ public sealed record JobValues
     public int Repeats { get; init; } = 1;
     /// <summary>Null = no augmentation.</summary>
     public AugmentationValues? Augmentation { get; init; }
+    /// <summary>Auto mode: the whole job's wall-clock budget in seconds; ignored by the other modes.</summary>
+    public int TimeBudgetSeconds { get; init; } = JobDefaults.AutoTimeBudgetSeconds;
 }
 
 /// <summary>One thing wrong with a job: the field it concerns (the API's camelCase name, dotted for nested fields, as
@@ -102,6 +106,14 @@ public static class JobRules
     public const double MaxRotationDegrees = 180;
     public const int MaxTimeBudgetSeconds = 3600;
 
+    /// <summary>The settings Auto mode ignores (it fits its own classifiers to convergence on a linear head), so their
+    /// values are not checked for it.</summary>
+    public static readonly IReadOnlySet<string> IgnoredByAuto = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "unfreezeStages", "hiddenUnits", "dropout", "learningRate", "backboneLrMultiplier", "weightDecay", "momentum", "epochs",
+        "earlyStoppingPatience", "stepSize", "stepGamma",
+    };
+
     /// <summary>Auto mode's time budget (seconds, defaults already applied): 1 to <see cref="MaxTimeBudgetSeconds"/>.</summary>
     public static IReadOnlyList<JobProblem> CheckTimeBudget(int seconds) => seconds is >= 1 and <= MaxTimeBudgetSeconds
         ? []
@@ -120,6 +132,8 @@ public static class JobRules
             p.Add(new("unfreezeStages", $"{v.Backbone} has {stages} stages: unfreeze 0 (all) to {stages}."));
         if (v.Mode == JobModeKind.FeatureExtraction && v.Augmentation is not null)
             p.Add(new("augment", "Feature extraction caches the frozen backbone's features once, so augmentation cannot apply: turn it off or fine-tune."));
+        else if (v.Mode == JobModeKind.Auto && v.Augmentation is not null)
+            p.Add(new("augment", "Auto mode caches the frozen backbone's features of each image and of its mirror image once, so other augmentation cannot apply: turn it off or fine-tune."));
         if (!(v.LearningRate > 0 && v.LearningRate <= MaxLearningRate))
             p.Add(new("learningRate", $"Learning rate must be above 0 and at most {MaxLearningRate} (typical: 1e-4 to 1e-2); got {Number(v.LearningRate)}."));
         if (v.Mode == JobModeKind.FineTune && !(v.BackboneLrMultiplier > 0 && v.BackboneLrMultiplier <= 10))
@@ -143,6 +157,11 @@ public static class JobRules
         else if (v.Repeats is >= 1 and <= MaxSeeds && v.Seed > MaxSeed - (v.Repeats - 1))
             p.Add(new("seed", $"Seeds {v.Seed} to {v.Seed} + {v.Repeats - 1} would pass the largest seed {MaxSeed}: choose a smaller seed."));
         if (v.Augmentation is { } a) CheckAugmentation(a, p);
+        if (v.Mode == JobModeKind.Auto)
+        {
+            p.RemoveAll(problem => IgnoredByAuto.Contains(problem.Field));
+            p.AddRange(CheckTimeBudget(v.TimeBudgetSeconds));
+        }
         return p;
     }
 

@@ -45,11 +45,14 @@ internal static class JobSpecMapper
             JobMode.Auto => TrainingMode.Auto,
             _ => TrainingMode.FeatureExtraction,
         };
-        // Auto mode freezes the backbone like feature extraction, so the same rules apply to the fields it shares.
-        var featureExtraction = mode != TrainingMode.FineTune;
         var timeBudget = spec.TimeBudgetSeconds != 0 ? spec.TimeBudgetSeconds : JobDefaults.AutoTimeBudgetSeconds;
-        if (mode == TrainingMode.Auto) errors.AddRange(JobRules.CheckTimeBudget(timeBudget).Select(p => $"time_budget_seconds: {p.Message}"));
-        var kind = featureExtraction ? JobModeKind.FeatureExtraction : JobModeKind.FineTune;
+        // The web's rules per mode: Auto's time budget is checked, the recipe it ignores is not.
+        var kind = mode switch
+        {
+            TrainingMode.FineTune => JobModeKind.FineTune,
+            TrainingMode.Auto => JobModeKind.Auto,
+            _ => JobModeKind.FeatureExtraction,
+        };
         var augmentation = ToAugmentation(spec.Augmentation);
         // 0 means "the default" on the wire (proto3 has no presence for scalars); the defaults are the web's own.
         var values = new JobValues
@@ -73,6 +76,7 @@ internal static class JobSpecMapper
             EarlyStoppingPatience = spec.EarlyStoppingPatience,
             Seed = spec.Seed,
             Augmentation = augmentation.ToValues(),
+            TimeBudgetSeconds = timeBudget,
         };
         errors.AddRange(JobRules.Check(values).Select(p => $"{p.Field}: {p.Message}"));
         if (badClass is null && spec.ClassNames.Count >= 2 && spec.Items.Count > 0)

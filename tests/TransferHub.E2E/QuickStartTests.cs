@@ -27,13 +27,20 @@ public sealed class QuickStartTests(QuickStartFixture fixture) : IClassFixture<Q
         await page.GetByTestId("train").ClickAsync();
         await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
         await Expect(page.GetByTestId("launch")).ToBeEnabledAsync(new() { Timeout = 30_000 });
+        await Expect(page.GetByTestId("auto-explanation")).ToContainTextAsync("cross-validation"); // the default: Auto
+        await BrowserFixture.ScreenshotAsync(page, "quick-start-launch.png");
         await page.GetByTestId("launch").ClickAsync();
 
         await Expect(page).ToHaveURLAsync(new Regex(@"/runs/\d+$"));
+        // The leaderboard fills in while the run chooses (it may have chosen by the time the shot is taken).
+        await Expect(page.GetByTestId("leaderboard")).ToBeVisibleAsync(new() { Timeout = 240_000 });
+        await BrowserFixture.ScreenshotAsync(page, "quick-start-run-choosing.png");
         await Expect(page.GetByTestId("run-status")).ToHaveTextAsync("completed", new() { Timeout = 240_000 });
         var accuracy = double.Parse(Regex.Match((await page.GetByTestId("accuracy").TextContentAsync())!, @"\d+(\.\d)?").Value,
             System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(accuracy, 70, 100); // 4 easy Fashion-MNIST classes with the pretrained backbone; chance is 25 %
+        await Expect(page.GetByTestId("leaderboard-winner")).ToContainTextAsync("winner");
+        await Expect(page.GetByTestId("winner-reason")).Not.ToBeEmptyAsync();
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "quick-start-run.png"), FullPage = true });
     }
 }

@@ -118,13 +118,14 @@ public sealed class WholeJourneyTests(BrowserWithWorkerFixture fixture, ITestOut
         await BrowserFixture.ScreenshotAsync(ada, "journey-03-augmentations.png", hideSnackbars: true);
         Step("augmentation preview rendered");
 
-        // Run 1: feature extraction (the launch form's default mode), small and short.
+        // Run 1: feature extraction (the launch form defaults to auto), small and short.
         await BrowserFixture.GoInteractiveAsync(ada, datasetUrl);
         await ada.GetByTestId("train").ClickAsync();
         await Expect(ada).ToHaveURLAsync(new Regex(@"/datasets/\d+/train$"));
         await Expect(ada.GetByTestId("launch-data")).ToContainTextAsync("test split frozen");
         var launch = ada.GetByTestId("launch");
         await Expect(launch).ToBeEnabledAsync(new() { Timeout = 60_000 });
+        await ada.GetByText("Feature extraction (frozen backbone, fast)").ClickAsync();
         await FillLaunchFormAsync(ada, FeatureEpochs);
         await launch.ClickAsync();
         await Expect(ada).ToHaveURLAsync(new Regex(@"/runs/\d+$"));

@@ -14,7 +14,9 @@ public static class JobStatusExtensions
 
 public enum JobKind { Training, Ensemble }
 
-public enum TrainingMode { FeatureExtraction, FineTune }
+/// <summary>How a run trains: a head on the frozen backbone's cached features, fine-tuning, or <see cref="Auto"/>: the
+/// frozen backbone with a classifier chosen by cross-validation within <see cref="TrainingJob.TimeBudgetSeconds"/>.</summary>
+public enum TrainingMode { FeatureExtraction, FineTune, Auto }
 
 /// <summary>A training run of a dataset (or an ensemble of finished runs). The row is the system of record: the
 /// worker only ever holds a copy of <see cref="Spec"/> and reports events, which are persisted as they arrive.</summary>
@@ -85,6 +87,12 @@ public class TrainingJob
     public double? TrainingSeconds { get; set; }
     /// <summary><c>Features.Jobs.RunEvaluation</c> as JSON: per-class metrics, confusion matrix, per-image predictions.</summary>
     public string? EvaluationJson { get; set; }
+
+    /// <summary>Auto runs: the wall-clock budget the worker had for the whole run, in seconds; null for other modes.</summary>
+    public int? TimeBudgetSeconds { get; set; }
+    /// <summary>Auto runs: <c>Features.Jobs.ModelSelection</c> as JSON (the leaderboard of the current attempt, filled in
+    /// as candidates are scored, then the final ranking with the winner); null before the first candidate is scored.</summary>
+    public string? LeaderboardJson { get; set; }
 
     /// <summary>The worker's model id; the artifact itself is copied into the web's storage.</summary>
     public string? ModelId { get; set; }

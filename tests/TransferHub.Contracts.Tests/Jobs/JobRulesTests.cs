@@ -111,3 +111,62 @@ public sealed class JobRulesTests
         Assert.Empty(JobRules.Check(FineTune() with { UnfreezeStages = 5, BackboneStages = null }));
     }
 }
+
+/// <summary>Auto mode (autopilot, ADR 014): its time budget is checked, the training recipe it ignores is not, and
+/// augmentation is refused with a reason of its own.</summary>
+public sealed class AutoModeRulesTests
+{
+    private static JobValues Auto() => new() { Backbone = "resnet18x3-imagenet", Mode = JobModeKind.Auto, ImageSize = 224, Seed = 1 };
+
+    [Fact]
+    public void TheDefaultTimeBudgetIsAcceptedWithoutAnyTrainingRecipe()
+    {
+        Assert.Equal(JobDefaults.AutoTimeBudgetSeconds, Auto().TimeBudgetSeconds);
+        Assert.Empty(JobRules.Check(Auto())); // learning rate 0 and 0 epochs: Auto ignores them
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(3601)]
+    [InlineData(int.MaxValue)]
+    public void ABudgetOutsideOneSecondToAnHourIsRefusedNamingTheField(int seconds)
+    {
+        var problem = Assert.Single(JobRules.Check(Auto() with { TimeBudgetSeconds = seconds }));
+
+        Assert.Equal("timeBudgetSeconds", problem.Field);
+        Assert.Contains($"1 to {JobRules.MaxTimeBudgetSeconds} seconds", problem.Message);
+        Assert.Contains($"got {seconds}", problem.Message);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3600)]
+    public void TheEdgesOfTheBudgetAreAccepted(int seconds) => Assert.Empty(JobRules.Check(Auto() with { TimeBudgetSeconds = seconds }));
+
+    [Fact]
+    public void TheBudgetIsNotCheckedForModesThatIgnoreIt() =>
+        Assert.Empty(JobRules.Check(Auto() with { Mode = JobModeKind.FeatureExtraction, LearningRate = JobDefaults.FeatureExtractionLearningRate,
+            Epochs = JobDefaults.FeatureExtractionEpochs, TimeBudgetSeconds = 0 }));
+
+    [Fact]
+    public void RecipeSettingsAutoIgnoresAreNotRefusedButWhatItUsesIs()
+    {
+        var recipe = Auto() with { LearningRate = 500, Epochs = -1, Dropout = 3, HiddenUnits = -1, WeightDecay = 9, Momentum = 2,
+            EarlyStoppingPatience = -1, StepSchedule = true, StepSize = 0, UnfreezeStages = -3 };
+        Assert.Empty(JobRules.Check(recipe));
+
+        var problems = JobRules.Check(recipe with { BatchSize = 0, ImageSize = 8, Seed = -1, Repeats = 11, Backbone = "" });
+        Assert.Equal(["backbone", "batchSize", "imageSize", "repeats", "seed"], problems.Select(p => p.Field).Order());
+    }
+
+    [Fact]
+    public void AugmentationIsRefusedWithAReasonThatNamesAutoMode()
+    {
+        var problem = Assert.Single(JobRules.Check(Auto() with { Augmentation = new(0.6, 1, 10, 0.2, 0.2, 0.2, 0) }));
+
+        Assert.Equal("augment", problem.Field);
+        Assert.StartsWith("Auto mode", problem.Message);
+        Assert.DoesNotContain("Feature extraction", problem.Message);
+    }
+}

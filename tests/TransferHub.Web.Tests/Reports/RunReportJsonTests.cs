@@ -60,8 +60,9 @@ public sealed class RunReportJsonTests
             "finishedAtUtc", "trainingSeconds", "evaluatedSplit", "accuracy", "loss", "bestEpoch", "stoppedEarly",
             "hyperparameters", "epochs", "classNames", "perClass", "macroAverage", "weightedAverage", "metricsConventions",
             "confusion",
-            "predictions", "misclassified",
+            "predictions", "misclassified", "leaderboard",
         ], document.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(JsonValueKind.Null, document.RootElement.GetProperty("leaderboard").ValueKind); // not an auto run
         Assert.Equal(["name", "value"], document.RootElement.GetProperty("hyperparameters")[0].EnumerateObject().Select(p => p.Name));
         Assert.Equal(["epoch", "trainLoss", "trainAccuracy", "valLoss", "valAccuracy"],
             document.RootElement.GetProperty("epochs")[0].EnumerateObject().Select(p => p.Name));

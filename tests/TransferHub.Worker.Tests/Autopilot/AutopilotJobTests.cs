@@ -86,6 +86,6 @@ public sealed class AutopilotJobTests(WorkerFactory worker)
         await client.UploadAsync(Small);
         var error = await Assert.ThrowsAsync<RpcException>(async () => await client.StartJob(AutoSpec("auto-bad", budget: 4000)).ReadAllAsync());
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains("time_budget_seconds", error.Status.Detail);
+        Assert.Contains("timeBudgetSeconds: The autopilot's time budget must be 1 to 3600 seconds; got 4000", error.Status.Detail);
     }
 }

@@ -629,6 +629,9 @@ namespace TransferHub.Web.Data.Migrations
                     b.Property<long>("LastEventSequence")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("LeaderboardJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<double?>("Loss")
                         .HasColumnType("REAL");
 
@@ -677,6 +680,9 @@ namespace TransferHub.Web.Data.Migrations
                         .HasColumnType("INTEGER");
 
                     b.Property<int>("TestImages")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("TimeBudgetSeconds")
                         .HasColumnType("INTEGER");
 
                     b.Property<long>("TotalParameters")

@@ -30,7 +30,8 @@ public sealed record ApiEpoch(int Epoch, double? TrainLoss, double? TrainAccurac
     double ImagesPerSecond, bool IsBest);
 
 /// <summary>A run's state as <c>GET /api/v1/jobs/{jobId}</c> reports it: status, progress, outcome and the epochs so
-/// far. <see cref="Progress"/> is epochs done / epochs planned (early stopping can end a run before 1).
+/// far. <see cref="Progress"/> is epochs done / epochs planned (early stopping can end a run before 1); an auto run has no
+/// epochs (<c>timeBudgetSeconds</c> bounds it): 0 until it completes, then 1, and <c>leaderboard</c> shows how far it got.
 /// <c>evaluatedSplit</c> names the images <c>accuracy</c> and <c>macroF1</c> were measured on: <c>test</c>, <c>val</c>
 /// (no test split) or <c>train</c> (no held-out images: optimistic). Metrics that are not finite numbers are null.</summary>
 public sealed record ApiJob(int Id, int DatasetId, string DatasetName, int ProjectId, JobKind Kind, JobStatus Status, bool IsActive,
@@ -38,18 +39,35 @@ public sealed record ApiJob(int Id, int DatasetId, string DatasetName, int Proje
     string? Message, double? Accuracy, double? MacroF1, double? BestValAccuracy, string DatasetVersion, string? WorkerName, string? Device,
     int TrainImages, int ValImages, int TestImages, bool HasModel, IReadOnlyList<string> ClassNames,
     IReadOnlyDictionary<string, string> Settings, IReadOnlyList<ApiEpoch> Epochs, DateTime CreatedAt, DateTime? FinishedAt,
-    string? EvaluatedSplit)
+    string? EvaluatedSplit, int? TimeBudgetSeconds, ApiLeaderboard? Leaderboard)
 {
     internal static ApiJob From(RunDetails d)
     {
         var r = d.Run;
         return new ApiJob(r.Id, r.DatasetId, r.DatasetName, d.ProjectId, r.Kind, r.Status, r.IsActive, r.Backbone, r.Mode, r.Seed,
-            d.Attempt, r.EpochsDone, r.EpochsTotal, r.EpochsTotal > 0 ? Math.Min(1, (double)r.EpochsDone / r.EpochsTotal) : 0,
+            d.Attempt, r.EpochsDone, r.EpochsTotal, r.EpochsTotal > 0 ? Math.Min(1, (double)r.EpochsDone / r.EpochsTotal)
+                : r.Mode == TrainingMode.Auto && r.Status == JobStatus.Completed ? 1 : 0,
             ApiJobSummary.Finite(d.SecondsLeft), r.Message, ApiJobSummary.Finite(r.Accuracy), ApiJobSummary.Finite(r.MacroF1),
             ApiJobSummary.Finite(r.BestValAccuracy), r.DatasetVersion, r.WorkerName, d.Device, d.TrainImages, d.ValImages, d.TestImages,
             d.HasModel, d.ClassNames, d.Settings.ToDictionary(s => s.Key, s => s.Value),
             [.. d.Epochs.Select(e => new ApiEpoch(e.Epoch, ApiJobSummary.Finite(e.TrainLoss), ApiJobSummary.Finite(e.TrainAccuracy),
                 ApiJobSummary.Finite(e.ValLoss), ApiJobSummary.Finite(e.ValAccuracy), e.Seconds, e.ImagesPerSecond, e.IsBest))],
-            r.CreatedAt, r.FinishedAt, r.EvaluatedSplit);
+            r.CreatedAt, r.FinishedAt, r.EvaluatedSplit, d.TimeBudgetSeconds, ApiLeaderboard.From(d.Selection));
     }
 }
+
+/// <summary>How an auto run chose its classifier: <c>candidates</c> best first, scored by cross-validation on train + val
+/// (never test). While the run chooses, <c>final</c> is false, ranks are 0 and the list grows as candidates are scored;
+/// once it has chosen, ranks are 1.., <c>winner</c> is the first and <c>winnerReason</c> says why in a sentence.
+/// <c>skipped</c>: candidates the time budget left out, each with the reason.</summary>
+public sealed record ApiLeaderboard(bool Final, string? Winner, string? WinnerReason, IReadOnlyList<ApiCandidate> Candidates, IReadOnlyList<string> Skipped)
+{
+    internal static ApiLeaderboard? From(ModelSelection? s) => s is null ? null : new(s.IsFinal, s.Winner, s.WinnerReason,
+        [.. s.Leaderboard.Select(c => new ApiCandidate(c.Rank, c.Name, c.Params, c.Metric, ApiJobSummary.Finite(c.CvMean),
+            ApiJobSummary.Finite(c.CiLow), ApiJobSummary.Finite(c.CiHigh), ApiJobSummary.Finite(c.MacroF1), c.Folds, c.Seconds))], s.Skipped);
+}
+
+/// <summary>One candidate classifier of an auto run: <c>cvMean</c> is the mean over <c>folds</c> of <c>metric</c>
+/// (<c>accuracy</c>, or <c>macro_f1</c> when the classes are imbalanced), with its 95 % t-interval <c>ciLow</c>–<c>ciHigh</c>.</summary>
+public sealed record ApiCandidate(int Rank, string Name, string Params, string Metric, double? CvMean, double? CiLow, double? CiHigh,
+    double? MacroF1, int Folds, double Seconds);

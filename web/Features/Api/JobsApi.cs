@@ -33,10 +33,13 @@ internal static class JobsApi
             .Produces<LaunchedJobs>(StatusCodes.Status201Created)
             .WithTags("Jobs").WithName("StartJob")
             .WithSummary("Queues a run (or one per seed with repeats > 1) with the launch form's settings (editors and owners).")
-            .WithDescription(FormattableString.Invariant($"Any field left out takes the launch form's default for the mode (featureExtraction: frozen backbone, ") +
+            .WithDescription(FormattableString.Invariant($"Any field left out takes the launch form's default for the mode (auto: frozen backbone, ") +
+                FormattableString.Invariant($"a classifier chosen by cross-validation on train + val within timeBudgetSeconds, default {JobDefaults.AutoTimeBudgetSeconds}, ") +
+                FormattableString.Invariant($"1 to {JobRules.MaxTimeBudgetSeconds}; it ignores the training recipe and refuses augmentation; featureExtraction: frozen backbone, ") +
                 FormattableString.Invariant($"learning rate {JobDefaults.FeatureExtractionLearningRate}, {JobDefaults.FeatureExtractionEpochs} epochs, no augmentation; fineTune: ") +
                 FormattableString.Invariant($"last stage unfrozen, {JobDefaults.FineTuneLearningRate}, cosine, {JobDefaults.FineTuneEpochs} epochs, light ") +
-                "augmentation); backbone is required. Settings the form (and a worker) would refuse are answered 400 with every problem " +
+                "augmentation). A body without mode is featureExtraction, as it always was in v1 (the form's default is auto). " +
+                "backbone is required. Settings the form (and a worker) would refuse are answered 400 with every problem " +
                 "in `errors` (by field) and `problems`; so is a backbone that no enabled worker offers (the message lists the offered " +
                 "ones). A dataset that cannot train yet (fewer than 2 classes, no train split, a class without training images) is 409. " +
                 "`warnings` in the answer say what the run's numbers will mean (e.g. no held-out images: evaluated on training images).")
@@ -46,7 +49,8 @@ internal static class JobsApi
         var job = api.MapGroup("/jobs/{jobId:int}").WithTags("Jobs");
         job.MapGet("", async (int jobId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
                 TypedResults.Ok(ApiJob.From(await jobs.GetAsync(user.GetUserId(), jobId, ct) ?? throw new NotFoundException("Run"))))
-            .WithName("GetJob").WithSummary("A run's status, progress, outcome and per-epoch metrics.")
+            .WithName("GetJob").WithSummary("A run's status, progress, outcome and per-epoch metrics; for an auto run its leaderboard " +
+                "(live while it chooses) and winner.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         job.MapPost("/cancel", async (int jobId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
             {
@@ -78,6 +82,7 @@ internal static class JobsApi
         files.PerClassCsv.WithName("DownloadPerClassCsv");
         files.PredictionsCsv.WithName("DownloadPredictionsCsv");
         files.EvaluationJson.WithName("DownloadEvaluationJson");
+        files.LeaderboardCsv.WithName("DownloadLeaderboardCsv");
         var modelFiles = job.MapModelFiles();
         modelFiles.Onnx.WithName("DownloadModelOnnx");
         modelFiles.Card.WithName("DownloadModelCard");
@@ -105,7 +110,7 @@ internal static class JobsApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
     }
 
-    /// <summary>The launch form's defaults for the body's mode (feature extraction when it names none), overwritten by
+    /// <summary>The launch form's defaults for the body's mode (feature extraction when it names none, as v1 always did), overwritten by
     /// every field the body gives; a field JobSettings does not have is refused, so a typo is not silently ignored.</summary>
     internal static JobSettings SettingsFrom(JsonObject body, JsonSerializerOptions json)
     {

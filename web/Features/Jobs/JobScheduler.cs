@@ -124,6 +124,7 @@ public sealed class JobScheduler(
             job.WorkerName = worker.Name;
             job.StartedAt = now;
             job.EpochsDone = 0;
+            job.LeaderboardJson = null;
             job.LastEventSequence = 0;
             job.Message = null;
             assigned.Add(job);

@@ -69,6 +69,7 @@ public sealed class JobService(
                     FinishedAt = j.FinishedAt, EnsembleOf = j.EnsembleOf, Attempt = j.Attempt, EvaluatedSplit = j.EvaluatedSplit,
                     SettingsJson = j.SettingsJson, ClassNamesJson = j.ClassNamesJson, Device = j.Device, TrainImages = j.TrainImages,
                     ValImages = j.ValImages, TestImages = j.TestImages, ModelBytes = j.ModelBytes, BestEpoch = j.BestEpoch, StoppedEarly = j.StoppedEarly,
+                    TimeBudgetSeconds = j.TimeBudgetSeconds, LeaderboardJson = j.LeaderboardJson,
                 },
                 DatasetName = j.Dataset!.Name, j.Dataset.ProjectId, ProjectName = j.Dataset.Project!.Name,
                 j.Dataset.Project.TeamId, TeamName = j.Dataset.Project.Team!.Name })
@@ -86,7 +87,11 @@ public sealed class JobService(
             : Settings(job.Job).Describe(job.Job.Seed);
         return new RunDetails(summary, job.ProjectId, job.ProjectName, job.TeamName, role?.Allows(TeamPermission.EditContent) == true,
             settings, job.Job.Attempt, job.Job.Device, job.Job.TrainImages, job.Job.ValImages, job.Job.TestImages, epochs, log,
-            job.Job.ModelBytes is > 0, ClassNames(job.Job), job.Job.BestEpoch, job.Job.StoppedEarly);
+            job.Job.ModelBytes is > 0, ClassNames(job.Job), job.Job.BestEpoch, job.Job.StoppedEarly)
+        {
+            TimeBudgetSeconds = job.Job.TimeBudgetSeconds,
+            Selection = ModelSelection.FromJson(job.Job.LeaderboardJson),
+        };
     }
 
     /// <summary>Stops a queued or running run. Queued runs end at once; running ones when the worker confirms.</summary>

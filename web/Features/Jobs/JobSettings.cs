@@ -39,13 +39,20 @@ public sealed class JobSettings
     public long Seed { get; set; } = 1;
     /// <summary>Launch this many runs with seeds Seed, Seed+1, …, grouped for mean ± std.</summary>
     public int Repeats { get; set; } = 1;
+    /// <summary>Auto mode: the wall-clock budget of the whole run (feature extraction included), in seconds.</summary>
+    public int TimeBudgetSeconds { get; set; } = JobDefaults.AutoTimeBudgetSeconds;
 
     /// <summary>Sensible defaults (<see cref="JobDefaults"/>, shared with the worker): a frozen backbone trains a head fast
     /// at a larger step for more epochs (features are cached, so epochs are cheap, and augmentation would defeat the
-    /// cache); fine-tuning uses a smaller step, fewer epochs, light augmentation and unfreezes the last stage.</summary>
+    /// cache); fine-tuning uses a smaller step, fewer epochs, light augmentation and unfreezes the last stage; Auto has
+    /// no recipe, only a time budget (the recipe fields keep feature extraction's values, which it ignores).</summary>
     public static JobSettings ForMode(TrainingMode mode, string backbone = "", int inputSize = JobDefaults.ImageSize)
     {
         var kind = Kind(mode);
+        if (mode == TrainingMode.Auto)
+            return new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 0, LearningRate = JobDefaults.LearningRate(kind),
+                Epochs = JobDefaults.Epochs(kind), EarlyStoppingPatience = JobDefaults.FeatureExtractionPatience, Augment = false,
+                ImageSize = inputSize, TimeBudgetSeconds = JobDefaults.AutoTimeBudgetSeconds };
         return mode == TrainingMode.FineTune
             ? new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 1, LearningRate = JobDefaults.LearningRate(kind),
                 Epochs = JobDefaults.Epochs(kind), EarlyStoppingPatience = JobDefaults.FineTunePatience, Augment = true,
@@ -81,9 +88,23 @@ public sealed class JobSettings
         Seed = Seed,
         Repeats = Repeats,
         Augmentation = Augment ? Augmentation.ToValues() : null,
+        TimeBudgetSeconds = TimeBudgetSeconds,
     };
 
-    private static JobModeKind Kind(TrainingMode mode) => mode == TrainingMode.FineTune ? JobModeKind.FineTune : JobModeKind.FeatureExtraction;
+    private static JobModeKind Kind(TrainingMode mode) => mode switch
+    {
+        TrainingMode.FineTune => JobModeKind.FineTune,
+        TrainingMode.Auto => JobModeKind.Auto,
+        _ => JobModeKind.FeatureExtraction,
+    };
+
+    /// <summary>The mode in words, as lists, comparisons and reports show it.</summary>
+    public static string ModeText(TrainingMode mode) => mode switch
+    {
+        TrainingMode.FineTune => "fine-tune",
+        TrainingMode.Auto => "auto",
+        _ => "feature extraction",
+    };
 
     /// <summary>The hyperparameters a person compares, in a fixed order (comparison table, reports).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Describe(long seed)
@@ -92,8 +113,17 @@ public sealed class JobSettings
         var rows = new List<KeyValuePair<string, string>>
         {
             new("Backbone", Backbone),
-            new("Mode", Mode == TrainingMode.FineTune ? "fine-tune" : "feature extraction"),
+            new("Mode", ModeText(Mode)),
         };
+        if (Mode == TrainingMode.Auto)
+        {
+            rows.Add(new("Classifier", "chosen by cross-validation on train + val"));
+            rows.Add(new("Time budget", $"{TimeBudgetSeconds.ToString(c)} s"));
+            rows.Add(new("Batch size", BatchSize.ToString(c)));
+            rows.Add(new("Image size", $"{ImageSize} px{(CenterCrop ? ", centre crop" : "")}"));
+            rows.Add(new("Seed", seed.ToString(c)));
+            return rows;
+        }
         if (Mode == TrainingMode.FineTune)
             rows.Add(new("Unfrozen stages", UnfreezeStages == 0 ? "all" : UnfreezeStages.ToString(c)));
         rows.Add(new("Head", HiddenUnits == 0 ? "linear" : $"{HiddenUnits} hidden, dropout {Dropout.ToString("0.##", c)}"));

@@ -4,8 +4,8 @@ using TransferHub.Web.Data;
 
 namespace TransferHub.Web.Features.Jobs;
 
-/// <summary>The launch form: backbones from the workers that answer now, defaults per mode, problems explained
-/// before submit. <c>?from=ID</c> starts from that run's settings.</summary>
+/// <summary>The launch form: backbones from the workers that answer now, Auto mode by default (other modes' settings
+/// appear when chosen), defaults per mode, problems explained before submit. <c>?from=ID</c> starts from that run's settings.</summary>
 public partial class LaunchPage
 {
     private LaunchContext? _context;
@@ -46,7 +46,7 @@ public partial class LaunchPage
         _breadcrumbs = [new("Projects", "projects"), new(_context.ProjectName, $"projects/{_context.ProjectId}"),
             new(_context.DatasetName, $"datasets/{DatasetId}"), new("Train", null, disabled: true)];
         var first = _context.Backbones.FirstOrDefault();
-        _settings = JobSettings.ForMode(TrainingMode.FeatureExtraction, first?.Name ?? "", first?.InputSize ?? Contracts.Jobs.JobDefaults.ImageSize);
+        _settings = JobSettings.ForMode(TrainingMode.Auto, first?.Name ?? "", first?.InputSize ?? Contracts.Jobs.JobDefaults.ImageSize);
         if (From is { } from)
         {
             try

@@ -57,6 +57,10 @@ public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFa
                         IsBest = epoch.IsBest,
                     });
                 break;
+            case RunCandidate candidate:
+                // Live leaderboard: merged into what is stored; the worker's final ranking replaces it on completion.
+                job.LeaderboardJson = (ModelSelection.FromJson(job.LeaderboardJson) ?? ModelSelection.Empty).WithScored(candidate.Candidate).ToJson();
+                break;
             case RunLog log:
                 db.JobLogLines.Add(new JobLogLine { JobId = jobId, Attempt = job.Attempt, At = now, Level = Clip(log.Level, 20),
                     Message = Clip(log.Message, JobLogLine.MessageMaxLength) });
@@ -72,10 +76,14 @@ public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFa
                 job.TrainingSeconds = trained.TrainingSeconds;
                 job.EvaluationJson = evaluation.ToJson();
                 job.ModelId = trained.ModelId;
+                if (trained.Selection is { } selection) job.LeaderboardJson = selection.ToJson();
                 // Not "completed" yet: that needs the model in the web's storage (RunFollower copies it).
                 job.Status = JobStatus.Finishing;
-                db.JobLogLines.Add(Line(job, now, "info", $"Trained: {evaluation.Split} accuracy {evaluation.Accuracy:P1}, best epoch {trained.BestEpoch}" +
-                    $"{(trained.StoppedEarly ? " (stopped early)" : "")}, {trained.TrainingSeconds:0.#} s of training. Copying the model."));
+                db.JobLogLines.Add(Line(job, now, "info", trained.Selection?.WinnerRow is { } winner
+                    ? $"Trained: {evaluation.Split} accuracy {evaluation.Accuracy:P1} with {winner.Name}, chosen by cross-validation " +
+                      $"({winner.MetricName} {winner.Format(winner.CvMean)}) among {trained.Selection.Leaderboard.Count} candidates, {trained.TrainingSeconds:0.#} s in all. Copying the model."
+                    : $"Trained: {evaluation.Split} accuracy {evaluation.Accuracy:P1}, best epoch {trained.BestEpoch}" +
+                      $"{(trained.StoppedEarly ? " (stopped early)" : "")}, {trained.TrainingSeconds:0.#} s of training. Copying the model."));
                 applied = Applied.Trained;
                 break;
             case RunFailed failed:

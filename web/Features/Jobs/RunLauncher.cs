@@ -84,7 +84,9 @@ public sealed class RunLauncher(
                 ImageCount = content.Items.Count,
                 CreatedByUserId = userId,
                 CreatedAt = now,
-                EpochsTotal = settings.Epochs,
+                // Auto runs have no epochs: they spend a time budget on choosing a classifier.
+                EpochsTotal = settings.Mode == TrainingMode.Auto ? 0 : settings.Epochs,
+                TimeBudgetSeconds = settings.Mode == TrainingMode.Auto ? settings.TimeBudgetSeconds : null,
                 AutoRetriesLeft = scheduler.WorkerLostRetries,
                 // Known from the data already; the worker's evaluation confirms it.
                 EvaluatedSplit = SplitName(content.Check.EvaluatedSplit),

@@ -21,7 +21,7 @@ public sealed record RunSummary(int Id, int DatasetId, string DatasetName, JobKi
     };
 
     public string Title => Kind == JobKind.Ensemble ? $"Ensemble #{Id}" : $"Run #{Id}";
-    public string ModeText => Kind == JobKind.Ensemble ? "ensemble" : Mode == TrainingMode.FineTune ? "fine-tune" : "feature extraction";
+    public string ModeText => Kind == JobKind.Ensemble ? "ensemble" : JobSettings.ModeText(Mode);
     public bool IsActive => Status.IsActive();
 }
 
@@ -38,6 +38,13 @@ public sealed record RunDetails(RunSummary Run, int ProjectId, string ProjectNam
     IReadOnlyList<KeyValuePair<string, string>> Settings, int Attempt, string? Device, int TrainImages, int ValImages, int TestImages,
     IReadOnlyList<EpochPoint> Epochs, IReadOnlyList<LogEntry> Log, bool HasModel, IReadOnlyList<string> ClassNames, int? BestEpoch, bool StoppedEarly)
 {
+    /// <summary>Auto runs: the time budget in seconds (null for other modes).</summary>
+    public int? TimeBudgetSeconds { get; init; }
+
+    /// <summary>Auto runs: the leaderboard so far (live while choosing), then the final ranking with the winner; null
+    /// for other modes and before the first candidate is scored.</summary>
+    public ModelSelection? Selection { get; init; }
+
     /// <summary>The x axis of the curves: the planned epochs while running, the epochs actually run once finished.</summary>
     public int ChartEpochs => Run.IsActive ? Run.EpochsTotal : Math.Max(1, Run.EpochsDone);
 

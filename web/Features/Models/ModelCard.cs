@@ -6,11 +6,12 @@ using TransferHub.Web.Features.Jobs;
 namespace TransferHub.Web.Features.Models;
 
 /// <summary>What a model card says about one run (Mitchell et al. 2019, "Model Cards for Model Reporting": data,
-/// training, metrics with their split, limitations, intended use, the pretrained weights' source).</summary>
+/// training, metrics with their split, limitations, intended use, the pretrained weights' source). <paramref name="Selection"/>:
+/// how an auto run chose its classifier (null for other runs).</summary>
 public sealed record ModelCardFacts(
     int RunId, string ProjectName, string DatasetName, string DatasetVersion, DateTime CreatedAtUtc,
     string Backbone, string? WeightsSource, IReadOnlyList<KeyValuePair<string, string>> Settings,
-    int TrainImages, int ValImages, int TestImages, RunEvaluation Evaluation);
+    int TrainImages, int ValImages, int TestImages, RunEvaluation Evaluation, ModelSelection? Selection = null);
 
 /// <summary>The card's content, rendered as Markdown (<c>model-card.md</c>) and as JSON (<c>model-card.json</c> inside
 /// the model zip): both renderings are made from this one record, so they say the same. Text fields hold names as
@@ -22,7 +23,8 @@ public sealed record ModelCardContent(
     ModelCardContent.DataPart Data,
     ModelCardContent.TrainingPart Training,
     ModelCardContent.MetricsPart Metrics,
-    IReadOnlyList<string> Limitations)
+    IReadOnlyList<string> Limitations,
+    ModelSelection? ModelSelection = null)
 {
     public sealed record RunPart(int Id, string Project, string Dataset, DateTime CreatedAtUtc);
 
@@ -54,7 +56,11 @@ public static class ModelCard
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>The card's content; class and dataset names pass through <paramref name="name"/> (Markdown escapes them;
     /// JSON keeps them as they are).</summary>
@@ -75,7 +81,8 @@ public static class ModelCard
                 [.. f.Settings.Where(s => s.Key != "Backbone").Select(s => new ModelCardContent.Setting(s.Key, s.Value))]),
             new ModelCardContent.MetricsPart(e.Split, e.Predictions.Count, e.Accuracy, e.Macro.Recall, e.Macro.F1,
                 Contracts.Metrics.ClassificationMetrics.Conventions, e.PerClass),
-            [.. Limitations(f, name)]);
+            [.. Limitations(f, name)],
+            f.Selection);
     }
 
     public static string Markdown(ModelCardFacts f) => Markdown(Content(f, Escape));
@@ -110,6 +117,8 @@ public static class ModelCard
         foreach (var setting in c.Training.Settings)
             md.AppendLine(Invariant, $"- {setting.Name}: {Escape(setting.Value)}");
         md.AppendLine();
+        if (c.ModelSelection is { WinnerRow: { } winner } selection)
+            ModelSelectionSection(md, selection, winner);
         md.AppendLine(Invariant, $"## Metrics (on the {split} split, {m.Images} images)");
         md.AppendLine(Invariant, $"- Accuracy: {Percent(m.Accuracy)}; balanced accuracy (macro recall): {Percent(m.BalancedAccuracy)}; macro F1: {m.MacroF1.ToString("0.000", Invariant)}");
         md.AppendLine(Invariant, $"- {m.Conventions}");
@@ -123,6 +132,25 @@ public static class ModelCard
         foreach (var limit in c.Limitations) md.AppendLine(Invariant, $"- {limit}");
         if (c.Limitations.Count == 0) md.AppendLine("- None found by TransferHub's checks; a test set this size still leaves the true accuracy uncertain.");
         return md.ToString();
+    }
+
+    /// <summary>Auto runs: the chosen classifier, why, and the runners-up, all scored on train + val only.</summary>
+    private static void ModelSelectionSection(StringBuilder md, ModelSelection selection, CandidateResult winner)
+    {
+        md.AppendLine("## Model selection");
+        md.AppendLine(Invariant, $"The classifier on the frozen backbone's features was chosen automatically among {selection.Leaderboard.Count} " +
+            $"candidates by cross-validation on the train and validation images (the test split played no part): " +
+            $"**{Escape(winner.Name)}** ({Escape(winner.Params)}), cross-validated {winner.MetricName} {winner.Format(winner.CvMean)} " +
+            $"(95 % interval {winner.FormatInterval()} over {winner.Folds} folds).");
+        if (selection.WinnerReason is { } reason) md.AppendLine().AppendLine(Escape(reason));
+        md.AppendLine();
+        md.AppendLine(Invariant, $"| rank | candidate | CV {winner.MetricName} | 95 % interval | folds |");
+        md.AppendLine("|---:|---|---:|---|---:|");
+        foreach (var c in selection.Leaderboard)
+            md.AppendLine(Invariant, $"| {c.Rank} | {Escape(c.Name)} | {c.Format(c.CvMean)} | {c.FormatInterval()} | {c.Folds} |");
+        if (selection.Skipped.Count > 0)
+            md.AppendLine().AppendLine(Invariant, $"{selection.Skipped.Count} candidate(s) were skipped to stay within the time budget.");
+        md.AppendLine();
     }
 
     private static IEnumerable<string> Limitations(ModelCardFacts f, Func<string, string> name)

@@ -141,7 +141,7 @@ public sealed class ModelFilesService(
             .Where(s => !string.IsNullOrEmpty(s)).Distinct().ToList();
         return new ModelCardFacts(job.Id, row.Project, row.Dataset, job.DatasetVersion, job.CreatedAt, job.Backbone,
             sources.Count == 0 ? null : string.Join("; ", sources), settings, job.TrainImages, job.ValImages, job.TestImages,
-            RunEvaluation.FromJson(job.EvaluationJson!));
+            RunEvaluation.FromJson(job.EvaluationJson!), ModelSelection.FromJson(job.LeaderboardJson));
     }
 
     /// <summary>An ensemble's member runs, in its order, each with a stored model, all resizing images alike (one ONNX

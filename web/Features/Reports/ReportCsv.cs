@@ -29,6 +29,16 @@ internal static class ReportCsv
         return csv.ToString();
     }
 
+    /// <summary>An auto run's leaderboard, best first; <c>winner</c> is true on the chosen candidate's row.</summary>
+    public static string Leaderboard(ReportLeaderboard board)
+    {
+        var csv = new SafeCsv().Record("rank", "candidate", "params", "metric", "cv_mean", "ci_low", "ci_high", "macro_f1", "folds", "seconds", "winner");
+        foreach (var c in board.Candidates)
+            csv.Record(CsvCell.Number(c.Rank), c.Name, c.Params, c.Metric, CsvCell.Number(c.CvMean), CsvCell.Number(c.CiLow), CsvCell.Number(c.CiHigh),
+                CsvCell.Number(c.MacroF1), CsvCell.Number(c.Folds), CsvCell.Number(c.Seconds), c.Name == board.Winner ? "true" : "false");
+        return csv.ToString();
+    }
+
     private static void ClassRow(SafeCsv csv, string label, ReportClassRow row, string split)
     {
         var defined = ReportFormat.Defined(row);

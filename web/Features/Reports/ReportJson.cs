@@ -8,7 +8,8 @@ namespace TransferHub.Web.Features.Reports;
 /// <summary>
 /// The report as JSON: every field of <see cref="RunReport"/> in declaration order, camelCase, nulls written, times
 /// as ISO 8601 UTC ("Z"), hyperparameters as an ordered list of name/value pairs, thumbnails as their captions only,
-/// and <c>metricsConventions</c>: how the per-class metrics and their averages are computed (one sentence).
+/// and <c>metricsConventions</c>: how the per-class metrics and their averages are computed (one sentence); for auto runs
+/// <c>leaderboard</c> (winner, winnerReason, candidates best first, skipped), null for other runs.
 /// <see cref="SchemaVersion"/> changes only when a field is removed or changes meaning; fields may be added.
 /// </summary>
 internal static class ReportJson
@@ -41,7 +42,8 @@ internal static class ReportJson
         string MetricsConventions,
         int[][] Confusion,
         IReadOnlyList<Prediction> Predictions,
-        IReadOnlyList<Thumbnail> Misclassified)
+        IReadOnlyList<Thumbnail> Misclassified,
+        ReportLeaderboard? Leaderboard)
     {
         public static Document From(RunReport r) => new(
             ReportJson.SchemaVersion,
@@ -57,7 +59,8 @@ internal static class ReportJson
             r.Confusion,
             [.. r.Predictions.Select(p => new Prediction(p.Sha256, p.OriginalName, p.TrueClass, p.PredictedClass,
                 p.Confidence, p.TrueClass == p.PredictedClass))],
-            [.. r.Misclassified.Select(t => new Thumbnail(t.Caption))]);
+            [.. r.Misclassified.Select(t => new Thumbnail(t.Caption))],
+            r.Leaderboard);
     }
 
     internal sealed record Hyperparameter(string Name, string Value);

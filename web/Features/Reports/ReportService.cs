@@ -63,8 +63,13 @@ public sealed class ReportService(IDbContextFactory<TransferHubDbContext> dbFact
             [.. evaluation.PerClass.Select(Row)], Row(evaluation.Macro), Row(evaluation.Weighted),
             evaluation.Confusion,
             [.. evaluation.Predictions.Select(p => new ReportPrediction(p.Sha256, NameOf(p.Sha256), names[p.TrueClass], names[p.PredictedClass], p.Confidence))],
-            mistakes);
+            mistakes,
+            Leaderboard(ModelSelection.FromJson(job.LeaderboardJson)));
     }
+
+    private static ReportLeaderboard? Leaderboard(ModelSelection? selection) => selection is null ? null : new(selection.Winner, selection.WinnerReason,
+        [.. selection.Leaderboard.Select(c => new ReportCandidate(c.Rank, c.Name, c.Params, c.Metric, c.CvMean, c.CiLow, c.CiHigh, c.MacroF1, c.Folds, c.Seconds))],
+        selection.Skipped);
 
     private static ReportClassRow Row(ClassScore s) => new(s.ClassName, s.Precision, s.Recall, s.F1, s.Support);
 }

@@ -15,6 +15,15 @@ public sealed record ReportPrediction(string Sha256, string OriginalName, string
 /// <summary>A misclassified image's JPEG thumbnail and its caption (e.g. "cat → dog, 87%"), chosen by the caller.</summary>
 public sealed record ReportThumbnail(byte[] Jpeg, string Caption);
 
+/// <summary>One classifier an auto run scored by cross-validation on train + val: the mean of <paramref name="Metric"/>
+/// ("accuracy" or "macro_f1") over <paramref name="Folds"/> folds and its 95 % t-interval.</summary>
+public sealed record ReportCandidate(int Rank, string Name, string Params, string Metric, double CvMean, double CiLow, double CiHigh,
+    double MacroF1, int Folds, double Seconds);
+
+/// <summary>How an auto run chose its classifier: every scored candidate, best first, the winner and why, and the
+/// candidates its time budget skipped (each with the reason).</summary>
+public sealed record ReportLeaderboard(string? Winner, string? WinnerReason, IReadOnlyList<ReportCandidate> Candidates, IReadOnlyList<string> Skipped);
+
 /// <summary>Everything the report shows about one finished training run.</summary>
 /// <param name="Title">e.g. "Run #12 · resnet18x3-imagenet · fine-tune"; also in every page's footer.</param>
 /// <param name="DatasetVersion">The SHA-256 hex of the dataset content the run trained on.</param>
@@ -28,6 +37,7 @@ public sealed record ReportThumbnail(byte[] Jpeg, string Caption);
 /// <param name="Confusion">Counts indexed [true][predicted], in <paramref name="ClassNames"/> order.</param>
 /// <param name="Predictions">Every evaluated image.</param>
 /// <param name="Misclassified">A few misclassified images, already chosen by the caller; may be empty.</param>
+/// <param name="Leaderboard">Auto runs: how the classifier was chosen (shown instead of training curves); null otherwise.</param>
 public sealed record RunReport(
     string Title,
     string TeamName, string ProjectName, string DatasetName,
@@ -41,4 +51,5 @@ public sealed record RunReport(
     IReadOnlyList<ReportClassRow> PerClass, ReportClassRow MacroAverage, ReportClassRow WeightedAverage,
     int[][] Confusion,
     IReadOnlyList<ReportPrediction> Predictions,
-    IReadOnlyList<ReportThumbnail> Misclassified);
+    IReadOnlyList<ReportThumbnail> Misclassified,
+    ReportLeaderboard? Leaderboard = null);

@@ -10,7 +10,8 @@ namespace TransferHub.Web.Features.Reports;
 /// </summary>
 public static class RunReportRenderer
 {
-    /// <summary>A4 portrait PDF with vector text: summary and hyperparameters, training curves, per-class metrics,
+    /// <summary>A4 portrait PDF with vector text: summary and hyperparameters, training curves (for an auto run: model
+    /// selection, its leaderboard), per-class metrics,
     /// confusion matrix, misclassified images (when any); every page has the footer "TransferHub · title" and
     /// "Page i of n".</summary>
     public static byte[] Pdf(RunReport report) => ReportPdf.Render(report);
@@ -23,6 +24,12 @@ public static class RunReportRenderer
     /// image (<c>correct</c> is <c>true</c> or <c>false</c>; <c>split</c> the one evaluated: test, val or train); the
     /// same CSV rules as <see cref="PerClassCsv"/>.</summary>
     public static string PredictionsCsv(RunReport report) => ReportCsv.Predictions(report);
+
+    /// <summary><c>rank,candidate,params,metric,cv_mean,ci_low,ci_high,macro_f1,folds,seconds,winner</c>: an auto run's
+    /// leaderboard, best first (cross-validated on train + val); the same CSV rules as <see cref="PerClassCsv"/>.</summary>
+    /// <exception cref="ArgumentException">The run did not choose its classifier (not an auto run).</exception>
+    public static string LeaderboardCsv(RunReport report) => ReportCsv.Leaderboard(report.Leaderboard
+        ?? throw new ArgumentException("Only an auto run has a leaderboard.", nameof(report)));
 
     /// <summary>Every field of the report, camelCase, in a stable order, except the thumbnails' bytes (their captions
     /// are kept); see <see cref="ReportJson"/>.</summary>

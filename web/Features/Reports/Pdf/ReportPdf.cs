@@ -7,8 +7,8 @@ internal delegate void PageContent(SKCanvas canvas, SKRect area);
 
 /// <summary>
 /// The PDF: each section decides up front how many pages it needs, so every footer can say "Page i of n".
-/// Sections: summary and hyperparameters, training curves, per-class metrics, confusion matrix, misclassified
-/// images (left out when the caller chose none).
+/// Sections: summary and hyperparameters, training curves (for auto runs: model selection), per-class metrics, confusion
+/// matrix, misclassified images (left out when the caller chose none).
 /// </summary>
 internal static class ReportPdf
 {
@@ -26,7 +26,9 @@ internal static class ReportPdf
         List<PageContent> pages =
         [
             .. SummaryPages.Compose(report),
-            CurvesPage.Compose(report),
+            // An auto run has no epochs: how it chose its classifier takes the curves' place.
+            .. report.Leaderboard is null || report.Epochs.Count > 0 ? [CurvesPage.Compose(report)] : Array.Empty<PageContent>(),
+            .. ModelSelectionPages.Compose(report),
             .. ClassTablePages.Compose(report),
             .. ConfusionPages.Compose(report),
             .. ConfusionPages.ClassLegend(report),

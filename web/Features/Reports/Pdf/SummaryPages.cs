@@ -96,9 +96,12 @@ internal static class SummaryPages
                 ? $"the training split, because no image was held out — these numbers are optimistic: {evaluatedText}"
                 : $"the {ReportFormat.Split(report.EvaluatedSplit)}: {evaluatedText}"),
             new("Classes", $"{report.ClassNames.Count}"),
-            new("Best epoch, loss", (report.BestEpoch > 0 ? $"{report.BestEpoch} of {Epochs(report)} (its weights are kept)" : "–") +
-                (report.StoppedEarly ? ", stopped early" : ", not stopped early") +
-                $"; {ReportFormat.SplitName(report.EvaluatedSplit)} loss {ReportFormat.Loss(report.Loss)}"),
+            report.Leaderboard is { Winner: { } winner } board
+                ? new("Classifier, loss", $"{winner}, chosen by cross-validation among {board.Candidates.Count} candidates (see Model selection)" +
+                    $"; {ReportFormat.SplitName(report.EvaluatedSplit)} loss {ReportFormat.Loss(report.Loss)}")
+                : new("Best epoch, loss", (report.BestEpoch > 0 ? $"{report.BestEpoch} of {Epochs(report)} (its weights are kept)" : "–") +
+                    (report.StoppedEarly ? ", stopped early" : ", not stopped early") +
+                    $"; {ReportFormat.SplitName(report.EvaluatedSplit)} loss {ReportFormat.Loss(report.Loss)}"),
         ];
     }
 

@@ -1,3 +1,4 @@
+using TransferHub.Web.Features.Jobs;
 using TransferHub.Worker.V1;
 
 namespace TransferHub.Web.Features.Workers.Gateway;
@@ -14,7 +15,8 @@ internal static class RunEvents
             e.Epoch.ValAccuracy, e.Epoch.LearningRate, e.Epoch.Seconds, e.Epoch.ImagesPerSecond, e.Epoch.IsBest),
         JobEvent.EventOneofCase.Log => new RunLog(e.Sequence, e.Log.Level, e.Log.Message),
         JobEvent.EventOneofCase.Completed => new RunTrained(e.Sequence, Evaluation(e.Completed, classNames), e.Completed.ModelId,
-            e.Completed.BestEpoch, e.Completed.StoppedEarly, e.Completed.TrainingSeconds),
+            e.Completed.BestEpoch, e.Completed.StoppedEarly, e.Completed.TrainingSeconds, Selection(e.Completed)),
+        JobEvent.EventOneofCase.Candidate => new RunCandidate(e.Sequence, Candidate(e.Candidate)),
         JobEvent.EventOneofCase.Failed => new RunFailed(e.Sequence, e.Failed.Code switch
         {
             FailureCode.Cancelled => RunFailureKind.Cancelled,
@@ -39,6 +41,16 @@ internal static class RunEvents
         Score(completed.WeightedAverage ?? new ClassMetrics { ClassName = "weighted avg" }),
         [.. completed.ConfusionMatrix.Select(r => r.Counts.ToArray())],
         [.. completed.Predictions.Select(p => new Jobs.ImageVerdict(p.Sha256, p.TrueClass, p.PredictedClass, p.Confidence, [.. p.Probabilities]))]);
+
+    /// <summary>An Auto run's final choice (leaderboard best first, ranks set by the worker); null when the run did not
+    /// choose (other modes).</summary>
+    public static ModelSelection? Selection(JobCompleted completed) => completed.Leaderboard.Count == 0 && completed.Winner.Length == 0
+        ? null
+        : new ModelSelection([.. completed.Leaderboard.Select(Candidate)], completed.Winner.Length == 0 ? null : completed.Winner,
+            completed.WinnerReason.Length == 0 ? null : completed.WinnerReason, [.. completed.SkippedCandidates]);
+
+    private static CandidateResult Candidate(CandidateScored c) => new(c.Name, c.Params, c.Metric, c.CvMean, c.CvCiLow, c.CvCiHigh,
+        c.CvMacroF1, c.Folds, c.Seconds, c.Rank);
 
     private static Jobs.ClassScore Score(ClassMetrics m) => new(m.ClassName, m.Precision, m.Recall, m.F1, m.Support);
 }

@@ -12,13 +12,15 @@ namespace TransferHub.Web.Features.Workers.Gateway;
 /// </summary>
 public static class RunSpec
 {
-    /// <summary>The wire form of <paramref name="request"/>; augmentation only in fine-tuning with augmentation on.</summary>
+    /// <summary>The wire form of <paramref name="request"/>; augmentation only in fine-tuning with augmentation on.
+    /// An Auto run carries only what Auto uses (backbone, input, batch size for feature extraction, seed, time budget):
+    /// the recipe it ignores stays 0, "the default".</summary>
     public static byte[] Encode(TrainingRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var s = request.Settings;
         var fineTune = s.Mode == Data.TrainingMode.FineTune;
-        var spec = new JobSpec
+        var spec = s.Mode == Data.TrainingMode.Auto ? AutoSpec(request) : new JobSpec
         {
             Backbone = s.Backbone,
             Mode = fineTune ? JobMode.FineTune : JobMode.FeatureExtraction,
@@ -53,6 +55,18 @@ public static class RunSpec
         spec.Items.AddRange(request.Images.Select(i => new DatasetItem { Sha256 = i.Sha256, ClassIndex = i.ClassIndex, Split = ToWire(i.Split) }));
         return spec.ToByteArray();
     }
+
+    private static JobSpec AutoSpec(TrainingRequest request) => new()
+    {
+        Backbone = request.Settings.Backbone,
+        Mode = JobMode.Auto,
+        TimeBudgetSeconds = request.Settings.TimeBudgetSeconds,
+        BatchSize = request.Settings.BatchSize,
+        ImageSize = request.Settings.ImageSize,
+        ResizeMode = request.Settings.CenterCrop ? ResizeMode.CenterCrop : ResizeMode.Squash,
+        Seed = request.Seed,
+        DatasetVersion = request.DatasetVersion,
+    };
 
     /// <summary>The content hashes of a stored run's images (what the worker must have before it starts).</summary>
     public static IReadOnlyList<string> ImageHashes(byte[] spec) => [.. JobSpec.Parser.ParseFrom(spec).Items.Select(i => i.Sha256)];
