@@ -3,6 +3,7 @@ using System.Globalization;
 using TorchSharp;
 using TransferHub.Worker.Engine.Backbones;
 using TransferHub.Worker.Engine.Evaluation;
+using TransferHub.Worker.Engine.Inference;
 using TransferHub.Worker.Engine.Training;
 using TransferHub.Worker.Engine.Transforms;
 using TransferHub.Worker.Storage;
@@ -178,10 +179,9 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
             foreach (var batch in source.Batches(missing, Enumerable.Range(0, missing.Count).ToArray(), spec.BatchSize, null, 0, cancellationToken))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                using var scope = torch.NewDisposeScope();
-                var input = torch.tensor(batch.Pixels, [batch.Count, 3, size, size]).to(device);
-                var plain = backbone.PooledStages(input, stages).cpu().data<float>().ToArray();
-                var flipped = backbone.PooledStages(input.flip(3), stages).cpu().data<float>().ToArray();
+                void Log(string message) => observer.Log("warning", message);
+                var plain = FrozenFeatures.Compute(backbone, stages, batch.Pixels, batch.Count, size, device, log: Log);
+                var flipped = FrozenFeatures.Compute(backbone, stages, batch.Pixels, batch.Count, size, device, flip: true, log: Log);
                 for (var j = 0; j < batch.Count; j++)
                 {
                     var item = missing[batch.ItemIndices[j]];

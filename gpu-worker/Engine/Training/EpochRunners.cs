@@ -144,7 +144,8 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
                 var size = source.Pipeline.Size;
-                var output = model.Backbone.forward(torch.tensor(batch.Pixels, [batch.Count, 3, size, size]).to(device)).cpu().data<float>().ToArray();
+                var output = Inference.FrozenFeatures.Compute(model.Backbone, 1, batch.Pixels, batch.Count, size, device,
+                    log: message => observer.Log("warning", message));
                 for (var j = 0; j < batch.Count; j++)
                 {
                     var item = missing[batch.ItemIndices[j]];
