@@ -63,8 +63,9 @@ public static class SplitNames
     };
 }
 
-/// <summary>Datasets of the caller's projects (<c>userId</c> is always the signed-in caller).</summary>
-public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFactory, TimeProvider clock)
+/// <summary>Datasets of the caller's projects (<c>userId</c> is always the signed-in caller). Renaming and deleting
+/// are in DatasetService.Removal.cs.</summary>
+public sealed partial class DatasetService(IDbContextFactory<TransferHubDbContext> dbFactory, TimeProvider clock, DatasetEvents events, ClientSession session)
 {
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(string userId, int projectId, CancellationToken cancellationToken = default)
     {
@@ -100,8 +101,7 @@ public sealed class DatasetService(IDbContextFactory<TransferHubDbContext> dbFac
         var datasetName = Names.Require(name, Dataset.NameMaxLength, "A dataset");
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await new TeamAccess(db, userId).RequireProjectAsync(projectId, TeamPermission.EditContent, cancellationToken);
-        if (await db.Datasets.AnyAsync(d => d.ProjectId == projectId && d.Name == datasetName, cancellationToken))
-            throw new RuleViolationException($"The project already has a dataset named \"{datasetName}\".");
+        await EnsureUniqueAsync(db, projectId, datasetName, exceptId: null, cancellationToken);
         var dataset = new Dataset { ProjectId = projectId, Name = datasetName, CreatedAt = clock.GetUtcNow().UtcDateTime };
         db.Datasets.Add(dataset);
         await db.SaveChangesAsync(cancellationToken);
