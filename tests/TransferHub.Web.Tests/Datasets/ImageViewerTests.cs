@@ -115,7 +115,7 @@ public sealed class ImageViewerTests(WebAppFactory app) : IClassFixture<WebAppFa
         var changes = 0;
         var viewer = Render(s.EditorId, datasetId, ids, start: 0, () => changes++);
         viewer.WaitForAssertion(() => Assert.Equal(3, viewer.FindAll("[data-testid=viewer-class]").Count), Patience);
-        Assert.Equal(["1bag", "2sandal", "3sneaker"], viewer.FindAll("[data-testid=viewer-class]").Select(b => b.TextContent.Replace(" ", "").Trim()));
+        Assert.Equal(["1 bag", "2 sandal", "3 sneaker"], viewer.FindAll("[data-testid=viewer-class]").Select(b => b.TextContent.Trim()));
 
         await PressAsync(viewer, "3");
 
