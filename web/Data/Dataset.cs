@@ -13,6 +13,11 @@ public class Dataset
     /// <summary>Once set, no image may enter or leave the test split, so runs stay comparable.</summary>
     public bool TestSplitFrozen { get; set; }
 
+    /// <summary>When it was deleted; null while it exists. A deleted dataset is hidden at once and can be restored
+    /// within the undo window; after it its classes and images are removed, and the row stays only while runs of it
+    /// exist (they are kept, see docs/decisions/019).</summary>
+    public DateTime? DeletedAt { get; set; }
+
     public Project? Project { get; set; }
     public List<DatasetClass> Classes { get; set; } = [];
     public List<DatasetImage> Images { get; set; } = [];

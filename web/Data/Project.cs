@@ -12,6 +12,10 @@ public class Project
     public string Description { get; set; } = "";
     public DateTime CreatedAt { get; set; }
 
+    /// <summary>When it was deleted; null while it exists. A deleted project (with everything in it) is hidden at once,
+    /// can be restored within the undo window, and is removed after it (docs/decisions/019).</summary>
+    public DateTime? DeletedAt { get; set; }
+
     public Team? Team { get; set; }
     public List<Dataset> Datasets { get; set; } = [];
 }

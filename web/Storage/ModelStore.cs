@@ -53,6 +53,13 @@ public sealed class ModelStore
     /// <summary>Writes through a temporary file: a half-downloaded model is never visible under the run's name.</summary>
     public Task<long> SaveAsync(int jobId, Func<Stream, Task> write) => WriteAsync(PathOf(jobId), write);
 
+    /// <summary>Deletes the run's model and ONNX export, if stored (its run is gone for good).</summary>
+    public void Delete(int jobId)
+    {
+        File.Delete(PathOf(jobId));
+        File.Delete(OnnxPathOf(jobId));
+    }
+
     private static async Task<long> WriteAsync(string path, Func<Stream, Task> write)
     {
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";

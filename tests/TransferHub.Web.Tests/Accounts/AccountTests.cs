@@ -33,7 +33,8 @@ public sealed class AccountTests(WebAppFactory app) : IClassFixture<WebAppFactor
 
         // Email confirmation is off by default: registering signs you in.
         var (_, registered) = await browser.RegisterAsync(email, Password);
-        Assert.Contains("Welcome back", registered);
+        Assert.Contains("Welcome to TransferHub", registered); // not "Welcome back": they have never been here
+        Assert.DoesNotContain("Welcome back", registered);
         Assert.Contains(email, registered);
 
         var (_, loggedOut) = await browser.LogOutAsync();
@@ -54,7 +55,8 @@ public sealed class AccountTests(WebAppFactory app) : IClassFixture<WebAppFactor
         var (_, refused) = await browser.LogInAsync(email, Password);
         Assert.Contains("Invalid login attempt", refused);
         var (_, accepted) = await browser.LogInAsync(email, newPassword);
-        Assert.Contains("Welcome back", accepted);
+        Assert.Contains(email, accepted);
+        Assert.Contains("Welcome to TransferHub", accepted); // still no team: nothing to come back to
     }
 
     [Fact]
@@ -113,6 +115,6 @@ public sealed class ConfiguredAccountTests(AdminEmailFactory app) : IClassFixtur
         var (url, html) = await browser.RegisterAsync("unconfirmed@example.com", "Correct-horse-9");
 
         Assert.Equal("/Account/RegisterConfirmation", url.AbsolutePath);
-        Assert.DoesNotContain("Welcome back", html);
+        Assert.DoesNotContain("data-testid=\"welcome\"", html);
     }
 }

@@ -33,6 +33,11 @@ public partial class Home
     [Inject]
     private ProjectService Projects { get; set; } = default!;
 
+    /// <summary>Someone with no team yet: new here (whatever they did before, there is nothing to come back to).</summary>
+    private bool IsNewcomer => _teams is { Count: 0 };
+
+    private string Greeting => _teams is null ? "Welcome" : IsNewcomer ? "Welcome to TransferHub" : "Welcome back";
+
     protected override async Task OnInitializedAsync()
     {
         var user = (await AuthenticationState).User;

@@ -9,6 +9,7 @@ namespace TransferHub.Web.Features.Datasets;
 public partial class DatasetPage
 {
     private DatasetOverview? _dataset;
+    private DeletedDataset? _deleted;
     private ImageSizeStats? _sizes;
     private List<BreadcrumbItem> _breadcrumbs = [];
     private ImageGallery? _gallery;
@@ -27,6 +28,9 @@ public partial class DatasetPage
 
     [Inject]
     private DatasetEvents Events { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
 
     [Inject]
     private ClientSession Session { get; set; } = default!;
@@ -56,6 +60,7 @@ public partial class DatasetPage
     private async Task LoadAsync()
     {
         _dataset = await Datasets.GetAsync(UserId, DatasetId);
+        _deleted = _dataset is null ? await Datasets.GetDeletedAsync(UserId, DatasetId) : null;
         _sizes = _dataset is null ? null : await Datasets.GetSizesAsync(UserId, DatasetId);
         _breadcrumbs = _dataset is null ? [] :
         [
@@ -68,6 +73,16 @@ public partial class DatasetPage
     }
 
     private Task ImportedAsync(ImportReport report) => SplitChangedAsync();
+
+    /// <summary>Deleted from this page: to its project (the snackbar's "Undo" brings it back here).</summary>
+    private void DeletedHere() => Navigation.NavigateTo($"projects/{_dataset?.Dataset.ProjectId}");
+
+    /// <summary>"Undo delete" on the page of a deleted dataset (any editor of its team, while the window lasts).</summary>
+    private async Task RestoreAsync()
+    {
+        if (await TryAsync(async () => Snackbar.Add($"Dataset \"{await Datasets.RestoreAsync(UserId, DatasetId)}\" restored.", Severity.Success)))
+            await SplitChangedAsync();
+    }
 
     private async Task SplitChangedAsync()
     {

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
+using TransferHub.Web.Components.Shared;
 using TransferHub.Web.Features.Datasets.Curation;
 
 namespace TransferHub.Web.Features.Datasets;
@@ -33,9 +34,9 @@ public abstract class DatasetPanel : ComponentBase
     [Inject]
     protected CurationService Curation { get; set; } = default!;
 
-    /// <summary>How long the snackbar offering to undo a delete stays (the server keeps the deletion longer,
-    /// <see cref="DeletionUndo.Window"/>, so a click at the last moment still works).</summary>
-    public const int UndoOfferMilliseconds = 30_000;
+    /// <summary>How long the snackbar offering to undo a delete stays (<see cref="UndoSnackbar"/>; the server keeps the
+    /// deletion longer, <see cref="DeletionUndo.Window"/>, so a click at the last moment still works).</summary>
+    public const int UndoOfferMilliseconds = UndoSnackbar.OfferMilliseconds;
 
     protected bool Busy { get; private set; }
 
@@ -62,14 +63,7 @@ public abstract class DatasetPanel : ComponentBase
     /// <summary>Says what a delete did, with an "Undo" action that restores it (the page is told, and
     /// <see cref="OnRestoredAsync"/> runs).</summary>
     protected void ShowDeleted(string message, DeleteReceipt receipt) =>
-        Snackbar.Add(message, Severity.Success, options =>
-        {
-            options.Action = "Undo";
-            options.ActionColor = Color.Inherit;
-            options.ActionVariant = Variant.Outlined;
-            options.VisibleStateDuration = UndoOfferMilliseconds;
-            options.OnClick = _ => InvokeAsync(() => UndoAsync(receipt));
-        });
+        UndoSnackbar.Show(Snackbar, message, () => InvokeAsync(() => UndoAsync(receipt)));
 
     /// <summary>After an undo restored images: panels showing images reload them.</summary>
     protected virtual Task OnRestoredAsync() => Task.CompletedTask;

@@ -2,6 +2,7 @@ using TransferHub.Web.Components.Shared;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using TransferHub.Web.Data;
+using TransferHub.Web.Features.Datasets.Viewer;
 
 namespace TransferHub.Web.Features.Datasets;
 
@@ -18,6 +19,10 @@ public partial class ImageGallery
     /// <summary>The dataset's classes, for the class filter.</summary>
     [Parameter, EditorRequired]
     public IReadOnlyList<ClassCount> Classes { get; set; } = [];
+
+    /// <summary>Whether the dataset's test split is frozen: relabelling test images then asks first.</summary>
+    [Parameter]
+    public bool TestSplitFrozen { get; set; }
 
     [Inject]
     private DatasetService Datasets { get; set; } = default!;
@@ -54,19 +59,51 @@ public partial class ImageGallery
         return LoadAsync(1);
     }
 
-    private Task OpenAsync(ImageTile image) => ImageDialog.ShowAsync(Dialogs, DatasetId, image);
+    /// <summary>Opens the viewer on the image, stepping through every image of the current filter (not only this page).</summary>
+    private async Task OpenAsync(ImageTile image)
+    {
+        var ids = await Datasets.ImageIdsAsync(UserId, DatasetId, _classId, _split);
+        var start = Math.Max(0, ids.ToList().IndexOf(image.Id));
+        await ImageViewerDialog.ShowAsync(Dialogs, "Image", DatasetId, UserId, [.. ids.Select(id => new ViewerItem(id))], start,
+            EventCallback.Factory.Create(this, ChangedInViewerAsync));
+    }
+
+    /// <summary>The viewer relabelled, deleted or restored an image: the page and this grid follow at once.</summary>
+    private async Task ChangedInViewerAsync()
+    {
+        await ReloadAsync();
+        await OnChanged.InvokeAsync();
+    }
 
     private void Toggle(long imageId)
     {
         if (!_selected.Remove(imageId)) _selected.Add(imageId);
     }
 
-    private Task RelabelAsync() => ChangeAsync(async ids =>
+    private bool AllOnPageSelected => _page is { Items.Count: > 0 } page && page.Items.All(i => _selected.Contains(i.Id));
+
+    private void SelectPage(bool selected)
+    {
+        foreach (var image in _page?.Items ?? [])
+            if (selected) _selected.Add(image.Id);
+            else _selected.Remove(image.Id);
+    }
+
+    /// <summary>Selects every image the filter matches, on every page.</summary>
+    private async Task SelectAllAsync()
+    {
+        foreach (var id in await Datasets.ImageIdsAsync(UserId, DatasetId, _classId, _split))
+            _selected.Add(id);
+    }
+
+    private async Task RelabelAsync()
     {
         var name = Classes.First(c => c.ClassId == _relabelTo).Name;
-        var n = await Curation.RelabelAsync(UserId, DatasetId, ids, _relabelTo!.Value);
-        return $"Relabelled {n} image(s) as {name}.";
-    });
+        if (TestSplitFrozen && await Datasets.CountInTestSplitAsync(UserId, DatasetId, [.. _selected]) is var inTest and > 0 &&
+            !await ConfirmDialog.AskAsync(Dialogs, "Relabel test images", ImageViewer.FrozenTestWarning(inTest, _selected.Count, name), "Relabel", Color.Warning))
+            return;
+        await ChangeAsync(async ids => $"Relabelled {await Curation.RelabelAsync(UserId, DatasetId, ids, _relabelTo!.Value)} image(s) as {name}.");
+    }
 
     private Task MoveAsync(DatasetSplit split) => ChangeAsync(async ids =>
         $"Moved {await Curation.MoveToSplitAsync(UserId, DatasetId, ids, split)} image(s) to {SplitName(split)}.");

@@ -25,13 +25,18 @@ public partial class ProjectPage
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
 
-    protected override async Task OnParametersSetAsync()
+    protected override Task OnParametersSetAsync() => LoadAsync();
+
+    private async Task LoadAsync()
     {
         _project = await Projects.GetAsync(UserId, ProjectId);
         _datasets = _project is null ? [] : await Datasets.ListAsync(UserId, ProjectId);
         _breadcrumbs = [new("Projects", "projects"), new(_project?.Name ?? "", null, disabled: true)];
         _loaded = true;
     }
+
+    /// <summary>The project is gone from view: back to the list (the snackbar's "Undo" brings it back here).</summary>
+    private void ProjectDeleted() => Navigation.NavigateTo("projects");
 
     private async Task CreateDatasetAsync()
     {

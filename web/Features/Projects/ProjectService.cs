@@ -75,13 +75,56 @@ public sealed class ProjectService(IDbContextFactory<TransferHubDbContext> dbFac
         await db.SaveChangesAsync(cancellationToken);
     }
 
-    /// <summary>Deletes the project with everything in it (datasets, their classes and images).</summary>
-    public async Task DeleteAsync(string userId, int projectId, CancellationToken cancellationToken = default)
+    /// <summary>What deleting the project would take with it; null when the caller cannot see it.</summary>
+    public async Task<RemovalImpact?> RemovalImpactAsync(string userId, int projectId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var project = await new TeamAccess(db, userId).Projects.Where(p => p.Id == projectId)
+            .Select(p => new
+            {
+                p.Name,
+                Datasets = p.Datasets.Count(d => d.DeletedAt == null),
+                Images = p.Datasets.Where(d => d.DeletedAt == null).Sum(d => d.Images.Count),
+            })
+            .FirstOrDefaultAsync(cancellationToken);
+        if (project is null) return null;
+        var runs = db.Jobs.Where(j => j.Dataset!.ProjectId == projectId);
+        return new RemovalImpact(project.Name, project.Datasets, project.Images, await runs.CountAsync(cancellationToken),
+            await Removal.Active(runs).CountAsync(cancellationToken));
+    }
+
+    /// <summary>Deletes the project with everything in it (datasets, their classes, images and runs): it disappears at
+    /// once for everyone, and <see cref="RestoreAsync"/> brings it back unchanged until the receipt's
+    /// <see cref="RemovalReceipt.UndoUntil"/>; after that it is removed for good. Refused while one of its runs is queued
+    /// or training.</summary>
+    public async Task<RemovalReceipt> DeleteAsync(string userId, int projectId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        // BEGIN IMMEDIATE (SQLite): no run can be queued between the check below and the delete.
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var project = await new TeamAccess(db, userId).RequireProjectAsync(projectId, TeamPermission.EditContent, cancellationToken);
-        db.Projects.Remove(project);
+        await Removal.RefuseWhileActiveAsync(db.Jobs.Where(j => j.Dataset!.ProjectId == projectId), "This project", cancellationToken);
+        project.DeletedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new RemovalReceipt(projectId, project.Name, Removal.Until(project.DeletedAt.Value));
+    }
+
+    /// <summary>Undoes <see cref="DeleteAsync"/> within its window: the project comes back with everything in it (under
+    /// "name (restored)" when a new project of the team took its name meanwhile). Editors and owners; returns the name.</summary>
+    public async Task<string> RestoreAsync(string userId, int projectId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var project = await new TeamAccess(db, userId).RequireDeletedProjectAsync(projectId, TeamPermission.EditContent, cancellationToken);
+        if (!Removal.CanUndo(project.DeletedAt!.Value, clock.GetUtcNow()))
+            throw new RuleViolationException(Removal.Expired);
+        project.Name = await Removal.FreeNameAsync(project.Name, Project.NameMaxLength,
+            candidate => IsTakenAsync(db, project.TeamId, candidate, exceptId: project.Id, cancellationToken));
+        project.DeletedAt = null;
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return project.Name;
     }
 
     private static System.Linq.Expressions.Expression<Func<Project, ProjectSummary>> Summary(string userId) =>
@@ -97,9 +140,12 @@ public sealed class ProjectService(IDbContextFactory<TransferHubDbContext> dbFac
 
     private static async Task EnsureUniqueAsync(TransferHubDbContext db, int teamId, string name, int? exceptId, CancellationToken cancellationToken)
     {
-        var taken = await db.Projects.Where(p => p.TeamId == teamId && p.Id != exceptId)
-            .AnyAsync(p => p.Name.ToLower() == name.ToLower(), cancellationToken);
-        if (taken)
+        if (await IsTakenAsync(db, teamId, name, exceptId, cancellationToken))
             throw new RuleViolationException($"This team already has a project named \"{name}\".");
     }
+
+    /// <summary>Whether another existing project of the team has this name (ignoring case).</summary>
+    private static Task<bool> IsTakenAsync(TransferHubDbContext db, int teamId, string name, int? exceptId, CancellationToken cancellationToken) =>
+        db.Projects.Where(p => p.TeamId == teamId && p.Id != exceptId && p.DeletedAt == null)
+            .AnyAsync(p => p.Name.ToLower() == name.ToLower(), cancellationToken);
 }

@@ -8,6 +8,8 @@ public static class ProjectsExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddScoped<ProjectService>();
+        services.AddSingleton<DeletedContentPurge>();
+        services.AddHostedService(provider => provider.GetRequiredService<DeletedContentPurge>());
         return services;
     }
 }

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
-using TransferHub.Web.Components.Shared;
 
 namespace TransferHub.Web.Features.Projects;
 
@@ -41,25 +40,6 @@ public partial class ProjectsPage
         if (form is null)
             return;
         if (await TryAsync(() => Projects.CreateAsync(UserId, form.TeamId, form.Name, form.Description), $"Project \"{form.Name.Trim()}\" created."))
-            await LoadAsync();
-    }
-
-    private async Task EditAsync(ProjectSummary project)
-    {
-        var form = await ProjectDialog.ShowAsync(Dialogs, "Rename project",
-            new ProjectForm { TeamId = project.TeamId, Name = project.Name, Description = project.Description }, teams: null);
-        if (form is null)
-            return;
-        if (await TryAsync(() => Projects.UpdateAsync(UserId, project.Id, form.Name, form.Description), "Project saved."))
-            await LoadAsync();
-    }
-
-    private async Task DeleteAsync(ProjectSummary project)
-    {
-        var confirmed = await ConfirmDialog.AskAsync(Dialogs, "Delete project",
-            $"Delete \"{project.Name}\" of {project.TeamName} with all its datasets and images? This cannot be undone.",
-            "Delete", Color.Error);
-        if (confirmed && await TryAsync(() => Projects.DeleteAsync(UserId, project.Id), $"Project \"{project.Name}\" deleted."))
             await LoadAsync();
     }
 }

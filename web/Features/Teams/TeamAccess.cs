@@ -15,7 +15,8 @@ namespace TransferHub.Web.Features.Teams;
 /// <see cref="NotFoundException"/>, exactly like a missing id, so ids reveal nothing; a member whose role is too
 /// weak gets <see cref="ForbiddenException"/>.</item>
 /// </list>
-/// A new team-owned entity needs one line below saying how to reach its team id.
+/// A new team-owned entity needs one line below saying how to reach its team id. Deleted projects and datasets (kept
+/// for a while so a delete can be undone, ADR 019) are left out of everything but <c>Deleted…</c>.
 /// </summary>
 public sealed class TeamAccess
 {
@@ -34,11 +35,23 @@ public sealed class TeamAccess
 
     public IQueryable<Team> Teams => Visible(_db.Teams, t => t.Id);
     public IQueryable<TeamMember> Members => Visible(_db.TeamMembers, m => m.TeamId);
-    public IQueryable<Project> Projects => Visible(_db.Projects, p => p.TeamId);
-    public IQueryable<Dataset> Datasets => Visible(_db.Datasets, d => d.Project!.TeamId);
-    public IQueryable<DatasetClass> DatasetClasses => Visible(_db.DatasetClasses, c => c.Dataset!.Project!.TeamId);
-    public IQueryable<DatasetImage> DatasetImages => Visible(_db.DatasetImages, i => i.Dataset!.Project!.TeamId);
-    public IQueryable<TrainingJob> Jobs => Visible(_db.Jobs, j => j.Dataset!.Project!.TeamId);
+    public IQueryable<Project> Projects => Visible(LiveProjects, p => p.TeamId);
+    public IQueryable<Dataset> Datasets => Visible(LiveDatasets, d => d.Project!.TeamId);
+    public IQueryable<DatasetClass> DatasetClasses => Visible(
+        _db.DatasetClasses.Where(c => c.Dataset!.DeletedAt == null && c.Dataset.Project!.DeletedAt == null), c => c.Dataset!.Project!.TeamId);
+    public IQueryable<DatasetImage> DatasetImages => Visible(
+        _db.DatasetImages.Where(i => i.Dataset!.DeletedAt == null && i.Dataset.Project!.DeletedAt == null), i => i.Dataset!.Project!.TeamId);
+    /// <summary>Runs of the caller's projects, including those of a deleted dataset: they are kept (ADR 019).</summary>
+    public IQueryable<TrainingJob> Jobs => Visible(_db.Jobs.Where(j => j.Dataset!.Project!.DeletedAt == null), j => j.Dataset!.Project!.TeamId);
+
+    /// <summary>Deleted projects and datasets of the caller's teams (in a project that itself still exists), for undo and
+    /// for saying what became of them; everything above leaves them out (ADR 019).</summary>
+    public IQueryable<Project> DeletedProjects => Visible(_db.Projects.Where(p => p.DeletedAt != null), p => p.TeamId);
+    public IQueryable<Dataset> DeletedDatasets =>
+        Visible(_db.Datasets.Where(d => d.DeletedAt != null && d.Project!.DeletedAt == null), d => d.Project!.TeamId);
+
+    private IQueryable<Project> LiveProjects => _db.Projects.Where(p => p.DeletedAt == null);
+    private IQueryable<Dataset> LiveDatasets => _db.Datasets.Where(d => d.DeletedAt == null && d.Project!.DeletedAt == null);
 
     /// <summary>The caller's role in a team, or null when they are not a member (or there is no such team).</summary>
     public async Task<TeamRole?> RoleInAsync(int teamId, CancellationToken cancellationToken = default) =>
@@ -63,13 +76,23 @@ public sealed class TeamAccess
         RequireAsync(_db.Teams, t => t.Id, t => t.Id == teamId, permission, "Team", cancellationToken);
 
     public Task<Project> RequireProjectAsync(int projectId, TeamPermission permission, CancellationToken cancellationToken = default) =>
-        RequireAsync(_db.Projects, p => p.TeamId, p => p.Id == projectId, permission, "Project", cancellationToken);
+        RequireAsync(LiveProjects, p => p.TeamId, p => p.Id == projectId, permission, "Project", cancellationToken);
 
     public Task<Dataset> RequireDatasetAsync(int datasetId, TeamPermission permission, CancellationToken cancellationToken = default) =>
-        RequireAsync(_db.Datasets, d => d.Project!.TeamId, d => d.Id == datasetId, permission, "Dataset", cancellationToken);
+        RequireAsync(LiveDatasets, d => d.Project!.TeamId, d => d.Id == datasetId, permission, "Dataset", cancellationToken);
 
     public Task<TrainingJob> RequireJobAsync(int jobId, TeamPermission permission, CancellationToken cancellationToken = default) =>
-        RequireAsync(_db.Jobs, j => j.Dataset!.Project!.TeamId, j => j.Id == jobId, permission, "Run", cancellationToken);
+        RequireAsync(_db.Jobs.Where(j => j.Dataset!.Project!.DeletedAt == null), j => j.Dataset!.Project!.TeamId, j => j.Id == jobId,
+            permission, "Run", cancellationToken);
+
+    /// <summary>A deleted project, to restore it (<see cref="DeletedProjects"/>).</summary>
+    public Task<Project> RequireDeletedProjectAsync(int projectId, TeamPermission permission, CancellationToken cancellationToken = default) =>
+        RequireAsync(_db.Projects.Where(p => p.DeletedAt != null), p => p.TeamId, p => p.Id == projectId, permission, "Project", cancellationToken);
+
+    /// <summary>A deleted dataset of a project that exists, to restore it (<see cref="DeletedDatasets"/>).</summary>
+    public Task<Dataset> RequireDeletedDatasetAsync(int datasetId, TeamPermission permission, CancellationToken cancellationToken = default) =>
+        RequireAsync(_db.Datasets.Where(d => d.DeletedAt != null && d.Project!.DeletedAt == null), d => d.Project!.TeamId, d => d.Id == datasetId,
+            permission, "Dataset", cancellationToken);
 
     /// <summary>Loads (tracked) the one visible row matching <paramref name="match"/> after checking the caller's
     /// role in its team.</summary>

@@ -23,7 +23,7 @@ public sealed class TeamService(IDbContextFactory<TransferHubDbContext> dbFactor
         var access = new TeamAccess(db, userId);
         var teams = await access.Teams
             .Select(t => new TeamSummary(t.Id, t.Name, t.Members.First(m => m.UserId == userId).Role,
-                t.Members.Count, t.Projects.Count))
+                t.Members.Count, t.Projects.Count(p => p.DeletedAt == null)))
             .ToListAsync(cancellationToken);
         return [.. teams.OrderBy(t => t.Name, StringComparer.CurrentCultureIgnoreCase)];
     }

@@ -47,6 +47,10 @@ public partial class WorkersPage
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>"2026-11-29 19:14:05": ISO 8601 order (no day/month ambiguity), in the server's time zone like the app's other times.</summary>
+    public static string LastSeen(DateTime utc) =>
+        utc.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+
     private static Color StateColor(WorkerSummary worker) => worker.State switch
     {
         "online" => Color.Success,

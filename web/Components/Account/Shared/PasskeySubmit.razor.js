@@ -4,6 +4,15 @@
     typeof window.PublicKeyCredential.parseCreationOptionsFromJSON === 'function' &&
     typeof window.PublicKeyCredential.parseRequestOptionsFromJSON === 'function';
 
+// WebAuthn works only in a secure context and on a domain name: on an IP address (http://127.0.0.1:5000) the browser
+// refuses with a SecurityError. Where passkeys cannot work, the button is replaced by a line saying why (TransferHub).
+const passkeysUnavailableReason =
+    !window.isSecureContext ? 'Passkeys need a secure (HTTPS) address.'
+    : /^(\d{1,3}\.){3}\d{1,3}$|^\[.*\]$/.test(location.hostname)
+        ? `Passkeys need a domain name, not an IP address: open this page at localhost or by the server's name instead of ${location.hostname}.`
+    : !browserSupportsPasskeys ? 'This browser does not support passkeys.'
+    : null;
+
 async function fetchWithErrorHandling(url, options = {}) {
     const response = await fetch(url, {
         credentials: 'include',
@@ -44,6 +53,15 @@ customElements.define('passkey-submit', class extends HTMLElement {
 
     connectedCallback() {
         this.internals = this.attachInternals();
+        if (passkeysUnavailableReason) {
+            const button = this.internals.form?.querySelector('button[name="__passkeySubmit"]');
+            const note = document.createElement('small');
+            note.className = 'text-secondary passkey-unavailable';
+            note.dataset.testid = 'passkey-unavailable';
+            note.textContent = passkeysUnavailableReason;
+            if (button) button.replaceWith(note); else this.after(note);
+            return;
+        }
         this.attrs = {
             operation: this.getAttribute('operation'),
             name: this.getAttribute('name'),

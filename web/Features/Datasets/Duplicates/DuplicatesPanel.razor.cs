@@ -3,6 +3,7 @@ using MudBlazor;
 using TransferHub.Web.Components.Shared;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Datasets.Live;
+using TransferHub.Web.Features.Datasets.Viewer;
 using TransferHub.Web.Features.Datasets.Work;
 
 namespace TransferHub.Web.Features.Datasets.Duplicates;
@@ -98,6 +99,16 @@ public partial class DuplicatesPanel : IDisposable
         if (_groups is not null) Search();
         return Task.CompletedTask;
     }
+
+    /// <summary>Opens the viewer on the group's pictures, side by side one after the other; a change there searches again.</summary>
+    private Task OpenAsync(DuplicateGroup group, int index) =>
+        ImageViewerDialog.ShowAsync(Dialogs, "Near-duplicates", DatasetId, UserId,
+            [.. group.Images.Select(i => new ViewerItem(i.ImageId, i.Sha256, i.OriginalName))], index,
+            EventCallback.Factory.Create(this, async () =>
+            {
+                await OnChanged.InvokeAsync();
+                if (_groups is not null) Search();
+            }));
 
     private Task MoveAsync(DuplicateGroup group, DatasetSplit split) => RunAsync(async () =>
     {

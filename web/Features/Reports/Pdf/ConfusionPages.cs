@@ -30,7 +30,6 @@ internal static class ConfusionPages
     private static readonly TextStyle LabelStyle = new(7.5f);
     private static readonly TextStyle AxisTitleStyle = new(8.5f, Bold: true, Color: ReportColors.Muted);
     private static readonly TextStyle LegendStyle = new(7.5f, Color: ReportColors.Muted);
-    private static readonly SKColor ZeroCount = new(0xA7, 0xB0, 0xBA);
 
     /// <summary>Which true classes (rows) and predicted classes (columns) one page shows.</summary>
     private sealed record Tile(int FirstRow, int RowCount, int FirstColumn, int ColumnCount);
@@ -164,12 +163,11 @@ internal static class ConfusionPages
         }
     }
 
-    /// <summary>The count centred in its cell, shrunk when its digits would not fit; zeros in light grey.</summary>
+    /// <summary>The count centred in its cell, shrunk when its digits would not fit; zeros muted.</summary>
     private static void Count(SKCanvas canvas, SKRect rect, int value, double share, float size)
     {
         var text = value.ToString(CultureInfo.InvariantCulture);
-        var color = value == 0 ? ZeroCount : ReportColors.NeedsLightText(share) ? SKColors.White : ReportColors.Ink;
-        var style = new TextStyle(size, Bold: value > 0, Color: color);
+        var style = new TextStyle(size, Bold: value > 0, Color: ReportColors.HeatTextOf(value, share));
         var width = ReportText.Width(text, style);
         if (width > rect.Width - 2)
             style = style with { Size = Math.Max(3, size * (rect.Width - 2) / width) };

@@ -21,7 +21,7 @@ internal static class PageLayout
 }
 
 /// <summary>The report's colours: dark ink on white, one blue and one orange for the two curves, blue shades for
-/// the heatmap (the "Blues" ramp, readable in greyscale print).</summary>
+/// the heatmap (<see cref="Evaluation.ConfusionScale"/>, the web matrix's scale too).</summary>
 internal static class ReportColors
 {
     public static readonly SKColor Ink = new(0x1F, 0x29, 0x33);
@@ -34,26 +34,15 @@ internal static class ReportColors
     public static readonly SKColor Validation = new(0xE8, 0x59, 0x0C);
     public static readonly SKColor Marker = new(0x7B, 0x87, 0x94);
 
-    public static readonly SKColor[] Heat =
-    [
-        new(0xF7, 0xFB, 0xFF), new(0xDE, 0xEB, 0xF7), new(0xC6, 0xDB, 0xEF), new(0x9E, 0xCA, 0xE1), new(0x6B, 0xAE, 0xD6),
-        new(0x42, 0x92, 0xC6), new(0x21, 0x71, 0xB5), new(0x08, 0x51, 0x9C), new(0x08, 0x30, 0x6B),
-    ];
+    /// <summary>The heatmap's ramp: the confusion matrix's one colour scale, shared with the web page.</summary>
+    public static readonly SKColor[] Heat = [.. Evaluation.ConfusionScale.Stops.Select(Sk)];
 
-    /// <summary>The heatmap colour of a share in [0, 1], interpolated along <see cref="Heat"/>.</summary>
-    public static SKColor HeatOf(double share)
-    {
-        var position = Math.Clamp(share, 0, 1) * (Heat.Length - 1);
-        var low = (int)Math.Floor(position);
-        if (low >= Heat.Length - 1)
-            return Heat[^1];
-        var t = (float)(position - low);
-        var (a, b) = (Heat[low], Heat[low + 1]);
-        return new SKColor(Lerp(a.Red, b.Red, t), Lerp(a.Green, b.Green, t), Lerp(a.Blue, b.Blue, t));
-    }
+    /// <summary>The heatmap colour of a share in [0, 1] (<see cref="Evaluation.ConfusionScale.Of"/>).</summary>
+    public static SKColor HeatOf(double share) => Sk(Evaluation.ConfusionScale.Of(share));
 
-    /// <summary>Text drawn on a heatmap cell: white from the middle of the ramp on.</summary>
-    public static bool NeedsLightText(double share) => share >= 0.5;
+    /// <summary>The colour of a heatmap cell's count (<see cref="Evaluation.ConfusionScale.TextOf"/>): black or white by
+    /// contrast with the shade, muted for zero.</summary>
+    public static SKColor HeatTextOf(int count, double share) => Sk(Evaluation.ConfusionScale.TextOf(count, share));
 
-    private static byte Lerp(byte a, byte b, float t) => (byte)Math.Round(a + (b - a) * t);
+    private static SKColor Sk(Evaluation.Rgb colour) => new(colour.R, colour.G, colour.B);
 }
