@@ -39,6 +39,15 @@ public sealed class JobSettings
     public long Seed { get; set; } = 1;
     /// <summary>Launch this many runs with seeds Seed, Seed+1, …, grouped for mean ± std.</summary>
     public int Repeats { get; set; } = 1;
+    /// <summary>How the training loss weighs each class (<see cref="ClassWeights"/>); none for runs stored before it existed.</summary>
+    public ClassWeightingKind ClassWeighting { get; set; }
+    /// <summary>β of effective-number class weights.</summary>
+    public double ClassWeightBeta { get; set; } = JobDefaults.ClassWeightBeta;
+    /// <summary>Each epoch draws training images class-balanced (with replacement) instead of each once.</summary>
+    public bool BalancedSampling { get; set; }
+    /// <summary>Fine-tuning: epochs that train only the head before the stages unfreeze (0 = off, as in runs stored
+    /// before it existed; <see cref="ForMode"/> gives the default).</summary>
+    public int HeadFirstEpochs { get; set; }
 
     /// <summary>Sensible defaults (<see cref="JobDefaults"/>, shared with the worker): a frozen backbone trains a head fast
     /// at a larger step for more epochs (features are cached, so epochs are cheap, and augmentation would defeat the
@@ -49,7 +58,7 @@ public sealed class JobSettings
         return mode == TrainingMode.FineTune
             ? new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 1, LearningRate = JobDefaults.LearningRate(kind),
                 Epochs = JobDefaults.Epochs(kind), EarlyStoppingPatience = JobDefaults.FineTunePatience, Augment = true,
-                Schedule = ScheduleChoice.Cosine, ImageSize = inputSize }
+                Schedule = ScheduleChoice.Cosine, ImageSize = inputSize, HeadFirstEpochs = JobDefaults.HeadFirstEpochs(JobDefaults.Epochs(kind)) }
             : new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 0, LearningRate = JobDefaults.LearningRate(kind),
                 Epochs = JobDefaults.Epochs(kind), EarlyStoppingPatience = JobDefaults.FeatureExtractionPatience, Augment = false,
                 ImageSize = inputSize };
@@ -81,6 +90,10 @@ public sealed class JobSettings
         Seed = Seed,
         Repeats = Repeats,
         Augmentation = Augment ? Augmentation.ToValues() : null,
+        ClassWeighting = ClassWeighting,
+        ClassWeightBeta = ClassWeightBeta,
+        BalancedSampling = BalancedSampling,
+        HeadFirstEpochs = HeadFirstEpochs,
     };
 
     private static JobModeKind Kind(TrainingMode mode) => mode == TrainingMode.FineTune ? JobModeKind.FineTune : JobModeKind.FeatureExtraction;
@@ -104,6 +117,7 @@ public sealed class JobSettings
         }));
         rows.Add(new("Learning rate", LearningRate.ToString("0.#####", c)));
         if (Mode == TrainingMode.FineTune) rows.Add(new("Backbone LR ×", BackboneLrMultiplier.ToString("0.###", c)));
+        if (Mode == TrainingMode.FineTune && HeadFirstEpochs > 0) rows.Add(new("Head first", $"{HeadFirstEpochs} epoch(s) with the backbone frozen"));
         if (WeightDecay > 0) rows.Add(new("Weight decay", WeightDecay.ToString("0.#####", c)));
         rows.Add(new("Schedule", Schedule == ScheduleChoice.Step ? $"step every {StepSize}" : Schedule.ToString().ToLowerInvariant()));
         rows.Add(new("Epochs", Epochs.ToString(c)));
@@ -111,6 +125,11 @@ public sealed class JobSettings
         rows.Add(new("Image size", $"{ImageSize} px{(CenterCrop ? ", centre crop" : "")}"));
         rows.Add(new("Augmentation", Augment && Mode == TrainingMode.FineTune ? "on" : "off"));
         rows.Add(new("Early stopping", EarlyStoppingPatience == 0 ? "off" : $"patience {EarlyStoppingPatience}"));
+        if (ClassWeighting != ClassWeightingKind.None)
+            rows.Add(new("Class weights", ClassWeighting == ClassWeightingKind.EffectiveNumber
+                ? $"effective number (β {ClassWeightBeta.ToString("0.#####", c)})"
+                : "inverse frequency"));
+        if (BalancedSampling) rows.Add(new("Sampling", "class-balanced"));
         rows.Add(new("Seed", seed.ToString(c)));
         return rows;
     }
