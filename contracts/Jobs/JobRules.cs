@@ -98,8 +98,8 @@ public static class JobDefaults
     public const double ClassWeightBeta = 0.999;
 
     /// <summary>Fine-tuning trains the head alone for this many epochs before the backbone's stages unfreeze (fastai's
-    /// <c>fine_tune</c>); measured against starting unfrozen in docs/benchmarks.md, chosen in ADR 018.</summary>
-    public const int FineTuneHeadFirstEpochs = 0;
+    /// <c>fine_tune</c>): not worse than starting unfrozen on any split measured and cheaper (docs/benchmarks.md, ADR 018).</summary>
+    public const int FineTuneHeadFirstEpochs = 1;
 
     /// <summary>The head-first epochs a fine-tune of <paramref name="epochs"/> epochs takes when a launch leaves them out:
     /// <see cref="FineTuneHeadFirstEpochs"/>, or fewer so that at least one epoch trains the backbone.</summary>
@@ -170,7 +170,7 @@ public static class JobRules
         if (!Enum.IsDefined(v.ClassWeighting))
             p.Add(new("classWeighting", "Class weighting must be none, inverseFrequency or effectiveNumber."));
         else if (v.ClassWeighting == ClassWeightingKind.EffectiveNumber && !(v.ClassWeightBeta > 0 && v.ClassWeightBeta < 1))
-            p.Add(new("classWeightBeta", $"The effective-number β must be above 0 and below 1 (typical: 0.99 to 0.9999); got {Number(v.ClassWeightBeta)}."));
+            p.Add(new("classWeightBeta", $"The effective-number β must be above 0 and below 1 (typical: 0.9 to 0.9999); got {Number(v.ClassWeightBeta)}."));
         if (v.Mode == JobModeKind.FineTune)
         {
             if (v.HeadFirstEpochs < 0) p.Add(new("headFirstEpochs", "Head-first epochs cannot be negative (0 turns them off)."));

@@ -121,7 +121,7 @@ public sealed class JobRulesTests
         var problem = Assert.Single(JobRules.Check(FineTune() with { ClassWeighting = ClassWeightingKind.EffectiveNumber, ClassWeightBeta = beta }));
 
         Assert.Equal("classWeightBeta", problem.Field);
-        Assert.StartsWith("The effective-number β must be above 0 and below 1 (typical: 0.99 to 0.9999); got ", problem.Message);
+        Assert.StartsWith("The effective-number β must be above 0 and below 1 (typical: 0.9 to 0.9999); got ", problem.Message);
         // Only effective-number weighting reads β.
         Assert.Empty(JobRules.Check(FineTune() with { ClassWeighting = ClassWeightingKind.InverseFrequency, ClassWeightBeta = beta }));
     }

@@ -74,7 +74,7 @@ public sealed class FineTuneOptionsTests(WorkerFactory worker)
         var error = await Assert.ThrowsAsync<RpcException>(() => client.StartJob(spec).ReadAllAsync());
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains("classWeightBeta: The effective-number β must be above 0 and below 1 (typical: 0.99 to 0.9999); got 1.5.", error.Status.Detail);
+        Assert.Contains("classWeightBeta: The effective-number β must be above 0 and below 1 (typical: 0.9 to 0.9999); got 1.5.", error.Status.Detail);
         Assert.Contains("headFirstEpochs: Head-first epochs must be fewer than the epochs (3)", error.Status.Detail);
     }
 
