@@ -8,6 +8,9 @@
 //     Frozen-backbone inference, TorchSharp vs ONNX Runtime on the same batches (FrozenInferenceBench.cs).
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --explore-features [--data DIR] [--sizes 224,288]
 //     Which feature views help the autopilot: repeated 5-fold CV over every image, per feature variant (FeatureExplore.cs).
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --fine-tune [--data DIR] [--splits 3] [--head-first 0,1,2|none] [--compare-size 128]
+//     Fine-tune default with 0, 1, 2 … head-first epochs (issue 11 §3), and feature extraction with the class-imbalance
+//     options, on the same stratified splits; test accuracy, macro-F1 (mean ± sd over splits) and wall time.
 // DIR is a folder-per-class image folder (default .samples/tuxpaint, made by scripts/tuxpaint-sample.sh).
 using System.Diagnostics;
 using System.Globalization;
@@ -52,6 +55,12 @@ try
     {
         AutopilotSplitsBench.Run(options, registry, store, work, backboneName, int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "10"),
             int.Parse(args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() ?? "60"));
+        return;
+    }
+    if (args.Contains("--fine-tune"))
+    {
+        FineTuneBench.Run(options, registry, store, work, backboneName, int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "3"),
+            (args.SkipWhile(a => a != "--head-first").Skip(1).FirstOrDefault() ?? "0,1,2") is var h && h == "none" ? [] : h.Split(',').Select(int.Parse).ToArray());
         return;
     }
     if (args.Contains("--autopilot"))
@@ -217,6 +226,123 @@ static class AutopilotSplitsBench
         }
         Console.WriteLine($"| mean ± sd | | {MeanSd(rows.Select(r => r.Fe * 100), "F1")} % | {MeanSd(rows.Select(r => r.FeF1), "F3")} | {MeanSd(rows.Select(r => r.Auto * 100), "F1")} % | " +
             $"{MeanSd(rows.Select(r => r.AutoF1), "F3")} | {rows.Sum(r => r.Diff):+0;-0;0} in all; worst {rows.Min(r => r.Diff):+0;-0;0} | | | |");
+    }
+}
+
+static class FineTuneBench
+{
+    /// <summary>The web's fine-tune defaults (JobSettings.ForMode(FineTune) with the launch form's augmentation, as RunSpec
+    /// sends them; the worker's JobDefaults fill the rest) at <paramref name="size"/> px.</summary>
+    public static TrainingSpec FineTuneDefault(Dataset dataset, string id, string backbone, int size, int batch, long seed) =>
+        dataset.Spec(id, backbone, TrainingMode.FineTune, TransferHub.Contracts.Jobs.JobDefaults.FineTuneEpochs, size, batch) with
+        {
+            UnfreezeStages = 1,
+            LearningRate = (float)TransferHub.Contracts.Jobs.JobDefaults.FineTuneLearningRate,
+            BackboneLrMultiplier = (float)TransferHub.Contracts.Jobs.JobDefaults.BackboneLrMultiplier,
+            Schedule = LrSchedule.Cosine,
+            EarlyStoppingPatience = TransferHub.Contracts.Jobs.JobDefaults.FineTunePatience,
+            Augmentation = new AugmentationOptions
+            {
+                CropScaleMin = 0.6f, CropScaleMax = 1, HorizontalFlip = true, RotationDegrees = 10, Brightness = 0.2f, Contrast = 0.2f, Saturation = 0.2f,
+            },
+            Seed = seed,
+        };
+
+    /// <summary>Per split (seed = split): the fine-tune default with each head-first setting, then feature extraction's
+    /// default with each class-imbalance option (one feature cache per split, cold for the first of them).</summary>
+    public static void Run(BenchOptions options, BackboneRegistry registry, ImageStore store, string work, string backbone, int splits, int[] headFirst)
+    {
+        if (headFirst.Length > 0) RunFineTune(options, registry, store, work, backbone, splits, headFirst);
+        RunImbalance(options, registry, store, work, backbone, splits);
+    }
+
+    private static void RunFineTune(BenchOptions options, BackboneRegistry registry, ImageStore store, string work, string backbone, int splits, int[] headFirst)
+    {
+        var size = options.CompareSize;
+        Console.WriteLine($"fine-tune head-first vs today's fine-tune default · {size}px squash · batch {options.Batch} · {options.Threads} torch threads · seeds = splits 0..{splits - 1}");
+        Console.WriteLine("CPU s = the process's processor time during the run (all threads): less sensitive than wall time to other processes on the machine.");
+        var fineTune = headFirst.ToDictionary(h => h, _ => new List<(double Acc, double F1, double Seconds, double Cpu, int BestEpoch, bool Early)>());
+        var c = CultureInfo.InvariantCulture;
+        var process = Process.GetCurrentProcess();
+        Console.WriteLine("| split | head-first epochs | test acc | macro-F1 | wall s | CPU s | best epoch | stopped early |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        for (var split = 0; split < splits; split++)
+        {
+            var dataset = Dataset.Load(options.Data, store, split);
+            foreach (var h in headFirst)
+            {
+                var spec = FineTuneDefault(dataset, $"bench-ft-{split}-{h}", backbone, size, options.Batch, split) with { HeadFirstEpochs = h };
+                process.Refresh();
+                var cpuBefore = process.TotalProcessorTime;
+                var clock = Stopwatch.StartNew();
+                var outcome = new Trainer(registry, store, new FeatureCache(Path.Combine(work, $"features-ft-{split}-{h}")), torch.CPU)
+                    .Run(spec, new Recorder(), CancellationToken.None);
+                var seconds = clock.Elapsed.TotalSeconds;
+                process.Refresh();
+                var cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
+                outcome.Model.Dispose();
+                fineTune[h].Add((outcome.Report.Accuracy, outcome.Report.MacroAverage.F1, seconds, cpu, outcome.BestEpoch, outcome.StoppedEarly));
+                Console.WriteLine($"| {split} | {h} | {outcome.Report.Accuracy:P1} | {outcome.Report.MacroAverage.F1:F3} | {seconds:F1} | {cpu:F1} | {outcome.BestEpoch} | {(outcome.StoppedEarly ? "yes" : "no")} |");
+            }
+        }
+        Console.WriteLine();
+        Console.WriteLine("| fine-tune (10 epochs, last stage, cosine, augmentation) | test acc mean ± sd | macro-F1 mean ± sd | wall s mean ± sd | CPU s mean ± sd | Δ acc vs first, per split (points) |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (var h in headFirst)
+        {
+            var rows = fineTune[h];
+            var delta = string.Join(", ", rows.Select((r, i) => ((r.Acc - fineTune[headFirst[0]][i].Acc) * 100).ToString("+0.0;−0.0;0", c)));
+            Console.WriteLine($"| head-first {h} | {Spread(rows.Select(r => r.Acc), true)} | {Spread(rows.Select(r => r.F1), false)} | " +
+                $"{Spread(rows.Select(r => r.Seconds), false, "F1")} | {Spread(rows.Select(r => r.Cpu), false, "F1")} | {delta} |");
+        }
+
+    }
+
+    private static void RunImbalance(BenchOptions options, BackboneRegistry registry, ImageStore store, string work, string backbone, int splits)
+    {
+        var size = options.CompareSize;
+        Console.WriteLine();
+        Console.WriteLine($"feature extraction default (linear head, Adam 3e-3, 30 epochs, patience 5) with the class-imbalance options · {size}px · one feature cache per split");
+        (string Name, Func<TrainingSpec, TrainingSpec> Apply)[] imbalance =
+        [
+            ("none", s => s),
+            ("inverse-frequency weights", s => s with { ClassWeighting = TransferHub.Contracts.Jobs.ClassWeightingKind.InverseFrequency }),
+            ("effective-number weights (β 0.999)", s => s with { ClassWeighting = TransferHub.Contracts.Jobs.ClassWeightingKind.EffectiveNumber }),
+            ("effective-number weights (β 0.9)", s => s with { ClassWeighting = TransferHub.Contracts.Jobs.ClassWeightingKind.EffectiveNumber, ClassWeightBeta = 0.9 }),
+            ("balanced sampling", s => s with { BalancedSampling = true }),
+        ];
+        var fe = imbalance.ToDictionary(o => o.Name, _ => new List<(double Acc, double F1, double Seconds)>());
+        for (var split = 0; split < splits; split++)
+        {
+            var dataset = Dataset.Load(options.Data, store, split);
+            var trainer = new Trainer(registry, store, new FeatureCache(Path.Combine(work, $"features-fe-imbalance-{split}")), torch.CPU);
+            foreach (var (name, apply) in imbalance)
+            {
+                var spec = apply(dataset.Spec($"bench-fe-{split}", backbone, TrainingMode.FeatureExtraction, TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionEpochs,
+                    size, options.Batch) with { EarlyStoppingPatience = TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionPatience, Seed = split });
+                var clock = Stopwatch.StartNew();
+                var outcome = trainer.Run(spec, new Recorder(), CancellationToken.None);
+                fe[name].Add((outcome.Report.Accuracy, outcome.Report.MacroAverage.F1, clock.Elapsed.TotalSeconds));
+                outcome.Model.Dispose();
+            }
+        }
+        Console.WriteLine("| feature extraction | test acc mean ± sd | macro-F1 mean ± sd | wall s mean (first: cold features) | per split acc / macro-F1 |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var (name, _) in imbalance)
+        {
+            var rows = fe[name];
+            Console.WriteLine($"| {name} | {Spread(rows.Select(r => r.Acc), true)} | {Spread(rows.Select(r => r.F1), false)} | {rows.Average(r => r.Seconds):F1} | " +
+                string.Join(", ", rows.Select(r => $"{r.Acc:P1} / {r.F1:F3}")) + " |");
+        }
+    }
+
+    /// <summary>"mean ± sd" (sample standard deviation) over the splits; percentages for accuracies.</summary>
+    private static string Spread(IEnumerable<double> values, bool percent, string format = "F3")
+    {
+        var list = values.ToList();
+        var mean = list.Average();
+        var sd = list.Count > 1 ? Math.Sqrt(list.Sum(v => (v - mean) * (v - mean)) / (list.Count - 1)) : 0;
+        return percent ? $"{mean * 100:F1} ± {sd * 100:F1} %" : $"{mean.ToString(format)} ± {sd.ToString(format)}";
     }
 }
 

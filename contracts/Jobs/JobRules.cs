@@ -7,6 +7,11 @@ namespace TransferHub.Contracts.Jobs;
 /// (ADR 014; it ignores the training recipe: learning rate, epochs, optimizer, schedule, head, early stopping).</summary>
 public enum JobModeKind { FeatureExtraction, FineTune, Auto }
 
+/// <summary>How the training loss weighs each class (<see cref="ClassWeights"/>): not at all, by inverse frequency
+/// (scikit-learn's "balanced"), or by the effective number of samples (Cui et al. 2019). Mirrors <c>ClassWeighting</c> in
+/// <c>worker.proto</c>.</summary>
+public enum ClassWeightingKind { None, InverseFrequency, EffectiveNumber }
+
 /// <summary>Random augmentation of training images, as ranges (all zero = none). Mirrors <c>AugmentationSettings</c>
 /// in <c>worker.proto</c>.</summary>
 /// <param name="CropScaleMin">Random resized crop: smallest fraction of the image area kept, (0, 1]; 0 with
@@ -52,6 +57,14 @@ public sealed record JobValues
     public AugmentationValues? Augmentation { get; init; }
     /// <summary>Auto mode: the whole job's wall-clock budget in seconds; ignored by the other modes.</summary>
     public int TimeBudgetSeconds { get; init; } = JobDefaults.AutoTimeBudgetSeconds;
+    /// <summary>Manual modes: how the training loss weighs each class (<see cref="ClassWeights"/>).</summary>
+    public ClassWeightingKind ClassWeighting { get; init; }
+    /// <summary><see cref="ClassWeightingKind.EffectiveNumber"/>: β of Cui et al. (2019), above 0 and below 1.</summary>
+    public double ClassWeightBeta { get; init; } = JobDefaults.ClassWeightBeta;
+    /// <summary>Manual modes: each epoch draws its training images with probability ∝ 1 / (their class's training images).</summary>
+    public bool BalancedSampling { get; init; }
+    /// <summary>Fine-tuning: the first epochs train only the head (backbone frozen), then the stages unfreeze; 0 = off.</summary>
+    public int HeadFirstEpochs { get; init; }
 }
 
 /// <summary>One thing wrong with a job: the field it concerns (the API's camelCase name, dotted for nested fields, as
@@ -84,6 +97,17 @@ public static class JobDefaults
     public static double LearningRate(JobModeKind mode) => mode == JobModeKind.FineTune ? FineTuneLearningRate : FeatureExtractionLearningRate;
 
     public static int Epochs(JobModeKind mode) => mode == JobModeKind.FineTune ? FineTuneEpochs : FeatureExtractionEpochs;
+
+    /// <summary>Effective-number class weights (Cui et al. 2019): the β of their paper's best results on long-tailed sets.</summary>
+    public const double ClassWeightBeta = 0.999;
+
+    /// <summary>Fine-tuning trains the head alone for this many epochs before the backbone's stages unfreeze (fastai's
+    /// <c>fine_tune</c>): not worse than starting unfrozen on any split measured and cheaper (docs/benchmarks.md, ADR 018).</summary>
+    public const int FineTuneHeadFirstEpochs = 1;
+
+    /// <summary>The head-first epochs a fine-tune of <paramref name="epochs"/> epochs takes when a launch leaves them out:
+    /// <see cref="FineTuneHeadFirstEpochs"/>, or fewer so that at least one epoch trains the backbone.</summary>
+    public static int HeadFirstEpochs(int epochs) => Math.Clamp(epochs - 1, 0, FineTuneHeadFirstEpochs);
 }
 
 /// <summary>
@@ -111,7 +135,7 @@ public static class JobRules
     public static readonly IReadOnlySet<string> IgnoredByAuto = new HashSet<string>(StringComparer.Ordinal)
     {
         "unfreezeStages", "hiddenUnits", "dropout", "learningRate", "backboneLrMultiplier", "weightDecay", "momentum", "epochs",
-        "earlyStoppingPatience", "stepSize", "stepGamma",
+        "earlyStoppingPatience", "stepSize", "stepGamma", "classWeighting", "classWeightBeta", "headFirstEpochs",
     };
 
     /// <summary>Auto mode's time budget (seconds, defaults already applied): 1 to <see cref="MaxTimeBudgetSeconds"/>.</summary>
@@ -157,6 +181,17 @@ public static class JobRules
         else if (v.Repeats is >= 1 and <= MaxSeeds && v.Seed > MaxSeed - (v.Repeats - 1))
             p.Add(new("seed", $"Seeds {v.Seed} to {v.Seed} + {v.Repeats - 1} would pass the largest seed {MaxSeed}: choose a smaller seed."));
         if (v.Augmentation is { } a) CheckAugmentation(a, p);
+        if (!Enum.IsDefined(v.ClassWeighting))
+            p.Add(new("classWeighting", "Class weighting must be none, inverseFrequency or effectiveNumber."));
+        else if (v.ClassWeighting == ClassWeightingKind.EffectiveNumber && !(v.ClassWeightBeta > 0 && v.ClassWeightBeta < 1))
+            p.Add(new("classWeightBeta", $"The effective-number β must be above 0 and below 1 (typical: 0.9 to 0.9999); got {Number(v.ClassWeightBeta)}."));
+        if (v.Mode == JobModeKind.FineTune)
+        {
+            if (v.HeadFirstEpochs < 0) p.Add(new("headFirstEpochs", "Head-first epochs cannot be negative (0 turns them off)."));
+            else if (v.HeadFirstEpochs > 0 && v.Epochs is >= 1 and <= MaxEpochs && v.HeadFirstEpochs >= v.Epochs)
+                p.Add(new("headFirstEpochs", $"Head-first epochs must be fewer than the epochs ({v.Epochs}), so that the backbone trains in at least " +
+                    $"one; got {v.HeadFirstEpochs}. To train only the head, use feature extraction."));
+        }
         if (v.Mode == JobModeKind.Auto)
         {
             p.RemoveAll(problem => IgnoredByAuto.Contains(problem.Field));

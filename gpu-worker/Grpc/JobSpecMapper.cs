@@ -77,7 +77,13 @@ internal static class JobSpecMapper
             Seed = spec.Seed,
             Augmentation = augmentation.ToValues(),
             TimeBudgetSeconds = timeBudget,
+            // Auto mode compares its own class-balanced candidates; these are the manual modes' options.
+            ClassWeighting = mode == TrainingMode.Auto ? ClassWeightingKind.None : ToClassWeighting(spec.ClassWeighting),
+            ClassWeightBeta = spec.ClassWeightBeta != 0 ? spec.ClassWeightBeta : JobDefaults.ClassWeightBeta,
+            BalancedSampling = mode != TrainingMode.Auto && spec.BalancedSampling,
         };
+        if (kind == JobModeKind.FineTune)
+            values = values with { HeadFirstEpochs = spec.HasHeadFirstEpochs ? spec.HeadFirstEpochs : JobDefaults.HeadFirstEpochs(values.Epochs) };
         errors.AddRange(JobRules.Check(values).Select(p => $"{p.Field}: {p.Message}"));
         if (badClass is null && spec.ClassNames.Count >= 2 && spec.Items.Count > 0)
             errors.AddRange(TrainingDataRules.Check(spec.ClassNames, spec.Items.Where(i => i.Split != Split.Unspecified).Select(i => (i.ClassIndex, i.Split switch
@@ -137,8 +143,20 @@ internal static class JobSpecMapper
             Seed = spec.Seed,
             DatasetVersion = spec.DatasetVersion,
             TimeBudgetSeconds = timeBudget,
+            ClassWeighting = values.ClassWeighting,
+            ClassWeightBeta = values.ClassWeightBeta,
+            BalancedSampling = values.BalancedSampling,
+            HeadFirstEpochs = values.HeadFirstEpochs,
         };
     }
+
+    public static ClassWeightingKind ToClassWeighting(ClassWeighting weighting) => weighting switch
+    {
+        ClassWeighting.InverseFrequency => ClassWeightingKind.InverseFrequency,
+        ClassWeighting.EffectiveNumber => ClassWeightingKind.EffectiveNumber,
+        ClassWeighting.None or ClassWeighting.Unspecified => ClassWeightingKind.None,
+        _ => (ClassWeightingKind)(-1), // an unknown wire value: JobRules names it
+    };
 
     public static AugmentationOptions ToAugmentation(AugmentationSettings? a) => a is null
         ? AugmentationOptions.None

@@ -76,8 +76,8 @@ public sealed record Candidate(string Name, CandidateKind Kind, PreprocessingKin
         {
             var counts = new int[set.Classes];
             foreach (var l in labels) counts[l]++;
-            var present = counts.Count(c => c > 0);
-            rowWeights = labels.Select(l => (double)labels.Count / (present * counts[l])).ToArray();
+            var classWeights = Contracts.Jobs.ClassWeights.InverseFrequency(counts);
+            rowWeights = labels.Select(l => classWeights[l]).ToArray();
         }
         var (weights, info) = SoftmaxRegression.Fit(x, labels, set.Classes, C, LabelSmoothing, rowWeights, cancellationToken);
         return new FittedClassifier(this, preprocessing, weights, info, offset);

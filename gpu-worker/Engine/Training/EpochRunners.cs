@@ -50,14 +50,14 @@ internal static class Shuffle
 /// <summary>Frozen backbone: every image's features are computed once (or read from the cache), then each epoch
 /// trains only the head on those features.</summary>
 internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource source, FeatureCache cache, TrainingSpec spec,
-    Device device, ITrainingObserver observer, CancellationToken cancellationToken) : IEpochRunner
+    Device device, ITrainingObserver observer, CancellationToken cancellationToken, TrainingLoss trainingLoss) : IEpochRunner
 {
     private Dictionary<string, float[]>? _features;
 
     public TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch)
     {
         var features = Features();
-        var order = Shuffle.Order(train.Count, spec.Seed, epoch);
+        var order = ClassBalancedSampler.EpochOrder(spec, train, epoch);
         model.Head.train();
         double lossSum = 0;
         long correct = 0, seen = 0;
@@ -78,7 +78,7 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
             var input = torch.tensor(x, [count, dim]).to(device);
             var labels = torch.tensor(y).to(device);
             var logits = model.Head.forward(input);
-            var loss = nn.functional.cross_entropy(logits, labels);
+            var loss = trainingLoss.Compute(logits, labels);
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();
@@ -167,11 +167,18 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
 
 /// <summary>Trainable backbone stages: every epoch decodes and augments the training images and trains end to end.</summary>
 internal sealed class FineTuneEpochRunner(ClassifierModel model, BatchSource source, TrainingSpec spec, Device device,
-    CancellationToken cancellationToken) : IEpochRunner
+    CancellationToken cancellationToken, TrainingLoss trainingLoss) : IEpochRunner
 {
     public TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch)
     {
-        var order = Shuffle.Order(train.Count, spec.Seed, epoch);
+        var order = ClassBalancedSampler.EpochOrder(spec, train, epoch);
+        if (spec.BalancedSampling)
+        {
+            // Augmentation seeds follow an item's index in the list: listing the draws themselves gives an image
+            // drawn twice in an epoch two different augmentations.
+            train = [.. order.Select(i => train[i])];
+            order = [.. Enumerable.Range(0, order.Length)];
+        }
         long? augmentSeed = spec.Augmentation.IsNone ? null : spec.Seed;
         model.TrainMode();
         double lossSum = 0;
@@ -185,7 +192,7 @@ internal sealed class FineTuneEpochRunner(ClassifierModel model, BatchSource sou
             var input = torch.tensor(batch.Pixels, [batch.Count, 3, size, size]).to(device);
             var labels = torch.tensor(batch.Labels).to(device);
             var logits = model.forward(input);
-            var loss = nn.functional.cross_entropy(logits, labels);
+            var loss = trainingLoss.Compute(logits, labels);
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();

@@ -76,14 +76,28 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
             if (featureExtraction && !spec.Augmentation.IsNone)
                 observer.Log("warning", "Feature extraction caches un-augmented features, so augmentation is not applied; use fine-tuning to train with augmentation.");
 
+            using var trainingLoss = new TrainingLoss(spec, train, device);
+            LogImbalanceOptions(spec, trainingLoss, train.Count, observer);
+
             var pipeline = new TransformPipeline(spec.ImageSize, spec.Resize,
                 featureExtraction ? AugmentationOptions.None : spec.Augmentation, descriptor.Normalization);
             var source = new BatchSource(images, pipeline);
             IEpochRunner runner = featureExtraction
-                ? new FeatureEpochRunner(model, source, featureCache, spec, device, observer, cancellationToken)
-                : new FineTuneEpochRunner(model, source, spec, device, cancellationToken);
+                ? new FeatureEpochRunner(model, source, featureCache, spec, device, observer, cancellationToken, trainingLoss)
+                : new FineTuneEpochRunner(model, source, spec, device, cancellationToken, trainingLoss);
 
+            // The optimizer holds the stages that will train; during head-first epochs they are frozen (no gradient,
+            // so every optimizer skips them and their BatchNorm stays in eval mode) and join at the unfreeze.
             using var optimizer = CreateOptimizer(spec, model);
+            var headFirst = featureExtraction ? 0 : Math.Min(spec.HeadFirstEpochs, spec.Epochs);
+            if (headFirst > 0)
+            {
+                model.Freeze(-1);
+                observer.Log("info", headFirst >= spec.Epochs
+                    ? $"Head first: all {spec.Epochs} epochs train only the head; the backbone stays frozen."
+                    : $"Head first: epoch{(headFirst == 1 ? "" : "s")} 1{(headFirst == 1 ? "" : $"–{headFirst}")} train only the head (backbone frozen); " +
+                      $"from epoch {headFirst + 1} the backbone trains too, at the learning rate × {spec.BackboneLrMultiplier.ToString("G3", System.Globalization.CultureInfo.InvariantCulture)}.");
+            }
             var baseRates = optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
             Dictionary<string, Tensor>? best = null;
             var bestEpoch = 0;
@@ -95,6 +109,12 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
             for (var epoch = 0; epoch < spec.Epochs; epoch++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                if (headFirst > 0 && epoch == headFirst)
+                {
+                    model.Freeze(spec.UnfreezeStages);
+                    sinceBest = 0; // the unfrozen epochs get the whole patience to beat the head-only ones
+                    observer.Log("info", $"Epoch {epoch + 1}: {(spec.UnfreezeStages == 0 ? "the whole backbone unfreezes" : $"the backbone's last {spec.UnfreezeStages} stage(s) unfreeze")}.");
+                }
                 var factor = spec.LrFactor(epoch);
                 var groups = optimizer.ParamGroups.ToArray();
                 for (var g = 0; g < groups.Length; g++) groups[g].LearningRate = baseRates[g] * factor;
@@ -132,7 +152,8 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
                     throw new TrainingDivergedException(epoch + 1, DivergedMessage(epoch + 1, divergence, spec, featureExtraction));
                 }
 
-                if (spec.EarlyStoppingPatience > 0 && val.Count > 0 && sinceBest >= spec.EarlyStoppingPatience && epoch + 1 < spec.Epochs)
+                // Never during head-first epochs: the run would end before the backbone trains at all.
+                if (spec.EarlyStoppingPatience > 0 && val.Count > 0 && sinceBest >= spec.EarlyStoppingPatience && epoch + 1 < spec.Epochs && epoch >= headFirst)
                 {
                     observer.Log("info", $"Early stopping after epoch {epoch + 1}: validation accuracy has not improved for {sinceBest} epochs (best: epoch {bestEpoch}).");
                     stoppedEarly = true;
@@ -168,6 +189,24 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
         {
             model.Head.UseGenerator(null); // the generator is disposed on return; the model may outlive it
         }
+    }
+
+    /// <summary>Says what the class weights are and how epochs sample, and warns when both compensate for imbalance.</summary>
+    private static void LogImbalanceOptions(TrainingSpec spec, TrainingLoss loss, int trainImages, ITrainingObserver observer)
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        if (loss.Weights is { } weights)
+        {
+            var kind = spec.ClassWeighting == Contracts.Jobs.ClassWeightingKind.EffectiveNumber
+                ? $"effective number of samples, β {spec.ClassWeightBeta.ToString("G4", c)}"
+                : "inverse frequency";
+            observer.Log("info", $"Class-weighted loss ({kind}): " +
+                string.Join(", ", spec.ClassNames.Select((name, i) => $"{name} {weights[i].ToString("0.###", c)}")) + ".");
+        }
+        if (spec.BalancedSampling)
+            observer.Log("info", $"Class-balanced sampling: each epoch draws {trainImages} training images with replacement, every class equally often on average.");
+        if (loss.Weights is not null && spec.BalancedSampling)
+            observer.Log("warning", "Class weights and class-balanced sampling both compensate for imbalance; together they favour the rare classes twice over.");
     }
 
     /// <summary>A training loss above this is a divergence although finite: 100 × ln K, where ln K is the cross-entropy

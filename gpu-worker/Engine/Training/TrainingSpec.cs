@@ -46,6 +46,14 @@ public sealed record TrainingSpec
     public string DatasetVersion { get; init; } = "";
     /// <summary>Auto mode: wall-clock budget of the whole job in seconds.</summary>
     public int TimeBudgetSeconds { get; init; } = 60;
+    /// <summary>Manual modes: how the training loss weighs each class (<see cref="Contracts.Jobs.ClassWeights"/>).</summary>
+    public Contracts.Jobs.ClassWeightingKind ClassWeighting { get; init; }
+    /// <summary>β of <see cref="Contracts.Jobs.ClassWeightingKind.EffectiveNumber"/>.</summary>
+    public double ClassWeightBeta { get; init; } = Contracts.Jobs.JobDefaults.ClassWeightBeta;
+    /// <summary>Manual modes: epochs draw training images class-balanced (<see cref="ClassBalancedSampler"/>).</summary>
+    public bool BalancedSampling { get; init; }
+    /// <summary>Fine-tune: the first epochs train only the head, then <see cref="UnfreezeStages"/> unfreeze (0 = off).</summary>
+    public int HeadFirstEpochs { get; init; }
 
     /// <summary>The learning-rate factor of a 0-based epoch under <see cref="Schedule"/>.</summary>
     public double LrFactor(int epochIndex) => Schedule switch

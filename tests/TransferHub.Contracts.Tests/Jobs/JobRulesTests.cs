@@ -110,6 +110,67 @@ public sealed class JobRulesTests
         Assert.Equal("unfreezeStages", Assert.Single(JobRules.Check(FineTune() with { UnfreezeStages = 5 })).Field);
         Assert.Empty(JobRules.Check(FineTune() with { UnfreezeStages = 5, BackboneStages = null }));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(-0.5)]
+    [InlineData(double.NaN)]
+    public void AnEffectiveNumberBetaOutsideZeroToOneIsRefusedSayingWhatIsAllowed(double beta)
+    {
+        var problem = Assert.Single(JobRules.Check(FineTune() with { ClassWeighting = ClassWeightingKind.EffectiveNumber, ClassWeightBeta = beta }));
+
+        Assert.Equal("classWeightBeta", problem.Field);
+        Assert.StartsWith("The effective-number β must be above 0 and below 1 (typical: 0.9 to 0.9999); got ", problem.Message);
+        // Only effective-number weighting reads β.
+        Assert.Empty(JobRules.Check(FineTune() with { ClassWeighting = ClassWeightingKind.InverseFrequency, ClassWeightBeta = beta }));
+    }
+
+    [Fact]
+    public void ClassWeightsAndBalancedSamplingAreAcceptedInBothManualModesAndAnUnknownWeightingIsRefused()
+    {
+        var featureExtraction = FineTune() with { Mode = JobModeKind.FeatureExtraction, Augmentation = null, UnfreezeStages = 0 };
+        foreach (var values in new[] { FineTune(), featureExtraction })
+        {
+            Assert.Empty(JobRules.Check(values with { ClassWeighting = ClassWeightingKind.EffectiveNumber, ClassWeightBeta = 0.9999, BalancedSampling = true }));
+            Assert.Empty(JobRules.Check(values with { ClassWeighting = ClassWeightingKind.InverseFrequency }));
+        }
+        var problem = Assert.Single(JobRules.Check(FineTune() with { ClassWeighting = (ClassWeightingKind)7 }));
+        Assert.Equal(("classWeighting", "Class weighting must be none, inverseFrequency or effectiveNumber."), (problem.Field, problem.Message));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(9)]
+    public void HeadFirstEpochsFewerThanTheEpochsAreAccepted(int headFirst) =>
+        Assert.Empty(JobRules.Check(FineTune() with { HeadFirstEpochs = headFirst }));
+
+    [Fact]
+    public void HeadFirstEpochsThatLeaveNoEpochToFineTuneAreRefusedAndOnlyInFineTuning()
+    {
+        var problem = Assert.Single(JobRules.Check(FineTune() with { HeadFirstEpochs = 10 }));
+        Assert.Equal(("headFirstEpochs", "Head-first epochs must be fewer than the epochs (10), so that the backbone trains in at least one; got 10. " +
+            "To train only the head, use feature extraction."), (problem.Field, problem.Message));
+        Assert.Equal("Head-first epochs cannot be negative (0 turns them off).", Assert.Single(JobRules.Check(FineTune() with { HeadFirstEpochs = -1 })).Message);
+        // Feature extraction trains only the head anyway: the setting does not apply.
+        Assert.Empty(JobRules.Check(FineTune() with { Mode = JobModeKind.FeatureExtraction, Augmentation = null, UnfreezeStages = 0, HeadFirstEpochs = 50 }));
+        // Out-of-range epochs are reported once, on epochs.
+        Assert.Equal("epochs", Assert.Single(JobRules.Check(FineTune() with { Epochs = 0, EarlyStoppingPatience = 0, HeadFirstEpochs = 2 })).Field);
+    }
+
+    [Theory]
+    [InlineData(10)]
+    [InlineData(2)]
+    [InlineData(1)]
+    public void TheDefaultHeadFirstEpochsAlwaysLeaveAnEpochToFineTune(int epochs)
+    {
+        var headFirst = JobDefaults.HeadFirstEpochs(epochs);
+
+        Assert.InRange(headFirst, 0, epochs - 1);
+        Assert.Equal(Math.Min(JobDefaults.FineTuneHeadFirstEpochs, epochs - 1), headFirst);
+        Assert.Empty(JobRules.Check(FineTune() with { Epochs = epochs, EarlyStoppingPatience = 0, HeadFirstEpochs = headFirst }));
+    }
 }
 
 /// <summary>Auto mode (autopilot, ADR 014): its time budget is checked, the training recipe it ignores is not, and

@@ -2,11 +2,14 @@ using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using TransferHub.Contracts.Jobs;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Storage;
 using TransferHub.Web.Tests.Infrastructure;
 using TransferHub.Web.Tests.Jobs;
+using ClassWeighting = TransferHub.Worker.V1.ClassWeighting;
+using JobSpec = TransferHub.Worker.V1.JobSpec;
 
 namespace TransferHub.Web.Tests.Api;
 
@@ -100,6 +103,8 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
     [InlineData("""{"seed":9223372036854775807,"repeats":3}""", "seed")]
     [InlineData("""{"seed":-4}""", "seed")]
     [InlineData("""{"backbone":"../../etc/passwd"}""", "backbone")]
+    [InlineData("""{"mode":"fineTune","headFirstEpochs":10}""", "headFirstEpochs")]
+    [InlineData("""{"classWeighting":"effectiveNumber","classWeightBeta":1}""", "classWeightBeta")]
     public async Task SettingsAWorkerWouldRefuseAreAnswered400WithTheirFieldAndNothingIsQueued(string body, string field)
     {
         var (s, datasetId) = await DatasetAsync();
@@ -114,6 +119,43 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
         Assert.NotEmpty(errors.GetProperty(field).EnumerateArray().Single().GetString()!);
         await using var db = await app.DbAsync();
         Assert.Equal(0, await db.Jobs.CountAsync(j => j.DatasetId == datasetId));
+    }
+
+    [Fact]
+    public async Task ClassImbalanceOptionsAndHeadFirstEpochsGoFromTheApiIntoTheStoredSpecAndTheRunsSettings()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await app.ApiClientAsync(s.EditorId);
+
+        var id = Assert.Single(Ids(await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new
+        {
+            backbone = Backbone, mode = "fineTune", epochs = 4, headFirstEpochs = 2, classWeighting = "effectiveNumber", classWeightBeta = 0.99,
+            balancedSampling = true,
+        })).JsonAsync(HttpStatusCode.Created)));
+
+        var job = await JobAsync(id);
+        var settings = JsonSerializer.Deserialize<JobSettings>(job.SettingsJson)!;
+        Assert.Equal((ClassWeightingKind.EffectiveNumber, 0.99, true, 2), (settings.ClassWeighting, settings.ClassWeightBeta, settings.BalancedSampling, settings.HeadFirstEpochs));
+        var spec = JobSpec.Parser.ParseFrom(job.Spec);
+        Assert.Equal((ClassWeighting.EffectiveNumber, 0.99f, true, true, 2),
+            (spec.ClassWeighting, spec.ClassWeightBeta, spec.BalancedSampling, spec.HasHeadFirstEpochs, spec.HeadFirstEpochs));
+        var shown = (await (await editor.GetAsync($"api/v1/jobs/{id}")).JsonAsync()).GetProperty("settings");
+        Assert.Equal("2 epoch(s) with the backbone frozen", shown.GetProperty("Head first").GetString());
+        Assert.Equal("effective number (β 0.99)", shown.GetProperty("Class weights").GetString());
+        Assert.Equal("class-balanced", shown.GetProperty("Sampling").GetString());
+
+        // Left out: fine-tuning takes the default head-first epochs (fewer when the epochs are few) and sends them, since
+        // absent means "the worker's default" on the wire; feature extraction sends none; unweighted sends no β.
+        var fineTune = JobSpec.Parser.ParseFrom((await JobAsync(Assert.Single(Ids(await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs",
+            new { backbone = Backbone, mode = "fineTune", epochs = 1, earlyStoppingPatience = 0 })).JsonAsync(HttpStatusCode.Created))))).Spec);
+        Assert.Equal((true, JobDefaults.HeadFirstEpochs(1), ClassWeighting.None, false), (fineTune.HasHeadFirstEpochs, fineTune.HeadFirstEpochs,
+            fineTune.ClassWeighting, fineTune.BalancedSampling));
+        var inverse = JobSpec.Parser.ParseFrom((await JobAsync(Assert.Single(Ids(await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs",
+            new { backbone = Backbone, classWeighting = "inverseFrequency" })).JsonAsync(HttpStatusCode.Created))))).Spec);
+        Assert.Equal((false, ClassWeighting.InverseFrequency, 0f), (inverse.HasHeadFirstEpochs, inverse.ClassWeighting, inverse.ClassWeightBeta));
+
+        await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone, classWeighting = "sideways" }))
+            .ProblemAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]

@@ -38,8 +38,11 @@ internal static class JobsApi
                 FormattableString.Invariant($"1 to {JobRules.MaxTimeBudgetSeconds}; it ignores the training recipe and refuses augmentation; featureExtraction: frozen backbone, ") +
                 FormattableString.Invariant($"learning rate {JobDefaults.FeatureExtractionLearningRate}, {JobDefaults.FeatureExtractionEpochs} epochs, no augmentation; fineTune: ") +
                 FormattableString.Invariant($"last stage unfrozen, {JobDefaults.FineTuneLearningRate}, cosine, {JobDefaults.FineTuneEpochs} epochs, light ") +
-                "augmentation). A body without mode is featureExtraction, as it always was in v1 (the form's default is auto). " +
-                "backbone is required. Settings the form (and a worker) would refuse are answered 400 with every problem " +
+                FormattableString.Invariant($"augmentation, {JobDefaults.FineTuneHeadFirstEpochs} head-first epoch(s) (headFirstEpochs: the backbone stays frozen that long, ") +
+                "at most epochs − 1)). A body without mode is featureExtraction, as it always was in v1 (the form's default is auto). " +
+                "backbone is required. Class imbalance, in the manual modes (auto ignores it and compares its own class-balanced candidates): classWeighting none (default), inverseFrequency " +
+                FormattableString.Invariant($"(n / (K·n_c)) or effectiveNumber (Cui et al. 2019, with classWeightBeta, default {JobDefaults.ClassWeightBeta}), and ") +
+                "balancedSampling (each epoch draws every class equally often). Settings the form (and a worker) would refuse are answered 400 with every problem " +
                 "in `errors` (by field) and `problems`; so is a backbone that no enabled worker offers (the message lists the offered " +
                 "ones). A dataset that cannot train yet (fewer than 2 classes, no train split, a class without training images) is 409. " +
                 "`warnings` in the answer say what the run's numbers will mean (e.g. no held-out images: evaluated on training images).")
@@ -120,7 +123,11 @@ internal static class JobsApi
             var merged = JsonSerializer.SerializeToNode(JobSettings.ForMode(mode), json)!.AsObject();
             Overlay(merged, body);
             var strict = new JsonSerializerOptions(json) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
-            return merged.Deserialize<JobSettings>(strict)!;
+            var settings = merged.Deserialize<JobSettings>(strict)!;
+            // Left out, the head-first default leaves at least one of the body's epochs to fine-tune (as the worker's does).
+            if (settings.Mode == TrainingMode.FineTune && Field(body, "headFirstEpochs") is null)
+                settings.HeadFirstEpochs = JobDefaults.HeadFirstEpochs(settings.Epochs);
+            return settings;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {

@@ -41,6 +41,15 @@ public sealed class JobSettings
     public int Repeats { get; set; } = 1;
     /// <summary>Auto mode: the wall-clock budget of the whole run (feature extraction included), in seconds.</summary>
     public int TimeBudgetSeconds { get; set; } = JobDefaults.AutoTimeBudgetSeconds;
+    /// <summary>How the training loss weighs each class (<see cref="ClassWeights"/>); none for runs stored before it existed.</summary>
+    public ClassWeightingKind ClassWeighting { get; set; }
+    /// <summary>β of effective-number class weights.</summary>
+    public double ClassWeightBeta { get; set; } = JobDefaults.ClassWeightBeta;
+    /// <summary>Each epoch draws training images class-balanced (with replacement) instead of each once.</summary>
+    public bool BalancedSampling { get; set; }
+    /// <summary>Fine-tuning: epochs that train only the head before the stages unfreeze (0 = off, as in runs stored
+    /// before it existed; <see cref="ForMode"/> gives the default).</summary>
+    public int HeadFirstEpochs { get; set; }
 
     /// <summary>Sensible defaults (<see cref="JobDefaults"/>, shared with the worker): a frozen backbone trains a head fast
     /// at a larger step for more epochs (features are cached, so epochs are cheap, and augmentation would defeat the
@@ -56,7 +65,7 @@ public sealed class JobSettings
         return mode == TrainingMode.FineTune
             ? new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 1, LearningRate = JobDefaults.LearningRate(kind),
                 Epochs = JobDefaults.Epochs(kind), EarlyStoppingPatience = JobDefaults.FineTunePatience, Augment = true,
-                Schedule = ScheduleChoice.Cosine, ImageSize = inputSize }
+                Schedule = ScheduleChoice.Cosine, ImageSize = inputSize, HeadFirstEpochs = JobDefaults.HeadFirstEpochs(JobDefaults.Epochs(kind)) }
             : new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 0, LearningRate = JobDefaults.LearningRate(kind),
                 Epochs = JobDefaults.Epochs(kind), EarlyStoppingPatience = JobDefaults.FeatureExtractionPatience, Augment = false,
                 ImageSize = inputSize };
@@ -89,6 +98,10 @@ public sealed class JobSettings
         Repeats = Repeats,
         Augmentation = Augment ? Augmentation.ToValues() : null,
         TimeBudgetSeconds = TimeBudgetSeconds,
+        ClassWeighting = ClassWeighting,
+        ClassWeightBeta = ClassWeightBeta,
+        BalancedSampling = BalancedSampling,
+        HeadFirstEpochs = HeadFirstEpochs,
     };
 
     private static JobModeKind Kind(TrainingMode mode) => mode switch
@@ -134,6 +147,7 @@ public sealed class JobSettings
         }));
         rows.Add(new("Learning rate", LearningRate.ToString("0.#####", c)));
         if (Mode == TrainingMode.FineTune) rows.Add(new("Backbone LR ×", BackboneLrMultiplier.ToString("0.###", c)));
+        if (Mode == TrainingMode.FineTune && HeadFirstEpochs > 0) rows.Add(new("Head first", $"{HeadFirstEpochs} epoch(s) with the backbone frozen"));
         if (WeightDecay > 0) rows.Add(new("Weight decay", WeightDecay.ToString("0.#####", c)));
         rows.Add(new("Schedule", Schedule == ScheduleChoice.Step ? $"step every {StepSize}" : Schedule.ToString().ToLowerInvariant()));
         rows.Add(new("Epochs", Epochs.ToString(c)));
@@ -141,6 +155,11 @@ public sealed class JobSettings
         rows.Add(new("Image size", $"{ImageSize} px{(CenterCrop ? ", centre crop" : "")}"));
         rows.Add(new("Augmentation", Augment && Mode == TrainingMode.FineTune ? "on" : "off"));
         rows.Add(new("Early stopping", EarlyStoppingPatience == 0 ? "off" : $"patience {EarlyStoppingPatience}"));
+        if (ClassWeighting != ClassWeightingKind.None)
+            rows.Add(new("Class weights", ClassWeighting == ClassWeightingKind.EffectiveNumber
+                ? $"effective number (β {ClassWeightBeta.ToString("0.#####", c)})"
+                : "inverse frequency"));
+        if (BalancedSampling) rows.Add(new("Sampling", "class-balanced"));
         rows.Add(new("Seed", seed.ToString(c)));
         return rows;
     }

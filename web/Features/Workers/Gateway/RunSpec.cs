@@ -49,8 +49,18 @@ public static class RunSpec
             EarlyStoppingPatience = s.EarlyStoppingPatience,
             Seed = request.Seed,
             DatasetVersion = request.DatasetVersion,
+            ClassWeighting = s.ClassWeighting switch
+            {
+                ClassWeightingKind.InverseFrequency => ClassWeighting.InverseFrequency,
+                ClassWeightingKind.EffectiveNumber => ClassWeighting.EffectiveNumber,
+                _ => ClassWeighting.None,
+            },
+            ClassWeightBeta = s.ClassWeighting == ClassWeightingKind.EffectiveNumber ? (float)s.ClassWeightBeta : 0,
+            BalancedSampling = s.BalancedSampling,
         };
         if (s.Augment && fineTune) spec.Augmentation = ToWire(s.Augmentation);
+        // Always explicit, so that 0 stays "off" on the wire (absent would be the worker's default).
+        if (fineTune) spec.HeadFirstEpochs = s.HeadFirstEpochs;
         spec.ClassNames.AddRange(request.ClassNames);
         spec.Items.AddRange(request.Images.Select(i => new DatasetItem { Sha256 = i.Sha256, ClassIndex = i.ClassIndex, Split = ToWire(i.Split) }));
         return spec.ToByteArray();
