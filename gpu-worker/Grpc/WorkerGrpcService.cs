@@ -24,8 +24,11 @@ public sealed class WorkerGrpcService(
     ModelStore models,
     JobRunner jobs,
     Predictor predictor,
-    OnnxExporter onnxExporter) : WorkerService.WorkerServiceBase
+    OnnxExporter onnxExporter,
+    FeatureCache featureCache) : WorkerService.WorkerServiceBase
 {
+    private const int MaxRangeTestSteps = 500;
+
     private const int MaxImageBytes = 64 * 1024 * 1024;
     private const int MaxPreviewCount = 64;
     private const int ModelChunkBytes = 256 * 1024;
@@ -125,6 +128,36 @@ public sealed class WorkerGrpcService(
             throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
         }
         await Stream(run, 0, responseStream, context);
+    }
+
+    public override async Task<FindLearningRateResponse> FindLearningRate(FindLearningRateRequest request, ServerCallContext context)
+    {
+        if (request.Spec is null) throw new RpcException(new Status(StatusCode.InvalidArgument, "spec is required: the job whose learning rate to find."));
+        if (request.Steps is < 0 or > MaxRangeTestSteps)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"steps must be 0 (= 100) to {MaxRangeTestSteps}; got {request.Steps}."));
+        var spec = JobSpecMapper.ToTrainingSpec(request.Spec, backbones, images);
+        if (spec.Mode == TrainingMode.Auto)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Auto mode has no learning rate to find: its classifiers are trained to convergence."));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // libtorch work on a thread of its own, like a job's; the client's cancellation stops it within a batch.
+        var test = await Task.Factory.StartNew(
+            () => new Trainer(backbones, images, featureCache, runtime.Device).FindLearningRate(spec, request.Steps == 0 ? 100 : request.Steps,
+                IgnoringObserver.Instance, context.CancellationToken),
+            context.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (test.Points.Count < 3)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"The range test stopped after {test.Points.Count} step(s): the loss was not finite from the smallest rates on. Check the data."));
+        var suggestion = test.Suggest();
+        var response = new FindLearningRateResponse
+        {
+            Suggested = suggestion.Suggested,
+            Minimum = suggestion.Minimum,
+            Steepest = suggestion.Steepest,
+            Explanation = suggestion.Explanation,
+            Seconds = clock.Elapsed.TotalSeconds,
+        };
+        response.Points.AddRange(test.Points.Select(p => new LearningRatePoint { LearningRate = p.LearningRate, Loss = p.Loss, SmoothedLoss = p.SmoothedLoss }));
+        return response;
     }
 
     public override Task WatchJob(WatchJobRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context) =>

@@ -31,7 +31,9 @@ internal readonly record struct TrainPass(float Loss, float Accuracy, bool Diver
 internal interface IEpochRunner
 {
     /// <summary>Trains one epoch; stops at the first batch whose loss is not finite (see <see cref="TrainPass.Diverged"/>).</summary>
-    TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch);
+    /// <param name="afterBatch">Called with each batch's loss after its step; false ends the epoch there (the
+    /// learning-rate range test sets the next batch's rate in it).</param>
+    TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch, Func<float, bool>? afterBatch = null);
     EvaluationPass Evaluate(IReadOnlyList<DatasetEntry> items);
 }
 
@@ -54,7 +56,7 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
 {
     private Dictionary<string, float[]>? _features;
 
-    public TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch)
+    public TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch, Func<float, bool>? afterBatch = null)
     {
         var features = Features();
         var order = ClassBalancedSampler.EpochOrder(spec, train, epoch);
@@ -89,6 +91,7 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
             // The loss is read every batch anyway, so checking it costs nothing; after a non-finite loss the
             // weights are (or will be) NaN, and further steps cannot recover.
             if (!float.IsFinite(batchLoss)) return new TrainPass((float)(lossSum / seen), (float)correct / seen, Diverged: true);
+            if (afterBatch is not null && !afterBatch(batchLoss)) return new TrainPass((float)(lossSum / seen), (float)correct / seen, Diverged: false);
         }
         return new TrainPass((float)(lossSum / train.Count), (float)correct / train.Count, Diverged: false);
     }
@@ -169,7 +172,7 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
 internal sealed class FineTuneEpochRunner(ClassifierModel model, BatchSource source, TrainingSpec spec, Device device,
     CancellationToken cancellationToken, TrainingLoss trainingLoss) : IEpochRunner
 {
-    public TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch)
+    public TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch, Func<float, bool>? afterBatch = null)
     {
         var order = ClassBalancedSampler.EpochOrder(spec, train, epoch);
         if (spec.BalancedSampling)
@@ -201,6 +204,7 @@ internal sealed class FineTuneEpochRunner(ClassifierModel model, BatchSource sou
             correct += logits.argmax(1).eq(labels).sum().item<long>();
             seen += batch.Count;
             if (!float.IsFinite(batchLoss)) return new TrainPass((float)(lossSum / seen), (float)correct / seen, Diverged: true);
+            if (afterBatch is not null && !afterBatch(batchLoss)) break;
         }
         // No batch of at least 2 images: nothing trained, which is not a divergence.
         return seen == 0 ? new TrainPass(float.NaN, float.NaN, Diverged: false) : new TrainPass((float)(lossSum / seen), (float)correct / seen, Diverged: false);

@@ -69,7 +69,8 @@ public sealed class LearningRateRangeTest
         var minimumIndex = _points.IndexOf(minimum);
         var steepest = minimum;
         var steepestSlope = 0.0;
-        for (var i = 1; i <= minimumIndex; i++)
+        // The first points' average rests on few batches: skip the first tenth (fastai skips the start too).
+        for (var i = Math.Max(1, _points.Count / 10); i <= minimumIndex; i++)
         {
             var slope = (_points[i].SmoothedLoss - _points[i - 1].SmoothedLoss) / (Math.Log10(_points[i].LearningRate) - Math.Log10(_points[i - 1].LearningRate));
             if (slope < steepestSlope) (steepestSlope, steepest) = (slope, _points[i]);

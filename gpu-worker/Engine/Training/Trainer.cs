@@ -42,21 +42,7 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
         var clock = Stopwatch.StartNew();
         // Dropout draws from the job's own generator, never from the global one other jobs use.
         using var generator = new torch.Generator(unchecked((ulong)spec.Seed), device);
-        // Initialisation draws from torch's global generator: seeded and built as one section no other job can enter.
-        var model = TorchRandom.Seeded(spec.Seed, () =>
-        {
-            var backbone = backbones.Create(spec.Backbone);
-            try
-            {
-                return new ClassifierModel(backbone,
-                    new ClassifierHead(backbone.Descriptor.FeatureDim, spec.ClassNames.Count, spec.HiddenUnits, spec.Dropout));
-            }
-            catch
-            {
-                backbone.Dispose();
-                throw;
-            }
-        });
+        var model = CreateModel(spec);
         var backbone = model.Backbone;
         var descriptor = backbone.Descriptor;
         model.Head.UseGenerator(generator);
@@ -79,12 +65,7 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
             using var trainingLoss = new TrainingLoss(spec, train, device);
             LogImbalanceOptions(spec, trainingLoss, train.Count, observer);
 
-            var pipeline = new TransformPipeline(spec.ImageSize, spec.Resize,
-                featureExtraction ? AugmentationOptions.None : spec.Augmentation, descriptor.Normalization);
-            var source = new BatchSource(images, pipeline);
-            IEpochRunner runner = featureExtraction
-                ? new FeatureEpochRunner(model, source, featureCache, spec, device, observer, cancellationToken, trainingLoss)
-                : new FineTuneEpochRunner(model, source, spec, device, cancellationToken, trainingLoss);
+            var runner = CreateRunner(spec, model, trainingLoss, observer, cancellationToken);
 
             // The optimizer holds the stages that will train; during head-first epochs they are frozen (no gradient,
             // so every optimizer skips them and their BatchNorm stays in eval mode) and join at the unfreeze.
@@ -207,6 +188,87 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
             observer.Log("info", $"Class-balanced sampling: each epoch draws {trainImages} training images with replacement, every class equally often on average.");
         if (loss.Weights is not null && spec.BalancedSampling)
             observer.Log("warning", "Class weights and class-balanced sampling both compensate for imbalance; together they favour the rare classes twice over.");
+    }
+
+    /// <summary>The job's classifier: its backbone and a new head. Initialisation draws from torch's global generator:
+    /// seeded and built as one section no other job can enter.</summary>
+    private ClassifierModel CreateModel(TrainingSpec spec) => TorchRandom.Seeded(spec.Seed, () =>
+    {
+        var backbone = backbones.Create(spec.Backbone);
+        try
+        {
+            return new ClassifierModel(backbone,
+                new ClassifierHead(backbone.Descriptor.FeatureDim, spec.ClassNames.Count, spec.HiddenUnits, spec.Dropout));
+        }
+        catch
+        {
+            backbone.Dispose();
+            throw;
+        }
+    });
+
+    /// <summary>Feature extraction trains the head on cached features; fine-tuning trains end to end on augmented images.</summary>
+    private IEpochRunner CreateRunner(TrainingSpec spec, ClassifierModel model, TrainingLoss trainingLoss, ITrainingObserver observer,
+        CancellationToken cancellationToken)
+    {
+        var featureExtraction = spec.Mode == TrainingMode.FeatureExtraction;
+        var pipeline = new TransformPipeline(spec.ImageSize, spec.Resize,
+            featureExtraction ? AugmentationOptions.None : spec.Augmentation, model.Backbone.Descriptor.Normalization);
+        var source = new BatchSource(images, pipeline);
+        return featureExtraction
+            ? new FeatureEpochRunner(model, source, featureCache, spec, device, observer, cancellationToken, trainingLoss)
+            : new FineTuneEpochRunner(model, source, spec, device, cancellationToken, trainingLoss);
+    }
+
+    /// <summary>
+    /// The learning-rate range test (<see cref="LearningRateRangeTest"/>; Smith 2017, fastai's <c>lr_find</c>) for the
+    /// job as <paramref name="spec"/> describes it: the same model, loss, optimizer and data (feature extraction on the
+    /// cached features, fine-tuning end to end on augmented images, with the backbone's rate at the multiplier's ratio),
+    /// trained from scratch for up to <paramref name="steps"/> mini-batches at rates rising from 1e-7 to 10. Nothing is
+    /// kept: the model is thrown away.
+    /// </summary>
+    /// <exception cref="ArgumentException">auto mode (it has no learning rate), or no training images</exception>
+    public LearningRateRangeTest FindLearningRate(TrainingSpec spec, int steps, ITrainingObserver observer, CancellationToken cancellationToken)
+    {
+        if (spec.Mode == TrainingMode.Auto) throw new ArgumentException("Auto mode has no learning rate to find: its classifiers are trained to convergence.");
+        var train = spec.Items.Where(i => i.Split == DataSplit.Train).ToList();
+        if (train.Count == 0) throw new ArgumentException("The range test needs training images.");
+        using var generator = new torch.Generator(unchecked((ulong)spec.Seed), device);
+        using var model = CreateModel(spec);
+        model.Head.UseGenerator(generator);
+        try
+        {
+            model.Freeze(spec.Mode == TrainingMode.FeatureExtraction ? -1 : spec.UnfreezeStages);
+            model.to(device);
+            using var trainingLoss = new TrainingLoss(spec, train, device);
+            var runner = CreateRunner(spec, model, trainingLoss, observer, cancellationToken);
+            using var optimizer = CreateOptimizer(spec, model);
+            var groups = optimizer.ParamGroups.ToArray();
+            var ratios = groups.Select(g => g.LearningRate / groups[0].LearningRate).ToArray();
+            var test = new LearningRateRangeTest(steps: steps);
+            void SetRate(int step)
+            {
+                for (var g = 0; g < groups.Length; g++) groups[g].LearningRate = test.LearningRate(step) * ratios[g];
+            }
+            SetRate(0);
+            var going = true;
+            for (var epoch = 0; going && test.Points.Count < steps; epoch++)
+            {
+                var before = test.Points.Count;
+                var pass = runner.TrainEpoch(train, optimizer, epoch, loss =>
+                {
+                    going = test.Record(loss);
+                    if (going) SetRate(test.Points.Count);
+                    return going;
+                });
+                if (pass.Diverged || test.Points.Count == before) break; // a non-finite loss, or nothing trained
+            }
+            return test;
+        }
+        finally
+        {
+            model.Head.UseGenerator(null);
+        }
     }
 
     /// <summary>A training loss above this is a divergence although finite: 100 × ln K, where ln K is the cross-entropy

@@ -16,6 +16,15 @@ public interface ITrainingObserver
     void Candidate(Autopilot.CandidateScore score) { }
 }
 
+/// <summary>An observer that keeps nothing (a learning-rate range test reports its result, not its progress).</summary>
+public sealed class IgnoringObserver : ITrainingObserver
+{
+    public static readonly IgnoringObserver Instance = new();
+    public void Started(TrainingStarted started) { }
+    public void Epoch(EpochResult epoch) { }
+    public void Log(string level, string message) { }
+}
+
 /// <summary>
 /// Thrown by <see cref="Trainer.Run"/> when training diverged: a training loss, the validation loss/accuracy or the
 /// trained weights became NaN or infinite. The epoch in which it happened has already been reported to the
