@@ -39,7 +39,7 @@ public sealed class AutoRunTests(ITestOutputHelper output) : HostedTest(output)
         Assert.True(selection.IsFinal);
         Assert.Equal(selection.Leaderboard[0].Name, selection.Winner);
         Assert.Equal(Enumerable.Range(1, selection.Leaderboard.Count), selection.Leaderboard.Select(c => c.Rank));
-        Assert.Contains(selection.Leaderboard, c => c.Name == "nearest-class-mean"); // the first candidate always runs
+        Assert.Contains(selection.Leaderboard, c => c.Name == "logreg-std-ls0.1-C0.1"); // the first candidate always runs
         Assert.All(selection.Leaderboard, c =>
         {
             Assert.InRange(c.CvMean, c.CiLow - 1e-6, c.CiHigh + 1e-6);

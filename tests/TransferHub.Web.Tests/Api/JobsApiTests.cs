@@ -122,6 +122,29 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
     }
 
     [Fact]
+    public async Task TheLearningRateFinderChecksSettingsAndRolesBeforeAnyWorkerIsAsked()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await app.ApiClientAsync(s.EditorId);
+
+        var auto = await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/lr-finder", new { backbone = Backbone, mode = "auto" }))
+            .JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("Auto mode has no learning rate", auto.GetProperty("errors").GetProperty("mode")[0].GetString());
+        var bad = await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/lr-finder", new { backbone = Backbone, batchSize = 0 }))
+            .JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["batchSize"], bad.GetProperty("errors").EnumerateObject().Select(e => e.Name));
+        var viewer = await app.ApiClientAsync(s.ViewerId);
+        await (await viewer.PostJsonAsync($"api/v1/datasets/{datasetId}/lr-finder", new { backbone = Backbone })).ProblemAsync(HttpStatusCode.Forbidden);
+        var outsider = await app.ApiClientAsync(s.OutsiderId);
+        await (await outsider.PostJsonAsync($"api/v1/datasets/{datasetId}/lr-finder", new { backbone = Backbone })).ProblemAsync(HttpStatusCode.NotFound);
+        // No worker here: the settings pass, and the answer says no worker could run it (nothing is queued either way).
+        var none = await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/lr-finder", new { backbone = Backbone })).JsonAsync(HttpStatusCode.Conflict);
+        Assert.Contains("worker", none.GetProperty("detail").GetString());
+        await using var db = await app.DbAsync();
+        Assert.Equal(0, await db.Jobs.CountAsync(j => j.DatasetId == datasetId));
+    }
+
+    [Fact]
     public async Task ClassImbalanceOptionsAndHeadFirstEpochsGoFromTheApiIntoTheStoredSpecAndTheRunsSettings()
     {
         var (s, datasetId) = await DatasetAsync();

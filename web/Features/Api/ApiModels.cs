@@ -71,3 +71,11 @@ public sealed record ApiLeaderboard(bool Final, string? Winner, string? WinnerRe
 /// (<c>accuracy</c>, or <c>macro_f1</c> when the classes are imbalanced), with its 95 % t-interval <c>ciLow</c>–<c>ciHigh</c>.</summary>
 public sealed record ApiCandidate(int Rank, string Name, string Params, string Metric, double? CvMean, double? CiLow, double? CiHigh,
     double? MacroF1, int Folds, double Seconds);
+
+/// <summary>One step of the learning-rate range test: rate, batch loss and smoothed loss (nats).</summary>
+public sealed record ApiLearningRateStep(double LearningRate, double Loss, double SmoothedLoss);
+
+/// <summary>A learning-rate range test: the suggested rate (the rate at the smoothed loss's minimum / 10), the minimum's
+/// and the steepest descent's rates, a sentence, the seconds it took on which worker, and the curve.</summary>
+public sealed record ApiLearningRateCurve(double Suggested, double Minimum, double Steepest, string Explanation, double Seconds, string Worker,
+    IReadOnlyList<ApiLearningRateStep> Steps);

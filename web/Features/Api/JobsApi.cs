@@ -49,6 +49,28 @@ internal static class JobsApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
 
+        api.MapPost("/datasets/{datasetId:int}/lr-finder", async (int datasetId, HttpRequest request, ClaimsPrincipal user,
+                LearningRateFinderService finder, IOptions<JsonOptions> json, CancellationToken ct) =>
+            {
+                var settings = SettingsFrom(await ApiBody.ReadJsonObjectAsync(request, ct), json.Value.SerializerOptions);
+                var found = await finder.FindAsync(user.GetUserId(), datasetId, settings, cancellationToken: ct);
+                var curve = found.Curve ?? throw new RuleViolationException(found.Problem ?? "The range test gave no curve.");
+                return TypedResults.Ok(new ApiLearningRateCurve(curve.Suggested, curve.Minimum, curve.Steepest, curve.Explanation, curve.Seconds,
+                    curve.WorkerName, [.. curve.Steps.Select(s => new ApiLearningRateStep(s.LearningRate, s.Loss, s.SmoothedLoss))]));
+            })
+            .RequestBody<JobSettings>("application/json")
+            .WithTags("Jobs").WithName("FindLearningRate")
+            .WithSummary("The learning-rate range test (Smith 2017; fastai's lr_find) for these launch settings: loss against learning rate " +
+                "and a suggested rate (editors and owners). Nothing is queued or stored.")
+            .WithDescription("The body is the one POST /datasets/{datasetId}/jobs takes (mode featureExtraction or fineTune; auto has no " +
+                "learning rate and is 400). A worker trains the run's model from scratch for up to 100 mini-batches at rates rising from " +
+                "1e-7 to 10 and stops once the smoothed loss exceeds 4× its minimum; suggested = the rate at the minimum / 10. Seconds for " +
+                "feature extraction (cached features), about 100 training batches for fine-tuning. Settings a worker would refuse are 400; a " +
+                "dataset that cannot train, or no worker answering, is 409.")
+            .Produces<ApiLearningRateCurve>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+
         var job = api.MapGroup("/jobs/{jobId:int}").WithTags("Jobs");
         job.MapGet("", async (int jobId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
                 TypedResults.Ok(ApiJob.From(await jobs.GetAsync(user.GetUserId(), jobId, ct) ?? throw new NotFoundException("Run"))))

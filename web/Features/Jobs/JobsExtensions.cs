@@ -23,6 +23,7 @@ public static class JobsExtensions
         builder.Services.AddSingleton<JobScheduler>();
         builder.Services.AddHostedService(services => services.GetRequiredService<JobScheduler>());
         builder.Services.AddScoped<RunLauncher>();
+        builder.Services.AddScoped<LearningRateFinderService>();
         builder.Services.AddScoped<JobService>();
     }
 }

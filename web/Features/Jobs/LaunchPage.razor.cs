@@ -1,3 +1,4 @@
+using TransferHub.Web.Features.Workers.Gateway;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using TransferHub.Web.Data;
@@ -71,8 +72,40 @@ public partial class LaunchPage
     }
 
     /// <summary>Switching mode brings that mode's defaults, keeping the backbone, image size and seed.</summary>
+    [Inject]
+    private LearningRateFinderService Finder { get; set; } = default!;
+
+    private bool _finding;
+    private LearningRateCurve? _lrCurve;
+    private string? _lrProblem;
+
+    /// <summary>Runs the learning-rate range test for the form's settings on a worker and shows its curve.</summary>
+    private async Task FindLearningRateAsync()
+    {
+        _finding = true;
+        _lrCurve = null;
+        _lrProblem = null;
+        try
+        {
+            await TryAsync(async () =>
+            {
+                var found = await Finder.FindAsync(UserId, DatasetId, _settings);
+                (_lrCurve, _lrProblem) = (found.Curve, found.Problem);
+            }, null);
+        }
+        finally
+        {
+            _finding = false;
+        }
+    }
+
+    private void UseLearningRate(double rate) => _settings.LearningRate = double.Parse(rate.ToString("G2", System.Globalization.CultureInfo.InvariantCulture),
+        System.Globalization.CultureInfo.InvariantCulture);
+
     private void ModeChanged(TrainingMode mode)
     {
+        _lrCurve = null;
+        _lrProblem = null;
         var fresh = JobSettings.ForMode(mode, _settings.Backbone, _settings.ImageSize);
         fresh.Seed = _settings.Seed;
         fresh.Repeats = _settings.Repeats;

@@ -100,6 +100,21 @@ public sealed class RunLauncher(
         return new LaunchOutcome([.. jobs.Select(j => j.Id)], content.Check.Warnings);
     }
 
+    /// <summary>The run spec <paramref name="settings"/> would queue (the first seed), checked as a launch is, without
+    /// queueing anything: what the learning-rate finder sends a worker.</summary>
+    /// <exception cref="InvalidInputException">Settings out of range, or a backbone no enabled worker offers.</exception>
+    /// <exception cref="RuleViolationException">The dataset cannot train.</exception>
+    internal async Task<byte[]> CheckedSpecAsync(string userId, int datasetId, JobSettings settings, CancellationToken cancellationToken)
+    {
+        Refuse(settings.Problems());
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
+        await RequireOfferedAsync(db, settings, cancellationToken);
+        var content = await TrainableContentAsync(db, datasetId, cancellationToken);
+        if (content.Problems() is { Count: > 0 } dataProblems) throw new RuleViolationException(string.Join(" ", dataProblems));
+        return RunSpec.Encode(new TrainingRequest(settings, settings.Seed, content.ClassNames, content.Items, content.Version));
+    }
+
     private static void Refuse(IReadOnlyList<JobProblem> problems)
     {
         if (problems.Count > 0) throw new InvalidInputException([.. problems.Select(p => (p.Field, p.Message))]);

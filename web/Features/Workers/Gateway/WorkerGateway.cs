@@ -135,6 +135,21 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
             return true;
         }, cancellationToken);
 
+    /// <summary>The learning-rate range test of a run spec (<see cref="RunSpec.Encode"/>) on a worker that has its images:
+    /// up to <paramref name="steps"/> mini-batches (0 = 100) at rates from 1e-7 to 10; nothing is kept.</summary>
+    /// <exception cref="WorkerRefusedException">InvalidInput: the worker refuses the settings (its reason); Precondition:
+    /// images missing or the loss not finite from the start.</exception>
+    public async Task<LearningRateCurve> FindLearningRateAsync(WorkerNode worker, byte[] spec, int steps, CancellationToken cancellationToken)
+    {
+        var parsed = JobSpec.Parser.ParseFrom(spec);
+        parsed.JobId = "lr-finder"; // a label only: the range test is not a job
+        var request = new FindLearningRateRequest { Spec = parsed, Steps = steps };
+        var response = await CallAsync(worker, () => Client(worker).FindLearningRateAsync(request, deadline: DateTime.UtcNow + TransferTimeout * 5,
+            cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
+        return new LearningRateCurve([.. response.Points.Select(p => new LearningRateStep(p.LearningRate, p.Loss, p.SmoothedLoss))],
+            response.Suggested, response.Minimum, response.Steepest, response.Explanation, response.Seconds, worker.Name);
+    }
+
     /// <summary>The top <paramref name="topK"/> classes of an image under a stored model; a worker that lacks the model
     /// gets it first from <paramref name="openModel"/> (results outlive the worker that trained them).</summary>
     /// <exception cref="WorkerRefusedException">InvalidInput: the image cannot be used (its reason).</exception>

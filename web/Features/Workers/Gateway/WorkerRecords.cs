@@ -88,3 +88,10 @@ public sealed class WorkerRefusedException(string workerName, RefusalKind kind, 
     public RefusalKind Kind { get; } = kind;
     public string Detail { get; } = detail;
 }
+
+/// <summary>One step of a learning-rate range test: the rate, the batch's loss and its smoothed value (nats).</summary>
+public sealed record LearningRateStep(double LearningRate, double Loss, double SmoothedLoss);
+
+/// <summary>A learning-rate range test's curve and what it suggests (the rate at the smoothed loss's minimum / 10).</summary>
+public sealed record LearningRateCurve(IReadOnlyList<LearningRateStep> Steps, double Suggested, double Minimum, double Steepest,
+    string Explanation, double Seconds, string WorkerName);
