@@ -29,7 +29,7 @@ public sealed class OpenApiDocumentTests(WebAppFactory app) : IClassFixture<WebA
         [
             "/api/v1/teams", "/api/v1/teams/{teamId}/projects", "/api/v1/projects", "/api/v1/projects/{projectId}",
             "/api/v1/projects/{projectId}/datasets", "/api/v1/projects/{projectId}/jobs", "/api/v1/datasets/{datasetId}",
-            "/api/v1/datasets/{datasetId}/zip", "/api/v1/datasets/{datasetId}/jobs", "/api/v1/jobs/{jobId}", "/api/v1/jobs/{jobId}/cancel", "/api/v1/jobs/{jobId}/requeue",
+            "/api/v1/datasets/{datasetId}/zip", "/api/v1/datasets/{datasetId}/jobs", "/api/v1/datasets/{datasetId}/lr-finder", "/api/v1/jobs/{jobId}", "/api/v1/jobs/{jobId}/cancel", "/api/v1/jobs/{jobId}/requeue",
             "/api/v1/jobs/{jobId}/report.pdf", "/api/v1/jobs/{jobId}/per-class.csv", "/api/v1/jobs/{jobId}/predictions.csv",
             "/api/v1/jobs/{jobId}/evaluation.json", "/api/v1/jobs/{jobId}/leaderboard.csv", "/api/v1/jobs/{jobId}/model", "/api/v1/jobs/{jobId}/model.onnx",
             "/api/v1/jobs/{jobId}/model-card.md", "/api/v1/jobs/{jobId}/predict",
