@@ -134,19 +134,25 @@ public sealed class AutoSelector(AutoSelectorOptions options)
     {
         var main = metric == "accuracy" ? r.Accuracy : r.MacroF1;
         var (mean, low, high) = TInterval.Of(main);
-        return new CandidateScore(c.Name, c.Params, mean, low, high, r.MacroF1.Average(), r.Accuracy.Average(), main.Count, r.Seconds, metric);
+        // Accuracy and macro-F1 lie in [0, 1]; the t-interval does not know it (99.3 % ± 0.8 would end at 100.1 %).
+        return new CandidateScore(c.Name, c.Params, mean, Math.Max(0, low), Math.Min(1, high), r.MacroF1.Average(), r.Accuracy.Average(),
+            main.Count, r.Seconds, metric);
     }
 
     private static string Why(IReadOnlyList<CandidateScore> board, string metric, int k, int repeats)
     {
         var best = board[0];
+        // Accuracy as a percentage, macro-F1 as a fraction: as the leaderboard shows them.
+        string Format(double score) => metric == "accuracy"
+            ? score.ToString("P1", CultureInfo.InvariantCulture)
+            : score.ToString("0.000", CultureInfo.InvariantCulture);
         var name = metric == "accuracy" ? "accuracy" : "macro-F1 (classes are imbalanced: the largest has at least 3× the images of the smallest)";
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"{best.Name} has the highest mean cross-validated {name}: {best.Mean:P1} (95 % CI {best.Low:P1}–{best.High:P1}) over {best.Folds} folds ({k}-fold × {repeats}) of train + val; the test split was not used to choose.");
+            $"{best.Name} has the highest mean cross-validated {name}: {Format(best.Mean)} (95 % CI {Format(best.Low)}–{Format(best.High)}) over {best.Folds} folds ({k}-fold × {repeats}) of train + val; the test split was not used to choose.");
         if (board.Count > 1)
         {
             var second = board[1];
-            text += string.Create(CultureInfo.InvariantCulture, $" Runner-up: {second.Name} {second.Mean:P1}.");
+            text += string.Create(CultureInfo.InvariantCulture, $" Runner-up: {second.Name} {Format(second.Mean)}.");
             if (second.Mean >= best.Low)
                 text += " The runner-up lies inside the winner's interval, so the difference is within cross-validation noise.";
         }

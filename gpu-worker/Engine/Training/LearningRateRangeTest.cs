@@ -64,26 +64,56 @@ public sealed class LearningRateRangeTest
     public LrSuggestion Suggest()
     {
         if (_points.Count < 3) throw new InvalidOperationException("The range test needs at least 3 recorded steps to suggest a rate.");
-        // Ignore the last points once the loss took off: the minimum is over the whole curve.
+        var n = _points.Count;
         var minimum = _points.MinBy(p => p.SmoothedLoss)!;
         var minimumIndex = _points.IndexOf(minimum);
+        // Steepest descent over a window of ±n/20 points from the first fifth on: neighbouring points' slopes are
+        // dominated by batch noise where the rate is still too small to change anything.
+        var w = Math.Max(1, n / 20);
         var steepest = minimum;
         var steepestSlope = 0.0;
-        // The first points' average rests on few batches: skip the first tenth (fastai skips the start too).
-        for (var i = Math.Max(1, _points.Count / 10); i <= minimumIndex; i++)
+        for (var i = Math.Max(w, n / 5); i + w < n && i <= minimumIndex; i++)
         {
-            var slope = (_points[i].SmoothedLoss - _points[i - 1].SmoothedLoss) / (Math.Log10(_points[i].LearningRate) - Math.Log10(_points[i - 1].LearningRate));
+            var slope = (_points[i + w].SmoothedLoss - _points[i - w].SmoothedLoss) /
+                        (Math.Log10(_points[i + w].LearningRate) - Math.Log10(_points[i - w].LearningRate));
             if (slope < steepestSlope) (steepestSlope, steepest) = (slope, _points[i]);
         }
-        var suggested = minimum.LearningRate / 10;
+        var valley = _points[Valley()];
+        var suggested = Math.Min(valley.LearningRate, minimum.LearningRate / 10);
         var c = CultureInfo.InvariantCulture;
-        var explanation = string.Create(c,
-            $"The smoothed loss was lowest ({minimum.SmoothedLoss:G3}) at learning rate {minimum.LearningRate:G2}; a tenth of that, {suggested:G2}, " +
-            $"is suggested (still in the region where the loss falls). It fell fastest at {steepest.LearningRate:G2}.");
-        if (minimumIndex == _points.Count - 1 && _points.Count == Steps)
-            explanation += string.Create(c, $" The loss was still falling at the end of the range ({End:G2}); the data may allow larger rates.");
+        var explanation =
+            $"The smoothed loss was lowest ({minimum.SmoothedLoss.ToString("0.###", c)}) at learning rate {Rate(minimum.LearningRate)}. Suggested: {Rate(suggested)}, " +
+            $"the smaller of a tenth of that and the middle of the longest stretch where the loss keeps falling ({Rate(valley.LearningRate)}); " +
+            $"it fell fastest around {Rate(steepest.LearningRate)}. The test measures the training loss: a rate near the suggestion trains fast, " +
+            "while the launch form's default is the measured safe choice.";
+        if (minimumIndex == n - 1 && n == Steps)
+            explanation += $" The loss was still falling at the end of the range ({Rate(End)}).";
         if (minimum.SmoothedLoss >= _points[0].SmoothedLoss * 0.98)
             explanation += " The loss hardly moved over the whole range: check the data and labels before trusting any rate.";
         return new LrSuggestion(suggested, minimum.LearningRate, steepest.LearningRate, explanation);
     }
+
+    /// <summary>fastai's "valley" (its default suggestion since 2.4): the longest run of points whose smoothed losses keep
+    /// falling (a longest decreasing subsequence), and within it the point halfway through its middle third.</summary>
+    private int Valley()
+    {
+        var n = _points.Count;
+        var lengths = Enumerable.Repeat(1, n).ToArray();
+        int start = 0, end = 0;
+        for (var i = 1; i < n; i++)
+        {
+            for (var j = 0; j < i; j++)
+                if (_points[i].SmoothedLoss < _points[j].SmoothedLoss && lengths[i] < lengths[j] + 1)
+                    lengths[i] = lengths[j] + 1;
+            if (lengths[end] < lengths[i])
+            {
+                end = i;
+                start = end - lengths[end];
+            }
+        }
+        var sections = (end - start) / 3.0;
+        return Math.Clamp(start + (int)sections + (int)(sections / 2), 0, n - 1);
+    }
+
+    private static string Rate(double rate) => rate.ToString(rate >= 0.001 ? "0.####" : "0.0e0", CultureInfo.InvariantCulture);
 }

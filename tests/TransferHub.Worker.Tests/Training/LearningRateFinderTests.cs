@@ -26,7 +26,7 @@ public sealed class LearningRateFinderTests(WorkerFactory worker, ITestOutputHel
 
         Assert.InRange(found.Points.Count, 10, 120);
         Assert.True(found.Points.Zip(found.Points.Skip(1)).All(p => p.Second.LearningRate > p.First.LearningRate), "rates must rise");
-        Assert.Equal(found.Minimum / 10, found.Suggested, 9);
+        Assert.True(found.Suggested <= found.Minimum / 10 * (1 + 1e-9), $"suggested {found.Suggested} above a tenth of the minimum's rate {found.Minimum}");
         Assert.Contains("lowest", found.Explanation);
 
         var grid = new[] { 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1 };
@@ -41,10 +41,14 @@ public sealed class LearningRateFinderTests(WorkerFactory worker, ITestOutputHel
             var epochs = events.Where(e => e.Epoch is not null).Select(e => e.Epoch).ToList();
             valLoss[rate] = epochs.Count > 0 && epochs.All(e => float.IsFinite(e.ValLoss)) ? epochs.Min(e => e.ValLoss) : double.PositiveInfinity;
         }
-        var best = valLoss.MinBy(kv => kv.Value).Key;
-        output.WriteLine($"suggested {found.Suggested:G3} (minimum {found.Minimum:G3}, steepest {found.Steepest:G3}); best on the grid {best:G3}; " +
+        // The known good rates: those whose best validation loss is within 0.05 nats of the grid's best (on an easy set
+        // several decades train equally well; the finder must land within a decade of one of them).
+        var lowest = valLoss.Values.Min();
+        var good = valLoss.Where(kv => kv.Value <= lowest + 0.05).Select(kv => kv.Key).ToList();
+        output.WriteLine($"suggested {found.Suggested:G3} (minimum {found.Minimum:G3}, steepest {found.Steepest:G3}); good on the grid {string.Join(", ", good)}; " +
                          string.Join(", ", valLoss.Select(kv => $"{kv.Key:G1}: {kv.Value:F3}")));
-        Assert.InRange(Math.Abs(Math.Log10(found.Suggested) - Math.Log10(best)), 0, 1.0 + 1e-9);
+        Assert.Contains(good, rate => Math.Abs(Math.Log10(found.Suggested) - Math.Log10(rate)) <= 1.0 + 1e-9);
+        Assert.DoesNotContain(1.0, good); // the grid does show a rate too large, so "good" is not everything
     }
 
     [Fact]

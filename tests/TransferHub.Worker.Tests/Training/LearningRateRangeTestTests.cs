@@ -41,7 +41,7 @@ public sealed class LearningRateRangeTestTests
     }
 
     [Fact]
-    public void TheSuggestionIsATenthOfTheRateAtTheMinimumAndTheSteepestDescentIsFound()
+    public void TheSuggestionIsTheSmallerOfTheValleyAndATenthOfTheMinimumAndTheSteepestDescentIsFound()
     {
         // A valley: flat, then falling fastest around 1e-3, lowest at 1e-1, then exploding.
         var test = new LearningRateRangeTest(1e-6, 10, steps: 8, smoothing: 0);
@@ -49,8 +49,21 @@ public sealed class LearningRateRangeTestTests
         foreach (var loss in losses) if (!test.Record(loss)) break;
         var suggestion = test.Suggest();
         Assert.Equal(1e-1, suggestion.Minimum, 9);
-        Assert.Equal(1e-2, suggestion.Suggested, 9);
+        // The longest falling stretch is steps 0–5; halfway through its middle third is step 2 (1e-4), below 1e-1 / 10.
+        Assert.Equal(1e-4, suggestion.Suggested, 12);
         Assert.Equal(1e-3, suggestion.Steepest, 9);
-        Assert.Contains("0.01", suggestion.Explanation);
+        Assert.Contains("Suggested: 1.0e-4", suggestion.Explanation);
+    }
+
+    [Fact]
+    public void ALossStillFallingAtTheEndOfTheRangeSuggestsTheValleyNotATenthOfTheLargestRate()
+    {
+        // What a linear head with Adam on cached features shows: the training loss keeps falling up to the largest rates.
+        var test = new LearningRateRangeTest(1e-7, 10, steps: 50, smoothing: 0.9);
+        for (var i = 0; i < 50; i++) test.Record(2.0 / (1 + Math.Exp(3 * (Math.Log10(test.LearningRate(i)) + 2))) + 0.01);
+        var suggestion = test.Suggest();
+        Assert.Equal(10, suggestion.Minimum, 6);
+        Assert.True(suggestion.Suggested < 0.1, $"suggested {suggestion.Suggested}");
+        Assert.Contains("still falling at the end", suggestion.Explanation);
     }
 }
