@@ -144,7 +144,16 @@ public sealed class ModelFilesTests(WebAppFactory app) : IClassFixture<WebAppFac
         var api = await app.ApiClientAsync(s.ViewerId);
         Assert.Contains("No worker is enabled to export", await (await api.GetAsync($"api/v1/jobs/{ensemble}/model.onnx")).ProblemAsync(HttpStatusCode.Conflict));
         Assert.Contains("An ensemble has no single model", await (await viewer.GetAsync($"runs/{ensemble}/model.zip")).ProblemAsync(HttpStatusCode.Conflict));
-        Assert.Contains("- Members:", await viewer.GetStringAsync($"runs/{ensemble}/model-card.md"));
+        // The card names each member (run, mode, backbone, seed, accuracy) and the members' training data, not the
+        // ensemble's own zero train / validation images.
+        await using (var db = await app.DbAsync())
+            await db.Jobs.Where(j => j.Id == first).ExecuteUpdateAsync(u => u.SetProperty(j => j.TrainImages, 12).SetProperty(j => j.ValImages, 3));
+        var card = await viewer.GetStringAsync($"runs/{ensemble}/model-card.md");
+        Assert.Contains("- Images: 12 train, 3 validation", card);
+        Assert.Matches($@"- Member 1: run \\?#{first}: ", card);
+        Assert.Matches($@"- Member 2: run \\?#{second}: ", card);
+        Assert.Contains("seed 2, accuracy", card);
+        Assert.DoesNotContain("- Images: 0 train, 0 validation", card);
         var outsider = await app.ApiClientAsync(s.OutsiderId);
         await (await outsider.GetAsync($"api/v1/jobs/{ensemble}/model.onnx")).ProblemAsync(HttpStatusCode.NotFound);
     }

@@ -87,7 +87,7 @@ public sealed class ModelFilesService(
             throw new RuleViolationException("An ensemble has no single model; download its members' models, or export the ensemble as ONNX.");
         if (!models.HasModelOf(job))
             throw new RuleViolationException($"Run #{jobId} has no stored model ({JobService.Describe(job.Status)}).");
-        var card = job.EvaluationJson is null ? null : ModelCard.ToJson(CardFacts(row));
+        var card = job.EvaluationJson is null ? null : ModelCard.ToJson(await CardFactsAsync(db, userId, row, cancellationToken));
         var temp = Path.Combine(Path.GetTempPath(), $"transferhub-model-{Guid.NewGuid():N}.zip");
         try
         {
@@ -120,7 +120,7 @@ public sealed class ModelFilesService(
         var row = await CardRowAsync(db, userId, jobId, cancellationToken);
         if (row.Job.EvaluationJson is null)
             throw new RuleViolationException($"Run #{jobId} has no evaluation yet ({JobService.Describe(row.Job.Status)}), so no model card.");
-        return ModelCard.Markdown(CardFacts(row));
+        return ModelCard.Markdown(await CardFactsAsync(db, userId, row, cancellationToken));
     }
 
     private sealed record CardRow(TrainingJob Job, string Dataset, string Project);
@@ -130,17 +130,32 @@ public sealed class ModelFilesService(
             .Select(j => new CardRow(j, j.Dataset!.Name, j.Dataset.Project!.Name))
             .AsNoTracking().FirstOrDefaultAsync(cancellationToken) ?? throw new NotFoundException("Run");
 
-    /// <summary>What the card says of a run with an evaluation; an ensemble's backbone names its members' ("a + b"), and
-    /// its weights source joins theirs.</summary>
-    private ModelCardFacts CardFacts(CardRow row)
+    /// <summary>What the card says of a run with an evaluation; an ensemble's backbone names its members' ("a + b"), its
+    /// weights source joins theirs, its settings list each member (run, mode, backbone, accuracy on its split) and its
+    /// image counts are its first member's training data (an ensemble itself trains on nothing).</summary>
+    private async Task<ModelCardFacts> CardFactsAsync(TransferHubDbContext db, string userId, CardRow row, CancellationToken cancellationToken)
     {
         var job = row.Job;
-        var settings = job.Kind == JobKind.Ensemble ? [new("Members", job.EnsembleOf ?? "")] : JobService.Settings(job).Describe(job.Seed);
+        var (train, val) = (job.TrainImages, job.ValImages);
+        IReadOnlyList<KeyValuePair<string, string>> settings;
+        if (job.Kind == JobKind.Ensemble)
+        {
+            var ids = (job.EnsembleOf ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+            var members = await new TeamAccess(db, userId).Jobs.Where(j => ids.Contains(j.Id)).AsNoTracking().ToListAsync(cancellationToken);
+            var ordered = ids.Select(id => members.FirstOrDefault(m => m.Id == id)).ToList();
+            settings = [.. ordered.Select((m, i) => new KeyValuePair<string, string>($"Member {i + 1}", m is null
+                ? $"run #{ids[i]} (no longer visible)"
+                : FormattableString.Invariant($"run #{m.Id}: {JobSettings.ModeText(m.Mode)}, {m.Backbone}, seed {m.Seed}") +
+                  (m.Accuracy is { } a ? FormattableString.Invariant($", accuracy {a:P1} on its {m.EvaluatedSplit ?? "evaluated"} split") : "")))];
+            if (ordered.FirstOrDefault() is { } first) (train, val) = (first.TrainImages, first.ValImages);
+        }
+        else
+            settings = JobService.Settings(job).Describe(job.Seed);
         var offered = monitor.Described.Values.SelectMany(d => d.Backbones).ToList();
         var sources = job.Backbone.Split(" + ").Select(name => offered.FirstOrDefault(b => b.Name == name)?.WeightsSource)
             .Where(s => !string.IsNullOrEmpty(s)).Distinct().ToList();
         return new ModelCardFacts(job.Id, row.Project, row.Dataset, job.DatasetVersion, job.CreatedAt, job.Backbone,
-            sources.Count == 0 ? null : string.Join("; ", sources), settings, job.TrainImages, job.ValImages, job.TestImages,
+            sources.Count == 0 ? null : string.Join("; ", sources), settings, train, val, job.TestImages,
             RunEvaluation.FromJson(job.EvaluationJson!), ModelSelection.FromJson(job.LeaderboardJson));
     }
 
