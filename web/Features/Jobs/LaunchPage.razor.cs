@@ -78,26 +78,39 @@ public partial class LaunchPage
     private bool _finding;
     private LearningRateCurve? _lrCurve;
     private string? _lrProblem;
+    private CancellationTokenSource? _lrCancel;
 
-    /// <summary>Runs the learning-rate range test for the form's settings on a worker and shows its curve.</summary>
+    /// <summary>Runs the learning-rate range test for the form's settings on a worker and shows its curve; "Stop"
+    /// cancels it (the worker stops within a batch).</summary>
     private async Task FindLearningRateAsync()
     {
         _finding = true;
         _lrCurve = null;
         _lrProblem = null;
+        using var cancel = _lrCancel = new CancellationTokenSource();
         try
         {
             await TryAsync(async () =>
             {
-                var found = await Finder.FindAsync(UserId, DatasetId, _settings);
-                (_lrCurve, _lrProblem) = (found.Curve, found.Problem);
+                try
+                {
+                    var found = await Finder.FindAsync(UserId, DatasetId, _settings, cancellationToken: cancel.Token);
+                    (_lrCurve, _lrProblem) = (found.Curve, found.Problem);
+                }
+                catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+                {
+                    _lrProblem = "Stopped: no learning rate was suggested.";
+                }
             }, null);
         }
         finally
         {
             _finding = false;
+            _lrCancel = null;
         }
     }
+
+    private void StopFindingLearningRate() => _lrCancel?.Cancel();
 
     private void UseLearningRate(double rate) => _settings.LearningRate = double.Parse(rate.ToString("G2", System.Globalization.CultureInfo.InvariantCulture),
         System.Globalization.CultureInfo.InvariantCulture);
