@@ -156,6 +156,10 @@ public sealed class ModelFilesTests(WebAppFactory app) : IClassFixture<WebAppFac
         Assert.DoesNotContain("- Images: 0 train, 0 validation", card);
         var outsider = await app.ApiClientAsync(s.OutsiderId);
         await (await outsider.GetAsync($"api/v1/jobs/{ensemble}/model.onnx")).ProblemAsync(HttpStatusCode.NotFound);
+        // The ensemble's page links its members' runs.
+        var page = await viewer.GetStringAsync($"runs/{ensemble}");
+        Assert.Contains($"href=\"runs/{first}\"", page);
+        Assert.Contains($"href=\"runs/{second}\"", page);
     }
 
     private static Dictionary<string, byte[]> ReadZip(byte[] bytes)
