@@ -69,14 +69,14 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
             var test = spec.Items.Where(i => i.Split == DataSplit.Test).ToList();
             var classes = spec.ClassNames.Count;
             var stages = Math.Min(PooledStages, backbone.Stages.Count - 1);
-            var blocks = Enumerable.Range(0, stages).Select(i => backbone.PooledDim(stages - i) - (stages - i > 1 ? backbone.PooledDim(stages - i - 1) : 0)).ToArray();
+            var blocks = backbone.PooledWidths(stages);
             var totalParameters = backbone.parameters().Sum(p => p.numel());
             observer.Started(new TrainingStarted(device.type.ToString().ToLowerInvariant(), pool.Count(i => i.Split == DataSplit.Train),
                 pool.Count(i => i.Split == DataSplit.Val), test.Count, (long)blocks.Sum() * classes + classes, totalParameters + (long)blocks.Sum() * classes + classes, 0));
             if (!spec.Augmentation.IsNone)
                 observer.Log("warning", "Auto mode trains on cached features of each image and its horizontal flip; other augmentation is not applied.");
 
-            var features = Extract(backbone, stages, spec, observer, cancellationToken);
+            var features = Extract(backbone, blocks, spec, observer, cancellationToken);
             var extractSeconds = clock.Elapsed.TotalSeconds;
             var poolSet = ToSet(pool, features, classes, blocks);
             var left = spec.TimeBudgetSeconds - clock.Elapsed.TotalSeconds;
@@ -151,9 +151,10 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
     /// concatenated (earlier stage first) — from the cache, or computed in batches (one dispose scope per batch) from
     /// x and x flipped along the width. Each stage is cached on its own: the last stage under feature extraction's key
     /// (shared with it), an earlier one under a view named after its distance from the end ("stage-2").</summary>
-    private Dictionary<string, (float[] Plain, float[] Flipped)> Extract(Backbone backbone, int stages, TrainingSpec spec, ITrainingObserver observer,
-        CancellationToken cancellationToken)
+    private Dictionary<string, (float[] Plain, float[] Flipped)> Extract(Backbone backbone, IReadOnlyList<int> blocks, TrainingSpec spec,
+        ITrainingObserver observer, CancellationToken cancellationToken)
     {
+        var stages = blocks.Count;
         var descriptor = backbone.Descriptor;
         var pipeline = new TransformPipeline(spec.ImageSize, spec.Resize, AugmentationOptions.None, descriptor.Normalization);
         // keys[s] = (plain, flipped) cache keys of the stage s from the end (0 = last); null: not cacheable (random init).
@@ -162,7 +163,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
                 Plain: FeatureCache.Key(descriptor.Name, weights, pipeline.Size, pipeline.Resize, s == 0 ? null : $"stage-{s + 1}"),
                 Flipped: FeatureCache.Key(descriptor.Name, weights, pipeline.Size, pipeline.Resize, s == 0 ? FlipView : $"stage-{s + 1}-{FlipView}"))).ToArray()
             : null;
-        var dims = Enumerable.Range(0, stages).Select(s => backbone.PooledDim(s + 1) - (s == 0 ? 0 : backbone.PooledDim(s))).ToArray();
+        var dims = blocks.Reverse().ToArray(); // dims[s]: the stage s from the end (0 = last)
         var total = dims.Sum();
         var result = new Dictionary<string, (float[], float[])>();
         var missing = new List<DatasetEntry>();

@@ -57,13 +57,17 @@ public abstract class Backbone(string name) : nn.Module<Tensor, Tensor>(name)
 
     /// <summary>The width of <see cref="PooledStages"/>: the sum of the last <paramref name="lastStages"/> stages'
     /// output channels (<see cref="BackboneDescriptor.StageWidths"/>, measured once per architecture).</summary>
-    public int PooledDim(int lastStages)
+    public int PooledDim(int lastStages) => PooledWidths(lastStages).Sum();
+
+    /// <summary>The widths of the last <paramref name="lastStages"/> stages' pooled features, earlier stage first (the
+    /// layout of a <see cref="PooledStages"/> row).</summary>
+    public IReadOnlyList<int> PooledWidths(int lastStages)
     {
         CheckPooledStages(lastStages);
-        if (lastStages == 1) return Descriptor.FeatureDim;
+        if (lastStages == 1) return [Descriptor.FeatureDim];
         var widths = Descriptor.StageWidths
             ?? throw new NotSupportedException($"{Descriptor.Name}: the widths of its stages are not known, so only its last stage can be pooled.");
-        return widths.Skip(widths.Count - lastStages).Sum();
+        return [.. widths.Skip(widths.Count - lastStages)];
     }
 
     private void CheckPooledStages(int lastStages)

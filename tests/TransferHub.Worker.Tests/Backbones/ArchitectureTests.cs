@@ -57,6 +57,7 @@ public sealed class ArchitectureTests(PretrainedResNetFixture fixture, ITestOutp
         var last = backbone.Descriptor.FeatureDim;
         Assert.Equal(last, backbone.PooledDim(1));
         Assert.Equal(penultimateWidth + last, backbone.PooledDim(2));
+        Assert.Equal([penultimateWidth, last], backbone.PooledWidths(2));
         Assert.Equal([2L, penultimateWidth + last], two.shape);
         // The last stage comes last and equals the usual pooled features; the earlier stage is its input, pooled.
         Assert.True(two.narrow(1, penultimateWidth, last).allclose(backbone.call(images), rtol: 1e-4, atol: 1e-5));

@@ -170,7 +170,7 @@ internal static class OnnxTestSupport
     {
         backbone.eval(); // features with BatchNorm's running statistics, which also stay untouched
         var (plain, flipped) = Features(backbone, pipeline, trainImages, pooledStages);
-        var blocks = pooledStages == 1 ? null : (int[])[backbone.PooledDim(pooledStages) - backbone.PooledDim(pooledStages - 1), backbone.PooledDim(pooledStages - 1)];
+        var blocks = backbone.PooledWidths(pooledStages);
         var set = new FeatureSet(plain, flipped, [.. trainImages.Select((_, i) => i % classes)], classes, blocks);
         var fitted = Candidate.DefaultGrid(imbalanced: false, pooledStages).Single(c => c.Name == candidate)
             .Fit(set, [.. Enumerable.Range(0, set.Count)], useFlips: true);
