@@ -4,6 +4,7 @@ using TransferHub.Web.Data;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Features.Workers.Gateway;
 using ClassWeighting = TransferHub.Worker.V1.ClassWeighting;
+using JobMode = TransferHub.Worker.V1.JobMode;
 using JobSpec = TransferHub.Worker.V1.JobSpec;
 
 namespace TransferHub.Web.Tests.Jobs;
@@ -72,5 +73,18 @@ public sealed class JobSettingsImbalanceTests
         settings.Mode = TrainingMode.FeatureExtraction;
         settings.Augment = false;
         Assert.False(JobSpec.Parser.ParseFrom(RunSpec.Encode(new TrainingRequest(settings, 1, ["a", "b"], [], "v"))).HasHeadFirstEpochs);
+    }
+
+    [Fact]
+    public void AFineTuneStoredBeforeHeadFirstEpochsExistedIsSentWithNoneAsItsStoredSettingsSay()
+    {
+        // A spec stored by an older web: fine-tune without the head_first_epochs field (a worker would read "default: 1").
+        var old = new JobSpec { Mode = JobMode.FineTune, Epochs = 5 };
+        var attempt = RunSpec.ForAttempt(Google.Protobuf.MessageExtensions.ToByteArray(old), "run-9-1");
+        Assert.Equal(("run-9-1", true, 0), (attempt.JobId, attempt.HasHeadFirstEpochs, attempt.HeadFirstEpochs));
+        // A stored choice is kept; other modes are left alone.
+        var chosen = new JobSpec { Mode = JobMode.FineTune, Epochs = 5, HeadFirstEpochs = 2 };
+        Assert.Equal(2, RunSpec.ForAttempt(Google.Protobuf.MessageExtensions.ToByteArray(chosen), "x").HeadFirstEpochs);
+        Assert.False(RunSpec.ForAttempt(Google.Protobuf.MessageExtensions.ToByteArray(new JobSpec { Mode = JobMode.FeatureExtraction }), "x").HasHeadFirstEpochs);
     }
 }

@@ -82,10 +82,14 @@ public static class RunSpec
     public static IReadOnlyList<string> ImageHashes(byte[] spec) => [.. JobSpec.Parser.ParseFrom(spec).Items.Select(i => i.Sha256)];
 
     /// <summary>The stored spec with the attempt's job id, ready to send.</summary>
+    /// <summary>The stored spec as an attempt sends it: its worker job id set, and a fine-tune stored before head-first
+    /// epochs existed (field absent, which a worker reads as "the default, 1") sent with 0, so that a re-queued run
+    /// trains as it was launched and as its stored settings say.</summary>
     internal static JobSpec ForAttempt(byte[] spec, string workerJobId)
     {
         var parsed = JobSpec.Parser.ParseFrom(spec);
         parsed.JobId = workerJobId;
+        if (parsed.Mode == JobMode.FineTune && !parsed.HasHeadFirstEpochs) parsed.HeadFirstEpochs = 0;
         return parsed;
     }
 
