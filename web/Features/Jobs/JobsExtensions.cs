@@ -19,6 +19,7 @@ public static class JobsExtensions
         builder.Services.AddSingleton<JobNotifier>();
         builder.Services.AddSingleton<RunTransitions>();
         builder.Services.AddSingleton<RunEventApplier>();
+        builder.Services.AddSingleton<RunImageSender>();
         builder.Services.AddSingleton<RunFollower>();
         builder.Services.AddSingleton<JobScheduler>();
         builder.Services.AddHostedService(services => services.GetRequiredService<JobScheduler>());

@@ -1,8 +1,6 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Workers.Gateway;
-using TransferHub.Web.Storage;
 
 namespace TransferHub.Web.Features.Jobs;
 
@@ -19,8 +17,7 @@ public sealed class LearningRateFinderService(
     IDbContextFactory<TransferHubDbContext> dbFactory,
     RunLauncher launcher,
     WorkerGateway gateway,
-    ImageStore images,
-    IOptions<JobsOptions> options)
+    RunImageSender imageSender)
 {
     /// <exception cref="InvalidInputException">settings out of range, auto mode, a backbone no worker offers</exception>
     /// <exception cref="RuleViolationException">the dataset cannot train</exception>
@@ -42,10 +39,7 @@ public sealed class LearningRateFinderService(
         {
             var (curve, _) = await WorkerGateway.FirstAnsweringAsync(workers, async worker =>
             {
-                var all = RunSpec.ImageHashes(spec);
-                var missing = await gateway.FindMissingImagesAsync(worker, all, cancellationToken);
-                if (missing.Count > 0)
-                    await gateway.UploadImagesAsync(worker, missing, images.ReadImageAsync, options.Value.UploadBatchImages, cancellationToken);
+                await imageSender.SendMissingAsync(worker, spec, null, cancellationToken);
                 return await gateway.FindLearningRateAsync(worker, spec, steps, cancellationToken);
             });
             return new LearningRateFinding(curve, null);

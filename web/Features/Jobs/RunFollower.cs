@@ -19,7 +19,7 @@ public sealed class RunFollower(
     WorkerGateway gateway,
     RunEventApplier events,
     RunTransitions transitions,
-    ImageStore images,
+    RunImageSender imageSender,
     ModelStore models,
     IOptions<JobsOptions> options,
     TimeProvider clock,
@@ -129,23 +129,11 @@ public sealed class RunFollower(
         return gateway.WatchRunAsync(worker, job.WorkerJobId!, afterEpoch, JobService.ClassNames(job), cancellationToken);
     }
 
-    /// <summary>Sends the run's images the worker does not have yet (content hashes make this a set difference).</summary>
-    private async Task SendImagesAsync(WorkerNode worker, TrainingJob job, CancellationToken cancellationToken)
-    {
-        var all = RunSpec.ImageHashes(job.Spec!);
-        var missing = await gateway.FindMissingImagesAsync(worker, all, cancellationToken);
-        if (missing.Count == 0)
-        {
-            await transitions.LogAsync(job.Id, "info", $"The worker already has all {all.Count} images.", cancellationToken);
-            return;
-        }
-        await transitions.LogAsync(job.Id, "info", $"Sending {missing.Count} of {all.Count} images to the worker.", cancellationToken);
-        var absent = missing.FirstOrDefault(sha => !images.Contains(sha));
-        if (absent is not null)
-            throw new WorkerRefusedException(worker.Name, RefusalKind.InvalidInput,
-                $"Image {absent} is missing from the web's storage; the dataset must be re-imported.");
-        await gateway.UploadImagesAsync(worker, missing, images.ReadImageAsync, options.Value.UploadBatchImages, cancellationToken);
-    }
+    /// <summary>Sends the run's images the worker does not have yet, saying so in the run's log.</summary>
+    private Task SendImagesAsync(WorkerNode worker, TrainingJob job, CancellationToken cancellationToken) =>
+        imageSender.SendMissingAsync(worker, job.Spec!, (missing, all) => transitions.LogAsync(job.Id, "info", missing == 0
+            ? $"The worker already has all {all} images."
+            : $"Sending {missing} of {all} images to the worker.", cancellationToken), cancellationToken);
 
     /// <summary>
     /// Copies a trained run's model from its worker and only then marks the run completed. A copy cut short (the

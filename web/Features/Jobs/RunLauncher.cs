@@ -53,12 +53,8 @@ public sealed class RunLauncher(
     /// <exception cref="RuleViolationException">The dataset cannot train (see <see cref="TrainingDataRules"/>).</exception>
     public async Task<LaunchOutcome> QueueAsync(string userId, int datasetId, JobSettings settings, CancellationToken cancellationToken = default)
     {
-        Refuse(settings.Problems());
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
-        await RequireOfferedAsync(db, settings, cancellationToken);
-        var content = await TrainableContentAsync(db, datasetId, cancellationToken);
-        if (content.Problems() is { Count: > 0 } dataProblems) throw new RuleViolationException(string.Join(" ", dataProblems));
+        var content = await CheckedContentAsync(db, userId, datasetId, settings, cancellationToken);
 
         var group = settings.Repeats > 1 ? Guid.NewGuid().ToString("N") : null;
         var now = clock.GetUtcNow().UtcDateTime;
@@ -106,13 +102,22 @@ public sealed class RunLauncher(
     /// <exception cref="RuleViolationException">The dataset cannot train.</exception>
     internal async Task<byte[]> CheckedSpecAsync(string userId, int datasetId, JobSettings settings, CancellationToken cancellationToken)
     {
-        Refuse(settings.Problems());
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var content = await CheckedContentAsync(db, userId, datasetId, settings, cancellationToken);
+        return RunSpec.Encode(new TrainingRequest(settings, settings.Seed, content.ClassNames, content.Items, content.Version));
+    }
+
+    /// <summary>Every check a launch makes, in order: the settings, the caller's right to edit the dataset, a worker
+    /// offering the backbone, and data that can train; then the dataset's trainable content.</summary>
+    private async Task<TrainableContent> CheckedContentAsync(TransferHubDbContext db, string userId, int datasetId, JobSettings settings,
+        CancellationToken cancellationToken)
+    {
+        Refuse(settings.Problems());
         await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
         await RequireOfferedAsync(db, settings, cancellationToken);
         var content = await TrainableContentAsync(db, datasetId, cancellationToken);
         if (content.Problems() is { Count: > 0 } dataProblems) throw new RuleViolationException(string.Join(" ", dataProblems));
-        return RunSpec.Encode(new TrainingRequest(settings, settings.Seed, content.ClassNames, content.Items, content.Version));
+        return content;
     }
 
     private static void Refuse(IReadOnlyList<JobProblem> problems)
