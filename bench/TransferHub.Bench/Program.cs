@@ -143,13 +143,7 @@ static class AutopilotBench
         for (var split = 0; split < splits; split++)
         {
             var dataset = Dataset.Load(options.Data, store, split);
-            var fe = dataset.Spec($"bench-fe-{split}", backbone, TrainingMode.FeatureExtraction, TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionEpochs,
-                options.CompareSize, options.Batch) with
-            {
-                LearningRate = (float)TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionLearningRate,
-                EarlyStoppingPatience = TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionPatience,
-                Seed = split,
-            };
+            var fe = dataset.FeatureExtractionDefault($"bench-fe-{split}", backbone, options, seed: split);
             var clock = Stopwatch.StartNew();
             var feOutcome = new Trainer(registry, store, new FeatureCache(Path.Combine(work, $"features-fe-{split}")), torch.CPU).Run(fe, new Recorder(), CancellationToken.None);
             var feSeconds = clock.Elapsed.TotalSeconds;
@@ -196,13 +190,7 @@ static class AutopilotSplitsBench
         for (var split = 0; split < splits; split++)
         {
             var dataset = Dataset.Load(options.Data, store, split);
-            var fe = dataset.Spec($"splits-fe-{split}", backbone, TrainingMode.FeatureExtraction, TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionEpochs,
-                options.CompareSize, options.Batch) with
-            {
-                LearningRate = (float)TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionLearningRate,
-                EarlyStoppingPatience = TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionPatience,
-                Seed = split,
-            };
+            var fe = dataset.FeatureExtractionDefault($"splits-fe-{split}", backbone, options, seed: split);
             var feOutcome = new Trainer(registry, store, cache, torch.CPU).Run(fe, new Recorder(), CancellationToken.None);
             feOutcome.Model.Dispose();
             var auto = fe with { JobId = $"splits-auto-{split}", Mode = TrainingMode.Auto, TimeBudgetSeconds = budget };
@@ -415,6 +403,15 @@ sealed record Dataset(string Root, IReadOnlyList<string> Classes, IReadOnlyList<
         LearningRate = mode == TrainingMode.FeatureExtraction ? 3e-3f : 1e-3f,
         BackboneLrMultiplier = 0.1f,
     };
+
+    /// <summary>Today's feature-extraction default (JobDefaults: linear head, Adam, its learning rate, epochs and patience).</summary>
+    public TrainingSpec FeatureExtractionDefault(string id, string backbone, BenchOptions options, long seed) =>
+        Spec(id, backbone, TrainingMode.FeatureExtraction, TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionEpochs, options.CompareSize, options.Batch) with
+        {
+            LearningRate = (float)TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionLearningRate,
+            EarlyStoppingPatience = TransferHub.Contracts.Jobs.JobDefaults.FeatureExtractionPatience,
+            Seed = seed,
+        };
 
     public void WriteSplit(string path) =>
         File.WriteAllLines(path, Items.Select((item, i) => $"{RelativePaths[i]},{item.Split.ToString().ToLowerInvariant()}"));
