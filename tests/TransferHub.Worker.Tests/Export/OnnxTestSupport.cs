@@ -130,13 +130,20 @@ internal static class OnnxTestSupport
         return input;
     }
 
+    /// <summary>The images as the transform pipeline renders them for the network: [count,3,S,S] normalised, row-major.</summary>
+    public static float[] Normalized(TransformPipeline pipeline, IReadOnlyList<byte[]> rgbImages)
+    {
+        var n = 3 * pipeline.Size * pipeline.Size;
+        var chw = new float[rgbImages.Count * n];
+        for (var b = 0; b < rgbImages.Count; b++) pipeline.Normalize(rgbImages[b], chw.AsSpan(b * n, n));
+        return chw;
+    }
+
     /// <summary>What <c>Predictor</c> computes: the pipeline's normalisation, model.forward, softmax over classes.</summary>
     public static (float[] Probabilities, float[] Logits) Torch(ClassifierModel model, TransformPipeline pipeline, IReadOnlyList<byte[]> rgbImages)
     {
         var size = pipeline.Size;
-        var chw = new float[rgbImages.Count * 3 * size * size];
-        for (var b = 0; b < rgbImages.Count; b++)
-            pipeline.Normalize(rgbImages[b], chw.AsSpan(b * 3 * size * size, 3 * size * size));
+        var chw = Normalized(pipeline, rgbImages);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var logits = model.forward(torch.tensor(chw, [rgbImages.Count, 3, size, size]));
@@ -149,9 +156,7 @@ internal static class OnnxTestSupport
         int pooledStages = 1)
     {
         var size = pipeline.Size;
-        var chw = new float[rgbImages.Count * 3 * size * size];
-        for (var b = 0; b < rgbImages.Count; b++)
-            pipeline.Normalize(rgbImages[b], chw.AsSpan(b * 3 * size * size, 3 * size * size));
+        var chw = Normalized(pipeline, rgbImages);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var input = torch.tensor(chw, [rgbImages.Count, 3, size, size]);

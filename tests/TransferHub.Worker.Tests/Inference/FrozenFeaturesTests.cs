@@ -26,8 +26,7 @@ public sealed class FrozenFeaturesTests(PretrainedResNetFixture fixture, ITestOu
         backbone.eval();
         var pipeline = new TransformPipeline(size, ResizeMode.Squash, AugmentationOptions.None, backbone.Descriptor.Normalization);
         var images = OnnxTestSupport.Images(photos: true, 3, pipeline, seed: 1).Concat(OnnxTestSupport.Images(photos: false, 1, pipeline, seed: 2)).ToList();
-        var pixels = new float[images.Count * 3 * size * size];
-        for (var b = 0; b < images.Count; b++) pipeline.Normalize(images[b], pixels.AsSpan(b * 3 * size * size, 3 * size * size));
+        var pixels = OnnxTestSupport.Normalized(pipeline, images);
 
         var ort = FrozenFeatures.Compute(backbone, stages, pixels, images.Count, size, torch.CPU, flip);
         float[] reference;
