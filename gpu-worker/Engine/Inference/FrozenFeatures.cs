@@ -17,9 +17,6 @@ public static class FrozenFeatures
 {
     private static readonly ConcurrentDictionary<(string Name, string Weights, int Stages, int Size), Lazy<OrtFeatureExtractor?>> Sessions = new();
 
-    /// <summary>Off in tests that must compare against TorchSharp itself; on by default.</summary>
-    public static bool UseOnnxRuntime { get; set; } = true;
-
     /// <summary>Features [count × PooledDim(stages)] of <paramref name="pixels"/> ([count,3,size,size], normalised).</summary>
     /// <param name="backbone">Frozen, in eval mode, on <paramref name="device"/>.</param>
     /// <param name="flip">Mirror the images along the width first (the autopilot's second view).</param>
@@ -36,7 +33,7 @@ public static class FrozenFeatures
 
     private static OrtFeatureExtractor? Extractor(Backbone backbone, int stages, int size, Device device, Action<string>? log)
     {
-        if (!UseOnnxRuntime || device.type != DeviceType.CPU || backbone.WeightsSha256 is not { } weights) return null;
+        if (device.type != DeviceType.CPU || backbone.WeightsSha256 is not { } weights) return null;
         var key = (backbone.Descriptor.Name, weights, stages, size);
         return Sessions.GetOrAdd(key, _ => new Lazy<OrtFeatureExtractor?>(() =>
         {
