@@ -55,13 +55,16 @@ public static class TInterval
         _ => 1.960,
     };
 
-    /// <summary>(mean, low, high); with one score the interval is that score.</summary>
-    public static (double Mean, double Low, double High) Of(IReadOnlyList<double> scores)
+    /// <summary>(mean, low, high); with one score the interval is that score. The ends are clipped to
+    /// [<paramref name="min"/>, <paramref name="max"/>] (scores such as accuracy cannot leave [0, 1]; the t-interval
+    /// does not know it).</summary>
+    public static (double Mean, double Low, double High) Of(IReadOnlyList<double> scores, double min = double.NegativeInfinity,
+        double max = double.PositiveInfinity)
     {
         var mean = scores.Average();
         if (scores.Count < 2) return (mean, mean, mean);
         var variance = scores.Sum(s => (s - mean) * (s - mean)) / (scores.Count - 1);
         var half = Quantile975(scores.Count - 1) * Math.Sqrt(variance / scores.Count);
-        return (mean, mean - half, mean + half);
+        return (mean, Math.Max(min, mean - half), Math.Min(max, mean + half));
     }
 }

@@ -234,8 +234,22 @@ public sealed class AutopilotSelectionTests
         var grid = Candidate.DefaultGrid(imbalanced: true);
         Assert.Contains(grid, c => c.ClassBalanced);
         Assert.DoesNotContain(Candidate.DefaultGrid(imbalanced: false), c => c.ClassBalanced);
+        // They come right after the first two (which always run first), before the grid a tight budget may skip.
+        Assert.All(grid.Skip(2).Take(3), c => Assert.True(c.ClassBalanced, c.Name));
         var selection = Select(set, grid.Take(3).ToList(), new AutoSelectorOptions { BudgetSeconds = 1000, Seed = 1, MaxRepeats = 1 });
         Assert.All(selection.Leaderboard, s => Assert.Equal("macro_f1", s.Metric));
         Assert.All(selection.Leaderboard, s => Assert.Equal(s.MacroF1, s.Mean, 9));
+        // The reason states macro-F1 as the leaderboard shows it (0.xyz), not as a percentage.
+        Assert.Matches(@"macro-F1 \(classes are imbalanced[^)]*\): [01]\.\d{3} \(95 % CI [01]\.\d{3}–[01]\.\d{3}\)", selection.Reason);
+    }
+
+    [Fact]
+    public void TheIntervalOfScoresStaysInsideTheirRange()
+    {
+        // Four perfect folds and one at 0.9: the t-interval's upper end would be above 1.
+        var (mean, low, high) = TInterval.Of([1, 1, 1, 1, 0.9]);
+        Assert.True(high > 1);
+        var (clippedMean, clippedLow, clippedHigh) = TInterval.Of([1, 1, 1, 1, 0.9], min: 0, max: 1);
+        Assert.Equal((mean, low, 1.0), (clippedMean, clippedLow, clippedHigh));
     }
 }
