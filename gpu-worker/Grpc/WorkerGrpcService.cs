@@ -211,8 +211,9 @@ public sealed class WorkerGrpcService(
             throw new RpcException(new Status(StatusCode.NotFound, $"No model '{request.ModelId}' on this worker."));
         try
         {
-            var response = new PredictResponse();
-            response.Top.AddRange(predictor.Predict(request.ModelId, request.Image.ToByteArray(), request.TopK)
+            var prediction = predictor.Predict(request.ModelId, request.Image.ToByteArray(), request.TopK);
+            var response = new PredictResponse { Temperature = prediction.Temperature };
+            response.Top.AddRange(prediction.Top
                 .Select(p => new V1.ClassProbability { ClassIndex = p.ClassIndex, ClassName = p.ClassName, Probability = p.Probability }));
             return Task.FromResult(response);
         }

@@ -84,6 +84,8 @@ public sealed class JobRunner(
                 TestTimeAugmentation = outcome.Autopilot is null ? null : ModelArtifact.HorizontalFlipTta,
                 Autopilot = outcome.Autopilot?.Choice,
                 PooledStages = model.PooledStages,
+                Temperature = model.Temperature,
+                TemperatureFittedOn = outcome.Calibration.FittedOn,
                 Mode = spec.Mode.ToString(),
                 BestEpoch = outcome.BestEpoch,
                 Accuracy = report.Accuracy,

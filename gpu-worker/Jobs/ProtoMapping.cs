@@ -53,6 +53,7 @@ internal static class ProtoMapping
             completed.WinnerReason = auto.Selection.Reason;
             completed.SkippedCandidates.AddRange(auto.Selection.Skipped.Select(s => $"{s.Name}: {s.Reason}"));
         }
+        completed.Calibration = ToProto(outcome.Calibration);
         completed.PerClass.AddRange(report.PerClass.Select(ToProto));
         completed.ConfusionMatrix.AddRange(report.ConfusionMatrix.Select(row => new ConfusionRow { Counts = { row } }));
         completed.Predictions.AddRange(report.Predictions.Select(p => new ImagePrediction
@@ -65,6 +66,26 @@ internal static class ProtoMapping
         }));
         return completed;
     }
+
+    public static Calibration ToProto(CalibrationSummary c) => new()
+    {
+        Temperature = c.Temperature,
+        FittedOn = c.FittedOn ?? "",
+        Note = c.Fit.Note ?? "",
+        FittedImages = c.Fit.Images,
+        NllBefore = c.Fit.NllBefore,
+        NllAfter = c.Fit.NllAfter,
+        Before = ToProto(c.Before),
+        After = ToProto(c.After),
+        HeldOut = { c.HeldOut.Select(h => new HeldOutPrediction { Confidence = (float)h.Confidence, Correct = h.Correct }) },
+    };
+
+    public static Reliability ToProto(Contracts.Metrics.Reliability r) => new()
+    {
+        Ece = r.Ece,
+        Count = r.Count,
+        Bins = { r.Bins.Select(b => new ReliabilityBin { Lower = b.Lower, Upper = b.Upper, Count = b.Count, MeanConfidence = b.MeanConfidence, Accuracy = b.Accuracy }) },
+    };
 
     public static CandidateScored ToProto(Engine.Autopilot.CandidateScore s) => new()
     {

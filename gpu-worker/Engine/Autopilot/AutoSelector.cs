@@ -13,7 +13,13 @@ public sealed record CandidateScore(string Name, string Params, double Mean, dou
 public sealed record SkippedCandidate(string Name, string Reason);
 
 public sealed record Selection(IReadOnlyList<CandidateScore> Leaderboard, Candidate Winner, string Reason,
-    IReadOnlyList<SkippedCandidate> Skipped, int FoldsPerRepeat, int Repeats);
+    IReadOnlyList<SkippedCandidate> Skipped, int FoldsPerRepeat, int Repeats)
+{
+    /// <summary>The winner's out-of-fold class probabilities from the first repetition: row i = pool image i, predicted
+    /// by the fold model that did not train on it (with the flip when the options use it). Auto mode fits the
+    /// temperature on these, since the refitted winner has no held-out images left.</summary>
+    public IReadOnlyList<float[]> WinnerOutOfFold { get; init; } = [];
+}
 
 public sealed record AutoSelectorOptions
 {
@@ -56,6 +62,7 @@ public sealed class AutoSelector(AutoSelectorOptions options)
         var results = new Dictionary<string, (List<double> Accuracy, List<double> MacroF1, double Seconds)>();
         var skipped = new List<SkippedCandidate>();
         var active = new List<Candidate>();
+        var outOfFold = new Dictionary<string, float[][]>();
         var repeats = 0;
 
         double Estimate(Candidate c)
@@ -106,7 +113,13 @@ public sealed class AutoSelector(AutoSelectorOptions options)
                     var train = Enumerable.Range(0, pool.Count).Where(i => folds[i] != fold).ToList();
                     var held = Enumerable.Range(0, pool.Count).Where(i => folds[i] == fold).ToList();
                     var fitted = candidate.Fit(pool, train, options.UseFlips, cancellationToken);
-                    var predicted = held.Select(i => ClassificationReport.ArgMax(fitted.Predict(pool, i, options.UseFlips))).ToList();
+                    var probabilities = held.Select(i => fitted.Predict(pool, i, options.UseFlips)).ToList();
+                    if (repeat == 0)
+                    {
+                        if (!outOfFold.TryGetValue(candidate.Name, out var rows)) outOfFold[candidate.Name] = rows = new float[pool.Count][];
+                        for (var j = 0; j < held.Count; j++) rows[held[j]] = probabilities[j];
+                    }
+                    var predicted = probabilities.Select(p => ClassificationReport.ArgMax(p)).ToList();
                     var metrics = ClassificationMetrics.ForRun([.. held.Select(i => pool.Labels[i])], predicted, pool.Classes);
                     accuracy.Add(metrics.Accuracy);
                     macroF1.Add(metrics.Macro.F1);
@@ -127,7 +140,7 @@ public sealed class AutoSelector(AutoSelectorOptions options)
             .Select((s, i) => s with { Rank = i + 1 })
             .ToList();
         var winner = active.First(c => c.Name == board[0].Name);
-        return new Selection(board, winner, Why(board, metric, k, repeats), skipped, k, repeats);
+        return new Selection(board, winner, Why(board, metric, k, repeats), skipped, k, repeats) { WinnerOutOfFold = outOfFold[winner.Name] };
     }
 
     private static CandidateScore Score(Candidate c, (List<double> Accuracy, List<double> MacroF1, double Seconds) r, string metric)

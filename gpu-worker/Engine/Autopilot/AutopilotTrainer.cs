@@ -106,12 +106,22 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
                 observer.Log("warning", "No test images: the report is computed on the train + val images the model was fitted on and is optimistic; the cross-validated score is the honest estimate.");
             }
             var evaluationSet = ToSet(evaluation, features, classes, blocks);
+            // The model's output is log of the mean of both views' probabilities (ClassifierModel.forward with the flip),
+            // so these are its logits; the refitted winner has no held-out images, so the temperature is fitted on the
+            // winner's out-of-fold predictions of train + val (ADR 022).
+            var evaluatedLogits = evaluation.Select((item, i) => (Logits(final.Predict(evaluationSet, i, tta: true)), item.ClassIndex)).ToList();
+            var calibration = CalibrationSummary.Calibrate(
+                [.. selection.WinnerOutOfFold.Select((p, i) => (Logits(p), poolSet.Labels[i]))], CalibrationSummary.OutOfFold, evaluatedLogits);
+            model.Temperature = calibration.Temperature;
+            observer.Log("info", calibration.Describe(evaluated.ToString().ToLowerInvariant()) +
+                (evaluated == DataSplit.Train ? " (measured on the images the model was fitted on: optimistic)" : ""));
             var report = ClassificationReport.From(spec.ClassNames,
-                [.. evaluation.Select((item, i) => (item.Sha256, item.ClassIndex, final.Predict(evaluationSet, i, tta: true)))]);
+                [.. evaluation.Select((item, i) => (item.Sha256, item.ClassIndex, Contracts.Metrics.TemperatureScaling.Softmax(evaluatedLogits[i].Item1, calibration.Temperature)))]);
             model.to(torch.CPU);
             return new TrainingOutcome(model, report, evaluated, 0, false, clock.Elapsed.TotalSeconds, descriptor, model.Backbone.WeightsSha256)
             {
                 Autopilot = new AutopilotSummary(selection, final),
+                Calibration = calibration,
             };
         }
         catch
@@ -121,6 +131,9 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
             throw;
         }
     }
+
+    /// <summary>What <see cref="ClassifierModel.forward"/> returns for probabilities p with the flip: log(max(p, 1e-30)).</summary>
+    private static float[] Logits(float[] probabilities) => [.. probabilities.Select(p => MathF.Log(MathF.Max(p, 1e-30f)))];
 
     /// <summary>How many of the backbone's last stages the autopilot pools (<see cref="Backbone.PooledStages"/>): 2,
     /// measured on Tux Paint (docs/benchmarks.md, "Which features"); candidates on the last stage alone stay in the grid.</summary>

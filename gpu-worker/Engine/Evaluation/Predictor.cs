@@ -10,7 +10,11 @@ namespace TransferHub.Worker.Engine.Evaluation;
 
 public sealed record ClassProbability(int ClassIndex, string ClassName, float Probability);
 
-/// <summary>Classifies single images with stored models, through the same transform pipeline as training.
+/// <summary>The most probable classes (calibrated probabilities, most probable first) and the model's temperature.</summary>
+public sealed record Prediction(IReadOnlyList<ClassProbability> Top, double Temperature);
+
+/// <summary>Classifies single images with stored models, through the same transform pipeline as training, with the
+/// model's calibrated probabilities (softmax of the logits divided by its temperature).
 /// Keeps the few most recently used models loaded.</summary>
 public sealed class Predictor(ModelStore models, BackboneRegistry backbones, TorchRuntime runtime, long maxPixels) : IDisposable
 {
@@ -18,7 +22,7 @@ public sealed class Predictor(ModelStore models, BackboneRegistry backbones, Tor
     private readonly object _lock = new();
     private readonly LinkedList<(string Id, ClassifierModel Model, ModelMetadata Metadata)> _loaded = new();
 
-    public IReadOnlyList<ClassProbability> Predict(string modelId, byte[] image, int topK)
+    public Prediction Predict(string modelId, byte[] image, int topK)
     {
         if (!models.Exists(modelId)) throw new FileNotFoundException($"No model '{modelId}' on this worker.");
         using var decoded = ImageDecoder.Decode(image, "the uploaded image", maxPixels);
@@ -31,12 +35,12 @@ public sealed class Predictor(ModelStore models, BackboneRegistry backbones, Tor
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
             var input = torch.tensor(pixels, [1, 3, metadata.ImageSize, metadata.ImageSize]).to(runtime.Device);
-            var probabilities = nn.functional.softmax(model.forward(input), 1).cpu().data<float>().ToArray();
-            return probabilities
+            var probabilities = model.Probabilities(input).cpu().data<float>().ToArray();
+            return new Prediction(probabilities
                 .Select((p, i) => new ClassProbability(i, metadata.ClassNames[i], p))
                 .OrderByDescending(p => p.Probability)
                 .Take(topK <= 0 ? 5 : topK)
-                .ToList();
+                .ToList(), model.Temperature);
         }
     }
 

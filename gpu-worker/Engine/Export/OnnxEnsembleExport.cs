@@ -9,7 +9,8 @@ namespace TransferHub.Worker.Engine.Export;
 
 /// <summary>Ensembles as one ONNX graph: every member's whole classifier (normalisation, flip, backbone, feature
 /// preprocessing, head, softmax) from the one shared input, then the <c>Mean</c> of their probabilities — what the web
-/// computes when it scores an ensemble (the mean of the members' probabilities).</summary>
+/// computes when it scores an ensemble (the mean of the members' probabilities, each member's calibrated with its own
+/// temperature).</summary>
 public sealed partial class OnnxExporter
 {
     public const string DefaultEnsembleId = "ensemble";
@@ -115,13 +116,13 @@ public sealed partial class OnnxExporter
 
     /// <summary>Keys every member states alike (checked, or the exporter's own); the rest are joined or listed per member.</summary>
     private static readonly HashSet<string> SharedKeys =
-        ["class_names", "input", "image_size", "resize_mode", "resize_filter", "alpha_background", "temperature", "transferhub_version", "format"];
+        ["class_names", "input", "image_size", "resize_mode", "resize_filter", "alpha_background", "transferhub_version", "format"];
 
     /// <summary>What <c>ensemble_members</c> lists of each member (its own metadata_props under these keys).</summary>
     private static readonly string[] MemberKeys =
     [
         "model_id", "job_id", "backbone", "backbone_display_name", "weights_source", "backbone_weights_sha256", "backbone_frozen", "mode",
-        "dataset_version", "created_at", "normalization", "feature_preprocessing", "test_time_augmentation",
+        "dataset_version", "created_at", "normalization", "feature_preprocessing", "test_time_augmentation", "temperature",
     ];
 
     /// <summary>The ensemble's metadata_props: the same keys as a single model's (values shared by every member as they

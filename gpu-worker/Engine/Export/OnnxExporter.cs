@@ -32,15 +32,18 @@ public sealed class OnnxExportException(string message) : Exception(message);
 /// <c>Mul</c> by the scale, <c>Sub</c> the channel means, <c>Div</c> by the standard deviations: exactly
 /// <see cref="TransformPipeline.Normalize"/>'s (byte × Scale − Mean[c]) / Std[c]).</item>
 /// <item>Outputs <c>probabilities</c>: float32 <c>[N, classes]</c>, softmax over classes (each row sums to 1), and
-/// <c>logits</c>: float32 <c>[N, classes]</c>, the head's raw scores. Temperature is 1 (metadata <c>temperature</c>).</item>
+/// <c>logits</c>: float32 <c>[N, classes]</c>, the head's raw scores; probabilities = softmax(logits / T), T the run's
+/// temperature (temperature scaling, Guo et al. 2017; a <c>Div</c> by the initializer <c>temperature</c> before the
+/// <c>Softmax</c>; metadata <c>temperature</c>; 1 when the run fitted none).</item>
 /// <item>What <see cref="ClassifierModel.forward"/> adds for auto-mode models is in the graph as well, computed in the
 /// same order: the <see cref="FeaturePreprocessing"/> of the pooled features (<c>Sub</c> centre, <c>ReduceL2</c> +
 /// <c>Max</c>(1e-12) + <c>Div</c>, <c>Sub</c> mean, <c>Div</c> std) and the test-time flip (the normalised image and its
 /// mirror — <c>Slice</c> with step −1 on the width — go through the network as one batch of 2N; the two halves'
 /// softmax probabilities are averaged; <c>logits</c> is then log(max(mean, 1e-30)), exactly what forward returns, and
-/// <c>probabilities</c> its softmax, as Predict computes them).</item>
+/// <c>probabilities</c> softmax(logits / T), as Predict computes them).</item>
 /// <item>An ensemble (<see cref="BuildEnsemble"/>) is its members' graphs side by side on the one input (initializers
-/// with identical contents stored once), <c>probabilities</c> = <c>Mean</c> of the members' probabilities and
+/// with identical contents stored once), <c>probabilities</c> = <c>Mean</c> of the members' (each calibrated with its own
+/// temperature) probabilities and
 /// <c>logits</c> = log(max(probabilities, 1e-30)).</item>
 /// </list>
 /// <para>The graph is emitted by walking the TorchSharp module tree in forward order, using each module's own
@@ -163,7 +166,9 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
         }
         else
             logits = graph.Node("Identity", logitsName, [x]);
-        var probabilities = graph.Node("Softmax", probabilitiesName, [logits], OnnxGraphBuilder.Int("axis", 1));
+        // Temperature scaling: Predict's softmax(forward / T) (ClassifierModel.Probabilities), T as the float torch divides by.
+        var scaled = graph.Node("Div", prefix + "calibrated_logits", [logits, Scalar(graph, prefix + "temperature", (float)model.Temperature)]);
+        var probabilities = graph.Node("Softmax", probabilitiesName, [scaled], OnnxGraphBuilder.Int("axis", 1));
         if (logits != logitsName || probabilities != probabilitiesName)
             throw new InvalidOperationException($"ONNX value names '{logitsName}' / '{probabilitiesName}' were already taken.");
         return (probabilities, logits);
@@ -259,9 +264,9 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
     {
         var backbone = model.Backbone;
         var outputs = model.TestTimeFlip
-            ? $"{ProbabilitiesName} float32 [N,{metadata.ClassNames.Count}] mean of the image's and its horizontal flip's softmax probabilities; " +
-              $"{LogitsName} float32 [N,{metadata.ClassNames.Count}] log of that mean"
-            : $"{ProbabilitiesName} float32 [N,{metadata.ClassNames.Count}] softmax(logits / temperature); {LogitsName} float32 [N,{metadata.ClassNames.Count}]";
+            ? $"{ProbabilitiesName} float32 [N,{metadata.ClassNames.Count}] softmax(logits / temperature); " +
+              $"{LogitsName} float32 [N,{metadata.ClassNames.Count}] log of the mean of the image's and its horizontal flip's softmax probabilities"
+            : $"{ProbabilitiesName} float32 [N,{metadata.ClassNames.Count}] softmax(logits / temperature); {LogitsName} float32 [N,{metadata.ClassNames.Count}] raw class scores";
         return
         [
             ("class_names", JsonSerializer.Serialize(metadata.ClassNames)),
@@ -288,7 +293,7 @@ public sealed partial class OnnxExporter(ModelStore models, BackboneRegistry bac
             ("model_id", metadata.ModelId),
             ("job_id", metadata.JobId),
             ("created_at", metadata.CreatedAt.ToString("O", CultureInfo.InvariantCulture)),
-            ("temperature", "1"),
+            ("temperature", ((float)model.Temperature).ToString("R", CultureInfo.InvariantCulture)),
             ("outputs", outputs),
             ("transferhub_version", Version),
             ("format", "transferhub-onnx/1"),

@@ -84,6 +84,31 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
     /// 1 = the usual pooled features. Autopilot models may use 2.</summary>
     public int PooledStages { get; set; } = 1;
 
+    /// <summary>Temperature scaling (Guo et al. 2017): T &gt; 0 by which <see cref="Probabilities"/> divides the output
+    /// of <see cref="forward"/> before the softmax; 1 = the model's own probabilities. Fitted after training on held-out
+    /// logits (<see cref="Contracts.Metrics.TemperatureScaling"/>); <see cref="forward"/> itself (what training
+    /// optimises) never uses it.</summary>
+    public double Temperature
+    {
+        get => _temperature;
+        set => _temperature = double.IsFinite(value) && value > 0
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "A temperature must be a positive finite number.");
+    }
+
+    private double _temperature = 1;
+
+    /// <summary>Calibrated class probabilities [N, classes] = softmax(forward(images) / <see cref="Temperature"/>): what
+    /// Predict, the evaluation and every export give.</summary>
+    public Tensor Probabilities(Tensor images)
+    {
+        using var logits = forward(images);
+        if (_temperature == 1) return nn.functional.softmax(logits, 1);
+        using var t = _temperature.ToScalar();
+        using var scaled = logits.div(t);
+        return nn.functional.softmax(scaled, 1);
+    }
+
     public override Tensor forward(Tensor images)
     {
         if (FeaturePreprocessing is null && !TestTimeFlip && PooledStages == 1)

@@ -6,21 +6,34 @@ using static TorchSharp.torch;
 
 namespace TransferHub.Worker.Engine.Training;
 
-/// <summary>Each image's class probabilities from one pass over a split.</summary>
-public sealed class EvaluationPass(List<(string Sha256, int TrueClass, float[] Probabilities)> images)
+/// <summary>Each image's logits (the output of <see cref="ClassifierModel.forward"/>, [classes]) from one pass over a
+/// split; probabilities are softmax(logits / T) for a temperature T (1 = the model's own).</summary>
+public sealed class EvaluationPass(List<(string Sha256, int TrueClass, float[] Logits)> images)
 {
+    public IReadOnlyList<(string Sha256, int TrueClass, float[] Logits)> Images => images;
+
+    /// <summary>Mean cross-entropy and accuracy at temperature 1 (NaN, NaN with no images).</summary>
     public (float Loss, float Accuracy) Summary
     {
         get
         {
             if (images.Count == 0) return (float.NaN, float.NaN);
-            var loss = images.Average(i => -Math.Log(Math.Max(i.Probabilities[i.TrueClass], 1e-12f)));
-            var accuracy = images.Count(i => ClassificationReport.ArgMax(i.Probabilities) == i.TrueClass) / (float)images.Count;
+            var probabilities = Probabilities(1);
+            var loss = probabilities.Select((p, i) => -Math.Log(Math.Max(p[images[i].TrueClass], 1e-12f))).Average();
+            var accuracy = images.Count(i => ClassificationReport.ArgMax(i.Logits) == i.TrueClass) / (float)images.Count;
             return ((float)loss, accuracy);
         }
     }
 
-    public ClassificationReport ToReport(IReadOnlyList<string> classNames) => ClassificationReport.From(classNames, images);
+    /// <summary>softmax(logits / <paramref name="temperature"/>) of every image, in order.</summary>
+    public List<float[]> Probabilities(double temperature) =>
+        [.. images.Select(i => Contracts.Metrics.TemperatureScaling.Softmax(i.Logits, temperature))];
+
+    public ClassificationReport ToReport(IReadOnlyList<string> classNames, double temperature = 1)
+    {
+        var probabilities = Probabilities(temperature);
+        return ClassificationReport.From(classNames, [.. images.Select((i, n) => (i.Sha256, i.TrueClass, probabilities[n]))]);
+    }
 }
 
 /// <summary>One training epoch's mean loss (nats per image) and accuracy (0–1) over the images it trained on.
@@ -109,10 +122,10 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
             var x = new float[count * dim];
             for (var j = 0; j < count; j++) features[items[start + j].Sha256].CopyTo(x, j * dim);
             using var scope = torch.NewDisposeScope();
-            var probabilities = nn.functional.softmax(model.Head.forward(torch.tensor(x, [count, dim]).to(device)), 1).cpu().data<float>().ToArray();
+            var logits = model.Head.forward(torch.tensor(x, [count, dim]).to(device)).cpu().data<float>().ToArray();
             var classes = spec.ClassNames.Count;
             for (var j = 0; j < count; j++)
-                results.Add((items[start + j].Sha256, items[start + j].ClassIndex, probabilities.AsSpan(j * classes, classes).ToArray()));
+                results.Add((items[start + j].Sha256, items[start + j].ClassIndex, logits.AsSpan(j * classes, classes).ToArray()));
         }
         return new EvaluationPass(results);
     }
@@ -221,12 +234,11 @@ internal sealed class FineTuneEpochRunner(ClassifierModel model, BatchSource sou
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
-            var probabilities = nn.functional.softmax(model.forward(torch.tensor(batch.Pixels, [batch.Count, 3, size, size]).to(device)), 1)
-                .cpu().data<float>().ToArray();
+            var logits = model.forward(torch.tensor(batch.Pixels, [batch.Count, 3, size, size]).to(device)).cpu().data<float>().ToArray();
             for (var j = 0; j < batch.Count; j++)
             {
                 var item = items[batch.ItemIndices[j]];
-                results.Add((item.Sha256, item.ClassIndex, probabilities.AsSpan(j * classes, classes).ToArray()));
+                results.Add((item.Sha256, item.ClassIndex, logits.AsSpan(j * classes, classes).ToArray()));
             }
         }
         return new EvaluationPass(results);

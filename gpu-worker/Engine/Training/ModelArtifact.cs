@@ -43,6 +43,12 @@ public sealed record ModelMetadata
     /// <summary>How many of the backbone's last stages are pooled into the head's input (1 = the usual pooled features;
     /// absent in files written before it was recorded).</summary>
     public int PooledStages { get; init; } = 1;
+    /// <summary>Temperature scaling (Guo et al. 2017): probabilities = softmax(logits / T), T &gt; 0; 1 in files written
+    /// before calibration existed and when there was nothing to fit it on.</summary>
+    public double Temperature { get; init; } = 1;
+    /// <summary>What <see cref="Temperature"/> was fitted on: "validation", "out-of-fold" (auto mode: the winner's
+    /// cross-validation predictions on train + val), or null (not fitted: T = 1).</summary>
+    public string? TemperatureFittedOn { get; init; }
     public string WeightsFile { get; init; } = ModelArtifact.WeightsEntry;
     public string Format { get; init; } = "transferhub-model/1";
 }
@@ -109,12 +115,15 @@ public static class ModelArtifact
         };
         if (metadata.PooledStages < 1 || metadata.PooledStages >= backbone.Stages.Count)
             Reject(backbone, $"{MetadataEntry} pools {metadata.PooledStages} stages, but '{metadata.Backbone}' has {backbone.Stages.Count} (1 to {backbone.Stages.Count - 1} can be pooled).");
+        if (!double.IsFinite(metadata.Temperature) || metadata.Temperature <= 0)
+            Reject(backbone, $"{MetadataEntry} states temperature {metadata.Temperature.ToString(System.Globalization.CultureInfo.InvariantCulture)}; it must be a positive number.");
         var head = new ClassifierHead(backbone.PooledDim(metadata.PooledStages), metadata.ClassNames.Count, metadata.HiddenUnits, metadata.Dropout);
         var model = new ClassifierModel(backbone, head)
         {
             FeaturePreprocessing = metadata.FeaturePreprocessing,
             TestTimeFlip = testTimeFlip,
             PooledStages = metadata.PooledStages,
+            Temperature = metadata.Temperature,
         };
         (metadata.BackboneFrozen ? (torch.nn.Module)head : model).load_safetensors(weights, strict: true, null!, null!, leaveOpen: true);
         model.eval();

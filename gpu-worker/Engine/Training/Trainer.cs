@@ -23,6 +23,10 @@ public sealed record TrainingOutcome(
 {
     /// <summary>Auto mode: the leaderboard, the winner and why, and the refitted winner.</summary>
     public Autopilot.AutopilotSummary? Autopilot { get; init; }
+
+    /// <summary>The temperature (already set on <see cref="Model"/>; <see cref="Report"/> uses it), the evaluated split's
+    /// reliability before and after it, and the held-out confidences for the "unknown" threshold.</summary>
+    public required CalibrationSummary Calibration { get; init; }
 }
 
 /// <summary>
@@ -156,10 +160,19 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
                 evaluationItems = train;
                 observer.Log("warning", "No test or validation images: the report is computed on the training images and is optimistic.");
             }
-            var report = runner.Evaluate(evaluationItems).ToReport(spec.ClassNames);
+            // Temperature scaling on the validation images (never the test split), then the report with it.
+            var evaluatedPass = runner.Evaluate(evaluationItems);
+            var valPass = val.Count == 0 ? null : ReferenceEquals(evaluationItems, val) ? evaluatedPass : runner.Evaluate(val);
+            var calibration = CalibrationSummary.Calibrate(
+                valPass is null ? [] : [.. valPass.Images.Select(i => (i.Logits, i.TrueClass))], CalibrationSummary.Validation,
+                [.. evaluatedPass.Images.Select(i => (i.Logits, i.TrueClass))]);
+            model.Temperature = calibration.Temperature;
+            observer.Log("info", calibration.Describe(evaluated.ToString().ToLowerInvariant()) +
+                (evaluated == DataSplit.Val && calibration.FittedOn is not null ? " (the temperature was fitted on this split: the 'after' figure is optimistic)" : ""));
+            var report = evaluatedPass.ToReport(spec.ClassNames, calibration.Temperature);
             model.to(torch.CPU);
             return new TrainingOutcome(model, report, evaluated, bestEpoch, stoppedEarly, clock.Elapsed.TotalSeconds, descriptor,
-                backbone.WeightsSha256);
+                backbone.WeightsSha256) { Calibration = calibration };
         }
         catch
         {

@@ -139,15 +139,17 @@ internal static class OnnxTestSupport
         return chw;
     }
 
-    /// <summary>What <c>Predictor</c> computes: the pipeline's normalisation, model.forward, softmax over classes.</summary>
+    /// <summary>What <c>Predictor</c> computes: the pipeline's normalisation, then <see cref="ClassifierModel.Probabilities"/>
+    /// (softmax of model.forward divided by the model's temperature); the logits are model.forward's.</summary>
     public static (float[] Probabilities, float[] Logits) Torch(ClassifierModel model, TransformPipeline pipeline, IReadOnlyList<byte[]> rgbImages)
     {
         var size = pipeline.Size;
         var chw = Normalized(pipeline, rgbImages);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var logits = model.forward(torch.tensor(chw, [rgbImages.Count, 3, size, size]));
-        var probabilities = nn.functional.softmax(logits, 1);
+        var input = torch.tensor(chw, [rgbImages.Count, 3, size, size]);
+        var logits = model.forward(input);
+        var probabilities = model.Probabilities(input);
         return (probabilities.data<float>().ToArray(), logits.data<float>().ToArray());
     }
 

@@ -33,6 +33,17 @@ public sealed class OnnxExportRpcTests(WorkerFactory worker, ITestOutputHelper o
         spec.DatasetVersion = "dsv-onnx";
         var events = await client.StartJob(spec).ReadAllAsync();
         var modelId = events[^1].Completed?.ModelId ?? throw new Xunit.Sdk.XunitException(events[^1].Failed?.Message);
+        // Calibrated (ADR 022): the temperature is fitted on validation, or for auto on the winner's out-of-fold
+        // predictions of train + val, and each of those images' confidence comes back for the "unknown" threshold.
+        var calibration = events[^1].Completed.Calibration;
+        var heldOut = Small.Count(i => i.Split == DataSplit.Val) + (mode == JobMode.Auto ? Small.Count(i => i.Split == DataSplit.Train) : 0);
+        Assert.Equal(mode == JobMode.Auto ? "out-of-fold" : "validation", calibration.FittedOn);
+        Assert.Equal(heldOut, calibration.HeldOut.Count);
+        Assert.Equal(heldOut, calibration.FittedImages);
+        Assert.InRange(calibration.Temperature, 0.05, 20);
+        Assert.Equal(15, calibration.After.Bins.Count);
+        Assert.Equal(Small.Count(i => i.Split == DataSplit.Test), calibration.After.Count);
+        output.WriteLine($"{mode}: T = {calibration.Temperature:F4} ({calibration.Note}), ECE {calibration.Before.Ece:F4} → {calibration.After.Ece:F4}");
 
         var request = new ExportOnnxRequest { ModelId = modelId };
         request.Metadata.Add("accuracy", "0.75");
@@ -52,6 +63,7 @@ public sealed class OnnxExportRpcTests(WorkerFactory worker, ITestOutputHelper o
         {
             var ours = classifier.Classify(data);
             var predicted = await client.PredictAsync(new PredictRequest { ModelId = modelId, Image = ByteString.CopyFrom(data), TopK = 3 });
+            Assert.Equal(calibration.Temperature, predicted.Temperature);
             Assert.Equal(predicted.Top[0].ClassName, ours[0].ClassName);
             foreach (var p in predicted.Top)
             {
