@@ -94,6 +94,18 @@ public class TrainingJob
     /// as candidates are scored, then the final ranking with the winner); null before the first candidate is scored.</summary>
     public string? LeaderboardJson { get; set; }
 
+    /// <summary><c>Features.Jobs.RunCalibration</c> as JSON: the temperature the worker fitted (ADR 022), the evaluated
+    /// split's reliability before and after it, and the held-out images' calibrated confidences the "unknown" threshold
+    /// is chosen on. Null for ensembles and for runs trained before calibration existed.</summary>
+    public string? CalibrationJson { get; set; }
+    /// <summary>The precision (0.5–0.999) the run's answered predictions should reach on held-out data; null = the default
+    /// (<c>RejectionThreshold.DefaultTargetPrecision</c>). Set on the evaluation page or through the API.</summary>
+    public double? TargetPrecision { get; set; }
+    /// <summary>Predict answers "unknown" when the top class's probability is below this (0–1); null = no threshold
+    /// (always answers). Chosen from <see cref="CalibrationJson"/>'s held-out confidences for <see cref="TargetPrecision"/>
+    /// whenever either changes, and only then.</summary>
+    public double? RejectionThreshold { get; set; }
+
     /// <summary>The worker's model id; the artifact itself is copied into the web's storage.</summary>
     public string? ModelId { get; set; }
     public long? ModelBytes { get; set; }

@@ -578,6 +578,9 @@ namespace TransferHub.Web.Data.Migrations
                     b.Property<int?>("BestEpoch")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("CalibrationJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<bool>("CancelRequested")
                         .HasColumnType("INTEGER");
 
@@ -662,6 +665,9 @@ namespace TransferHub.Web.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<double?>("RejectionThreshold")
+                        .HasColumnType("REAL");
+
                     b.Property<long>("Seed")
                         .HasColumnType("INTEGER");
 
@@ -686,6 +692,9 @@ namespace TransferHub.Web.Data.Migrations
 
                     b.Property<bool>("StoppedEarly")
                         .HasColumnType("INTEGER");
+
+                    b.Property<double?>("TargetPrecision")
+                        .HasColumnType("REAL");
 
                     b.Property<int>("TestImages")
                         .HasColumnType("INTEGER");

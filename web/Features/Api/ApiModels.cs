@@ -41,6 +41,10 @@ public sealed record ApiJob(int Id, int DatasetId, string DatasetName, int Proje
     IReadOnlyDictionary<string, string> Settings, IReadOnlyList<ApiEpoch> Epochs, DateTime CreatedAt, DateTime? FinishedAt,
     string? EvaluatedSplit, int? TimeBudgetSeconds, ApiLeaderboard? Leaderboard)
 {
+    /// <summary>Temperature scaling and the "unknown" threshold (null for ensembles, unfinished runs and runs trained
+    /// before calibration existed).</summary>
+    public ApiCalibration? Calibration { get; init; }
+
     internal static ApiJob From(RunDetails d)
     {
         var r = d.Run;
@@ -52,9 +56,32 @@ public sealed record ApiJob(int Id, int DatasetId, string DatasetName, int Proje
             d.HasModel, d.ClassNames, d.Settings.ToDictionary(s => s.Key, s => s.Value),
             [.. d.Epochs.Select(e => new ApiEpoch(e.Epoch, ApiJobSummary.Finite(e.TrainLoss), ApiJobSummary.Finite(e.TrainAccuracy),
                 ApiJobSummary.Finite(e.ValLoss), ApiJobSummary.Finite(e.ValAccuracy), e.Seconds, e.ImagesPerSecond, e.IsBest))],
-            r.CreatedAt, r.FinishedAt, r.EvaluatedSplit, d.TimeBudgetSeconds, ApiLeaderboard.From(d.Selection));
+            r.CreatedAt, r.FinishedAt, r.EvaluatedSplit, d.TimeBudgetSeconds, ApiLeaderboard.From(d.Selection))
+        {
+            Calibration = ApiCalibration.From(d.Calibration),
+        };
     }
 }
+
+/// <summary>A run's calibration (ADR 022). <c>temperature</c> T: probabilities = softmax(logits / T) (temperature scaling,
+/// Guo et al. 2017), fitted on <c>fittedOn</c> (<c>validation</c>; <c>out-of-fold</c> for auto runs: the winner's
+/// cross-validation predictions of train + val; null: not fitted, T = 1; <c>note</c> says why). <c>eceBefore</c> /
+/// <c>eceAfter</c>: expected calibration error (15 equal-width bins, 0–1) of the evaluated split at T = 1 and at T.
+/// Predict answers "unknown" when the top probability is below <c>threshold</c> (null: no threshold, always answers),
+/// chosen as the lowest confidence whose answered held-out predictions reach <c>targetPrecision</c>; <c>coverage</c> is
+/// the share of the <c>heldOut</c> predictions answered at it and <c>precision</c> their share right;
+/// <c>thresholdMessage</c> says it in a sentence (or why there is none).</summary>
+public sealed record ApiCalibration(double Temperature, string? FittedOn, string? Note, double EceBefore, double EceAfter, int EvaluatedImages,
+    double TargetPrecision, double? Threshold, double Coverage, double Precision, int Answered, int HeldOut, string ThresholdMessage)
+{
+    internal static ApiCalibration? From(CalibrationView? v) => v is null ? null : new(v.Calibration.Temperature, v.Calibration.FittedOn,
+        v.Calibration.Note, v.Calibration.Before.Ece, v.Calibration.After.Ece, v.Calibration.After.Count, v.TargetPrecision, v.Rejection.Threshold,
+        v.Rejection.Coverage, v.Rejection.Precision, v.Rejection.Answered, v.Rejection.HeldOut, v.Rejection.Message);
+}
+
+/// <summary>The body of <c>PUT /api/v1/jobs/{jobId}/calibration</c>: the precision (0.5–0.999) answered predictions
+/// should reach on the held-out images.</summary>
+public sealed record ApiTargetPrecision(double TargetPrecision);
 
 /// <summary>How an auto run chose its classifier: <c>candidates</c> best first, scored by cross-validation on train + val
 /// (never test). While the run chooses, <c>final</c> is false, ranks are 0 and the list grows as candidates are scored;

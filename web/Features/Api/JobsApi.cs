@@ -123,16 +123,68 @@ internal static class JobsApi
             {
                 var k = TopK(topK);
                 var image = await ApiBody.ReadBytesAsync(request, ["image/*", "application/octet-stream"], EvaluationService.MaxPredictBytes, ct);
-                return TypedResults.Ok(await evaluations.PredictAsync(user.GetUserId(), jobId, image, k, ct));
+                return TypedResults.Ok((await evaluations.PredictAsync(user.GetUserId(), jobId, image, k, ct)).Top);
             })
             .RequestBody<Stream>("image/png", "image/jpeg", "image/webp", "image/bmp", "image/gif", "application/octet-stream")
+            .Produces<IReadOnlyList<Prediction>>()
             .WithName("Predict")
             .WithSummary("Classifies one image (the body) with a completed run's model: the top classes with probabilities.")
-            .WithDescription($"Query topK: how many classes to return (1 to {MaxTopK}, default 5). A worker runs the model; the web " +
+            .WithDescription($"Query topK: how many classes to return (1 to {MaxTopK}, default 5). Probabilities are calibrated " +
+                "(softmax of the logits divided by the run's temperature). For the answer with the run's \"unknown\" threshold, use " +
+                "POST /jobs/{jobId}/classify. A worker runs the model; the web " +
                 "sends it the stored model first when it lacks it. An image the model cannot read, or no worker answering, is 409.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        MapCalibration(job);
+    }
+
+    /// <summary>The calibration endpoints: classify with the "unknown" threshold, and set the threshold's target precision.</summary>
+    private static void MapCalibration(RouteGroupBuilder job)
+    {
+        job.MapPost("/classify", async (int jobId, string? topK, HttpRequest request, ClaimsPrincipal user, EvaluationService evaluations,
+                CancellationToken ct) =>
+            {
+                var k = TopK(topK);
+                var image = await ApiBody.ReadBytesAsync(request, ["image/*", "application/octet-stream"], EvaluationService.MaxPredictBytes, ct);
+                return TypedResults.Ok(await evaluations.PredictAsync(user.GetUserId(), jobId, image, k, ct));
+            })
+            .RequestBody<Stream>("image/png", "image/jpeg", "image/webp", "image/bmp", "image/gif", "application/octet-stream")
+            .Produces<PredictionResult>()
+            .WithName("Classify")
+            .WithSummary("Classifies one image (the body) with a completed run's model and answers its class, or \"unknown\" when the " +
+                "top probability is below the run's threshold (the top classes are given either way).")
+            .WithDescription($"Query topK as for predict (1 to {MaxTopK}, default 5). `answer`: the top class, or \"unknown\" (`unknown` " +
+                "true) when its calibrated probability is below `threshold`, chosen on the held-out images for `targetPrecision` (see the " +
+                "run's `calibration`; PUT /jobs/{jobId}/calibration changes it). `threshold` null: the run has none (too few held-out " +
+                "images, no threshold reaches the target, or trained before calibration existed) and always answers. `temperature`: the " +
+                "model's (probabilities = softmax(logits / temperature)). Errors as for predict.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        job.MapPut("/calibration", async (int jobId, HttpRequest request, ClaimsPrincipal user, EvaluationService evaluations, JobService jobs,
+                CancellationToken ct) =>
+            {
+                var body = await ApiBody.ReadJsonObjectAsync(request, ct);
+                var target = Field(body, "targetPrecision") is JsonValue v && v.TryGetValue<double>(out var d) ? d
+                    : throw new ApiRequestException(StatusCodes.Status400BadRequest, "The body must be {\"targetPrecision\": a number from 0.5 to 0.999}.");
+                if (Contracts.Metrics.RejectionThreshold.CheckTarget(target) is { } problem)
+                    throw new ApiRequestException(StatusCodes.Status400BadRequest, problem);
+                await evaluations.SetTargetPrecisionAsync(user.GetUserId(), jobId, target, ct);
+                return TypedResults.Ok(ApiCalibration.From((await jobs.GetAsync(user.GetUserId(), jobId, ct))?.Calibration));
+            })
+            .RequestBody<ApiTargetPrecision>("application/json")
+            .Produces<ApiCalibration>()
+            .WithName("SetTargetPrecision")
+            .WithSummary("Sets the precision a run's answered predictions should reach and chooses its \"unknown\" threshold for it " +
+                "(editors and owners).")
+            .WithDescription("Body {\"targetPrecision\": 0.95}: 0.5 to 0.999, else 400. The threshold is the lowest calibrated confidence " +
+                "whose answered held-out (validation, or for auto runs out-of-fold) predictions reach the target; the answer is the run's " +
+                "calibration with the new threshold, its coverage and a sentence (which says so when no threshold reaches the target or the " +
+                "held-out images are too few). A viewer is 403, an outsider 404, a run without calibration (an ensemble, or trained before " +
+                "calibration existed) 409.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
     }
 
     /// <summary>The launch form's defaults for the body's mode (feature extraction when it names none, as v1 always did), overwritten by

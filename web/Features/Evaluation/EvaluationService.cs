@@ -7,8 +7,13 @@ using TransferHub.Web.Storage;
 
 namespace TransferHub.Web.Features.Evaluation;
 
-/// <summary>A finished run's evaluation with what the page needs around it.</summary>
-public sealed record EvaluationView(int JobId, int DatasetId, bool CanEdit, Jobs.RunEvaluation Result, IReadOnlyList<DatasetClassChoice> DatasetClasses);
+/// <summary>A finished run's evaluation with what the page needs around it. <see cref="Calibration"/>: null for ensembles
+/// and runs trained before calibration existed.</summary>
+public sealed record EvaluationView(int JobId, int DatasetId, bool CanEdit, Jobs.RunEvaluation Result, IReadOnlyList<DatasetClassChoice> DatasetClasses)
+{
+    public CalibrationView? Calibration { get; init; }
+    public bool IsEnsemble { get; init; }
+}
 
 public sealed record DatasetClassChoice(int Id, string Name);
 
@@ -18,6 +23,23 @@ public sealed record CellImage(long? ImageId, string Sha256, string OriginalName
     string? CurrentLabel);
 
 public sealed record Prediction(string ClassName, double Probability);
+
+/// <summary>What Predict answers for one image: the top classes (calibrated probabilities, most probable first) and
+/// <see cref="Answer"/> = the top class, or <see cref="UnknownAnswer"/> when its probability is below the run's
+/// <see cref="Threshold"/> (null: the run has none, it always answers). <see cref="TargetPrecision"/> is what the threshold
+/// was chosen for; <see cref="Temperature"/> the model's.</summary>
+public sealed record PredictionResult(IReadOnlyList<Prediction> Top, string Answer, bool Unknown, double? Threshold, double? TargetPrecision,
+    double Temperature)
+{
+    public const string UnknownAnswer = "unknown";
+
+    public static PredictionResult Of(IReadOnlyList<Prediction> top, double? threshold, double? targetPrecision, double temperature)
+    {
+        var unknown = threshold is { } t && top.Count > 0 && top[0].Probability < t;
+        return new PredictionResult(top, unknown || top.Count == 0 ? UnknownAnswer : top[0].ClassName, unknown, threshold,
+            threshold is null ? null : targetPrecision, temperature);
+    }
+}
 
 /// <summary>Evaluation, confusion-matrix drill-down and "test an image" for finished runs. Authorized through
 /// <see cref="TeamAccess"/> like every team-owned object.</summary>
@@ -34,14 +56,43 @@ public sealed class EvaluationService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var access = new TeamAccess(db, userId);
         var job = await access.Jobs.Where(j => j.Id == jobId)
-            .Select(j => new { j.DatasetId, j.EvaluationJson, j.Dataset!.Project!.TeamId }).FirstOrDefaultAsync(cancellationToken)
+            .Select(j => new { j.DatasetId, j.EvaluationJson, j.CalibrationJson, j.TargetPrecision, j.Kind, j.Dataset!.Project!.TeamId }).FirstOrDefaultAsync(cancellationToken)
             ?? throw new NotFoundException("Run");
         if (job.EvaluationJson is null) return null;
         var role = await access.RoleInAsync(job.TeamId, cancellationToken);
         var classes = await db.DatasetClasses.Where(c => c.DatasetId == job.DatasetId).OrderBy(c => c.Ordinal)
             .Select(c => new DatasetClassChoice(c.Id, c.Name)).ToListAsync(cancellationToken);
         return new EvaluationView(jobId, job.DatasetId, role?.Allows(TeamPermission.EditContent) == true,
-            Jobs.RunEvaluation.FromJson(job.EvaluationJson), classes);
+            Jobs.RunEvaluation.FromJson(job.EvaluationJson), classes) 
+        {
+            Calibration = CalibrationView.Of(job.CalibrationJson, job.TargetPrecision),
+            IsEnsemble = job.Kind == JobKind.Ensemble,
+        };
+    }
+
+    /// <summary>Sets the precision the run's answered predictions should reach and chooses the "unknown" threshold for
+    /// it on the held-out confidences (editors and owners). Returns the new choice, which may be "no threshold" (its
+    /// message says why).</summary>
+    /// <exception cref="NotFoundException">no such run visible to the caller</exception>
+    /// <exception cref="ForbiddenException">a viewer</exception>
+    /// <exception cref="RuleViolationException">a target outside 50 %–99.9 %, or a run without calibration (an ensemble, or
+    /// trained before calibration existed)</exception>
+    public async Task<CalibrationView> SetTargetPrecisionAsync(string userId, int jobId, double targetPrecision, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var access = new TeamAccess(db, userId);
+        var job = await access.Jobs.Include(j => j.Dataset!.Project).FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken)
+            ?? throw new NotFoundException("Run");
+        await access.DemandAsync(job.Dataset!.Project!.TeamId, TeamPermission.EditContent, cancellationToken);
+        if (Contracts.Metrics.RejectionThreshold.CheckTarget(targetPrecision) is { } problem) throw new RuleViolationException(problem);
+        if (CalibrationView.Of(job.CalibrationJson, targetPrecision) is not { } view)
+            throw new RuleViolationException(job.Kind == JobKind.Ensemble
+                ? "An ensemble has no held-out confidences of its own to choose a threshold on; set it on its members."
+                : "This run has no calibration data (it finished before calibration existed, or has not finished): train it again to get a threshold.");
+        job.TargetPrecision = targetPrecision;
+        job.RejectionThreshold = view.Rejection.Threshold;
+        await db.SaveChangesAsync(cancellationToken);
+        return view;
     }
 
     /// <summary>The images of one confusion-matrix cell (true class row, predicted class column), least confident first
@@ -67,9 +118,10 @@ public sealed class EvaluationService(
             : new CellImage(null, v.Sha256, recorded.TryGetValue(v.Sha256, out var name) ? $"{name} (deleted from the dataset)" : "(deleted from the dataset)", names[v.TrueClass], names[v.PredictedClass], v.Confidence, null))];
     }
 
-    /// <summary>Classifies one uploaded image with a finished run's model: the top <paramref name="topK"/> classes.
-    /// The model is copied to a worker first when the worker does not have it (results outlive their worker).</summary>
-    public async Task<IReadOnlyList<Prediction>> PredictAsync(string userId, int jobId, byte[] image, int topK = 5, CancellationToken cancellationToken = default)
+    /// <summary>Classifies one uploaded image with a finished run's model: the top <paramref name="topK"/> classes
+    /// (calibrated probabilities) and the answer, "unknown" below the run's threshold. The model is copied to a worker
+    /// first when the worker does not have it (results outlive their worker).</summary>
+    public async Task<PredictionResult> PredictAsync(string userId, int jobId, byte[] image, int topK = 5, CancellationToken cancellationToken = default)
     {
         if (image.Length == 0) throw new RuleViolationException("The file is empty.");
         if (image.Length > MaxPredictBytes) throw new RuleViolationException($"The image is larger than {MaxPredictBytes / 1024 / 1024} MB.");
@@ -85,9 +137,10 @@ public sealed class EvaluationService(
         if (enabled.Count == 0) throw new RuleViolationException("No worker is enabled to run the model: ask a site admin to register one.");
         try
         {
-            var (top, _) = await WorkerGateway.FirstAnsweringAsync(enabled, worker =>
+            var ((top, temperature), _) = await WorkerGateway.FirstAnsweringAsync(enabled, worker =>
                 workers.PredictAsync(worker, job.ModelId!, image, topK, () => models.OpenRead(jobId), cancellationToken)); // HasModelOf: not null
-            return [.. top.Select(t => new Prediction(t.ClassName, t.Probability))];
+            return PredictionResult.Of([.. top.Select(t => new Prediction(t.ClassName, t.Probability))], job.RejectionThreshold,
+                job.TargetPrecision ?? Contracts.Metrics.RejectionThreshold.DefaultTargetPrecision, temperature);
         }
         catch (WorkerRefusedException e) when (e.Kind == RefusalKind.InvalidInput)
         {

@@ -125,6 +125,8 @@ public sealed class JobScheduler(
             job.StartedAt = now;
             job.EpochsDone = 0;
             job.LeaderboardJson = null;
+            job.CalibrationJson = null;
+            job.RejectionThreshold = null;
             job.LastEventSequence = 0;
             job.Message = null;
             assigned.Add(job);

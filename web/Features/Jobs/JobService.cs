@@ -70,6 +70,7 @@ public sealed class JobService(
                     SettingsJson = j.SettingsJson, ClassNamesJson = j.ClassNamesJson, Device = j.Device, TrainImages = j.TrainImages,
                     ValImages = j.ValImages, TestImages = j.TestImages, ModelBytes = j.ModelBytes, BestEpoch = j.BestEpoch, StoppedEarly = j.StoppedEarly,
                     TimeBudgetSeconds = j.TimeBudgetSeconds, LeaderboardJson = j.LeaderboardJson,
+                    CalibrationJson = j.CalibrationJson, TargetPrecision = j.TargetPrecision,
                 },
                 DatasetName = j.Dataset!.Name, j.Dataset.ProjectId, ProjectName = j.Dataset.Project!.Name,
                 j.Dataset.Project.TeamId, TeamName = j.Dataset.Project.Team!.Name })
@@ -91,6 +92,7 @@ public sealed class JobService(
         {
             TimeBudgetSeconds = job.Job.TimeBudgetSeconds,
             Selection = ModelSelection.FromJson(job.Job.LeaderboardJson),
+            Calibration = CalibrationView.Of(job.Job.CalibrationJson, job.Job.TargetPrecision),
         };
     }
 

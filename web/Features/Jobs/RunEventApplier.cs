@@ -77,6 +77,8 @@ public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFa
                 job.EvaluationJson = evaluation.ToJson();
                 job.ModelId = trained.ModelId;
                 if (trained.Selection is { } selection) job.LeaderboardJson = selection.ToJson();
+                job.CalibrationJson = trained.Calibration?.ToJson();
+                job.RejectionThreshold = trained.Calibration?.Choose(job.TargetPrecision ?? Contracts.Metrics.RejectionThreshold.DefaultTargetPrecision).Threshold;
                 // Not "completed" yet: that needs the model in the web's storage (RunFollower copies it).
                 job.Status = JobStatus.Finishing;
                 db.JobLogLines.Add(Line(job, now, "info", trained.Selection?.WinnerRow is { } winner
@@ -84,6 +86,9 @@ public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFa
                       $"({winner.MetricName} {winner.Format(winner.CvMean)}) among {trained.Selection.Leaderboard.Count} candidates, {trained.TrainingSeconds:0.#} s in all. Copying the model."
                     : $"Trained: {evaluation.Split} accuracy {evaluation.Accuracy:P1}, best epoch {trained.BestEpoch}" +
                       $"{(trained.StoppedEarly ? " (stopped early)" : "")}, {trained.TrainingSeconds:0.#} s of training. Copying the model."));
+                if (trained.Calibration is { } calibration)
+                    db.JobLogLines.Add(Line(job, now, "info", $"Calibration: temperature {calibration.Temperature:0.###} fitted on {calibration.FittedOnText}; " +
+                        $"expected calibration error on {evaluation.Split} {calibration.Before.Ece:P1} before, {calibration.After.Ece:P1} after."));
                 applied = Applied.Trained;
                 break;
             case RunFailed failed:

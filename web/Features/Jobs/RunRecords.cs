@@ -45,6 +45,10 @@ public sealed record RunDetails(RunSummary Run, int ProjectId, string ProjectNam
     /// for other modes and before the first candidate is scored.</summary>
     public ModelSelection? Selection { get; init; }
 
+    /// <summary>The temperature, reliability and "unknown" threshold (null for ensembles, unfinished runs and runs trained
+    /// before calibration existed).</summary>
+    public CalibrationView? Calibration { get; init; }
+
     /// <summary>The x axis of the curves: the planned epochs while running, the epochs actually run once finished.</summary>
     public int ChartEpochs => Run.IsActive ? Run.EpochsTotal : Math.Max(1, Run.EpochsDone);
 

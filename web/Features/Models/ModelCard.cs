@@ -11,7 +11,11 @@ namespace TransferHub.Web.Features.Models;
 public sealed record ModelCardFacts(
     int RunId, string ProjectName, string DatasetName, string DatasetVersion, DateTime CreatedAtUtc,
     string Backbone, string? WeightsSource, IReadOnlyList<KeyValuePair<string, string>> Settings,
-    int TrainImages, int ValImages, int TestImages, RunEvaluation Evaluation, ModelSelection? Selection = null);
+    int TrainImages, int ValImages, int TestImages, RunEvaluation Evaluation, ModelSelection? Selection = null)
+{
+    /// <summary>The temperature and "unknown" threshold (null for ensembles and runs trained before calibration existed).</summary>
+    public CalibrationView? Calibration { get; init; }
+}
 
 /// <summary>The card's content, rendered as Markdown (<c>model-card.md</c>) and as JSON (<c>model-card.json</c> inside
 /// the model zip): both renderings are made from this one record, so they say the same. Text fields hold names as
@@ -24,8 +28,14 @@ public sealed record ModelCardContent(
     ModelCardContent.TrainingPart Training,
     ModelCardContent.MetricsPart Metrics,
     IReadOnlyList<string> Limitations,
-    ModelSelection? ModelSelection = null)
+    ModelSelection? ModelSelection = null,
+    ModelCardContent.CalibrationPart? Calibration = null)
 {
+    /// <summary>Temperature scaling (probabilities = softmax(logits / Temperature)), what it was fitted on, the ECE of the
+    /// metrics' split before and after, and the "unknown" threshold (null: none) with its target precision and coverage.</summary>
+    public sealed record CalibrationPart(double Temperature, string? FittedOn, string FittedOnText, double EceBefore, double EceAfter,
+        double TargetPrecision, double? UnknownThreshold, double Coverage, string ThresholdMessage);
+
     public sealed record RunPart(int Id, string Project, string Dataset, DateTime CreatedAtUtc);
 
     /// <param name="Images">train, validation and test image counts.</param>
@@ -73,8 +83,9 @@ public static class ModelCard
             new ModelCardContent.RunPart(f.RunId, f.ProjectName, f.DatasetName, f.CreatedAtUtc),
             FormattableString.Invariant($"Sorting images like those of the dataset into its {e.ClassNames.Count} classes: ") +
             string.Join(", ", e.ClassNames.Select(name)) + ". It always answers one of these classes, so an image of " +
-            "anything else still gets one of them; check its probability before trusting an answer, and do not use it for decisions " +
-            "about people.",
+            "anything else still gets one of them" + (f.Calibration?.Rejection.Threshold is > 0 and var t
+                ? FormattableString.Invariant($" unless its calibrated probability is below {t * 100:0.0} %, where TransferHub's predict answers \"unknown\" (the threshold travels in this card, not in the ONNX file)")
+                : "") + "; check its probability before trusting an answer, and do not use it for decisions about people.",
             new ModelCardContent.DataPart(f.DatasetVersion, "SHA-256 of every image's hash, label and split", e.ClassNames,
                 new ModelCardContent.ImageCounts(f.TrainImages, f.ValImages, f.TestImages)),
             new ModelCardContent.TrainingPart(f.Backbone, f.WeightsSource, WeightsLicence,
@@ -82,7 +93,10 @@ public static class ModelCard
             new ModelCardContent.MetricsPart(e.Split, e.Predictions.Count, e.Accuracy, e.Macro.Recall, e.Macro.F1,
                 Contracts.Metrics.ClassificationMetrics.Conventions, e.PerClass),
             [.. Limitations(f, name)],
-            f.Selection);
+            f.Selection,
+            f.Calibration is not { } v ? null : new ModelCardContent.CalibrationPart(v.Calibration.Temperature, v.Calibration.FittedOn,
+                v.Calibration.FittedOnText, v.Calibration.Before.Ece, v.Calibration.After.Ece, v.TargetPrecision, v.Rejection.Threshold,
+                v.Rejection.Coverage, v.Rejection.Message));
     }
 
     public static string Markdown(ModelCardFacts f) => Markdown(Content(f, Escape));
@@ -128,6 +142,14 @@ public static class ModelCard
         foreach (var row in m.PerClass)
             md.AppendLine(Invariant, $"| {Escape(row.ClassName)} | {row.Precision:0.000} | {row.Recall:0.000} | {row.F1:0.000} | {row.Support} |");
         md.AppendLine();
+        if (c.Calibration is { } cal)
+        {
+            md.AppendLine("## Calibration");
+            md.AppendLine(Invariant, $"- Temperature: {cal.Temperature.ToString("0.####", Invariant)} (probabilities = softmax(logits / temperature); temperature scaling, Guo et al. 2017), fitted on {Escape(cal.FittedOnText)}; the ONNX export divides by it too.");
+            md.AppendLine(Invariant, $"- Expected calibration error on the {split} split (15 bins): {Percent(cal.EceBefore)} before, {Percent(cal.EceAfter)} after.");
+            md.AppendLine(Invariant, $"- \"Unknown\" threshold: {(cal.UnknownThreshold is { } t ? Percent(t) : "none")} for a target precision of {Percent(cal.TargetPrecision)}. {Escape(cal.ThresholdMessage)}");
+            md.AppendLine();
+        }
         md.AppendLine("## Limitations");
         foreach (var limit in c.Limitations) md.AppendLine(Invariant, $"- {limit}");
         if (c.Limitations.Count == 0) md.AppendLine("- None found by TransferHub's checks; a test set this size still leaves the true accuracy uncertain.");

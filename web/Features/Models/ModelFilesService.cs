@@ -156,7 +156,10 @@ public sealed class ModelFilesService(
             .Where(s => !string.IsNullOrEmpty(s)).Distinct().ToList();
         return new ModelCardFacts(job.Id, row.Project, row.Dataset, job.DatasetVersion, job.CreatedAt, job.Backbone,
             sources.Count == 0 ? null : string.Join("; ", sources), settings, train, val, job.TestImages,
-            RunEvaluation.FromJson(job.EvaluationJson!), ModelSelection.FromJson(job.LeaderboardJson));
+            RunEvaluation.FromJson(job.EvaluationJson!), ModelSelection.FromJson(job.LeaderboardJson))
+        {
+            Calibration = CalibrationView.Of(job.CalibrationJson, job.TargetPrecision),
+        };
     }
 
     /// <summary>An ensemble's member runs, in its order, each with a stored model, all resizing images alike (one ONNX

@@ -64,8 +64,16 @@ public sealed class ReportService(IDbContextFactory<TransferHubDbContext> dbFact
             evaluation.Confusion,
             [.. evaluation.Predictions.Select(p => new ReportPrediction(p.Sha256, NameOf(p.Sha256), names[p.TrueClass], names[p.PredictedClass], p.Confidence))],
             mistakes,
-            Leaderboard(ModelSelection.FromJson(job.LeaderboardJson)));
+            Leaderboard(ModelSelection.FromJson(job.LeaderboardJson)))
+        {
+            Calibration = Calibration(CalibrationView.Of(job.CalibrationJson, job.TargetPrecision)),
+        };
     }
+
+    private static ReportCalibration? Calibration(CalibrationView? v) => v is null ? null : new(v.Calibration.Temperature,
+        v.Calibration.FittedOn, v.Calibration.FittedOnText, v.Calibration.Note, v.Calibration.Before.Ece, v.Calibration.After.Ece,
+        v.Calibration.Before.Bins, v.Calibration.After.Bins, v.TargetPrecision, v.Rejection.Threshold, v.Rejection.Coverage,
+        v.Rejection.Precision, v.Rejection.Message);
 
     private static ReportLeaderboard? Leaderboard(ModelSelection? selection) => selection is null ? null : new(selection.Winner, selection.WinnerReason,
         [.. selection.Leaderboard.Select(c => new ReportCandidate(c.Rank, c.Name, c.Params, c.Metric, c.CvMean, c.CiLow, c.CiHigh, c.MacroF1, c.Folds, c.Seconds))],

@@ -24,6 +24,13 @@ public sealed record ReportCandidate(int Rank, string Name, string Params, strin
 /// candidates its time budget skipped (each with the reason).</summary>
 public sealed record ReportLeaderboard(string? Winner, string? WinnerReason, IReadOnlyList<ReportCandidate> Candidates, IReadOnlyList<string> Skipped);
 
+/// <summary>A run's calibration (ADR 022): the temperature T (probabilities = softmax(logits / T)) and what it was fitted
+/// on, the evaluated split's expected calibration error and reliability bins at T = 1 and at T, and the "unknown"
+/// threshold (null: none) chosen for the target precision, its coverage and held-out precision, and a sentence.</summary>
+public sealed record ReportCalibration(double Temperature, string? FittedOn, string FittedOnText, string? Note,
+    double EceBefore, double EceAfter, IReadOnlyList<Contracts.Metrics.ReliabilityBin> BinsBefore, IReadOnlyList<Contracts.Metrics.ReliabilityBin> BinsAfter,
+    double TargetPrecision, double? Threshold, double Coverage, double ThresholdPrecision, string ThresholdMessage);
+
 /// <summary>Everything the report shows about one finished training run.</summary>
 /// <param name="Title">e.g. "Run #12 · resnet18x3-imagenet · fine-tune"; also in every page's footer.</param>
 /// <param name="DatasetVersion">The SHA-256 hex of the dataset content the run trained on.</param>
@@ -52,4 +59,8 @@ public sealed record RunReport(
     int[][] Confusion,
     IReadOnlyList<ReportPrediction> Predictions,
     IReadOnlyList<ReportThumbnail> Misclassified,
-    ReportLeaderboard? Leaderboard = null);
+    ReportLeaderboard? Leaderboard = null)
+{
+    /// <summary>Null for ensembles and runs trained before calibration existed.</summary>
+    public ReportCalibration? Calibration { get; init; }
+}

@@ -32,6 +32,7 @@ internal static class ReportPdf
             .. ClassTablePages.Compose(report),
             .. ConfusionPages.Compose(report),
             .. ConfusionPages.ClassLegend(report),
+            .. CalibrationPage.Compose(report),
             .. ThumbnailPages.Compose(report),
         ];
 

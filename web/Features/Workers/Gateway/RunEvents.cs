@@ -15,7 +15,7 @@ internal static class RunEvents
             e.Epoch.ValAccuracy, e.Epoch.LearningRate, e.Epoch.Seconds, e.Epoch.ImagesPerSecond, e.Epoch.IsBest),
         JobEvent.EventOneofCase.Log => new RunLog(e.Sequence, e.Log.Level, e.Log.Message),
         JobEvent.EventOneofCase.Completed => new RunTrained(e.Sequence, Evaluation(e.Completed, classNames), e.Completed.ModelId,
-            e.Completed.BestEpoch, e.Completed.StoppedEarly, e.Completed.TrainingSeconds, Selection(e.Completed)),
+            e.Completed.BestEpoch, e.Completed.StoppedEarly, e.Completed.TrainingSeconds, Selection(e.Completed), Calibration(e.Completed)),
         JobEvent.EventOneofCase.Candidate => new RunCandidate(e.Sequence, Candidate(e.Candidate)),
         JobEvent.EventOneofCase.Failed => new RunFailed(e.Sequence, e.Failed.Code switch
         {
@@ -48,6 +48,17 @@ internal static class RunEvents
         ? null
         : new ModelSelection([.. completed.Leaderboard.Select(Candidate)], completed.Winner.Length == 0 ? null : completed.Winner,
             completed.WinnerReason.Length == 0 ? null : completed.WinnerReason, [.. completed.SkippedCandidates]);
+
+    /// <summary>The run's calibration; null from a worker that sent none.</summary>
+    public static Jobs.RunCalibration? Calibration(JobCompleted completed) => completed.Calibration is not { } c || c.Temperature <= 0
+        ? null
+        : new Jobs.RunCalibration(c.Temperature, c.FittedOn.Length == 0 ? null : c.FittedOn, c.Note.Length == 0 ? null : c.Note, c.FittedImages,
+            double.IsFinite(c.NllBefore) ? c.NllBefore : null, double.IsFinite(c.NllAfter) ? c.NllAfter : null,
+            Reliability(c.Before), Reliability(c.After), [.. c.HeldOut.Select(h => new Contracts.Metrics.HeldOutConfidence(h.Confidence, h.Correct))]);
+
+    private static Contracts.Metrics.Reliability Reliability(Worker.V1.Reliability? r) => r is null
+        ? new Contracts.Metrics.Reliability(0, 0, [])
+        : new Contracts.Metrics.Reliability(r.Ece, r.Count, [.. r.Bins.Select(b => new Contracts.Metrics.ReliabilityBin(b.Lower, b.Upper, b.Count, b.MeanConfidence, b.Accuracy))]);
 
     private static CandidateResult Candidate(CandidateScored c) => new(c.Name, c.Params, c.Metric, c.CvMean, c.CvCiLow, c.CvCiHigh,
         c.CvMacroF1, c.Folds, c.Seconds, c.Rank);

@@ -150,10 +150,11 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
             response.Suggested, response.Minimum, response.Steepest, response.Explanation, response.Seconds, worker.Name);
     }
 
-    /// <summary>The top <paramref name="topK"/> classes of an image under a stored model; a worker that lacks the model
-    /// gets it first from <paramref name="openModel"/> (results outlive the worker that trained them).</summary>
+    /// <summary>The top <paramref name="topK"/> classes of an image under a stored model (calibrated probabilities, most
+    /// probable first) and the model's temperature (1 from a worker that predates calibration); a worker that lacks the
+    /// model gets it first from <paramref name="openModel"/> (results outlive the worker that trained them).</summary>
     /// <exception cref="WorkerRefusedException">InvalidInput: the image cannot be used (its reason).</exception>
-    public async Task<IReadOnlyList<(string ClassName, double Probability)>> PredictAsync(WorkerNode worker, string modelId, byte[] image, int topK,
+    public async Task<(IReadOnlyList<(string ClassName, double Probability)> Top, double Temperature)> PredictAsync(WorkerNode worker, string modelId, byte[] image, int topK,
         Func<Stream> openModel, CancellationToken cancellationToken)
     {
         var request = new PredictRequest { ModelId = modelId, Image = ByteString.CopyFrom(image), TopK = topK };
@@ -169,7 +170,7 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
             await UploadModelAsync(worker, modelId, openModel, cancellationToken);
             response = await Predict();
         }
-        return [.. response.Top.Select(t => (t.ClassName, (double)t.Probability))];
+        return ([.. response.Top.Select(t => (t.ClassName, (double)t.Probability))], response.Temperature > 0 ? response.Temperature : 1);
     }
 
     /// <summary>The stored model exported to ONNX (opset 17: backbone, head and softmax, the backbone's normalisation

@@ -44,9 +44,10 @@ public sealed record RunEpoch(long Sequence, int Epoch, double TrainLoss, double
 public sealed record RunLog(long Sequence, string Level, string Message) : RunEvent(Sequence);
 
 /// <summary>Training and evaluation finished; the model <see cref="ModelId"/> waits on the worker to be copied.
-/// <see cref="Selection"/>: an Auto run's final leaderboard, winner and skipped candidates (null for other modes).</summary>
+/// <see cref="Selection"/>: an Auto run's final leaderboard, winner and skipped candidates (null for other modes).
+/// <see cref="Calibration"/>: the temperature and reliability (null from a worker that predates calibration).</summary>
 public sealed record RunTrained(long Sequence, Jobs.RunEvaluation Evaluation, string ModelId, int BestEpoch, bool StoppedEarly,
-    double TrainingSeconds, ModelSelection? Selection = null) : RunEvent(Sequence);
+    double TrainingSeconds, ModelSelection? Selection = null, Jobs.RunCalibration? Calibration = null) : RunEvent(Sequence);
 
 /// <summary>An Auto run scored one candidate classifier by cross-validation (unranked; a candidate scored again after
 /// another repetition of the folds replaces its earlier score).</summary>
