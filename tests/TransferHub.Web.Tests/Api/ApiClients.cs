@@ -48,6 +48,9 @@ internal static class ApiClients
     public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string url, object body) =>
         client.PostAsync(url, new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"));
 
+    public static Task<HttpResponseMessage> PutJsonAsync(this HttpClient client, string url, object body) =>
+        client.PutAsync(url, new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"));
+
     public static Task<HttpResponseMessage> PostBytesAsync(this HttpClient client, string url, byte[] body, string contentType)
     {
         var content = new ByteArrayContent(body);
