@@ -94,5 +94,35 @@ public sealed class ApiJourneyTests(ITestOutputHelper output) : HostedTest(outpu
         var classes = top.EnumerateArray().Select(p => p.GetProperty("className").GetString()).ToList();
         Assert.Equal(["blue", "red"], classes.Order());
         Assert.Equal(1.0, top.EnumerateArray().Sum(p => p.GetProperty("probability").GetDouble()), 3);
+
+        // Calibration (ADR 022): 4 validation images are too few to fit a temperature or choose an "unknown" threshold, and
+        // the run says so; classify then always answers the top class.
+        var calibration = job.GetProperty("calibration");
+        Assert.Equal(1.0, calibration.GetProperty("temperature").GetDouble());
+        Assert.Equal(JsonValueKind.Null, calibration.GetProperty("fittedOn").ValueKind);
+        Assert.Contains("Only 4 held-out images", calibration.GetProperty("note").GetString());
+        Assert.Equal(JsonValueKind.Null, calibration.GetProperty("threshold").ValueKind);
+        Assert.Contains("at least 20 are needed", calibration.GetProperty("thresholdMessage").GetString());
+        var best = top.EnumerateArray().First();
+        var answered = await JsonAsync(await api.PostAsync($"api/v1/jobs/{jobId}/classify?topK=2", Body(image, "image/png")));
+        Assert.False(answered.GetProperty("unknown").GetBoolean());
+        Assert.Equal(best.GetProperty("className").GetString(), answered.GetProperty("answer").GetString());
+        Assert.Equal(JsonValueKind.Null, answered.GetProperty("threshold").ValueKind);
+
+        // With a threshold above this image's top probability (what a stricter target on a larger validation split gives),
+        // classify answers "unknown", still gives the top classes, and states the threshold.
+        var threshold = Math.Min(1, best.GetProperty("probability").GetDouble() + 1e-3);
+        await web.InScopeAsync(async s =>
+        {
+            await using var db = await s.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Web.Data.TransferHubDbContext>>().CreateDbContextAsync();
+            return await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ExecuteUpdateAsync(db.Jobs.Where(j => j.Id == jobId),
+                u => u.SetProperty(j => j.RejectionThreshold, threshold));
+        });
+        var unknown = await JsonAsync(await api.PostAsync($"api/v1/jobs/{jobId}/classify?topK=2", Body(image, "image/png")));
+        Assert.True(unknown.GetProperty("unknown").GetBoolean());
+        Assert.Equal("unknown", unknown.GetProperty("answer").GetString());
+        Assert.Equal(threshold, unknown.GetProperty("threshold").GetDouble(), 9);
+        Assert.Equal(best.GetProperty("className").GetString(), unknown.GetProperty("top").EnumerateArray().First().GetProperty("className").GetString());
+        Assert.Equal(1.0, unknown.GetProperty("temperature").GetDouble());
     }
 }

@@ -6,7 +6,8 @@ namespace TransferHub.Web.Features.Reports.Pdf;
 
 /// <summary>The "Calibration" page (ADR 022): the temperature and what it was fitted on, the expected calibration error
 /// before and after, the "unknown" threshold with its coverage, and the reliability diagram of the evaluated split
-/// (accuracy per confidence bin: after as filled bars, before as outlines, the diagonal = perfect calibration).</summary>
+/// (accuracy per confidence bin: before as an outlined bar on the bin's left half, after filled on its right half, the
+/// diagonal = perfect calibration).</summary>
 internal static class CalibrationPage
 {
     private const float DiagramGap = 16;
@@ -52,6 +53,7 @@ internal static class CalibrationPage
     {
         float X(double v) => plot.Left + (float)v * plot.Width;
         float Y(double v) => plot.Bottom - (float)v * plot.Height;
+        float Mid(ReliabilityBin bin) => (X(bin.Lower) + X(bin.Upper)) / 2;
         var after = new SKColor(0x1E, 0x88, 0xE5);
         var before = ReportColors.Validation;
 
@@ -80,16 +82,17 @@ internal static class CalibrationPage
                 ReportText.Draw(canvas, (v * 100).ToString("0", CultureInfo.InvariantCulture) + "%", X(v), plot.Bottom + 10, TickStyle, SKTextAlign.Center);
             }
         }
-        using (var fill = new SKPaint { Color = after.WithAlpha(0xD9), IsAntialias = true })
-            foreach (var bin in c.BinsAfter.Where(b => b.Count > 0))
-            {
-                canvas.DrawRect(new SKRect(X(bin.Lower) + 1, Y(bin.Accuracy), X(bin.Upper) - 1, plot.Bottom), fill);
-                ReportText.Draw(canvas, bin.Count.ToString(CultureInfo.InvariantCulture), (X(bin.Lower) + X(bin.Upper)) / 2,
-                    Math.Min(Y(bin.Accuracy), plot.Bottom) - 2, CountStyle, SKTextAlign.Center);
-            }
+        // Each bin: before on its left half (outlined), after on its right half (filled), so neither hides the other.
         using (var outline = Stroke(before, 1.2f))
             foreach (var bin in c.BinsBefore.Where(b => b.Count > 0))
-                canvas.DrawRect(new SKRect(X(bin.Lower) + 1, Y(bin.Accuracy), X(bin.Upper) - 1, plot.Bottom), outline);
+                canvas.DrawRect(new SKRect(X(bin.Lower) + 1, Y(bin.Accuracy), Mid(bin), plot.Bottom), outline);
+        using (var fill = new SKPaint { Color = after, IsAntialias = true })
+            foreach (var bin in c.BinsAfter.Where(b => b.Count > 0))
+            {
+                canvas.DrawRect(new SKRect(Mid(bin), Y(bin.Accuracy), X(bin.Upper) - 1, plot.Bottom), fill);
+                ReportText.Draw(canvas, bin.Count.ToString(CultureInfo.InvariantCulture), (Mid(bin) + X(bin.Upper)) / 2,
+                    Math.Min(Y(bin.Accuracy), plot.Bottom) - 2, CountStyle, SKTextAlign.Center);
+            }
         using (var diagonal = Stroke(ReportColors.Marker, 1, dashed: true))
             canvas.DrawLine(X(0), Y(0), X(1), Y(1), diagonal);
         using (var frame = Stroke(ReportColors.Rule, 0.75f))
