@@ -39,15 +39,15 @@ public sealed class TrainingJourneyTests(BrowserAndUnregisteredWorkerFixture fix
         await page.GetByTestId("save-project").ClickAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "Clothes" }).ClickAsync();
         await page.GetByTestId("new-dataset").ClickAsync();
-        await page.GetByLabel("Dataset name").FillAsync("Bags and sneakers");
+        await page.GetByLabel("Dataset name").FillAsync("Shirts and T-shirts");
         await page.GetByTestId("save-dataset").ClickAsync();
         await (await BrowserFixture.FileInputAsync(page, "input.zip-input")).SetInputFilesAsync(new FilePayload { Name = "clothes.zip", MimeType = "application/zip", Buffer = Zip() });
-        await Expect(page.GetByTestId("import-report")).ToContainTextAsync("20 imported", new() { Timeout = 30_000 });
+        await Expect(page.GetByTestId("import-report")).ToContainTextAsync("36 imported", new() { Timeout = 30_000 });
 
         // Launch: fine-tuning brings its own defaults; then a short run at a small size.
         await page.GetByTestId("train").ClickAsync();
         await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
-        await Expect(page.GetByTestId("launch-data")).ToContainTextAsync("12 train · 4 val · 4 test");
+        await Expect(page.GetByTestId("launch-data")).ToContainTextAsync("12 train · 20 val · 4 test");
         await Expect(page.GetByTestId("launch")).ToBeEnabledAsync(new() { Timeout = 30_000 });
         await page.GetByText("Fine-tune (train the last stages too)").ClickAsync();
         await Expect(page.GetByLabel("Learning rate")).ToHaveValueAsync("0.001");
@@ -74,6 +74,37 @@ public sealed class TrainingJourneyTests(BrowserAndUnregisteredWorkerFixture fix
         await Expect(page.GetByTestId("class-score-row")).ToHaveCountAsync(2);
         await BrowserFixture.ScreenshotAsync(page, "run-completed.png");
 
+        // Calibration (ADR 022): the temperature fitted on the 20 validation images, ECE before and after, the reliability
+        // diagram of the test split and the "unknown" threshold's sentence.
+        var calibration = page.GetByTestId("calibration");
+        await Expect(calibration.GetByTestId("temperature")).ToHaveTextAsync(new Regex(@"^\d+(\.\d+)?$"));
+        await Expect(calibration.GetByTestId("ece-before")).ToHaveTextAsync(new Regex(@"\d+(\.\d)?\s?%"));
+        await Expect(calibration.GetByTestId("ece-after")).ToHaveTextAsync(new Regex(@"\d+(\.\d)?\s?%"));
+        Assert.True(await calibration.Locator("[data-testid=reliability-bar-after]").CountAsync() >= 1, "the reliability diagram has no bar");
+        await Expect(calibration.GetByTestId("threshold-message")).ToContainTextAsync("20 held-out predictions");
+        await calibration.ScreenshotAsync(new() { Path = Shot("run-calibration.png") });
+        // The owner asks for 80 % precision instead: the threshold is chosen again for it (every outcome names the target).
+        await calibration.GetByLabel("Target precision (%)").FillAsync("80");
+        await calibration.GetByLabel("Target precision (%)").BlurAsync();
+        await calibration.GetByTestId("apply-target").ClickAsync();
+        await Expect(calibration.GetByTestId("threshold-message")).ToContainTextAsync("80.0 %");
+        await calibration.GetByLabel("Target precision (%)").FillAsync("95");
+        await calibration.GetByLabel("Target precision (%)").BlurAsync();
+        await calibration.GetByTestId("apply-target").ClickAsync();
+        await Expect(calibration.GetByTestId("threshold-message")).ToContainTextAsync("95.0 %");
+
+        // "Test an image" answers "unknown" exactly when the top class's probability is below the threshold shown above.
+        var threshold = (await calibration.GetByTestId("threshold").TextContentAsync())!.Trim();
+        var unseen = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", "shirt")).Order(StringComparer.Ordinal).Skip(30).First();
+        await (await BrowserFixture.FileInputAsync(page, "input.predict-input")).SetInputFilesAsync(unseen);
+        var top = page.GetByTestId("prediction").First;
+        await Expect(top).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        static double Fraction(string text) => double.Parse(Regex.Match(text, @"\d+(\.\d+)?").Value, System.Globalization.CultureInfo.InvariantCulture) / 100;
+        var topProbability = Fraction((await top.Locator("span").Last.TextContentAsync())!);
+        var unknown = threshold != "—" && topProbability < Fraction(threshold);
+        await Expect(page.GetByTestId(unknown ? "predict-unknown" : "predict-class")).ToBeVisibleAsync();
+        await page.GetByTestId("predict-panel").ScreenshotAsync(new() { Path = Shot("predict-answer.png") });
+
         // A cell of the confusion matrix opens its test images.
         var cell = page.Locator("[data-testid=confusion-matrix] td.clickable").First;
         var count = int.Parse((await cell.TextContentAsync())!.Trim());
@@ -93,7 +124,7 @@ public sealed class TrainingJourneyTests(BrowserAndUnregisteredWorkerFixture fix
             var text = await pdftotext.StandardOutput.ReadToEndAsync();
             await pdftotext.WaitForExitAsync();
             Assert.Contains($"{accuracy}%", text);
-            Assert.Contains("Bags and sneakers", text);
+            Assert.Contains("Shirts and T-shirts", text);
         }
 
         // The project's runs: pick this one and compare.
@@ -106,16 +137,17 @@ public sealed class TrainingJourneyTests(BrowserAndUnregisteredWorkerFixture fix
         await BrowserFixture.ScreenshotAsync(page, "runs-compare.png");
     }
 
-    /// <summary>Bags and sneakers, 6 train / 2 val / 2 test each.</summary>
+    /// <summary>Shirts and T-shirts (alike enough for a 6-epoch run to err), 6 train / 10 val / 2 test each: 20 validation
+    /// images, enough to fit a temperature and choose an "unknown" threshold.</summary>
     private static byte[] Zip()
     {
         using var buffer = new MemoryStream();
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
-            foreach (var cls in new[] { "bag", "sneaker" })
+            foreach (var cls in new[] { "shirt", "tshirt" })
             {
-                var files = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", cls)).Order(StringComparer.Ordinal).Take(10).ToList();
+                var files = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", cls)).Order(StringComparer.Ordinal).Take(18).ToList();
                 for (var i = 0; i < files.Count; i++)
-                    zip.CreateEntryFromFile(files[i], $"{(i < 6 ? "train" : i < 8 ? "val" : "test")}/{cls}/{Path.GetFileName(files[i])}");
+                    zip.CreateEntryFromFile(files[i], $"{(i < 6 ? "train" : i < 16 ? "val" : "test")}/{cls}/{Path.GetFileName(files[i])}");
             }
         return buffer.ToArray();
     }

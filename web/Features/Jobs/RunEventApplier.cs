@@ -86,9 +86,6 @@ public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFa
                       $"({winner.MetricName} {winner.Format(winner.CvMean)}) among {trained.Selection.Leaderboard.Count} candidates, {trained.TrainingSeconds:0.#} s in all. Copying the model."
                     : $"Trained: {evaluation.Split} accuracy {evaluation.Accuracy:P1}, best epoch {trained.BestEpoch}" +
                       $"{(trained.StoppedEarly ? " (stopped early)" : "")}, {trained.TrainingSeconds:0.#} s of training. Copying the model."));
-                if (trained.Calibration is { } calibration)
-                    db.JobLogLines.Add(Line(job, now, "info", $"Calibration: temperature {calibration.Temperature:0.###} fitted on {calibration.FittedOnText}; " +
-                        $"expected calibration error on {evaluation.Split} {calibration.Before.Ece:P1} before, {calibration.After.Ece:P1} after."));
                 applied = Applied.Trained;
                 break;
             case RunFailed failed:
