@@ -105,7 +105,7 @@ public sealed class ModelExportTests(ITestOutputHelper output) : HostedTest(outp
             var probabilities = results.First(r => r.Name == "probabilities").AsTensor<float>().ToArray();
             var predicted = new List<IReadOnlyList<Prediction>>();
             foreach (var id in members)
-                predicted.Add(await web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().PredictAsync(user, id, bytes, topK: 2)));
+                predicted.Add((await web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().PredictAsync(user, id, bytes, topK: 2))).Top);
             for (var c = 0; c < classes.Length; c++)
             {
                 var mean = predicted.Average(p => p.Single(x => x.ClassName == classes[c]).Probability);

@@ -64,7 +64,7 @@ public sealed class RunResultsTests(ITestOutputHelper output) : HostedTest(outpu
         var tested = evaluation.Predictions[0];
         var bytes = await File.ReadAllBytesAsync(Directory.GetFiles(Path.Combine(web.Folder, "storage", "images", tested.Sha256[..2]), tested.Sha256)[0]);
 
-        var top = await web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().PredictAsync(user, id, bytes, topK: 2));
+        var top = (await web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().PredictAsync(user, id, bytes, topK: 2))).Top;
         Assert.Equal(2, top.Count);
         Assert.Equal(evaluation.ClassNames[tested.PredictedClass], top[0].ClassName);
         Assert.Equal(tested.Confidence, top[0].Probability, 4);
@@ -72,7 +72,7 @@ public sealed class RunResultsTests(ITestOutputHelper output) : HostedTest(outpu
         // The worker that trained it is gone; a fresh one has never seen the model: the web sends its stored copy.
         worker.Kill().Dispose();
         worker.Current = NewWorker();
-        var again = await web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().PredictAsync(user, id, bytes, topK: 2));
+        var again = (await web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().PredictAsync(user, id, bytes, topK: 2))).Top;
         Assert.Equal(top.Select(t => t.ClassName), again.Select(t => t.ClassName));
         Assert.Equal(top[0].Probability, again[0].Probability, 4);
 
