@@ -11,6 +11,8 @@
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --fine-tune [--data DIR] [--splits 3] [--head-first 0,1,2|none] [--compare-size 128]
 //     Fine-tune default with 0, 1, 2 … head-first epochs (issue 11 §3), and feature extraction with the class-imbalance
 //     options, on the same stratified splits; test accuracy, macro-F1 (mean ± sd over splits) and wall time.
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --calibration [--splits 5] [--budget 30] [--compare-size 224]
+//     Temperature, test ECE/NLL before and after, and the 95 %-precision "unknown" threshold on held-out vs test (CalibrationBench.cs).
 // DIR is a folder-per-class image folder (default .samples/tuxpaint, made by scripts/tuxpaint-sample.sh).
 using System.Diagnostics;
 using System.Globalization;
@@ -49,6 +51,12 @@ try
     if (args.Contains("--frozen-inference"))
     {
         FrozenInferenceBench.Run(options, registry, store, dataset, backboneName, int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "3"));
+        return;
+    }
+    if (args.Contains("--calibration"))
+    {
+        CalibrationBench.Run(options, registry, store, work, backboneName, int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "5"),
+            int.Parse(args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() ?? "30"));
         return;
     }
     if (args.Contains("--autopilot-splits"))

@@ -15,6 +15,7 @@ internal static class CalibrationPage
     private const float AxisLabelWidth = 40;
     private const float AxisTitle = 16;
     private const float LegendRow = 18;
+    private const float MinBarHeight = 1.5f;
 
     private static readonly TextStyle TickStyle = new(7.5f, Color: ReportColors.Muted);
     private static readonly TextStyle AxisTitleStyle = new(8, Color: ReportColors.Muted);
@@ -89,7 +90,8 @@ internal static class CalibrationPage
         using (var fill = new SKPaint { Color = after, IsAntialias = true })
             foreach (var bin in c.BinsAfter.Where(b => b.Count > 0))
             {
-                canvas.DrawRect(new SKRect(Mid(bin), Y(bin.Accuracy), X(bin.Upper) - 1, plot.Bottom), fill);
+                // A bin whose images are all wrong still shows (a sliver), not nothing.
+                canvas.DrawRect(new SKRect(Mid(bin), Math.Min(Y(bin.Accuracy), plot.Bottom - MinBarHeight), X(bin.Upper) - 1, plot.Bottom), fill);
                 ReportText.Draw(canvas, bin.Count.ToString(CultureInfo.InvariantCulture), (Mid(bin) + X(bin.Upper)) / 2,
                     Math.Min(Y(bin.Accuracy), plot.Bottom) - 2, CountStyle, SKTextAlign.Center);
             }
