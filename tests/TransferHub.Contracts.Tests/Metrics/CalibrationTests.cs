@@ -87,6 +87,23 @@ public sealed class CalibrationTests
     }
 
     [Fact]
+    public void ATemperatureThatFitsAFewImagesNoBetterThanChanceIsNotUsed()
+    {
+        // 40 images from a calibrated model, logits 1.2× too large: a small miscalibration that 40 images cannot tell
+        // from noise (on 6000 the same factor is found, see above).
+        var (logits, labels) = Calibrated(40, 4, seed: 5);
+        var fit = TemperatureScaling.Fit(Scaled(logits, 1.2f), labels);
+
+        Assert.Equal(1, fit.Temperature);
+        Assert.Equal(fit.NllBefore, fit.NllAfter);
+        Assert.Contains("likelihood-ratio test", fit.Note);
+        Assert.Contains("temperature 1 kept", fit.Note);
+
+        var (many, manyLabels) = Calibrated(6000, 4, seed: 5);
+        Assert.InRange(TemperatureScaling.Fit(Scaled(many, 1.2f), manyLabels).Temperature, 1.1, 1.3);
+    }
+
+    [Fact]
     public void ATemperatureBeyondTheRangeIsClampedToItsBoundAndSaysSo()
     {
         // Labels independent of huge logits: the best T is far above 20.
