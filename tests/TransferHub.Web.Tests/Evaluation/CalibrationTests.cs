@@ -122,6 +122,16 @@ public sealed class CalibrationTests(CalibrationTests.NoScheduler app) : IClassF
         Assert.Contains("below 67.0 %, where TransferHub's predict answers \"unknown\"", card);
         var pdf = await viewer.GetAsync($"api/v1/jobs/{id}/report.pdf");
         Assert.Equal(HttpStatusCode.OK, pdf.StatusCode);
+
+        // The model card inside model.zip states the temperature and the threshold too.
+        await StoredRuns.StoreModelAsync(app, id);
+        using var zip = new System.IO.Compression.ZipArchive(new MemoryStream(await viewer.GetByteArrayAsync($"api/v1/jobs/{id}/model")));
+        using var reader = new StreamReader(zip.GetEntry("model-card.json")!.Open());
+        using var cardJson = JsonDocument.Parse(await reader.ReadToEndAsync());
+        var cardCalibration = cardJson.RootElement.GetProperty("calibration");
+        Assert.Equal(1.8, cardCalibration.GetProperty("temperature").GetDouble());
+        Assert.Equal(0.67, cardCalibration.GetProperty("unknownThreshold").GetDouble(), 9);
+        Assert.Equal(0.95, cardCalibration.GetProperty("targetPrecision").GetDouble());
     }
 
     [Fact]
