@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using TransferHub.Worker.Engine;
+using TransferHub.Worker.Engine.Autopilot;
 using TransferHub.Worker.Engine.Backbones;
 using TransferHub.Worker.Engine.Evaluation;
 using TransferHub.Worker.Engine.Export;
@@ -157,6 +158,48 @@ public sealed class WorkerGrpcService(
             Seconds = clock.Elapsed.TotalSeconds,
         };
         response.Points.AddRange(test.Points.Select(p => new LearningRatePoint { LearningRate = p.LearningRate, Loss = p.Loss, SmoothedLoss = p.SmoothedLoss }));
+        return response;
+    }
+
+    public override async Task<FindLabelIssuesResponse> FindLabelIssues(FindLabelIssuesRequest request, ServerCallContext context)
+    {
+        if (request.Spec is null) throw new RpcException(new Status(StatusCode.InvalidArgument, "spec is required: the images whose labels to check."));
+        // The split does not matter here: every image is checked, and a spec without train images is as good as any.
+        var wire = request.Spec.Clone();
+        foreach (var item in wire.Items) item.Split = Split.Train;
+        wire.Mode = JobMode.Auto;
+        var spec = JobSpecMapper.ToTrainingSpec(wire, backbones, images);
+        if (spec.Items.Select(i => i.ClassIndex).Distinct().Count() < 2)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Label issues need images of at least 2 classes."));
+        // libtorch work on a thread of its own, like a job's; the client's cancellation stops it between batches and folds.
+        var report = await Task.Factory.StartNew(() =>
+        {
+            var set = new AutopilotTrainer(backbones, images, featureCache, runtime.Device).Features(spec, IgnoringObserver.Instance, context.CancellationToken);
+            return LabelIssueSearch.Find(set, new LabelIssueOptions { Seed = spec.Seed }, cancellationToken: context.CancellationToken);
+        }, context.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var response = new FindLabelIssuesResponse
+        {
+            Folds = report.Folds,
+            OutOfFoldAccuracy = report.OutOfFoldAccuracy,
+            Method = $"{report.Classifier}; {report.Folds}-fold out-of-fold probabilities; confident learning, {report.Filter}",
+            OutlierCutoff = report.OutlierCutoff,
+            Seconds = report.Seconds,
+        };
+        response.Issues.AddRange(report.Verdicts.Select(v => new LabelIssue
+        {
+            Sha256 = spec.Items[v.Index].Sha256,
+            GivenClassIndex = v.Given,
+            SuggestedClassIndex = v.Suggested,
+            SelfConfidence = v.SelfConfidence,
+            SuggestedProbability = v.SuggestedProbability,
+            LikelyMislabelled = v.LabelIssue,
+            Outlier = v.Outlier,
+            OutlierDistance = v.OutlierDistance,
+        }));
+        response.OutOfFoldProbabilities.AddRange(report.OutOfFold.SelectMany(p => p));
+        var k = spec.ClassNames.Count;
+        for (var i = 0; i < k; i++)
+            for (var j = 0; j < k; j++) response.ConfidentJoint.Add(report.Joint.Joint[i, j]);
         return response;
     }
 

@@ -4,9 +4,10 @@ namespace TransferHub.Worker.Tests.Autopilot;
 
 public sealed class LabelIssueSearchTests
 {
-    /// <summary>Gaussian classes (class c has mean <paramref name="shift"/> on feature c, unit noise elsewhere; the flipped
+    /// <summary>Gaussian classes shaped like pooled backbone features (many dimensions, each class raising a block of 8
+    /// features by <paramref name="shift"/>, noise of sd <paramref name="noise"/> everywhere; the flipped
     /// view is the same point with fresh noise), then <paramref name="flips"/> images given another class at random.</summary>
-    private static (FeatureSet Set, int[] TrueLabels, HashSet<int> Flipped) Noisy(int perClass, int classes, int dim, double shift, int flips, int seed)
+    private static (FeatureSet Set, int[] TrueLabels, HashSet<int> Flipped) Noisy(int perClass, int classes, int dim, double shift, int flips, int seed, double noise = 1)
     {
         var random = new Random(seed);
         double Gaussian() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
@@ -16,8 +17,8 @@ public sealed class LabelIssueSearchTests
         for (var c = 0; c < classes; c++)
             for (var i = 0; i < perClass; i++)
             {
-                plain.Add([.. Enumerable.Range(0, dim).Select(d => (float)((d == c ? shift : 0) + Gaussian()))]);
-                flipped.Add([.. Enumerable.Range(0, dim).Select(d => (float)((d == c ? shift : 0) + Gaussian()))]);
+                plain.Add([.. Enumerable.Range(0, dim).Select(d => (float)((d / 8 == c ? shift : 0) + noise * Gaussian()))]);
+                flipped.Add([.. Enumerable.Range(0, dim).Select(d => (float)((d / 8 == c ? shift : 0) + noise * Gaussian()))]);
                 truth.Add(c);
             }
         var order = Enumerable.Range(0, truth.Count).ToArray();
@@ -31,7 +32,7 @@ public sealed class LabelIssueSearchTests
     [Fact]
     public void FlippedLabelsAreFlaggedWithTheirTrueClassSuggestedAndFewCleanImagesWith()
     {
-        var (set, truth, flipped) = Noisy(perClass: 40, classes: 4, dim: 24, shift: 4, flips: 16, seed: 7);
+        var (set, truth, flipped) = Noisy(perClass: 40, classes: 4, dim: 128, shift: 1.5, flips: 16, seed: 7);
 
         var report = LabelIssueSearch.Find(set, new LabelIssueOptions { Seed = 1 });
 
@@ -70,8 +71,9 @@ public sealed class LabelIssueSearchTests
     [Fact]
     public void AnImageFarFromEveryClassIsAnOutlierAndMislabelledOnesAreNot()
     {
-        var (set, _, flipped) = Noisy(perClass: 30, classes: 3, dim: 24, shift: 4, flips: 6, seed: 3);
-        var far = Enumerable.Range(0, 24).Select(d => d >= 12 ? 6f : 0f).ToArray();
+        var (set, _, flipped) = Noisy(perClass: 30, classes: 3, dim: 128, shift: 3, flips: 6, seed: 3, noise: 0.5);
+        // A picture of none of the classes: its features point where no class does.
+        var far = Enumerable.Range(0, 128).Select(d => d / 8 == 5 ? 3f : 0f).ToArray();
         var withOutlier = new FeatureSet([.. set.Plain, far], [.. set.Flipped!, far], [.. set.Labels, 0], 3);
 
         var report = LabelIssueSearch.Find(withOutlier, new LabelIssueOptions());
