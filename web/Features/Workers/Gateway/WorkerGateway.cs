@@ -150,6 +150,20 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
             response.Suggested, response.Minimum, response.Steepest, response.Explanation, response.Seconds, worker.Name);
     }
 
+    /// <summary>Likely label errors and outliers among a run spec's images (<see cref="RunSpec.Encode"/>; every split) on a
+    /// worker that has them: confident learning on out-of-fold probabilities of the frozen backbone's features.</summary>
+    /// <exception cref="WorkerRefusedException">InvalidInput: the worker refuses the spec (its reason); Precondition: images missing.</exception>
+    public async Task<LabelIssueResult> FindLabelIssuesAsync(WorkerNode worker, byte[] spec, CancellationToken cancellationToken)
+    {
+        var parsed = JobSpec.Parser.ParseFrom(spec);
+        parsed.JobId = "label-issues"; // a label only: the search is not a job
+        var request = new FindLabelIssuesRequest { Spec = parsed };
+        var response = await CallAsync(worker, () => Client(worker).FindLabelIssuesAsync(request, deadline: DateTime.UtcNow + TransferTimeout * 5,
+            cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
+        return new LabelIssueResult([.. response.Issues.Select(i => new FlaggedImage(i.Sha256, i.GivenClassIndex, i.SuggestedClassIndex, i.SelfConfidence,
+            i.SuggestedProbability, i.LikelyMislabelled, i.Outlier))], response.Folds, response.OutOfFoldAccuracy, response.Method, response.Seconds, worker.Name);
+    }
+
     /// <summary>The top <paramref name="topK"/> classes of an image under a stored model; a worker that lacks the model
     /// gets it first from <paramref name="openModel"/> (results outlive the worker that trained them).</summary>
     /// <exception cref="WorkerRefusedException">InvalidInput: the image cannot be used (its reason).</exception>

@@ -95,3 +95,12 @@ public sealed record LearningRateStep(double LearningRate, double Loss, double S
 /// <summary>A learning-rate range test's curve and what it suggests (the rate at the smoothed loss's minimum / 10).</summary>
 public sealed record LearningRateCurve(IReadOnlyList<LearningRateStep> Steps, double Suggested, double Minimum, double Steepest,
     string Explanation, double Seconds, string WorkerName);
+
+/// <summary>One image a label-issue search flagged: its content, given and suggested class (indices into the spec's
+/// classes), out-of-fold p(given) and p(suggested), and why (likely mislabelled, outlier, or both).</summary>
+public sealed record FlaggedImage(string Sha256, int GivenClassIndex, int SuggestedClassIndex, double SelfConfidence, double SuggestedProbability,
+    bool LikelyMislabelled, bool Outlier);
+
+/// <summary>What a worker's label-issue search found (confident learning on out-of-fold probabilities), and how.</summary>
+public sealed record LabelIssueResult(IReadOnlyList<FlaggedImage> Images, int Folds, double OutOfFoldAccuracy, string Method, double Seconds,
+    string WorkerName);
