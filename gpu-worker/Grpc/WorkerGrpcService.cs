@@ -245,6 +245,7 @@ public sealed class WorkerGrpcService(
                 MapWidth = explanation.MapWidth,
                 InputSize = explanation.InputSize,
                 Layer = explanation.Layer,
+                ResizeMode = JobSpecMapper.ToWire(explanation.Resize),
             };
             response.Explanations.AddRange(explanation.Classes.Select(c =>
             {

@@ -21,7 +21,7 @@ public sealed record ClassExplanation(int ClassIndex, string ClassName, float Pr
 /// <param name="ImageWidth">The decoded image's width after orientation: the frame of the peaks.</param>
 /// <param name="Layer">Which activations were explained, in words.</param>
 public sealed record Explanation(int PredictedClassIndex, string PredictedClassName, int ImageWidth, int ImageHeight, int MapHeight, int MapWidth,
-    int InputSize, string Layer, IReadOnlyList<ClassExplanation> Classes);
+    int InputSize, string Layer, ResizeMode Resize, IReadOnlyList<ClassExplanation> Classes);
 
 /// <summary>A class index the model does not have, or a malformed list of them; the message says what is allowed.</summary>
 public sealed class ClassSelectionException(string message) : Exception(message);
@@ -96,7 +96,7 @@ public sealed class Predictor(ModelStore models, BackboneRegistry backbones, Tor
             var layer = $"the output of the backbone's last stage ({stages} of {stages}): {result.MapHeight}×{result.MapWidth} cells over the {result.InputSize} px input" +
                 (model.PooledStages > 1 ? $"; the model also pools {model.PooledStages - 1} earlier stage(s), held fixed here" : "") +
                 (model.TestTimeFlip ? "; the image's and its mirror image's passes added" : "");
-            return new Explanation(top, names[top], decoded.Width, decoded.Height, result.MapHeight, result.MapWidth, result.InputSize, layer,
+            return new Explanation(top, names[top], decoded.Width, decoded.Height, result.MapHeight, result.MapWidth, result.InputSize, layer, metadata.Resize,
                 [.. result.Maps.Select(m =>
                 {
                     var peak = HeatmapOverlay.Peak(decoded, pipeline, m.Map, result.MapHeight, result.MapWidth);

@@ -60,7 +60,7 @@ public sealed class ExplainRpcTests(WorkerFactory worker, ITestOutputHelper outp
             });
             var explanation = Assert.Single(response.Explanations);
             Assert.Equal((image.ClassIndex, spec.ClassNames[image.ClassIndex]), (explanation.ClassIndex, explanation.ClassName));
-            Assert.Equal((Width, Height, 4, 4, 128), (response.ImageWidth, response.ImageHeight, response.MapHeight, response.MapWidth, response.InputSize));
+            Assert.Equal((Width, Height, 4, 4, 128, ResizeMode.CenterCrop), (response.ImageWidth, response.ImageHeight, response.MapHeight, response.MapWidth, response.InputSize, response.ResizeMode));
             Assert.Equal(16, explanation.Map.Count);
             using var overlay = ImageDecoder.Decode(explanation.Png.Span, "overlay");
             Assert.Equal((Width, Height), (overlay.Width, overlay.Height));
