@@ -269,6 +269,57 @@ public sealed class WorkerGrpcService(
         }
     }
 
+    public override async Task<ExplainResponse> Explain(ExplainRequest request, ServerCallContext context)
+    {
+        if (!models.Exists(request.ModelId))
+            throw new RpcException(new Status(StatusCode.NotFound, $"No model '{request.ModelId}' on this worker."));
+        try
+        {
+            // libtorch work (a backward pass per class) off the request thread, no await inside.
+            var explanation = await Task.Run(() => predictor.Explain(request.ModelId, request.Image.ToByteArray(), [.. request.ClassIndices]),
+                context.CancellationToken);
+            var response = new ExplainResponse
+            {
+                PredictedClassIndex = explanation.PredictedClassIndex,
+                PredictedClassName = explanation.PredictedClassName,
+                ImageWidth = explanation.ImageWidth,
+                ImageHeight = explanation.ImageHeight,
+                MapHeight = explanation.MapHeight,
+                MapWidth = explanation.MapWidth,
+                InputSize = explanation.InputSize,
+                Layer = explanation.Layer,
+                ResizeMode = JobSpecMapper.ToWire(explanation.Resize),
+            };
+            response.Explanations.AddRange(explanation.Classes.Select(c =>
+            {
+                var wire = new V1.ClassExplanation
+                {
+                    ClassIndex = c.ClassIndex,
+                    ClassName = c.ClassName,
+                    Probability = c.Probability,
+                    Png = ByteString.CopyFrom(c.Png),
+                    PeakX = c.PeakX,
+                    PeakY = c.PeakY,
+                };
+                wire.Map.AddRange(c.Map);
+                return wire;
+            }));
+            return response;
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, e.Message));
+        }
+        catch (Exception e) when (e is ImageDecodeException or ClassSelectionException)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
+        }
+        catch (WeightFileException e)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+    }
+
     public override async Task<UploadModelResponse> UploadModel(IAsyncStreamReader<UploadModelRequest> requestStream, ServerCallContext context)
     {
         string? modelId = null;

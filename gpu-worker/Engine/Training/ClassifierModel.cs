@@ -84,27 +84,35 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
     /// 1 = the usual pooled features. Autopilot models may use 2.</summary>
     public int PooledStages { get; set; } = 1;
 
-    public override Tensor forward(Tensor images)
+    public override Tensor forward(Tensor images) => Forward(images, null);
+
+    /// <summary><see cref="forward"/> (the scores Predict turns into probabilities: logits, or with
+    /// <see cref="TestTimeFlip"/> the log of the mean probabilities), optionally observing the backbone's last stage.</summary>
+    /// <param name="images">Normalised images [N,3,S,S].</param>
+    /// <param name="lastStageActivations">See <see cref="Backbone.PooledStages"/>: called with the last stage's output of
+    /// each pass (with <see cref="TestTimeFlip"/> twice: the image's, then its horizontal flip's).</param>
+    /// <returns>[N, classes].</returns>
+    public Tensor Forward(Tensor images, Func<Tensor, Tensor>? lastStageActivations)
     {
-        if (FeaturePreprocessing is null && !TestTimeFlip && PooledStages == 1)
+        if (FeaturePreprocessing is null && !TestTimeFlip && PooledStages == 1 && lastStageActivations is null)
         {
             using var features = backbone.forward(images);
             return head.forward(features);
         }
         using var scope = torch.NewDisposeScope();
-        var logits = Logits(images);
+        var logits = Logits(images, lastStageActivations);
         if (TestTimeFlip)
         {
             // Flipping the normalised tensor along the width equals normalising the flipped rendering (per-pixel maps).
-            var mean = (nn.functional.softmax(logits, 1) + nn.functional.softmax(Logits(images.flip(3)), 1)) / 2;
+            var mean = (nn.functional.softmax(logits, 1) + nn.functional.softmax(Logits(images.flip(3), lastStageActivations), 1)) / 2;
             logits = mean.clamp_min(1e-30).log();
         }
         return logits.MoveToOuterDisposeScope();
     }
 
-    private Tensor Logits(Tensor images)
+    private Tensor Logits(Tensor images, Func<Tensor, Tensor>? lastStageActivations)
     {
-        var features = backbone.PooledStages(images, PooledStages);
+        var features = backbone.PooledStages(images, PooledStages, lastStageActivations);
         return head.forward(FeaturePreprocessing is { } pre ? pre.Apply(features) : features);
     }
 

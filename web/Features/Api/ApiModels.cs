@@ -79,3 +79,17 @@ public sealed record ApiLearningRateStep(double LearningRate, double Loss, doubl
 /// and the steepest descent's rates, a sentence, the seconds it took on which worker, and the curve.</summary>
 public sealed record ApiLearningRateCurve(double Suggested, double Minimum, double Steepest, string Explanation, double Seconds, string Worker,
     IReadOnlyList<ApiLearningRateStep> Steps);
+
+/// <summary>Grad-CAM (Selvaraju et al. 2017) of one image: <c>heatmaps</c> in the order the classes were asked, each a PNG
+/// (base64) of the image with the heatmap over it, the raw map (row-major <c>mapHeight</c> × <c>mapWidth</c>, ≥ 0, the
+/// last convolutional stage's grid) and where it peaks in the image's pixels (<c>imageWidth</c> × <c>imageHeight</c>,
+/// after EXIF orientation). <c>layer</c> says which activations were explained.</summary>
+public sealed record ApiExplanation(string PredictedClass, int ImageWidth, int ImageHeight, int MapHeight, int MapWidth, int InputSize, string Layer,
+    IReadOnlyList<ApiHeatmap> Heatmaps)
+{
+    internal static ApiExplanation From(Workers.Gateway.ImageExplanation e) => new(e.PredictedClass, e.ImageWidth, e.ImageHeight, e.MapHeight,
+        e.MapWidth, e.InputSize, e.Layer, [.. e.Heatmaps.Select(h => new ApiHeatmap(h.ClassName, h.Probability, h.Png, h.Map, h.PeakX, h.PeakY))]);
+}
+
+/// <summary>One class's heatmap: the model's probability for it, the overlay PNG (base64), the raw map and its peak.</summary>
+public sealed record ApiHeatmap(string ClassName, double Probability, byte[] Png, IReadOnlyList<float> Map, float PeakX, float PeakY);

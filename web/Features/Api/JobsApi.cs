@@ -133,6 +133,26 @@ internal static class JobsApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        job.MapHeatmaps().WithName("DownloadHeatmap");
+        job.MapPost("/explain", async (int jobId, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "class")] string[]? classes, HttpRequest request,
+                ClaimsPrincipal user, EvaluationService evaluations, CancellationToken ct) =>
+            {
+                var image = await ApiBody.ReadBytesAsync(request, ["image/*", "application/octet-stream"], EvaluationService.MaxPredictBytes, ct);
+                return TypedResults.Ok(ApiExplanation.From(await evaluations.ExplainAsync(user.GetUserId(), jobId, image, classes ?? [], ct)));
+            })
+            .RequestBody<Stream>("image/png", "image/jpeg", "image/webp", "image/bmp", "image/gif", "application/octet-stream")
+            .WithName("Explain")
+            .WithSummary("Grad-CAM heatmaps (Selvaraju et al. 2017) of one image (the body) under a completed run's model: where the " +
+                "evidence for each class lies.")
+            .WithDescription($"Query class (repeatable, up to {EvaluationService.MaxExplainedClasses}): the run's class names to explain; none = " +
+                "the predicted class. A worker computes each map from the gradient of the class's score with respect to the backbone's last " +
+                "convolutional stage, on exactly the input the model classifies, and draws it over the image by the run's resize mode (centre " +
+                "crop: the part the model never saw is dimmed). A class that is not the run's is 400; an image the model cannot read, or no " +
+                "worker answering, is 409.")
+            .Produces<ApiExplanation>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
     }
 
     /// <summary>The launch form's defaults for the body's mode (feature extraction when it names none, as v1 always did), overwritten by

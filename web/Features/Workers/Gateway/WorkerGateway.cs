@@ -186,6 +186,32 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
         return [.. response.Top.Select(t => (t.ClassName, (double)t.Probability))];
     }
 
+    /// <summary>Grad-CAM heatmaps of an image under a stored model for the classes <paramref name="classIndices"/> (indices into
+    /// the model's classes; empty = the predicted class); a worker that lacks the model gets it first from
+    /// <paramref name="openModel"/>.</summary>
+    /// <exception cref="WorkerRefusedException">InvalidInput: the image cannot be used, or a class index is out of range (the reason).</exception>
+    public async Task<ImageExplanation> ExplainAsync(WorkerNode worker, string modelId, byte[] image, IReadOnlyList<int> classIndices,
+        Func<Stream> openModel, CancellationToken cancellationToken)
+    {
+        var request = new ExplainRequest { ModelId = modelId, Image = ByteString.CopyFrom(image) };
+        request.ClassIndices.AddRange(classIndices);
+        Task<ExplainResponse> Explain() => RetriedAsync(worker, () => Client(worker).ExplainAsync(request, deadline: DateTime.UtcNow + ModelTimeout,
+            cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
+        ExplainResponse response;
+        try
+        {
+            response = await Explain();
+        }
+        catch (WorkerRefusedException e) when (e.Kind == RefusalKind.NotFound)
+        {
+            await UploadModelAsync(worker, modelId, openModel, cancellationToken);
+            response = await Explain();
+        }
+        return new ImageExplanation(response.PredictedClassName, response.ImageWidth, response.ImageHeight, response.MapHeight, response.MapWidth,
+            response.InputSize, response.Layer, response.ResizeMode == ResizeMode.CenterCrop,
+            [.. response.Explanations.Select(e => new ClassHeatmap(e.ClassIndex, e.ClassName, e.Probability, e.Png.ToByteArray(), [.. e.Map], e.PeakX, e.PeakY))]);
+    }
+
     /// <summary>The stored model exported to ONNX (opset 17: backbone, head and softmax, the backbone's normalisation
     /// inside, input float32 [N,3,H,W] RGB 0–255) streamed into <paramref name="target"/>; <paramref name="metadata"/> is
     /// added to its metadata_props. A worker that lacks the model gets it first from <paramref name="openModel"/>.</summary>

@@ -27,6 +27,19 @@ public sealed record TrainingImage(string Sha256, int ClassIndex, DataSplitKind 
 public sealed record TrainingRequest(JobSettings Settings, long Seed, IReadOnlyList<string> ClassNames, IReadOnlyList<TrainingImage> Images,
     string DatasetVersion);
 
+/// <summary>One class's Grad-CAM heatmap of an image (worker.proto ClassExplanation).</summary>
+/// <param name="Png">The image (longer side at most 512 px) with the heatmap blended over it in viridis.</param>
+/// <param name="Map">The raw map, row-major <see cref="ImageExplanation.MapHeight"/> × <see cref="ImageExplanation.MapWidth"/>, ≥ 0.</param>
+/// <param name="PeakX">Where the map is largest, in the image's pixels after orientation (x right).</param>
+/// <param name="PeakY">The same, y down.</param>
+public sealed record ClassHeatmap(int ClassIndex, string ClassName, double Probability, byte[] Png, IReadOnlyList<float> Map, float PeakX, float PeakY);
+
+/// <summary>Grad-CAM (Selvaraju et al. 2017) of one image under a run's model, one heatmap per asked class.</summary>
+/// <param name="Layer">Which activations were explained, in the worker's words.</param>
+/// <param name="CenterCrop">The model crops the centre of images: the heatmaps dim the rest, which it never saw.</param>
+public sealed record ImageExplanation(string PredictedClass, int ImageWidth, int ImageHeight, int MapHeight, int MapWidth, int InputSize, string Layer,
+    bool CenterCrop, IReadOnlyList<ClassHeatmap> Heatmaps);
+
 /// <summary>How a run ended on its worker without a model.</summary>
 public enum RunFailureKind { Internal, Cancelled, InvalidInput, OutOfMemory, Diverged }
 
