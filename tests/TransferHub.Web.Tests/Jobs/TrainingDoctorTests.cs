@@ -111,6 +111,7 @@ public sealed class TrainingDoctorTests
     {
         Assert.Null(Rule(Run(Curves([1.0, 0.7, 0.83, 0.6, 0.71])), LearningRateTooHigh));  // jumps of 18.6 % and 18.3 %
         Assert.Null(Rule(Run(Curves([1.0, 0.5, 0.6, 0.74])), LearningRateTooHigh));        // 48 % above the lowest
+        Assert.Null(Rule(Run(Curves([0.5, 0.01, 0.001, 0.005, 0.001, 0.03])), LearningRateTooHigh)); // +400 %, +2900 %: near zero, < 5 % of ln 2
         var fineTune = JobSettings.ForMode(TrainingMode.FineTune, "b");
         fineTune.HeadFirstEpochs = 1;
         double[] losses = [0.6, 0.9, 0.7, 0.85, 0.6];                                        // epoch 2 unfreezes the backbone
@@ -255,11 +256,12 @@ public sealed class TrainingDoctorTests
         var leaking = Facts(0b11_1111);
         var finding = Rule(Run([], data: RunDataFacts.FromJson(leaking.ToJson())), Leakage);
 
-        Assert.Equal((1, 2, 1, 1), (leaking.LeakingGroups, leaking.LeakingImages, leaking.LeakingHeldOut, leaking.Unhashed));
+        Assert.Equal((1, 1), (leaking.LeakingHeldOut, leaking.Unhashed));
         Assert.NotNull(finding);
-        Assert.Contains("cat-1.png (train) ≈ cat-2.png (test)", finding.Evidence);
+        Assert.Contains("1 held-out image(s) have a near-duplicate among the training images", finding.Evidence);
+        Assert.Contains("cat-2.png (test) ≈ cat-1.png (train)", finding.Evidence);
         Assert.Equal(6, finding.Numbers["threshold"]);
-        Assert.Equal(0, Facts(0b111_1111).LeakingGroups);
+        Assert.Equal(0, Facts(0b111_1111).LeakingHeldOut);
         Assert.Null(Rule(Run([], data: Facts(0b111_1111)), Leakage));
     }
 

@@ -54,24 +54,46 @@ public sealed class DuplicateService(IDbContextFactory<TransferHubDbContext> dbF
 
     /// <summary>Groups of near-duplicates among difference hashes: indices into <paramref name="hashes"/>, each group of 2+
     /// images whose hashes are within <paramref name="threshold"/> differing bits, transitively (union-find over every
-    /// pair: n²/2 popcounts, about 1 s for 30,000 images on one core). The dataset page and a run's data facts
-    /// (<see cref="Jobs.Doctor.RunDataFacts"/>) both group with this.</summary>
+    /// pair: n²/2 popcounts over a plain array).</summary>
     public static IReadOnlyList<IReadOnlyList<int>> Group(IReadOnlyList<long> hashes, int threshold, IProgress<WorkStep>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        var parent = Enumerable.Range(0, hashes.Count).ToArray();
+        var bits = hashes.Select(h => unchecked((ulong)h)).ToArray();
+        var parent = Enumerable.Range(0, bits.Length).ToArray();
         int Root(int x) => parent[x] == x ? x : parent[x] = Root(parent[x]);
-        for (var a = 0; a < hashes.Count; a++)
+        for (var a = 0; a < bits.Length; a++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (a % 64 == 0) progress?.Report(new WorkStep("comparing", a, hashes.Count));
-            var ha = unchecked((ulong)hashes[a]);
-            for (var b = a + 1; b < hashes.Count; b++)
-                if (ImageDigest.Distance(ha, unchecked((ulong)hashes[b])) <= threshold)
+            if (a % 64 == 0) progress?.Report(new WorkStep("comparing", a, bits.Length));
+            var ha = bits[a];
+            for (var b = a + 1; b < bits.Length; b++)
+                if (ImageDigest.Distance(ha, bits[b]) <= threshold)
                     parent[Root(b)] = Root(a);
         }
-        progress?.Report(new WorkStep("comparing", hashes.Count, hashes.Count));
-        return [.. Enumerable.Range(0, hashes.Count).GroupBy(Root).Where(g => g.Count() > 1).Select(g => (IReadOnlyList<int>)[.. g])];
+        progress?.Report(new WorkStep("comparing", bits.Length, bits.Length));
+        return [.. Enumerable.Range(0, bits.Length).GroupBy(Root).Where(g => g.Count() > 1).Select(g => (IReadOnlyList<int>)[.. g])];
+    }
+
+    /// <summary>For each of <paramref name="probes"/>, the index of the nearest of <paramref name="references"/> within
+    /// <paramref name="threshold"/> differing bits, or -1 (|probes| × |references| popcounts over plain arrays). A run's
+    /// data facts find held-out images that nearly duplicate a training image with this, at the threshold the dataset
+    /// page groups with.</summary>
+    public static int[] NearestWithin(IReadOnlyList<long> probes, IReadOnlyList<long> references, int threshold)
+    {
+        var reference = references.Select(h => unchecked((ulong)h)).ToArray();
+        var nearest = new int[probes.Count];
+        for (var p = 0; p < probes.Count; p++)
+        {
+            var probe = unchecked((ulong)probes[p]);
+            var (best, bestBits) = (-1, threshold + 1);
+            for (var r = 0; r < reference.Length; r++)
+            {
+                var distance = ImageDigest.Distance(probe, reference[r]);
+                if (distance < bestBits) (best, bestBits) = (r, distance);
+            }
+            nearest[p] = best;
+        }
+        return nearest;
     }
 
     /// <summary>Images imported before hashes existed get theirs now (decoded once from the store).</summary>

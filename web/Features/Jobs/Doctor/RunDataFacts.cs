@@ -8,28 +8,25 @@ namespace TransferHub.Web.Features.Jobs.Doctor;
 /// <summary>A class of a run and its images per split (the run's own images, as launched).</summary>
 public sealed record ClassImages(string Name, int Train, int Val, int Test);
 
-/// <summary>One group of near-duplicate images of a run that sits in more than one split: the file names, each with
-/// its split ("train", "val", "test").</summary>
-public sealed record LeakingGroup(IReadOnlyList<string> Images);
+/// <summary>A held-out image and a training image whose pictures are near-duplicates: "name (split)" each.</summary>
+public sealed record LeakingPair(string HeldOut, string Train);
 
 /// <summary>
 /// What a run's data was when it was launched: its classes with images per split, its images' sizes
-/// (<see cref="ImageSizeStats.Of"/>, as the dataset page counts them) and its near-duplicate groups that cross splits
-/// (<see cref="DuplicateService.Group"/> at <see cref="DuplicateService.DefaultThreshold"/>, as the dataset page finds
-/// them). Computed once at launch from the run's own images (they never change for the run: a re-queue sends the same
+/// (<see cref="ImageSizeStats.Of"/>, as the dataset page counts them) and its held-out images that nearly duplicate a
+/// training image (<see cref="DuplicateService.NearestWithin"/> at <see cref="DuplicateService.DefaultThreshold"/>, the
+/// dataset page's threshold). Computed once at launch from the run's own images (they never change for the run: a re-queue sends the same
 /// spec) and stored with the run as JSON; the <see cref="TrainingDoctor"/> reads it.
 /// </summary>
 /// <param name="Classes">In model-output order.</param>
-/// <param name="LeakingGroups">How many near-duplicate groups hold images of more than one split.</param>
-/// <param name="LeakingImages">Images in those groups.</param>
-/// <param name="LeakingHeldOut">Validation and test images in those groups: held-out images whose picture the model
-/// (nearly) trained on, or that sit in both validation and test.</param>
-/// <param name="LeakExamples">The first few leaking groups, for the finding's text.</param>
+/// <param name="LeakingHeldOut">Validation and test images with a training image within the threshold (directly, not
+/// through a chain of similar pictures): held-out pictures the model has practically trained on.</param>
+/// <param name="LeakExamples">A few of those held-out images, each with its nearest training image, for the finding's text.</param>
 /// <param name="Unhashed">Images without a difference hash (imported before hashes existed): not compared.</param>
 public sealed record RunDataFacts(IReadOnlyList<ClassImages> Classes, ImageSizeStats Sizes, int DuplicateThreshold,
-    int LeakingGroups, int LeakingImages, int LeakingHeldOut, IReadOnlyList<LeakingGroup> LeakExamples, int Unhashed)
+    int LeakingHeldOut, IReadOnlyList<LeakingPair> LeakExamples, int Unhashed)
 {
-    /// <summary>Leaking groups named in <see cref="LeakExamples"/>.</summary>
+    /// <summary>Leaking held-out images named in <see cref="LeakExamples"/>.</summary>
     public const int ExamplesKept = 3;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -47,15 +44,17 @@ public sealed record RunDataFacts(IReadOnlyList<ClassImages> Classes, ImageSizeS
         var sizes = ImageSizeStats.Of([.. images.GroupBy(i => (i.Width, i.Height)).Select(g => (g.Key.Width, g.Key.Height, g.Count()))]);
 
         var hashed = images.Where(i => i.Hash is not null).ToList();
-        var leaking = DuplicateService.Group([.. hashed.Select(i => i.Hash!.Value)], DuplicateService.DefaultThreshold)
-            .Select(g => g.Select(i => hashed[i]).ToList())
-            .Where(g => g.Select(i => i.Split).Distinct().Count() > 1)
-            .ToList();
-        return new RunDataFacts(classes, sizes, DuplicateService.DefaultThreshold, leaking.Count, leaking.Sum(g => g.Count),
-            leaking.Sum(g => g.Count(i => i.Split != DataSplitKind.Train)),
-            [.. leaking.Take(ExamplesKept).Select(g => new LeakingGroup([.. g.Select(i => $"{i.Name} ({SplitName(i.Split)})")]))],
+        var train = hashed.Where(i => i.Split == DataSplitKind.Train).ToList();
+        var heldOut = hashed.Where(i => i.Split != DataSplitKind.Train).ToList();
+        var nearest = DuplicateService.NearestWithin([.. heldOut.Select(i => i.Hash!.Value)], [.. train.Select(i => i.Hash!.Value)],
+            DuplicateService.DefaultThreshold);
+        var leaks = heldOut.Select((image, i) => (HeldOut: image, Train: nearest[i])).Where(l => l.Train >= 0).ToList();
+        return new RunDataFacts(classes, sizes, DuplicateService.DefaultThreshold, leaks.Count,
+            [.. leaks.Take(ExamplesKept).Select(l => new LeakingPair(Named(l.HeldOut), Named(train[l.Train])))],
             images.Count - hashed.Count);
     }
+
+    private static string Named(Image image) => $"{image.Name} ({SplitName(image.Split)})";
 
     private static string SplitName(DataSplitKind split) => split switch
     {

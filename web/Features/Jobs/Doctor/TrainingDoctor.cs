@@ -59,6 +59,11 @@ public static class TrainingDoctor
     /// epoch's (20 %) counts as a jump; mini-batch noise moves a per-epoch mean by a few percent, a too-large step by more.</summary>
     public const double LossJump = 0.20;
 
+    /// <summary>…and it rises by at least this share of a uniform guess's loss, ln(classes) (5 %; also for
+    /// <see cref="LossRiseAboveMinimum"/>): near zero, 0.001 → 0.005 is +400 % but only the noise of a model that already
+    /// fits its training images.</summary>
+    public const double JumpFloorShare = 0.05;
+
     /// <summary>…and this many jumps make the loss oscillate (one jump can be a hard batch or the backbone unfreezing).</summary>
     public const int OscillationJumps = 2;
 
@@ -139,12 +144,13 @@ public static class TrainingDoctor
         var losses = FiniteTrainLosses(epochs);
         if (losses.Count < MinEpochs) return null;
         var unfreezes = run.Settings is { Mode: TrainingMode.FineTune, HeadFirstEpochs: > 0 } s ? s.HeadFirstEpochs + 1 : -1;
+        var floor = run.Classes < 2 ? 0 : JumpFloorShare * Math.Log(run.Classes);
         var jumps = Enumerable.Range(1, losses.Count - 1)
-            .Where(i => losses[i].Epoch != unfreezes && losses[i].Loss > losses[i - 1].Loss * (1 + LossJump))
+            .Where(i => losses[i].Epoch != unfreezes && losses[i].Loss > losses[i - 1].Loss * (1 + LossJump) && losses[i].Loss - losses[i - 1].Loss >= floor)
             .Select(i => (losses[i].Epoch, Rise: losses[i].Loss / losses[i - 1].Loss - 1)).ToList();
         var lowest = losses.MinBy(l => l.Loss);
         var last = losses[^1];
-        var rising = last.Epoch > lowest.Epoch && last.Loss >= lowest.Loss * (1 + LossRiseAboveMinimum);
+        var rising = last.Epoch > lowest.Epoch && last.Loss >= lowest.Loss * (1 + LossRiseAboveMinimum) && last.Loss - lowest.Loss >= floor;
         if (jumps.Count < OscillationJumps && !rising) return null;
         var evidence = rising
             ? Invariant($"The training loss rose to {last.Loss:0.###} in epoch {last.Epoch}, {Percent(last.Loss / lowest.Loss - 1)} above its lowest ({lowest.Loss:0.###}, epoch {lowest.Epoch})")
@@ -283,14 +289,15 @@ public static class TrainingDoctor
 
     private static Finding? LeakageFinding(DoctorInput run)
     {
-        if (run.Data is not { LeakingGroups: > 0 } data) return null;
-        var examples = string.Join("; ", data.LeakExamples.Select(g => string.Join(" ≈ ", g.Images)));
+        if (run.Data is not { LeakingHeldOut: > 0 } data) return null;
+        var examples = string.Join("; ", data.LeakExamples.Select(p => $"{p.HeldOut} ≈ {p.Train}"));
         return new Finding(Leakage, FindingSeverity.Warning, "Train/test leakage",
-            Invariant($"{data.LeakingGroups} group(s) of near-duplicate pictures span splits ({data.LeakingImages} images, {data.LeakingHeldOut} of them ") +
-            Invariant($"held out; difference hashes within {data.DuplicateThreshold} of 64 bits), e.g. {examples}. Held-out images the model has ") +
-            "practically seen make validation and test accuracy optimistic.",
-            Numbers(("groups", data.LeakingGroups), ("images", data.LeakingImages), ("heldOutImages", data.LeakingHeldOut), ("threshold", data.DuplicateThreshold)),
-            "Open the dataset's Near-duplicates, keep one image of each group or move each group into one split, then train again.");
+            Invariant($"{data.LeakingHeldOut} held-out image(s) have a near-duplicate among the training images (difference hashes within ") +
+            Invariant($"{data.DuplicateThreshold} of 64 bits), e.g. {examples}. Held-out pictures the model has practically trained on make ") +
+            "validation and test accuracy optimistic.",
+            Numbers(("heldOutImages", data.LeakingHeldOut), ("threshold", data.DuplicateThreshold)),
+            Invariant($"Open the dataset's Near-duplicates (threshold {data.DuplicateThreshold}), keep one image of each group or move each ") +
+            "group into one split, then train again.");
     }
 
     private static Finding? UpscaledFinding(DoctorInput run)
