@@ -236,6 +236,35 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
     }
 
     [Fact]
+    public async Task AJobsJsonCarriesTheTrainingDoctorsFindingsAboutItsDataFromTheMomentItIsQueued()
+    {
+        // 4 bags and 12 sandals to train on (few, 3:1), 28 px pictures at a 224 px input, and a re-encoded copy of a
+        // training bag in the test split: a near-duplicate across splits.
+        var s = await TeamScenario.CreateAsync(app);
+        var editor = await app.ApiClientAsync(s.EditorId);
+        var dataset = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Few and leaky");
+        using var bag = SkiaSharp.SKBitmap.Decode(TestFiles.Fashion("bag", 0));
+        using var copy = SkiaSharp.SKImage.FromBitmap(bag).Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90);
+        Assert.Equal(18, (await _services.Import.ImportZipAsync(s.EditorId, dataset, TestFiles.Zip([
+            .. TestFiles.FashionEntries("bag", 4, "train/bag"), .. TestFiles.FashionEntries("sandal", 12, "train/sandal"),
+            ("test/bag/copy.jpg", copy.ToArray()), ("test/sandal/other.png", TestFiles.Fashion("sandal", 12))]))).Accepted);
+
+        var launched = await (await editor.PostJsonAsync($"api/v1/datasets/{dataset}/jobs", new { backbone = Backbone })).JsonAsync(HttpStatusCode.Created);
+        var job = await (await editor.GetAsync($"api/v1/jobs/{Assert.Single(Ids(launched))}")).JsonAsync();
+
+        Assert.Equal("queued", job.GetProperty("status").GetString());
+        var findings = job.GetProperty("findings").EnumerateArray().ToDictionary(f => f.GetProperty("rule").GetString()!);
+        Assert.Equal(["few-images", "class-imbalance", "leakage", "upscaled"], findings.Keys);
+        Assert.Equal("warning", findings["leakage"].GetProperty("severity").GetString());
+        Assert.Equal(1, findings["leakage"].GetProperty("numbers").GetProperty("heldOutImages").GetDouble());
+        Assert.Contains("copy.jpg (test) ≈ ", findings["leakage"].GetProperty("evidence").GetString());
+        Assert.Equal(4, findings["few-images"].GetProperty("numbers").GetProperty("fewestTrainImages").GetDouble());
+        Assert.Equal(3, findings["class-imbalance"].GetProperty("numbers").GetProperty("ratio").GetDouble());
+        Assert.Equal(8, findings["upscaled"].GetProperty("numbers").GetProperty("factor").GetDouble());
+        Assert.All(findings.Values, f => Assert.False(string.IsNullOrWhiteSpace(f.GetProperty("advice").GetString())));
+    }
+
+    [Fact]
     public async Task SettingsTheFormWouldRefuseAreAnsweredWithEveryProblem()
     {
         var (s, datasetId) = await DatasetAsync();

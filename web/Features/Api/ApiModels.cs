@@ -39,7 +39,7 @@ public sealed record ApiJob(int Id, int DatasetId, string DatasetName, int Proje
     string? Message, double? Accuracy, double? MacroF1, double? BestValAccuracy, string DatasetVersion, string? WorkerName, string? Device,
     int TrainImages, int ValImages, int TestImages, bool HasModel, IReadOnlyList<string> ClassNames,
     IReadOnlyDictionary<string, string> Settings, IReadOnlyList<ApiEpoch> Epochs, DateTime CreatedAt, DateTime? FinishedAt,
-    string? EvaluatedSplit, int? TimeBudgetSeconds, ApiLeaderboard? Leaderboard)
+    string? EvaluatedSplit, int? TimeBudgetSeconds, ApiLeaderboard? Leaderboard, IReadOnlyList<ApiFinding> Findings)
 {
     internal static ApiJob From(RunDetails d)
     {
@@ -52,9 +52,19 @@ public sealed record ApiJob(int Id, int DatasetId, string DatasetName, int Proje
             d.HasModel, d.ClassNames, d.Settings.ToDictionary(s => s.Key, s => s.Value),
             [.. d.Epochs.Select(e => new ApiEpoch(e.Epoch, ApiJobSummary.Finite(e.TrainLoss), ApiJobSummary.Finite(e.TrainAccuracy),
                 ApiJobSummary.Finite(e.ValLoss), ApiJobSummary.Finite(e.ValAccuracy), e.Seconds, e.ImagesPerSecond, e.IsBest))],
-            r.CreatedAt, r.FinishedAt, r.EvaluatedSplit, d.TimeBudgetSeconds, ApiLeaderboard.From(d.Selection));
+            r.CreatedAt, r.FinishedAt, r.EvaluatedSplit, d.TimeBudgetSeconds, ApiLeaderboard.From(d.Selection),
+            [.. r.Findings.Select(f => new ApiFinding(f.Rule, f.Severity, f.Title, f.Evidence, f.Numbers, f.Advice))]);
     }
 }
+
+/// <summary>One finding of the training doctor about a run, as of this request (computed when the run is read, so it
+/// follows the run live): <c>rule</c> is a stable id (<c>diverged</c>, <c>learning-rate-too-high</c>,
+/// <c>learning-rate-too-low</c>, <c>overfitting</c>, <c>underfitting</c>, <c>frozen-vs-fine-tuned</c>, <c>few-images</c>,
+/// <c>class-imbalance</c>, <c>leakage</c>, <c>upscaled</c>, <c>evaluated-on-training</c>), <c>severity</c> info, warning or
+/// error, <c>evidence</c> the numbers that triggered it in a sentence and <c>numbers</c> the same by name (fractions in
+/// [0, 1], losses in nats, sizes in pixels), <c>advice</c> what to do. Worst first.</summary>
+public sealed record ApiFinding(string Rule, Features.Jobs.Doctor.FindingSeverity Severity, string Title, string Evidence,
+    IReadOnlyDictionary<string, double> Numbers, string Advice);
 
 /// <summary>How an auto run chose its classifier: <c>candidates</c> best first, scored by cross-validation on train + val
 /// (never test). While the run chooses, <c>final</c> is false, ranks are 0 and the list grows as candidates are scored;

@@ -75,7 +75,7 @@ internal static class JobsApi
         job.MapGet("", async (int jobId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
                 TypedResults.Ok(ApiJob.From(await jobs.GetAsync(user.GetUserId(), jobId, ct) ?? throw new NotFoundException("Run"))))
             .WithName("GetJob").WithSummary("A run's status, progress, outcome and per-epoch metrics; for an auto run its leaderboard " +
-                "(live while it chooses) and winner.")
+                "(live while it chooses) and winner; the training doctor's findings as of now (findings).")
             .ProducesProblem(StatusCodes.Status404NotFound);
         job.MapPost("/cancel", async (int jobId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
             {

@@ -11,7 +11,11 @@ namespace TransferHub.Web.Features.Models;
 public sealed record ModelCardFacts(
     int RunId, string ProjectName, string DatasetName, string DatasetVersion, DateTime CreatedAtUtc,
     string Backbone, string? WeightsSource, IReadOnlyList<KeyValuePair<string, string>> Settings,
-    int TrainImages, int ValImages, int TestImages, RunEvaluation Evaluation, ModelSelection? Selection = null);
+    int TrainImages, int ValImages, int TestImages, RunEvaluation Evaluation, ModelSelection? Selection = null)
+{
+    /// <summary>The training doctor's findings about the run, worst first (<see cref="Jobs.Doctor.TrainingDoctor"/>).</summary>
+    public IReadOnlyList<Jobs.Doctor.Finding> Findings { get; init; } = [];
+}
 
 /// <summary>The card's content, rendered as Markdown (<c>model-card.md</c>) and as JSON (<c>model-card.json</c> inside
 /// the model zip): both renderings are made from this one record, so they say the same. Text fields hold names as
@@ -24,8 +28,13 @@ public sealed record ModelCardContent(
     ModelCardContent.TrainingPart Training,
     ModelCardContent.MetricsPart Metrics,
     IReadOnlyList<string> Limitations,
-    ModelSelection? ModelSelection = null)
+    ModelSelection? ModelSelection = null,
+    IReadOnlyList<ModelCardContent.FindingPart>? TrainingDoctor = null)
 {
+    /// <summary>One finding of the training doctor: <paramref name="Severity"/> "info", "warning" or "error";
+    /// <paramref name="Numbers"/> the numbers behind <paramref name="Evidence"/> by name.</summary>
+    public sealed record FindingPart(string Rule, string Severity, string Title, string Evidence, IReadOnlyDictionary<string, double> Numbers, string Advice);
+
     public sealed record RunPart(int Id, string Project, string Dataset, DateTime CreatedAtUtc);
 
     /// <param name="Images">train, validation and test image counts.</param>
@@ -82,7 +91,8 @@ public static class ModelCard
             new ModelCardContent.MetricsPart(e.Split, e.Predictions.Count, e.Accuracy, e.Macro.Recall, e.Macro.F1,
                 Contracts.Metrics.ClassificationMetrics.Conventions, e.PerClass),
             [.. Limitations(f, name)],
-            f.Selection);
+            f.Selection,
+            [.. f.Findings.Select(x => new ModelCardContent.FindingPart(x.Rule, x.Severity.ToString().ToLowerInvariant(), x.Title, x.Evidence, x.Numbers, x.Advice))]);
     }
 
     public static string Markdown(ModelCardFacts f) => Markdown(Content(f, Escape));
@@ -127,6 +137,13 @@ public static class ModelCard
         md.AppendLine("|---|---:|---:|---:|---:|");
         foreach (var row in m.PerClass)
             md.AppendLine(Invariant, $"| {Escape(row.ClassName)} | {row.Precision:0.000} | {row.Recall:0.000} | {row.F1:0.000} | {row.Support} |");
+        md.AppendLine();
+        md.AppendLine("## Training doctor");
+        if (c.TrainingDoctor is not { Count: > 0 } findings)
+            md.AppendLine("- No findings: the curves, settings and data passed TransferHub's checks.");
+        else
+            foreach (var finding in findings)
+                md.AppendLine(Invariant, $"- **{Escape(finding.Title)}** ({finding.Severity}): {Escape(finding.Evidence)} What to do: {Escape(finding.Advice)}");
         md.AppendLine();
         md.AppendLine("## Limitations");
         foreach (var limit in c.Limitations) md.AppendLine(Invariant, $"- {limit}");

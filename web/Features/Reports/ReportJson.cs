@@ -9,7 +9,8 @@ namespace TransferHub.Web.Features.Reports;
 /// The report as JSON: every field of <see cref="RunReport"/> in declaration order, camelCase, nulls written, times
 /// as ISO 8601 UTC ("Z"), hyperparameters as an ordered list of name/value pairs, thumbnails as their captions only,
 /// and <c>metricsConventions</c>: how the per-class metrics and their averages are computed (one sentence); for auto runs
-/// <c>leaderboard</c> (winner, winnerReason, candidates best first, skipped), null for other runs.
+/// <c>leaderboard</c> (winner, winnerReason, candidates best first, skipped), null for other runs; <c>findings</c>: the
+/// training doctor's findings (rule, severity, title, evidence, numbers, advice), worst first, empty when none.
 /// <see cref="SchemaVersion"/> changes only when a field is removed or changes meaning; fields may be added.
 /// </summary>
 internal static class ReportJson
@@ -43,7 +44,8 @@ internal static class ReportJson
         int[][] Confusion,
         IReadOnlyList<Prediction> Predictions,
         IReadOnlyList<Thumbnail> Misclassified,
-        ReportLeaderboard? Leaderboard)
+        ReportLeaderboard? Leaderboard,
+        IReadOnlyList<ReportFinding> Findings)
     {
         public static Document From(RunReport r) => new(
             ReportJson.SchemaVersion,
@@ -60,7 +62,8 @@ internal static class ReportJson
             [.. r.Predictions.Select(p => new Prediction(p.Sha256, p.OriginalName, p.TrueClass, p.PredictedClass,
                 p.Confidence, p.TrueClass == p.PredictedClass))],
             [.. r.Misclassified.Select(t => new Thumbnail(t.Caption))],
-            r.Leaderboard);
+            r.Leaderboard,
+            r.Findings ?? []);
     }
 
     internal sealed record Hyperparameter(string Name, string Value);
