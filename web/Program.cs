@@ -42,6 +42,7 @@ await app.SeedSampleAsync();
 app.MapWebUi();
 app.MapDatasets();
 app.MapReports();
+app.MapEvaluation();
 app.MapModels();
 app.MapHealth();
 app.MapApi();

@@ -8,6 +8,21 @@ namespace TransferHub.Contracts.Jobs;
 /// </summary>
 public static class ClassWeights
 {
+    /// <summary>Classes count as imbalanced when the largest has at least this many times the training images of the
+    /// smallest: the autopilot then adds class-balanced candidates and ranks by macro F1, and the web's training doctor
+    /// reports the imbalance. 3:1 is where, on the small sets measured (ADR 018), an unweighted loss started to cost the
+    /// small classes' recall.</summary>
+    public const double ImbalanceRatio = 3;
+
+    /// <summary>True when the largest count is at least <see cref="ImbalanceRatio"/> × the smallest (classes without
+    /// images are left out; fewer than two classes are never imbalanced).</summary>
+    public static bool IsImbalanced(IEnumerable<int> counts)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        var present = counts.Where(c => c > 0).ToList();
+        return present.Count > 1 && present.Max() >= ImbalanceRatio * present.Min();
+    }
+
     /// <summary>The weights of <paramref name="kind"/> for classes with <paramref name="counts"/> training images;
     /// null for <see cref="ClassWeightingKind.None"/>.</summary>
     /// <param name="beta">For <see cref="ClassWeightingKind.EffectiveNumber"/>: β in (0, 1).</param>

@@ -176,6 +176,9 @@ internal static class JobSpecMapper
     public static Engine.Transforms.ResizeMode ToResize(V1.ResizeMode mode) =>
         mode == V1.ResizeMode.CenterCrop ? Engine.Transforms.ResizeMode.CenterCrop : Engine.Transforms.ResizeMode.Squash;
 
+    public static V1.ResizeMode ToWire(Engine.Transforms.ResizeMode mode) =>
+        mode == Engine.Transforms.ResizeMode.CenterCrop ? V1.ResizeMode.CenterCrop : V1.ResizeMode.Squash;
+
     private static void Check(List<string> errors, bool ok, string message)
     {
         if (!ok) errors.Add(message);

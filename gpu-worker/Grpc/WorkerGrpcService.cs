@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using TransferHub.Worker.Engine;
+using TransferHub.Worker.Engine.Autopilot;
 using TransferHub.Worker.Engine.Backbones;
 using TransferHub.Worker.Engine.Evaluation;
 using TransferHub.Worker.Engine.Export;
@@ -160,6 +161,48 @@ public sealed class WorkerGrpcService(
         return response;
     }
 
+    public override async Task<FindLabelIssuesResponse> FindLabelIssues(FindLabelIssuesRequest request, ServerCallContext context)
+    {
+        if (request.Spec is null) throw new RpcException(new Status(StatusCode.InvalidArgument, "spec is required: the images whose labels to check."));
+        // The split does not matter here: every image is checked, and a spec without train images is as good as any.
+        var wire = request.Spec.Clone();
+        foreach (var item in wire.Items) item.Split = Split.Train;
+        wire.Mode = JobMode.Auto;
+        var spec = JobSpecMapper.ToTrainingSpec(wire, backbones, images);
+        if (spec.Items.Select(i => i.ClassIndex).Distinct().Count() < 2)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Label issues need images of at least 2 classes."));
+        // libtorch work on a thread of its own, like a job's; the client's cancellation stops it between batches and folds.
+        var report = await Task.Factory.StartNew(() =>
+        {
+            var set = new AutopilotTrainer(backbones, images, featureCache, runtime.Device).Features(spec, IgnoringObserver.Instance, context.CancellationToken);
+            return LabelIssueSearch.Find(set, new LabelIssueOptions { Seed = spec.Seed }, cancellationToken: context.CancellationToken);
+        }, context.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var response = new FindLabelIssuesResponse
+        {
+            Folds = report.Folds,
+            OutOfFoldAccuracy = report.OutOfFoldAccuracy,
+            Method = $"{report.Classifier}; {report.Folds}-fold out-of-fold probabilities; confident learning, {report.Filter}",
+            OutlierCutoff = report.OutlierCutoff,
+            Seconds = report.Seconds,
+        };
+        response.Issues.AddRange(report.Verdicts.Select(v => new LabelIssue
+        {
+            Sha256 = spec.Items[v.Index].Sha256,
+            GivenClassIndex = v.Given,
+            SuggestedClassIndex = v.Suggested,
+            SelfConfidence = v.SelfConfidence,
+            SuggestedProbability = v.SuggestedProbability,
+            LikelyMislabelled = v.LabelIssue,
+            Outlier = v.Outlier,
+            OutlierDistance = v.OutlierDistance,
+        }));
+        response.OutOfFoldProbabilities.AddRange(report.OutOfFold.SelectMany(p => p));
+        var k = spec.ClassNames.Count;
+        for (var i = 0; i < k; i++)
+            for (var j = 0; j < k; j++) response.ConfidentJoint.Add(report.Joint.Joint[i, j]);
+        return response;
+    }
+
     public override Task WatchJob(WatchJobRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context) =>
         Stream(FindJob(request.JobId), request.AfterEpoch, responseStream, context);
 
@@ -218,6 +261,57 @@ public sealed class WorkerGrpcService(
             return Task.FromResult(response);
         }
         catch (ImageDecodeException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
+        }
+        catch (WeightFileException e)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+    }
+
+    public override async Task<ExplainResponse> Explain(ExplainRequest request, ServerCallContext context)
+    {
+        if (!models.Exists(request.ModelId))
+            throw new RpcException(new Status(StatusCode.NotFound, $"No model '{request.ModelId}' on this worker."));
+        try
+        {
+            // libtorch work (a backward pass per class) off the request thread, no await inside.
+            var explanation = await Task.Run(() => predictor.Explain(request.ModelId, request.Image.ToByteArray(), [.. request.ClassIndices]),
+                context.CancellationToken);
+            var response = new ExplainResponse
+            {
+                PredictedClassIndex = explanation.PredictedClassIndex,
+                PredictedClassName = explanation.PredictedClassName,
+                ImageWidth = explanation.ImageWidth,
+                ImageHeight = explanation.ImageHeight,
+                MapHeight = explanation.MapHeight,
+                MapWidth = explanation.MapWidth,
+                InputSize = explanation.InputSize,
+                Layer = explanation.Layer,
+                ResizeMode = JobSpecMapper.ToWire(explanation.Resize),
+            };
+            response.Explanations.AddRange(explanation.Classes.Select(c =>
+            {
+                var wire = new V1.ClassExplanation
+                {
+                    ClassIndex = c.ClassIndex,
+                    ClassName = c.ClassName,
+                    Probability = c.Probability,
+                    Png = ByteString.CopyFrom(c.Png),
+                    PeakX = c.PeakX,
+                    PeakY = c.PeakY,
+                };
+                wire.Map.AddRange(c.Map);
+                return wire;
+            }));
+            return response;
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, e.Message));
+        }
+        catch (Exception e) when (e is ImageDecodeException or ClassSelectionException)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
         }

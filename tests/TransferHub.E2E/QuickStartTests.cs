@@ -5,7 +5,8 @@ using static Microsoft.Playwright.Assertions;
 namespace TransferHub.E2E;
 
 /// <summary>The README's promise: on a fresh installation a newcomer signs in as the demo account and trains the
-/// sample with the launch form's defaults, without changing anything.</summary>
+/// sample with the launch form's defaults, without changing anything; then sees where the model looked (Grad-CAM heatmaps
+/// of an auto-mode model: two pooled stages and the test-time flip).</summary>
 public sealed class QuickStartTests(QuickStartFixture fixture) : IClassFixture<QuickStartFixture>
 {
     [Fact]
@@ -42,5 +43,36 @@ public sealed class QuickStartTests(QuickStartFixture fixture) : IClassFixture<Q
         await Expect(page.GetByTestId("leaderboard-winner")).ToContainTextAsync("winner");
         await Expect(page.GetByTestId("winner-reason")).Not.ToBeEmptyAsync();
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "quick-start-run.png"), FullPage = true });
+
+        // A mistake's cell (or the first cell when there is none): the label's heatmap beside the prediction's.
+        var cells = await page.Locator("td.clickable[data-testid^=cell-]").EvaluateAllAsync<string[]>("cs => cs.map(c => c.dataset.testid)");
+        var mistake = cells.FirstOrDefault(c => c.Split('-')[1] != c.Split('-')[2]);
+        await page.GetByTestId(mistake ?? cells[0]).ClickAsync();
+        await page.GetByTestId("heatmaps-toggle").CheckAsync();
+        var pair = page.GetByTestId("cell-heatmaps").First.Locator("img");
+        await Expect(pair).ToHaveCountAsync(mistake is null ? 1 : 2);
+        foreach (var heatmap in await pair.AllAsync())
+        {
+            await Expect(heatmap).ToHaveJSPropertyAsync("complete", true, new() { Timeout = 60_000 });
+            Assert.True(await heatmap.EvaluateAsync<bool>("i => i.naturalWidth > 0"), "a heatmap did not load");
+        }
+        await page.WaitForTimeoutAsync(500); // the other tiles' heatmaps
+        await BrowserFixture.ScreenshotAsync(page, "heatmaps-cell.png", fullPage: false, hideSnackbars: true);
+        await page.GetByTestId("close-cell").ClickAsync();
+
+        // Test an image: the predicted class's heatmap, then the true class's beside it.
+        var file = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist", "bag")).Order(StringComparer.Ordinal).Last();
+        await (await BrowserFixture.FileInputAsync(page, "input.predict-input")).SetInputFilesAsync(file);
+        await Expect(page.GetByTestId("predict-heatmap")).ToHaveCountAsync(1, new() { Timeout = 60_000 });
+        var predicted = (await page.GetByTestId("prediction").First.Locator("span").First.TextContentAsync())!.Trim();
+        await page.GetByTestId("predict-true-class").ClickAsync();
+        var options = page.Locator(".mud-popover-open .mud-list-item");
+        await options.Filter(new() { HasNotText = predicted }).First.ClickAsync();
+        await Expect(page.GetByTestId("predict-heatmap")).ToHaveCountAsync(2, new() { Timeout = 60_000 });
+        // Below the run's "unknown" threshold the top class is named the most probable, not the prediction.
+        var role = await page.GetByTestId("predict-unknown").CountAsync() > 0 ? "most probable" : "predicted";
+        await Expect(page.GetByTestId("predict-heatmap").Last).ToContainTextAsync($"{role}: {predicted}");
+        await page.GetByTestId("predict-panel").ScrollIntoViewIfNeededAsync();
+        await BrowserFixture.ScreenshotAsync(page, "heatmaps-test-an-image.png", fullPage: false, hideSnackbars: true);
     }
 }

@@ -80,4 +80,37 @@ public sealed class RunResultsTests(ITestOutputHelper output) : HostedTest(outpu
             web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().PredictAsync(user, id, "not an image"u8.ToArray())));
         Assert.Contains("could not be used", refused.Message);
     }
+
+    /// <summary>The drill-down's and "test an image"'s heatmaps through a real worker: the web sends the stored image (or the
+    /// upload) and the class indices of the run, and the worker's scores are the evaluation's own.</summary>
+    [Fact]
+    public async Task HeatmapsExplainAnEvaluatedImageAndAnUploadedOneWithTheRunsOwnScores()
+    {
+        var web = Keep(new WebHost(NewWorker()));
+        var (user, _, dataset) = await TrainableDatasetAsync(web);
+        var id = Assert.Single(await LaunchAsync(web, user, dataset, QuickRun(epochs: 2)));
+        var job = await WaitForAsync(web, id, j => j.IsFinished, "an end state");
+        Assert.True(job.Status == JobStatus.Completed, job.Message);
+        var evaluation = RunEvaluation.FromJson(job.EvaluationJson!);
+        var tested = evaluation.Predictions[0];
+        var other = 1 - tested.PredictedClass;
+
+        var evaluated = await web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().ExplainEvaluatedAsync(user, id, tested.Sha256, other));
+        var heatmap = Assert.Single(evaluated.Heatmaps);
+        Assert.Equal((other, evaluation.ClassNames[other]), (heatmap.ClassIndex, heatmap.ClassName));
+        Assert.Equal(tested.Probabilities[other], heatmap.Probability, 4);
+        Assert.Equal(evaluation.ClassNames[tested.PredictedClass], evaluated.PredictedClass);
+        Assert.Equal(evaluated.MapHeight * evaluated.MapWidth, heatmap.Map.Count);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], heatmap.Png[..4]);
+
+        var bytes = await File.ReadAllBytesAsync(Directory.GetFiles(Path.Combine(web.Folder, "storage", "images", tested.Sha256[..2]), tested.Sha256)[0]);
+        string[] asked = [evaluation.ClassNames[tested.TrueClass], evaluation.ClassNames[other]];
+        var uploaded = await web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().ExplainAsync(user, id, bytes, asked.Distinct().ToArray()));
+        Assert.Equal(asked.Distinct(), uploaded.Heatmaps.Select(h => h.ClassName));
+        Assert.Equal(heatmap.Map, uploaded.Heatmaps.Single(h => h.ClassIndex == other).Map);
+
+        var refused = await Assert.ThrowsAsync<TransferHub.Web.Features.RuleViolationException>(() =>
+            web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().ExplainAsync(user, id, "not an image"u8.ToArray(), [])));
+        Assert.Contains("could not be used", refused.Message);
+    }
 }

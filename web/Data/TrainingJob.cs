@@ -51,6 +51,11 @@ public class TrainingJob
     public required string DatasetVersion { get; set; }
     public int ImageCount { get; set; }
 
+    /// <summary>JSON: what the run's images were at launch (<c>Features.Jobs.Doctor.RunDataFacts</c>: images per class and
+    /// split, image sizes, near-duplicates across splits), which the training doctor reads. Null for ensembles and runs
+    /// launched before it existed.</summary>
+    public string? DataFactsJson { get; set; }
+
     public string? CreatedByUserId { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime? StartedAt { get; set; }

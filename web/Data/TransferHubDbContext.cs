@@ -20,6 +20,8 @@ public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options
     public DbSet<JobEpoch> JobEpochs => Set<JobEpoch>();
     public DbSet<JobLogLine> JobLogLines => Set<JobLogLine>();
     public DbSet<PersonalAccessToken> PersonalAccessTokens => Set<PersonalAccessToken>();
+    public DbSet<LabelIssueFinding> LabelIssueFindings => Set<LabelIssueFinding>();
+    public DbSet<KeptLabel> KeptLabels => Set<KeptLabel>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

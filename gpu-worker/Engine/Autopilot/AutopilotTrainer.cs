@@ -135,6 +135,22 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
     /// <summary>What <see cref="ClassifierModel.forward"/> returns for probabilities p with the flip: log(max(p, 1e-30)).</summary>
     private static float[] Logits(float[] probabilities) => [.. probabilities.Select(p => MathF.Log(MathF.Max(p, 1e-30f)))];
 
+    /// <summary>Both views' features of every image of <paramref name="spec"/> (every split: the label-issue search
+    /// looks at all of them) as one feature set in item order, exactly as an auto run computes and caches them (so a
+    /// later run, or search, on the same images reads them from the cache). Only the spec's backbone, image size, resize
+    /// mode, batch size, seed, items and classes matter.</summary>
+    public FeatureSet Features(TrainingSpec spec, ITrainingObserver observer, CancellationToken cancellationToken)
+    {
+        using var backbone = TorchRandom.Seeded(spec.Seed, () => backbones.Create(spec.Backbone));
+        foreach (var p in backbone.parameters()) p.requires_grad = false;
+        backbone.eval();
+        backbone.to(device);
+        var stages = Math.Min(PooledStages, backbone.Stages.Count - 1);
+        var blocks = backbone.PooledWidths(stages);
+        var features = Extract(backbone, blocks, spec, observer, cancellationToken);
+        return ToSet(spec.Items, features, spec.ClassNames.Count, blocks);
+    }
+
     /// <summary>How many of the backbone's last stages the autopilot pools (<see cref="Backbone.PooledStages"/>): 2,
     /// measured on Tux Paint (docs/benchmarks.md, "Which features"); candidates on the last stage alone stay in the grid.</summary>
     public const int PooledStages = 2;

@@ -122,12 +122,10 @@ public sealed record Candidate(string Name, CandidateKind Kind, PreprocessingKin
     /// <summary>Appended to the names of candidates that use only the last stage's features when the grid pools two.</summary>
     public const string LastStageSuffix = "-last-stage";
 
-    /// <summary>True when the largest class has at least 3× the images of the smallest.</summary>
-    public static bool IsImbalanced(IEnumerable<int> labels)
-    {
-        var counts = labels.GroupBy(l => l).Select(g => g.Count()).ToList();
-        return counts.Count > 0 && counts.Max() >= 3 * counts.Min();
-    }
+    /// <summary>True when the largest class has at least 3× the images of the smallest (<see cref="Contracts.Jobs.ClassWeights.ImbalanceRatio"/>,
+    /// the web's training doctor uses the same).</summary>
+    public static bool IsImbalanced(IEnumerable<int> labels) =>
+        Contracts.Jobs.ClassWeights.IsImbalanced(labels.GroupBy(l => l).Select(g => g.Count()));
 
     private static string GridName(string prefix, double c) => string.Create(CultureInfo.InvariantCulture, $"{prefix}-C{c:G3}");
 }

@@ -39,10 +39,14 @@ public abstract class Backbone(string name) : nn.Module<Tensor, Tensor>(name)
     /// </summary>
     /// <param name="images">Normalised images [N,3,H,W].</param>
     /// <param name="lastStages">1 to <see cref="Stages"/>.Count − 1 (the stem is never pooled).</param>
-    public Tensor PooledStages(Tensor images, int lastStages)
+    /// <param name="lastStageActivations">Null for plain inference. Otherwise called once with the last stage's output
+    /// [N, C, h, w] (the last convolutional activations); what it returns is pooled in its place, so a caller can
+    /// substitute a leaf that records gradients (Grad-CAM). It runs inside this method's dispose scope: a tensor it
+    /// keeps must be detached from that scope by the caller.</param>
+    public Tensor PooledStages(Tensor images, int lastStages, Func<Tensor, Tensor>? lastStageActivations = null)
     {
         CheckPooledStages(lastStages);
-        if (lastStages == 1) return forward(images);
+        if (lastStages == 1 && lastStageActivations is null) return forward(images);
         using var scope = torch.NewDisposeScope();
         var stages = Stages;
         var pooled = new List<Tensor>(lastStages);
@@ -50,9 +54,10 @@ public abstract class Backbone(string name) : nn.Module<Tensor, Tensor>(name)
         for (var i = 0; i < stages.Count; i++)
         {
             x = ((nn.Module<Tensor, Tensor>)stages[i]).call(x);
+            if (i == stages.Count - 1 && lastStageActivations is not null) x = lastStageActivations(x);
             if (i >= stages.Count - lastStages) pooled.Add(x.mean([2, 3]));
         }
-        return torch.cat(pooled, 1).MoveToOuterDisposeScope();
+        return (pooled.Count == 1 ? pooled[0] : torch.cat(pooled, 1)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The width of <see cref="PooledStages"/>: the sum of the last <paramref name="lastStages"/> stages'

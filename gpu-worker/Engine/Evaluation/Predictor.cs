@@ -13,12 +13,31 @@ public sealed record ClassProbability(int ClassIndex, string ClassName, float Pr
 /// <summary>The most probable classes (calibrated probabilities, most probable first) and the model's temperature.</summary>
 public sealed record Prediction(IReadOnlyList<ClassProbability> Top, double Temperature);
 
+/// <summary>One class's Grad-CAM explanation of an image (<see cref="GradCam"/>).</summary>
+/// <param name="Probability">The class's calibrated probability: exactly what <see cref="Predictor.Predict"/> gives for the image.</param>
+/// <param name="Png">The image (longer side at most <see cref="HeatmapOverlay.MaxSide"/> px) with the heatmap blended over it.</param>
+/// <param name="Map">The raw map on the last stage's grid (<see cref="ClassActivationMap.Map"/>).</param>
+/// <param name="PeakX">Where the map is largest (<see cref="HeatmapOverlay.Peak"/>), in the decoded image's pixels (x to the right).</param>
+/// <param name="PeakY">The same, y downwards.</param>
+public sealed record ClassExplanation(int ClassIndex, string ClassName, float Probability, byte[] Png, float[] Map, float PeakX, float PeakY);
+
+/// <summary>Grad-CAM explanations of one image under one model.</summary>
+/// <param name="ImageWidth">The decoded image's width after orientation: the frame of the peaks.</param>
+/// <param name="Layer">Which activations were explained, in words.</param>
+public sealed record Explanation(int PredictedClassIndex, string PredictedClassName, int ImageWidth, int ImageHeight, int MapHeight, int MapWidth,
+    int InputSize, string Layer, ResizeMode Resize, IReadOnlyList<ClassExplanation> Classes);
+
+/// <summary>A class index the model does not have, or a malformed list of them; the message says what is allowed.</summary>
+public sealed class ClassSelectionException(string message) : Exception(message);
+
 /// <summary>Classifies single images with stored models, through the same transform pipeline as training, with the
 /// model's calibrated probabilities (softmax of the logits divided by its temperature).
 /// Keeps the few most recently used models loaded.</summary>
 public sealed class Predictor(ModelStore models, BackboneRegistry backbones, TorchRuntime runtime, long maxPixels) : IDisposable
 {
     private const int ModelsKept = 3;
+    /// <summary>The most classes one <see cref="Explain"/> call takes.</summary>
+    public const int MaxExplainedClasses = 8;
     private readonly object _lock = new();
     private readonly LinkedList<(string Id, ClassifierModel Model, ModelMetadata Metadata)> _loaded = new();
 
@@ -29,19 +48,81 @@ public sealed class Predictor(ModelStore models, BackboneRegistry backbones, Tor
         lock (_lock)
         {
             var (model, metadata) = Load(modelId);
-            var pipeline = new TransformPipeline(metadata.ImageSize, metadata.Resize, AugmentationOptions.None, metadata.Normalization);
-            var pixels = new float[3 * metadata.ImageSize * metadata.ImageSize];
-            pipeline.Apply(decoded, null, pixels);
+            var pipeline = PipelineOf(metadata);
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
-            var input = torch.tensor(pixels, [1, 3, metadata.ImageSize, metadata.ImageSize]).to(runtime.Device);
-            var probabilities = model.Probabilities(input).cpu().data<float>().ToArray();
+            var probabilities = model.Probabilities(Input(pipeline, decoded)).cpu().data<float>().ToArray();
             return new Prediction(probabilities
                 .Select((p, i) => new ClassProbability(i, metadata.ClassNames[i], p))
                 .OrderByDescending(p => p.Probability)
                 .Take(topK <= 0 ? 5 : topK)
                 .ToList(), model.Temperature);
         }
+    }
+
+    /// <summary>Grad-CAM (<see cref="GradCam"/>) of <paramref name="image"/> for each class of <paramref name="classIndices"/>
+    /// (empty = the predicted class), computed on exactly the tensor Predict classifies and drawn over the image by the
+    /// run's resize mode (<see cref="HeatmapOverlay"/>). The probabilities are Predict's calibrated ones; the explained
+    /// score is taken before the temperature, which changes neither the argmax nor, up to the positive factor 1/T that the
+    /// per-map normalisation removes, the map.</summary>
+    /// <exception cref="FileNotFoundException">No such model.</exception>
+    /// <exception cref="ImageDecodeException">The image does not decode.</exception>
+    /// <exception cref="ClassSelectionException">A class index out of range, a repeated one, or more than
+    /// <see cref="MaxExplainedClasses"/>.</exception>
+    public Explanation Explain(string modelId, byte[] image, IReadOnlyList<int> classIndices)
+    {
+        if (!models.Exists(modelId)) throw new FileNotFoundException($"No model '{modelId}' on this worker.");
+        if (classIndices.Count > MaxExplainedClasses)
+            throw new ClassSelectionException($"class_indices: at most {MaxExplainedClasses} classes per call; got {classIndices.Count}.");
+        if (classIndices.Distinct().Count() != classIndices.Count)
+            throw new ClassSelectionException($"class_indices: each class at most once; got [{string.Join(", ", classIndices)}].");
+        using var decoded = ImageDecoder.Decode(image, "the uploaded image", maxPixels);
+        lock (_lock)
+        {
+            var (model, metadata) = Load(modelId);
+            var names = metadata.ClassNames;
+            var wrong = classIndices.Where(k => k < 0 || k >= names.Count).ToList();
+            if (wrong.Count > 0)
+                throw new ClassSelectionException($"class_indices: {string.Join(", ", wrong)} {(wrong.Count == 1 ? "is not a class" : "are not classes")} of this model " +
+                    $"(0 to {names.Count - 1}: {string.Join(", ", names.Take(10))}{(names.Count > 10 ? ", …" : "")}).");
+            var pipeline = PipelineOf(metadata);
+            GradCamResult result;
+            using (var scope = torch.NewDisposeScope())
+            {
+                var input = Input(pipeline, decoded);
+                var predicted = -1;
+                if (classIndices.Count == 0)
+                {
+                    using var noGrad = torch.no_grad();
+                    predicted = (int)model.forward(input).argmax(1).item<long>();
+                }
+                result = GradCam.Compute(model, input, classIndices.Count == 0 ? [predicted] : classIndices);
+            }
+            var top = Array.IndexOf(result.Probabilities, result.Probabilities.Max());
+            var stages = model.Backbone.Stages.Count;
+            var layer = $"the output of the backbone's last stage ({stages} of {stages}): {result.MapHeight}×{result.MapWidth} cells over the {result.InputSize} px input" +
+                (model.PooledStages > 1 ? $"; the model also pools {model.PooledStages - 1} earlier stage(s), held fixed here" : "") +
+                (model.TestTimeFlip ? "; the image's and its mirror image's passes added" : "");
+            return new Explanation(top, names[top], decoded.Width, decoded.Height, result.MapHeight, result.MapWidth, result.InputSize, layer, metadata.Resize,
+                [.. result.Maps.Select(m =>
+                {
+                    var peak = HeatmapOverlay.Peak(decoded, pipeline, m.Map, result.MapHeight, result.MapWidth);
+                    return new ClassExplanation(m.ClassIndex, names[m.ClassIndex], result.Probabilities[m.ClassIndex],
+                        HeatmapOverlay.Render(decoded, pipeline, m.Upsampled), m.Map, peak.X, peak.Y);
+                })]);
+        }
+    }
+
+    private static TransformPipeline PipelineOf(ModelMetadata metadata) =>
+        new(metadata.ImageSize, metadata.Resize, AugmentationOptions.None, metadata.Normalization);
+
+    /// <summary>The one image as the network sees it: [1, 3, S, S] on the model's device (in the caller's dispose scope).</summary>
+    private Tensor Input(TransformPipeline pipeline, DecodedImage decoded)
+    {
+        var size = pipeline.Size;
+        var pixels = new float[3 * size * size];
+        pipeline.Apply(decoded, null, pixels);
+        return torch.tensor(pixels, [1, 3, size, size]).to(runtime.Device);
     }
 
     private (ClassifierModel, ModelMetadata) Load(string modelId)

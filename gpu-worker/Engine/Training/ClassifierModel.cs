@@ -99,37 +99,53 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
     private double _temperature = 1;
 
     /// <summary>Calibrated class probabilities [N, classes] = softmax(forward(images) / <see cref="Temperature"/>): what
-    /// Predict, the evaluation and every export give.</summary>
+    /// Predict, the evaluation, Grad-CAM's explanations and every export give.</summary>
     public Tensor Probabilities(Tensor images)
     {
-        using var logits = forward(images);
-        if (_temperature == 1) return nn.functional.softmax(logits, 1);
+        using var scores = forward(images);
+        return Calibrated(scores);
+    }
+
+    /// <summary>The one calibration step: softmax(<paramref name="scores"/> / <see cref="Temperature"/>) [N, classes]
+    /// for scores [N, classes] as <see cref="forward"/> or <see cref="Forward"/> returns them. For a caller that already
+    /// has the scores (Grad-CAM); <see cref="Probabilities"/> is this over <see cref="forward"/>.</summary>
+    public Tensor Calibrated(Tensor scores)
+    {
+        if (_temperature == 1) return nn.functional.softmax(scores, 1);
         using var t = _temperature.ToScalar();
-        using var scaled = logits.div(t);
+        using var scaled = scores.div(t);
         return nn.functional.softmax(scaled, 1);
     }
 
-    public override Tensor forward(Tensor images)
+    public override Tensor forward(Tensor images) => Forward(images, null);
+
+    /// <summary><see cref="forward"/> (the scores Predict turns into probabilities, before the temperature: logits, or with
+    /// <see cref="TestTimeFlip"/> the log of the mean probabilities), optionally observing the backbone's last stage.</summary>
+    /// <param name="images">Normalised images [N,3,S,S].</param>
+    /// <param name="lastStageActivations">See <see cref="Backbone.PooledStages"/>: called with the last stage's output of
+    /// each pass (with <see cref="TestTimeFlip"/> twice: the image's, then its horizontal flip's).</param>
+    /// <returns>[N, classes].</returns>
+    public Tensor Forward(Tensor images, Func<Tensor, Tensor>? lastStageActivations)
     {
-        if (FeaturePreprocessing is null && !TestTimeFlip && PooledStages == 1)
+        if (FeaturePreprocessing is null && !TestTimeFlip && PooledStages == 1 && lastStageActivations is null)
         {
             using var features = backbone.forward(images);
             return head.forward(features);
         }
         using var scope = torch.NewDisposeScope();
-        var logits = Logits(images);
+        var logits = Logits(images, lastStageActivations);
         if (TestTimeFlip)
         {
             // Flipping the normalised tensor along the width equals normalising the flipped rendering (per-pixel maps).
-            var mean = (nn.functional.softmax(logits, 1) + nn.functional.softmax(Logits(images.flip(3)), 1)) / 2;
+            var mean = (nn.functional.softmax(logits, 1) + nn.functional.softmax(Logits(images.flip(3), lastStageActivations), 1)) / 2;
             logits = mean.clamp_min(1e-30).log();
         }
         return logits.MoveToOuterDisposeScope();
     }
 
-    private Tensor Logits(Tensor images)
+    private Tensor Logits(Tensor images, Func<Tensor, Tensor>? lastStageActivations)
     {
-        var features = backbone.PooledStages(images, PooledStages);
+        var features = backbone.PooledStages(images, PooledStages, lastStageActivations);
         return head.forward(FeaturePreprocessing is { } pre ? pre.Apply(features) : features);
     }
 

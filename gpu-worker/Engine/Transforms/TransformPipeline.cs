@@ -198,6 +198,16 @@ public sealed class TransformPipeline
     private AugmentationSample Deterministic(int width, int height)
         => new(BaseRegion(width, height), false, false, 0f, 1f, 1f, 1f, false);
 
+    /// <summary>The part of a <paramref name="width"/>×<paramref name="height"/> image (pixels, after orientation) that the
+    /// unaugmented render shows: the whole image for <see cref="ResizeMode.Squash"/>, its centred square for
+    /// <see cref="ResizeMode.CenterCrop"/>.</summary>
+    public SKRect SourceRegion(int width, int height) => BaseRegion(width, height);
+
+    /// <summary>Maps a point of the unaugmented Size×Size render (0..Size on both axes) back onto the source image's pixel
+    /// coordinates: the inverse of the resize mode's geometry, so anything computed on the network's input (a heatmap)
+    /// can be drawn onto the image as displayed.</summary>
+    public SKMatrix InputToSource(int width, int height) => GeometryMatrix(Deterministic(width, height)).Invert();
+
     /// <summary>The source region the resize mode maps onto the output square.</summary>
     private SKRect BaseRegion(int width, int height)
     {

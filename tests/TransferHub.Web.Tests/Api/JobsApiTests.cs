@@ -236,6 +236,35 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
     }
 
     [Fact]
+    public async Task AJobsJsonCarriesTheTrainingDoctorsFindingsAboutItsDataFromTheMomentItIsQueued()
+    {
+        // 4 bags and 12 sandals to train on (few, 3:1), 28 px pictures at a 224 px input, and a re-encoded copy of a
+        // training bag in the test split: a near-duplicate across splits.
+        var s = await TeamScenario.CreateAsync(app);
+        var editor = await app.ApiClientAsync(s.EditorId);
+        var dataset = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Few and leaky");
+        using var bag = SkiaSharp.SKBitmap.Decode(TestFiles.Fashion("bag", 0));
+        using var copy = SkiaSharp.SKImage.FromBitmap(bag).Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90);
+        Assert.Equal(18, (await _services.Import.ImportZipAsync(s.EditorId, dataset, TestFiles.Zip([
+            .. TestFiles.FashionEntries("bag", 4, "train/bag"), .. TestFiles.FashionEntries("sandal", 12, "train/sandal"),
+            ("test/bag/copy.jpg", copy.ToArray()), ("test/sandal/other.png", TestFiles.Fashion("sandal", 12))]))).Accepted);
+
+        var launched = await (await editor.PostJsonAsync($"api/v1/datasets/{dataset}/jobs", new { backbone = Backbone })).JsonAsync(HttpStatusCode.Created);
+        var job = await (await editor.GetAsync($"api/v1/jobs/{Assert.Single(Ids(launched))}")).JsonAsync();
+
+        Assert.Equal("queued", job.GetProperty("status").GetString());
+        var findings = job.GetProperty("findings").EnumerateArray().ToDictionary(f => f.GetProperty("rule").GetString()!);
+        Assert.Equal(["few-images", "class-imbalance", "leakage", "upscaled"], findings.Keys);
+        Assert.Equal("warning", findings["leakage"].GetProperty("severity").GetString());
+        Assert.Equal(1, findings["leakage"].GetProperty("numbers").GetProperty("heldOutImages").GetDouble());
+        Assert.Contains("copy.jpg (test) ≈ ", findings["leakage"].GetProperty("evidence").GetString());
+        Assert.Equal(4, findings["few-images"].GetProperty("numbers").GetProperty("fewestTrainImages").GetDouble());
+        Assert.Equal(3, findings["class-imbalance"].GetProperty("numbers").GetProperty("ratio").GetDouble());
+        Assert.Equal(8, findings["upscaled"].GetProperty("numbers").GetProperty("factor").GetDouble());
+        Assert.All(findings.Values, f => Assert.False(string.IsNullOrWhiteSpace(f.GetProperty("advice").GetString())));
+    }
+
+    [Fact]
     public async Task SettingsTheFormWouldRefuseAreAnsweredWithEveryProblem()
     {
         var (s, datasetId) = await DatasetAsync();
@@ -390,5 +419,46 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
         Assert.Contains("topK", await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/predict?topK=many", image, "image/png")).ProblemAsync(HttpStatusCode.BadRequest));
         await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/predict", image, "text/plain")).ProblemAsync(HttpStatusCode.UnsupportedMediaType);
         Assert.Contains("empty", await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/predict", [], "image/png")).ProblemAsync(HttpStatusCode.Conflict));
+    }
+
+    [Fact]
+    public async Task ExplainingChecksTheTeamTheRunsModelItsClassesAndAWorkerBeforeAsking()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var jobId = await StoredRuns.CompletedAsync(app, datasetId, seed: 1, [(0, 0.9f), (1, 0.8f)]);
+        var tested = $"{0:x64}"[..64];
+        var viewer = await app.ApiClientAsync(s.ViewerId);
+        var outsider = await app.ApiClientAsync(s.OutsiderId);
+        var image = TestFiles.Fashion("bag", 0);
+
+        // A run the caller cannot see does not exist, through the API and the signed-in users' heatmap URL alike.
+        await (await outsider.PostBytesAsync($"api/v1/jobs/{jobId}/explain", image, "image/png")).ProblemAsync(HttpStatusCode.NotFound);
+        await (await outsider.GetAsync($"api/v1/jobs/{jobId}/evaluated/{tested}/heatmap.png?class=0")).ProblemAsync(HttpStatusCode.NotFound);
+        var outsiderCookie = await app.SignedInClientAsync(s.Email("outsider"), s.OutsiderId);
+        Assert.Equal(HttpStatusCode.NotFound, (await outsiderCookie.GetAsync($"runs/{jobId}/evaluated/{tested}/heatmap.png?class=0")).StatusCode);
+
+        // No stored model yet.
+        Assert.Contains("stored model", await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/explain", image, "image/png")).ProblemAsync(HttpStatusCode.Conflict));
+        await app.Service<ModelStore>().SaveAsync(jobId, stream => stream.WriteAsync("PK"u8.ToArray()).AsTask());
+        await using (var db = await app.DbAsync())
+            await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(u => u.SetProperty(j => j.ModelId, "m-2"));
+
+        // The request is checked against the run before any worker is asked…
+        Assert.Contains("'shoe' is not a class of this run (its classes: bag, sandal)",
+            await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/explain?class=bag&class=shoe", image, "image/png")).ProblemAsync(HttpStatusCode.BadRequest));
+        Assert.Contains("Each class at most once", await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/explain?class=bag&class=bag", image, "image/png"))
+            .ProblemAsync(HttpStatusCode.BadRequest));
+        Assert.Contains("The class must be 0 to 1", await (await viewer.GetAsync($"api/v1/jobs/{jobId}/evaluated/{tested}/heatmap.png?class=2"))
+            .ProblemAsync(HttpStatusCode.BadRequest));
+        Assert.Contains("Query class", await (await viewer.GetAsync($"api/v1/jobs/{jobId}/evaluated/{tested}/heatmap.png")).ProblemAsync(HttpStatusCode.BadRequest));
+        await (await viewer.GetAsync($"api/v1/jobs/{jobId}/evaluated/{new string('f', 64)}/heatmap.png?class=0")).ProblemAsync(HttpStatusCode.NotFound);
+        await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/explain", image, "text/plain")).ProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("empty", await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/explain", [], "image/png")).ProblemAsync(HttpStatusCode.Conflict));
+
+        // …and then it needs one.
+        Assert.Contains("No worker is enabled", await (await viewer.PostBytesAsync($"api/v1/jobs/{jobId}/explain?class=sandal", image, "image/png"))
+            .ProblemAsync(HttpStatusCode.Conflict));
+        var viewerCookie = await app.SignedInClientAsync(s.Email("viewer"), s.ViewerId);
+        Assert.Equal(HttpStatusCode.Conflict, (await viewerCookie.GetAsync($"runs/{jobId}/evaluated/{tested}/heatmap.png?class=0")).StatusCode);
     }
 }

@@ -33,6 +33,7 @@ public sealed class OpenApiDocumentTests(WebAppFactory app) : IClassFixture<WebA
             "/api/v1/jobs/{jobId}/report.pdf", "/api/v1/jobs/{jobId}/per-class.csv", "/api/v1/jobs/{jobId}/predictions.csv",
             "/api/v1/jobs/{jobId}/evaluation.json", "/api/v1/jobs/{jobId}/leaderboard.csv", "/api/v1/jobs/{jobId}/model", "/api/v1/jobs/{jobId}/model.onnx",
             "/api/v1/jobs/{jobId}/model-card.md", "/api/v1/jobs/{jobId}/predict", "/api/v1/jobs/{jobId}/classify", "/api/v1/jobs/{jobId}/calibration",
+            "/api/v1/jobs/{jobId}/explain", "/api/v1/jobs/{jobId}/evaluated/{sha256}/heatmap.png",
         ];
         Assert.Equal(expected.Order(), paths.Order());
 

@@ -187,4 +187,27 @@ public sealed class ModelFilesTests(WebAppFactory app) : IClassFixture<WebAppFac
         Assert.Contains("Evaluated on its own training images", card);
         Assert.Contains("pretrained weights from: ImageNet, NuGet package", card);
     }
+
+    [Fact]
+    public void TheModelCardListsTheTrainingDoctorsFindingsInMarkdownAndJsonAlike()
+    {
+        var evaluation = Web.Features.Jobs.RunEvaluation.Compute("test", ["a", "b"],
+            [.. Enumerable.Range(0, 40).Select(i => ($"{i:x64}"[..64], i % 2, i % 2 == 0 ? new float[] { 0.9f, 0.1f } : [0.2f, 0.8f]))]);
+        var facts = new ModelCardFacts(7, "p", "d", "v", DateTime.UtcNow, "resnet18x3-imagenet", null, [], 40, 10, 40, evaluation)
+        {
+            Findings = [new("class-imbalance", Web.Features.Jobs.Doctor.FindingSeverity.Warning, "Class imbalance",
+                "The largest class, a_b, has 30 training images, 3× the smallest, c (10).", new Dictionary<string, double> { ["ratio"] = 3 },
+                "Turn on class weighting.")],
+        };
+
+        var markdown = ModelCard.Markdown(facts);
+        var json = ModelCard.FromJson(ModelCard.ToJson(facts))!;
+        var healthy = ModelCard.Markdown(facts with { Findings = [] });
+
+        Assert.Contains("## Training doctor\n- **Class imbalance** (warning): The largest class, a\\_b, has 30 training images, 3× the smallest, " +
+            "c (10). What to do: Turn on class weighting.", markdown.ReplaceLineEndings("\n"));
+        var finding = Assert.Single(json.TrainingDoctor!);
+        Assert.Equal(("class-imbalance", "warning", 3.0), (finding.Rule, finding.Severity, finding.Numbers["ratio"]));
+        Assert.Contains("- No findings", healthy);
+    }
 }

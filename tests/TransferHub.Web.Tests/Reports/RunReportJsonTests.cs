@@ -60,7 +60,7 @@ public sealed class RunReportJsonTests
             "finishedAtUtc", "trainingSeconds", "evaluatedSplit", "accuracy", "loss", "bestEpoch", "stoppedEarly",
             "hyperparameters", "epochs", "classNames", "perClass", "macroAverage", "weightedAverage", "metricsConventions",
             "confusion",
-            "predictions", "misclassified", "leaderboard", "calibration",
+            "predictions", "misclassified", "leaderboard", "findings", "calibration",
         ], document.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal(JsonValueKind.Null, document.RootElement.GetProperty("leaderboard").ValueKind); // not an auto run
         Assert.Equal(["name", "value"], document.RootElement.GetProperty("hyperparameters")[0].EnumerateObject().Select(p => p.Name));

@@ -71,6 +71,37 @@ public sealed class RunReportPdfTests
     }
 
     [Fact]
+    public void TheTrainingDoctorsFindingsGetTheirOwnSectionWithTheirNumbersAndAdviceAndTheSummaryCountsThem()
+    {
+        var report = ReportSamples.Standard() with
+        {
+            Findings =
+            [
+                new("overfitting", "warning", "Overfitting", "Training accuracy 100 % vs validation 71 % in epoch 9 (a gap of 29 points).",
+                    new Dictionary<string, double> { ["gap"] = 0.29 }, "Turn on early stopping, add augmentation or images."),
+                new("upscaled", "info", "Images upscaled", "The network sees 224 px but the images' median shorter side is 28 px.",
+                    new Dictionary<string, double> { ["factor"] = 8 }, "Try an image size closer to the pictures' own (e.g. 64 px)."),
+            ],
+        };
+
+        using var pdf = new RenderedPdf(RunReportRenderer.Pdf(report));
+        using var healthy = new RenderedPdf(RunReportRenderer.Pdf(ReportSamples.Standard()));
+
+        var pages = pdf.PageTexts();
+        Assert.Equal(6, pages.Count);
+        var doctor = Regex.Replace(pages[2], @"\s+", " ");
+        Assert.Contains("Training doctor", doctor);
+        Assert.Contains("WARNING Overfitting Training accuracy 100 % vs validation 71 % in epoch 9 (a gap of 29 points).", doctor);
+        Assert.Contains("What to do: Turn on early stopping, add augmentation or images.", doctor);
+        Assert.Contains("INFO Images upscaled", doctor);
+        Assert.True(doctor.IndexOf("Overfitting", StringComparison.Ordinal) < doctor.IndexOf("Images upscaled", StringComparison.Ordinal));
+        Assert.Contains("2 findings: Overfitting (warning); Images upscaled (info) (see Training doctor)", Regex.Replace(pages[0], @"\s+", " "));
+        Assert.DoesNotContain("Training doctor", string.Concat(healthy.PageTexts())); // no empty section, no row to push a page over
+        Assert.Equal(5, healthy.PageCount);
+        Assert.Contains("\"rule\": \"overfitting\"", RunReportRenderer.Json(report));
+    }
+
+    [Fact]
     public void TheConfusionMatrixNamesEveryClassAndShowsItsCounts()
     {
         using var pdf = new RenderedPdf(RunReportRenderer.Pdf(ReportSamples.Standard()));

@@ -432,6 +432,84 @@ namespace TransferHub.Web.Data.Migrations
                     b.ToTable("JobLogLines", (string)null);
                 });
 
+            modelBuilder.Entity("TransferHub.Web.Data.KeptLabel", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ClassId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("DatasetId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("KeptAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("KeptByUserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("KeptByUserId");
+
+                    b.HasIndex("DatasetId", "Sha256", "ClassId")
+                        .IsUnique();
+
+                    b.ToTable("KeptLabels", (string)null);
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.LabelIssueFinding", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("DatasetId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("FoundAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("GivenClassId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("LikelyMislabelled")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Outlier")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("SelfConfidence")
+                        .HasColumnType("REAL");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.Property<int?>("SuggestedClassId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("SuggestedProbability")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DatasetId", "Sha256")
+                        .IsUnique();
+
+                    b.ToTable("LabelIssueFindings", (string)null);
+                });
+
             modelBuilder.Entity("TransferHub.Web.Data.PersonalAccessToken", b =>
                 {
                     b.Property<int>("Id")
@@ -592,6 +670,9 @@ namespace TransferHub.Web.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("CreatedByUserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DataFactsJson")
                         .HasColumnType("TEXT");
 
                     b.Property<int>("DatasetId")
@@ -983,6 +1064,33 @@ namespace TransferHub.Web.Data.Migrations
                         .HasForeignKey("JobId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.KeptLabel", b =>
+                {
+                    b.HasOne("TransferHub.Web.Data.Dataset", "Dataset")
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("TransferHub.Web.Data.ApplicationUser", null)
+                        .WithMany()
+                        .HasForeignKey("KeptByUserId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.Navigation("Dataset");
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.LabelIssueFinding", b =>
+                {
+                    b.HasOne("TransferHub.Web.Data.Dataset", "Dataset")
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Dataset");
                 });
 
             modelBuilder.Entity("TransferHub.Web.Data.PersonalAccessToken", b =>

@@ -39,7 +39,7 @@ public sealed record ApiJob(int Id, int DatasetId, string DatasetName, int Proje
     string? Message, double? Accuracy, double? MacroF1, double? BestValAccuracy, string DatasetVersion, string? WorkerName, string? Device,
     int TrainImages, int ValImages, int TestImages, bool HasModel, IReadOnlyList<string> ClassNames,
     IReadOnlyDictionary<string, string> Settings, IReadOnlyList<ApiEpoch> Epochs, DateTime CreatedAt, DateTime? FinishedAt,
-    string? EvaluatedSplit, int? TimeBudgetSeconds, ApiLeaderboard? Leaderboard)
+    string? EvaluatedSplit, int? TimeBudgetSeconds, ApiLeaderboard? Leaderboard, IReadOnlyList<ApiFinding> Findings)
 {
     /// <summary>Temperature scaling and the "unknown" threshold (null for ensembles, unfinished runs and runs trained
     /// before calibration existed).</summary>
@@ -56,7 +56,8 @@ public sealed record ApiJob(int Id, int DatasetId, string DatasetName, int Proje
             d.HasModel, d.ClassNames, d.Settings.ToDictionary(s => s.Key, s => s.Value),
             [.. d.Epochs.Select(e => new ApiEpoch(e.Epoch, ApiJobSummary.Finite(e.TrainLoss), ApiJobSummary.Finite(e.TrainAccuracy),
                 ApiJobSummary.Finite(e.ValLoss), ApiJobSummary.Finite(e.ValAccuracy), e.Seconds, e.ImagesPerSecond, e.IsBest))],
-            r.CreatedAt, r.FinishedAt, r.EvaluatedSplit, d.TimeBudgetSeconds, ApiLeaderboard.From(d.Selection))
+            r.CreatedAt, r.FinishedAt, r.EvaluatedSplit, d.TimeBudgetSeconds, ApiLeaderboard.From(d.Selection),
+            [.. r.Findings.Select(f => new ApiFinding(f.Rule, f.Severity, f.Title, f.Evidence, f.Numbers, f.Advice))])
         {
             Calibration = ApiCalibration.From(d.Calibration),
         };
@@ -83,6 +84,15 @@ public sealed record ApiCalibration(double Temperature, string? FittedOn, string
 /// should reach on the held-out images.</summary>
 public sealed record ApiTargetPrecision(double TargetPrecision);
 
+/// <summary>One finding of the training doctor about a run, as of this request (computed when the run is read, so it
+/// follows the run live): <c>rule</c> is a stable id (<c>diverged</c>, <c>learning-rate-too-high</c>,
+/// <c>learning-rate-too-low</c>, <c>overfitting</c>, <c>underfitting</c>, <c>frozen-vs-fine-tuned</c>, <c>few-images</c>,
+/// <c>class-imbalance</c>, <c>leakage</c>, <c>upscaled</c>, <c>evaluated-on-training</c>), <c>severity</c> info, warning or
+/// error, <c>evidence</c> the numbers that triggered it in a sentence and <c>numbers</c> the same by name (fractions in
+/// [0, 1], losses in nats, sizes in pixels), <c>advice</c> what to do. Worst first.</summary>
+public sealed record ApiFinding(string Rule, Features.Jobs.Doctor.FindingSeverity Severity, string Title, string Evidence,
+    IReadOnlyDictionary<string, double> Numbers, string Advice);
+
 /// <summary>How an auto run chose its classifier: <c>candidates</c> best first, scored by cross-validation on train + val
 /// (never test). While the run chooses, <c>final</c> is false, ranks are 0 and the list grows as candidates are scored;
 /// once it has chosen, ranks are 1.., <c>winner</c> is the first and <c>winnerReason</c> says why in a sentence.
@@ -106,3 +116,18 @@ public sealed record ApiLearningRateStep(double LearningRate, double Loss, doubl
 /// and the steepest descent's rates, a sentence, the seconds it took on which worker, and the curve.</summary>
 public sealed record ApiLearningRateCurve(double Suggested, double Minimum, double Steepest, string Explanation, double Seconds, string Worker,
     IReadOnlyList<ApiLearningRateStep> Steps);
+
+/// <summary>Grad-CAM (Selvaraju et al. 2017) of one image: <c>heatmaps</c> in the order the classes were asked, each a PNG
+/// (base64) of the image with the heatmap over it, the raw map (row-major <c>mapHeight</c> × <c>mapWidth</c>, ≥ 0, the
+/// last convolutional stage's grid) and where it peaks in the image's pixels (<c>imageWidth</c> × <c>imageHeight</c>,
+/// after EXIF orientation). <c>layer</c> says which activations were explained.</summary>
+public sealed record ApiExplanation(string PredictedClass, int ImageWidth, int ImageHeight, int MapHeight, int MapWidth, int InputSize, string Layer,
+    IReadOnlyList<ApiHeatmap> Heatmaps)
+{
+    internal static ApiExplanation From(Workers.Gateway.ImageExplanation e) => new(e.PredictedClass, e.ImageWidth, e.ImageHeight, e.MapHeight,
+        e.MapWidth, e.InputSize, e.Layer, [.. e.Heatmaps.Select(h => new ApiHeatmap(h.ClassName, h.Probability, h.Png, h.Map, h.PeakX, h.PeakY))]);
+}
+
+/// <summary>One class's heatmap: the model's calibrated probability for it (softmax(logits / temperature), exactly what
+/// predict gives), the overlay PNG (base64), the raw map and its peak.</summary>
+public sealed record ApiHeatmap(string ClassName, double Probability, byte[] Png, IReadOnlyList<float> Map, float PeakX, float PeakY);

@@ -75,7 +75,7 @@ internal static class JobsApi
         job.MapGet("", async (int jobId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
                 TypedResults.Ok(ApiJob.From(await jobs.GetAsync(user.GetUserId(), jobId, ct) ?? throw new NotFoundException("Run"))))
             .WithName("GetJob").WithSummary("A run's status, progress, outcome and per-epoch metrics; for an auto run its leaderboard " +
-                "(live while it chooses) and winner.")
+                "(live while it chooses) and winner; the training doctor's findings as of now (findings).")
             .ProducesProblem(StatusCodes.Status404NotFound);
         job.MapPost("/cancel", async (int jobId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
             {
@@ -133,6 +133,27 @@ internal static class JobsApi
                 "(softmax of the logits divided by the run's temperature). For the answer with the run's \"unknown\" threshold, use " +
                 "POST /jobs/{jobId}/classify. A worker runs the model; the web " +
                 "sends it the stored model first when it lacks it. An image the model cannot read, or no worker answering, is 409.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        job.MapHeatmaps().WithName("DownloadHeatmap");
+        job.MapPost("/explain", async (int jobId, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "class")] string[]? classes, HttpRequest request,
+                ClaimsPrincipal user, EvaluationService evaluations, CancellationToken ct) =>
+            {
+                var image = await ApiBody.ReadBytesAsync(request, ["image/*", "application/octet-stream"], EvaluationService.MaxPredictBytes, ct);
+                return TypedResults.Ok(ApiExplanation.From(await evaluations.ExplainAsync(user.GetUserId(), jobId, image, classes ?? [], ct)));
+            })
+            .RequestBody<Stream>("image/png", "image/jpeg", "image/webp", "image/bmp", "image/gif", "application/octet-stream")
+            .WithName("Explain")
+            .WithSummary("Grad-CAM heatmaps (Selvaraju et al. 2017) of one image (the body) under a completed run's model: where the " +
+                "evidence for each class lies.")
+            .WithDescription($"Query class (repeatable, up to {EvaluationService.MaxExplainedClasses}): the run's class names to explain; none = " +
+                "the predicted class. A worker computes each map from the gradient of the class's score with respect to the backbone's last " +
+                "convolutional stage, on exactly the input the model classifies, and draws it over the image by the run's resize mode (centre " +
+                "crop: the part the model never saw is dimmed). Each `probability` is the calibrated one predict gives; the score is taken " +
+                "before the run's temperature, which changes neither the predicted class nor the normalised map. A class that is not the run's is 400; an image the model cannot read, or no " +
+                "worker answering, is 409.")
+            .Produces<ApiExplanation>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);

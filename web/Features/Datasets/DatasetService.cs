@@ -49,6 +49,44 @@ public sealed record ImageSizeStats(int Images, IReadOnlyList<SizeBucket> Bucket
 
     /// <summary>Images whose shorter side is below <see cref="TypicalInput"/>: training upscales them.</summary>
     public int BelowInput => Buckets.Where(b => b.Below <= TypicalInput).Sum(b => b.Images);
+
+    /// <summary>Smallest, median and largest shorter side (pixels): what a square input is compared with (a run's
+    /// training doctor: upscaled images). Null when there are no images.</summary>
+    public SizeRange? ShorterSide { get; init; }
+
+    /// <summary>The statistics of images given as counts per distinct width × height (pixels): buckets by shorter side
+    /// (<see cref="Edges"/>), and min/median/max of width, height and shorter side. Used by the dataset page (the whole
+    /// dataset) and by a run's data facts (the images it was launched with), so both count alike.</summary>
+    public static ImageSizeStats Of(IReadOnlyCollection<(int Width, int Height, int Count)> sizes)
+    {
+        var buckets = Enumerable.Range(0, Edges.Length + 1).Select(b =>
+        {
+            int from = b == 0 ? 0 : Edges[b - 1], below = b < Edges.Length ? Edges[b] : int.MaxValue;
+            return new SizeBucket(from, b < Edges.Length ? below : null,
+                sizes.Where(s => Math.Min(s.Width, s.Height) is var side && side >= from && side < below).Sum(s => s.Count));
+        }).ToList();
+        var total = sizes.Sum(s => s.Count);
+        if (total == 0) return new ImageSizeStats(0, buckets, null, null);
+        return new ImageSizeStats(total, buckets, Range([.. sizes.Select(s => (s.Width, s.Count))], total),
+            Range([.. sizes.Select(s => (s.Height, s.Count))], total))
+        {
+            ShorterSide = Range([.. sizes.Select(s => (Math.Min(s.Width, s.Height), s.Count))], total),
+        };
+    }
+
+    /// <summary>Min, median (the mean of the two middle values for an even count) and max of values given with
+    /// how often each occurs.</summary>
+    private static SizeRange Range(List<(int Value, int Count)> counted, int total)
+    {
+        var sorted = counted.GroupBy(c => c.Value).Select(g => (Value: g.Key, Count: g.Sum(c => c.Count))).OrderBy(c => c.Value).ToList();
+        int At(int index) // the index-th value (0-based) in sorted order
+        {
+            foreach (var (value, count) in sorted)
+                if ((index -= count) < 0) return value;
+            throw new ArgumentOutOfRangeException(nameof(index));
+        }
+        return new SizeRange(sorted[0].Value, (At((total - 1) / 2) + At(total / 2)) / 2.0, sorted[^1].Value);
+    }
 }
 
 /// <summary>How splits are named to users.</summary>
@@ -199,31 +237,7 @@ public sealed partial class DatasetService(IDbContextFactory<TransferHubDbContex
         var sizes = await db.DatasetImages.Where(i => i.DatasetId == datasetId)
             .GroupBy(i => new { i.Width, i.Height }).Select(g => new { g.Key.Width, g.Key.Height, Count = g.Count() })
             .ToListAsync(cancellationToken);
-        var edges = ImageSizeStats.Edges;
-        var buckets = Enumerable.Range(0, edges.Length + 1).Select(b =>
-        {
-            int from = b == 0 ? 0 : edges[b - 1], below = b < edges.Length ? edges[b] : int.MaxValue;
-            return new SizeBucket(from, b < edges.Length ? below : null,
-                sizes.Where(s => Math.Min(s.Width, s.Height) is var side && side >= from && side < below).Sum(s => s.Count));
-        }).ToList();
-        var total = sizes.Sum(s => s.Count);
-        if (total == 0) return new ImageSizeStats(0, buckets, null, null);
-        return new ImageSizeStats(total, buckets,
-            Range([.. sizes.Select(s => (s.Width, s.Count))], total), Range([.. sizes.Select(s => (s.Height, s.Count))], total));
-    }
-
-    /// <summary>Min, median (the mean of the two middle values for an even count) and max of values given with
-    /// how often each occurs.</summary>
-    private static SizeRange Range(List<(int Value, int Count)> counted, int total)
-    {
-        var sorted = counted.GroupBy(c => c.Value).Select(g => (Value: g.Key, Count: g.Sum(c => c.Count))).OrderBy(c => c.Value).ToList();
-        int At(int index) // the index-th value (0-based) in sorted order
-        {
-            foreach (var (value, count) in sorted)
-                if ((index -= count) < 0) return value;
-            throw new ArgumentOutOfRangeException(nameof(index));
-        }
-        return new SizeRange(sorted[0].Value, (At((total - 1) / 2) + At(total / 2)) / 2.0, sorted[^1].Value);
+        return ImageSizeStats.Of([.. sizes.Select(s => (s.Width, s.Height, s.Count))]);
     }
 
     /// <summary>Whether the caller can see the dataset and it holds an image with this content hash, or a run of it that the

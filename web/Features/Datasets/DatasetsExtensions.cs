@@ -25,6 +25,7 @@ public static class DatasetsExtensions
         builder.Services.AddScoped<Duplicates.DuplicateService>();
         builder.Services.AddScoped<Curation.CurationService>();
         builder.Services.AddScoped<Curation.ClassService>();
+        builder.Services.AddScoped<LabelIssues.LabelIssueService>();
         builder.Services.AddSingleton<Curation.DeletionUndo>();
         builder.Services.AddSingleton<Live.DatasetEvents>();
         builder.Services.AddSingleton<Work.DatasetWork>();

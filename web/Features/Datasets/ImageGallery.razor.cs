@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Datasets.Viewer;
+using TransferHub.Web.Features.Datasets.LabelIssues;
 
 namespace TransferHub.Web.Features.Datasets;
 
@@ -15,6 +16,9 @@ public partial class ImageGallery
     private DatasetSplit? _split;
     private readonly HashSet<long> _selected = [];
     private int? _relabelTo;
+    /// <summary>The "Suspected label issues" filter: on, the gallery lists the latest label-issue search's open findings.</summary>
+    private bool _issuesOnly;
+    private IReadOnlyList<SuspectedIssue>? _issues;
 
     /// <summary>The dataset's classes, for the class filter.</summary>
     [Parameter, EditorRequired]
@@ -26,6 +30,9 @@ public partial class ImageGallery
 
     [Inject]
     private DatasetService Datasets { get; set; } = default!;
+
+    [Inject]
+    private LabelIssues.LabelIssueService LabelIssues { get; set; } = default!;
 
     protected override Task OnInitializedAsync() => LoadAsync(1);
 
@@ -39,6 +46,7 @@ public partial class ImageGallery
 
     private async Task LoadAsync(int page)
     {
+        _issues = _issuesOnly ? await LabelIssues.ListAsync(UserId, DatasetId) : null;
         _page = await Datasets.PageImagesAsync(UserId, DatasetId, _classId, _split, page, PageSize);
         if (_page.Items.Count == 0 && page > 1)
             _page = await Datasets.PageImagesAsync(UserId, DatasetId, _classId, _split, _page.Pages, PageSize);
@@ -123,6 +131,54 @@ public partial class ImageGallery
     }
 
     protected override Task OnRestoredAsync() => ReloadAsync();
+
+    private Task FilterByIssuesAsync(bool on)
+    {
+        _issuesOnly = on;
+        return LoadAsync(1);
+    }
+
+    /// <summary>The viewer on the suspected images, in the list's order.</summary>
+    private async Task OpenIssueAsync(SuspectedIssue issue)
+    {
+        var list = _issues ?? [];
+        await ImageViewerDialog.ShowAsync(Dialogs, "Suspected label issues", DatasetId, UserId,
+            [.. list.Select(i => new ViewerItem(i.ImageId, i.Sha256, i.OriginalName))], Math.Max(0, list.ToList().IndexOf(issue)),
+            EventCallback.Factory.Create(this, ChangedInViewerAsync));
+    }
+
+    /// <summary>"Relabel as …": the suggested class, with the frozen test split's question first.</summary>
+    private async Task AcceptAsync(SuspectedIssue issue)
+    {
+        if (TestSplitFrozen && issue.Split == DatasetSplit.Test &&
+            !await ConfirmDialog.AskAsync(Dialogs, "Relabel a test image", ImageViewer.FrozenTestWarning(1, 1, issue.SuggestedClassName!), "Relabel", Color.Warning))
+            return;
+        await RunAsync(async () =>
+        {
+            Snackbar.Add($"Relabelled {issue.OriginalName} as {await LabelIssues.AcceptAsync(UserId, DatasetId, issue.ImageId)}.", Severity.Success);
+            await ReloadAsync();
+        }, changesDataset: true);
+    }
+
+    /// <summary>"Keep label": remembered, so the image is not flagged again with this label.</summary>
+    private Task KeepAsync(SuspectedIssue issue) => RunAsync(async () =>
+    {
+        await LabelIssues.KeepAsync(UserId, DatasetId, issue.ImageId);
+        Snackbar.Add($"Kept {issue.GivenClassName} for {issue.OriginalName}; it will not be flagged again with this label.", Severity.Success);
+        await ReloadAsync();
+    }, changesDataset: false);
+
+    private async Task DeleteIssueAsync(SuspectedIssue issue)
+    {
+        if (!await ConfirmDialog.AskAsync(Dialogs, "Delete image",
+                $"Remove {issue.OriginalName} from this dataset? You can undo it for {UndoOfferMilliseconds / 1000} seconds.", "Delete", Color.Error))
+            return;
+        await RunAsync(async () =>
+        {
+            ShowDeleted($"Deleted {issue.OriginalName}.", await Curation.DeleteAsync(UserId, DatasetId, [issue.ImageId]));
+            await ReloadAsync();
+        }, changesDataset: true);
+    }
 
     /// <summary>Applies a change to the selection; on success clears it and reloads, on refusal shows why.</summary>
     private Task ChangeAsync(Func<IReadOnlyCollection<long>, Task<string>> change) => RunAsync(async () =>

@@ -9,7 +9,10 @@ namespace TransferHub.Web.Features.Evaluation;
 
 /// <summary>A finished run's evaluation with what the page needs around it. <see cref="Calibration"/>: null for ensembles
 /// and runs trained before calibration existed.</summary>
-public sealed record EvaluationView(int JobId, int DatasetId, bool CanEdit, Jobs.RunEvaluation Result, IReadOnlyList<DatasetClassChoice> DatasetClasses)
+/// <param name="HasModel">A stored model of its own (not an ensemble): its images can be explained (heatmaps).</param>
+/// <param name="CenterCrop">The run cropped the centre of each image (what its heatmaps dim around).</param>
+public sealed record EvaluationView(int JobId, int DatasetId, bool CanEdit, Jobs.RunEvaluation Result, IReadOnlyList<DatasetClassChoice> DatasetClasses,
+    bool HasModel = false, bool CenterCrop = false)
 {
     public CalibrationView? Calibration { get; init; }
     public bool IsEnsemble { get; init; }
@@ -46,9 +49,13 @@ public sealed record PredictionResult(IReadOnlyList<Prediction> Top, string Answ
 public sealed class EvaluationService(
     IDbContextFactory<TransferHubDbContext> dbFactory,
     WorkerGateway workers,
-    ModelStore models)
+    ModelStore models,
+    ImageStore images)
 {
     public const long MaxPredictBytes = 20 * 1024 * 1024;
+
+    /// <summary>The most classes one explanation covers (the worker's limit).</summary>
+    public const int MaxExplainedClasses = 8;
 
     /// <summary>The run's evaluation, or null when it has none (yet).</summary>
     public async Task<EvaluationView?> GetAsync(string userId, int jobId, CancellationToken cancellationToken = default)
@@ -56,14 +63,18 @@ public sealed class EvaluationService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var access = new TeamAccess(db, userId);
         var job = await access.Jobs.Where(j => j.Id == jobId)
-            .Select(j => new { j.DatasetId, j.EvaluationJson, j.CalibrationJson, j.TargetPrecision, j.Kind, j.Dataset!.Project!.TeamId }).FirstOrDefaultAsync(cancellationToken)
+            .Select(j => new { j.DatasetId, j.EvaluationJson, j.CalibrationJson, j.TargetPrecision, j.Dataset!.Project!.TeamId, j.Status, j.ModelId,
+                j.Kind, j.SettingsJson })
+            .FirstOrDefaultAsync(cancellationToken)
             ?? throw new NotFoundException("Run");
         if (job.EvaluationJson is null) return null;
         var role = await access.RoleInAsync(job.TeamId, cancellationToken);
         var classes = await db.DatasetClasses.Where(c => c.DatasetId == job.DatasetId).OrderBy(c => c.Ordinal)
             .Select(c => new DatasetClassChoice(c.Id, c.Name)).ToListAsync(cancellationToken);
+        var hasModel = job.Kind != JobKind.Ensemble && models.HasModelOf(jobId, job.Status, job.ModelId);
+        var centerCrop = job.SettingsJson.Length > 0 && (System.Text.Json.JsonSerializer.Deserialize<JobSettings>(job.SettingsJson)?.CenterCrop ?? false);
         return new EvaluationView(jobId, job.DatasetId, role?.Allows(TeamPermission.EditContent) == true,
-            Jobs.RunEvaluation.FromJson(job.EvaluationJson), classes) 
+            Jobs.RunEvaluation.FromJson(job.EvaluationJson), classes, hasModel, centerCrop)
         {
             Calibration = CalibrationView.Of(job.CalibrationJson, job.TargetPrecision),
             IsEnsemble = job.Kind == JobKind.Ensemble,
@@ -123,24 +134,97 @@ public sealed class EvaluationService(
     /// first when the worker does not have it (results outlive their worker).</summary>
     public async Task<PredictionResult> PredictAsync(string userId, int jobId, byte[] image, int topK = 5, CancellationToken cancellationToken = default)
     {
+        CheckUpload(image);
+        var (job, enabled) = await ModelRunAsync(userId, jobId, "classify images", cancellationToken);
+        var (top, temperature) = await OnAWorkerAsync(enabled, worker =>
+            workers.PredictAsync(worker, job.ModelId!, image, topK, () => models.OpenRead(jobId), cancellationToken)); // ModelRunAsync: not null
+        return PredictionResult.Of([.. top.Select(t => new Prediction(t.ClassName, t.Probability))], job.RejectionThreshold,
+            job.TargetPrecision ?? Contracts.Metrics.RejectionThreshold.DefaultTargetPrecision, temperature);
+    }
+
+    /// <summary>Grad-CAM heatmaps (Selvaraju et al. 2017) of an uploaded image under a finished run's model: where in the
+    /// image the evidence for each of <paramref name="classNames"/> lies (the run's class names, at most
+    /// <see cref="MaxExplainedClasses"/>; none = the predicted class). Computed by a worker on exactly the input the model
+    /// classifies and drawn over the image by the run's resize mode.</summary>
+    /// <exception cref="InvalidInputException">A name that is not one of the run's classes, a repeated one, or too many.</exception>
+    public async Task<ImageExplanation> ExplainAsync(string userId, int jobId, byte[] image, IReadOnlyList<string> classNames,
+        CancellationToken cancellationToken = default)
+    {
+        CheckUpload(image);
+        int[] indices = [];
+        var (job, enabled) = await ModelRunAsync(userId, jobId, "explain images", cancellationToken, job =>
+        {
+            var names = JobService.ClassNames(job);
+            var problems = classNames.Where(n => !names.Contains(n, StringComparer.Ordinal)).Distinct()
+                .Select(n => ("class", $"'{n}' is not a class of this run (its classes: {string.Join(", ", names)}).")).ToList();
+            if (classNames.Count > MaxExplainedClasses) problems.Add(("class", $"At most {MaxExplainedClasses} classes at once; got {classNames.Count}."));
+            if (classNames.Distinct(StringComparer.Ordinal).Count() != classNames.Count) problems.Add(("class", "Each class at most once."));
+            if (problems.Count > 0) throw new InvalidInputException(problems);
+            indices = [.. classNames.Select(n => names.ToList().IndexOf(n))];
+        });
+        return await OnAWorkerAsync(enabled, worker =>
+            workers.ExplainAsync(worker, job.ModelId!, image, indices, () => models.OpenRead(jobId), cancellationToken));
+    }
+
+    /// <summary>The Grad-CAM heatmap of one of the run's evaluated images (the confusion-matrix drill-down) for the class
+    /// <paramref name="classIndex"/> (an index into the run's classes, as in its evaluation: typically the image's label
+    /// as the run saw it, or the class it predicted).</summary>
+    /// <exception cref="NotFoundException">The run, or an image it did not evaluate.</exception>
+    /// <exception cref="InvalidInputException">A class index outside the run's classes.</exception>
+    public async Task<ImageExplanation> ExplainEvaluatedAsync(string userId, int jobId, string sha256, int classIndex,
+        CancellationToken cancellationToken = default)
+    {
+        var view = await GetAsync(userId, jobId, cancellationToken) ?? throw new RuleViolationException("This run has no evaluation.");
+        var names = view.Result.ClassNames;
+        if (classIndex < 0 || classIndex >= names.Count)
+            throw new InvalidInputException([("class", $"The class must be 0 to {names.Count - 1} (the run's classes in order: {string.Join(", ", names)}); got {classIndex}.")]);
+        if (!view.Result.Predictions.Any(p => p.Sha256 == sha256)) throw new NotFoundException("Evaluated image");
+        var (job, enabled) = await ModelRunAsync(userId, jobId, "explain images", cancellationToken);
+        byte[] image;
+        try
+        {
+            image = await images.ReadImageAsync(sha256, cancellationToken);
+        }
+        catch (IOException)
+        {
+            throw new RuleViolationException("The image is no longer in storage.");
+        }
+        return await OnAWorkerAsync(enabled, worker =>
+            workers.ExplainAsync(worker, job.ModelId!, image, [classIndex], () => models.OpenRead(jobId), cancellationToken));
+    }
+
+    private static void CheckUpload(byte[] image)
+    {
         if (image.Length == 0) throw new RuleViolationException("The file is empty.");
         if (image.Length > MaxPredictBytes) throw new RuleViolationException($"The image is larger than {MaxPredictBytes / 1024 / 1024} MB.");
+    }
+
+    /// <summary>The caller's completed run with a stored model (not an ensemble) and the enabled workers, the run's own
+    /// worker first, then the local one.</summary>
+    /// <param name="check">Checks the request against the run before any worker is looked for.</param>
+    private async Task<(TrainingJob Job, List<WorkerNode> Workers)> ModelRunAsync(string userId, int jobId, string what, CancellationToken cancellationToken,
+        Action<TrainingJob>? check = null)
+    {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var job = await new TeamAccess(db, userId).Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken)
             ?? throw new NotFoundException("Run");
         if (!models.HasModelOf(job))
             throw new RuleViolationException(job.Kind == JobKind.Ensemble
-                ? "An ensemble has no single model to test an image with; test one of its members."
-                : "Only a completed run with a stored model can classify images.");
+                ? $"An ensemble has no single model to {what} with; use one of its members."
+                : $"Only a completed run with a stored model can {what}.");
+        check?.Invoke(job);
         var enabled = await db.Workers.Where(w => w.Enabled).OrderByDescending(w => w.Id == job.WorkerId).ThenByDescending(w => w.IsLocal)
             .AsNoTracking().ToListAsync(cancellationToken);
         if (enabled.Count == 0) throw new RuleViolationException("No worker is enabled to run the model: ask a site admin to register one.");
+        return (job, enabled);
+    }
+
+    /// <summary>The first enabled worker that answers; its refusals in the user's terms.</summary>
+    private static async Task<T> OnAWorkerAsync<T>(List<WorkerNode> enabled, Func<WorkerNode, Task<T>> call)
+    {
         try
         {
-            var ((top, temperature), _) = await WorkerGateway.FirstAnsweringAsync(enabled, worker =>
-                workers.PredictAsync(worker, job.ModelId!, image, topK, () => models.OpenRead(jobId), cancellationToken)); // HasModelOf: not null
-            return PredictionResult.Of([.. top.Select(t => new Prediction(t.ClassName, t.Probability))], job.RejectionThreshold,
-                job.TargetPrecision ?? Contracts.Metrics.RejectionThreshold.DefaultTargetPrecision, temperature);
+            return (await WorkerGateway.FirstAnsweringAsync(enabled, call)).Result;
         }
         catch (WorkerRefusedException e) when (e.Kind == RefusalKind.InvalidInput)
         {

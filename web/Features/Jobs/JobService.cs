@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using TransferHub.Contracts.Jobs;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Datasets.Splits;
+using TransferHub.Web.Features.Jobs.Doctor;
 using TransferHub.Web.Features.Teams;
 using TransferHub.Web.Features.Workers;
 using TransferHub.Web.Features.Workers.Gateway;
@@ -69,7 +70,7 @@ public sealed class JobService(
                     FinishedAt = j.FinishedAt, EnsembleOf = j.EnsembleOf, Attempt = j.Attempt, EvaluatedSplit = j.EvaluatedSplit,
                     SettingsJson = j.SettingsJson, ClassNamesJson = j.ClassNamesJson, Device = j.Device, TrainImages = j.TrainImages,
                     ValImages = j.ValImages, TestImages = j.TestImages, ModelBytes = j.ModelBytes, BestEpoch = j.BestEpoch, StoppedEarly = j.StoppedEarly,
-                    TimeBudgetSeconds = j.TimeBudgetSeconds, LeaderboardJson = j.LeaderboardJson,
+                    TimeBudgetSeconds = j.TimeBudgetSeconds, LeaderboardJson = j.LeaderboardJson, DataFactsJson = j.DataFactsJson,
                     CalibrationJson = j.CalibrationJson, TargetPrecision = j.TargetPrecision,
                 },
                 DatasetName = j.Dataset!.Name, j.Dataset.ProjectId, ProjectName = j.Dataset.Project!.Name,
@@ -83,7 +84,8 @@ public sealed class JobService(
         var log = await db.JobLogLines.Where(l => l.JobId == jobId).OrderByDescending(l => l.Id).Take(LogLinesShown)
             .Select(l => new LogEntry(l.At, l.Level, l.Message)).ToListAsync(cancellationToken);
         log.Reverse();
-        var summary = Summarize(job.Job, job.DatasetName, epochs);
+        var siblings = await RunDoctor.SiblingsAsync(db, [job.Job], cancellationToken);
+        var summary = Summarize(job.Job, job.DatasetName, epochs) with { Findings = RunDoctor.Diagnose(job.Job, epochs, siblings) };
         var settings = job.Job.Kind == JobKind.Ensemble ? [new("Members", job.Job.EnsembleOf ?? "")]
             : Settings(job.Job).Describe(job.Job.Seed);
         return new RunDetails(summary, job.ProjectId, job.ProjectName, job.TeamName, role?.Allows(TeamPermission.EditContent) == true,
@@ -186,7 +188,8 @@ public sealed class JobService(
             Accuracy = j.Accuracy, MacroF1 = j.MacroF1, TrainingSeconds = j.TrainingSeconds, TotalParameters = j.TotalParameters,
             TrainableParameters = j.TrainableParameters, WorkerName = j.WorkerName, Message = j.Message, CreatedAt = j.CreatedAt,
             FinishedAt = j.FinishedAt, EnsembleOf = j.EnsembleOf, Attempt = j.Attempt, EvaluatedSplit = j.EvaluatedSplit,
-            SettingsJson = "", ClassNamesJson = "",
+            // What the training doctor reads besides the epochs (a few kB per run at most).
+            SettingsJson = j.SettingsJson, ClassNamesJson = j.ClassNamesJson, DataFactsJson = j.DataFactsJson, ValImages = j.ValImages,
         },
         DatasetName = j.Dataset!.Name,
     };
@@ -204,8 +207,13 @@ public sealed class JobService(
             .Select(e => new { e.JobId, e.Attempt, e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate })
             .ToListAsync(cancellationToken);
         var byJob = epochs.ToLookup(e => e.JobId);
-        return [.. rows.Select(r => Summarize(r.Job, r.DatasetName, [.. byJob[r.Job.Id].Where(e => e.Attempt == r.Job.Attempt).OrderBy(e => e.Epoch)
-            .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate))]))];
+        var siblings = await RunDoctor.SiblingsAsync(db, rows.Select(r => r.Job), cancellationToken);
+        return [.. rows.Select(r =>
+        {
+            List<EpochPoint> points = [.. byJob[r.Job.Id].Where(e => e.Attempt == r.Job.Attempt).OrderBy(e => e.Epoch)
+                .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate))];
+            return Summarize(r.Job, r.DatasetName, points) with { Findings = RunDoctor.Diagnose(r.Job, points, siblings) };
+        })];
     }
 
     internal static RunSummary Summarize(TrainingJob j, string datasetName, IReadOnlyList<EpochPoint> epochs) => new(

@@ -57,6 +57,7 @@ public sealed class RunLauncher(
         var content = await CheckedContentAsync(db, userId, datasetId, settings, cancellationToken);
 
         var group = settings.Repeats > 1 ? Guid.NewGuid().ToString("N") : null;
+        var facts = Doctor.RunDataFacts.Of(content.ClassNames, content.DoctorImages()).ToJson();
         var now = clock.GetUtcNow().UtcDateTime;
         var jobs = new List<TrainingJob>();
         for (var i = 0; i < settings.Repeats; i++)
@@ -78,6 +79,7 @@ public sealed class RunLauncher(
                 ImageNamesJson = JsonSerializer.Serialize(content.ImageNames),
                 DatasetVersion = content.Version,
                 ImageCount = content.Items.Count,
+                DataFactsJson = facts,
                 CreatedByUserId = userId,
                 CreatedAt = now,
                 // Auto runs have no epochs: they spend a time budget on choosing a classifier.
@@ -176,8 +178,17 @@ public sealed class RunLauncher(
     }
 
     private sealed record TrainableContent(IReadOnlyList<string> ClassNames, IReadOnlyList<TrainingImage> Items, int Unusable, int NoSplit,
-        string Version, TrainingDataCheck Check, IReadOnlyDictionary<string, string> ImageNames)
+        string Version, TrainingDataCheck Check, IReadOnlyDictionary<string, string> ImageNames,
+        IReadOnlyDictionary<string, (int Width, int Height, long? Hash)> Pictures)
     {
+        /// <summary>The run's images as its data facts see them (<see cref="Doctor.RunDataFacts"/>).</summary>
+        public IReadOnlyList<Doctor.RunDataFacts.Image> DoctorImages() => [.. Items.Select(i =>
+        {
+            var picture = Pictures[i.Sha256];
+            return new Doctor.RunDataFacts.Image(ImageNames.GetValueOrDefault(i.Sha256) ?? i.Sha256[..12], i.ClassIndex, i.Split,
+                picture.Width, picture.Height, picture.Hash);
+        })];
+
         public int Count(DatasetSplit split) => Items.Count(i => i.Split == (split switch
         {
             DatasetSplit.Train => DataSplitKind.Train,
@@ -196,7 +207,7 @@ public sealed class RunLauncher(
         var classes = await db.DatasetClasses.Where(c => c.DatasetId == datasetId).OrderBy(c => c.Ordinal).ThenBy(c => c.Id)
             .Select(c => new { c.Id, c.Name }).ToListAsync(cancellationToken);
         var rows = await db.DatasetImages.Where(i => i.DatasetId == datasetId)
-            .Select(i => new { i.Sha256, i.ClassId, i.Split, i.OriginalName }).ToListAsync(cancellationToken);
+            .Select(i => new { i.Sha256, i.ClassId, i.Split, i.OriginalName, i.Width, i.Height, i.PerceptualHash }).ToListAsync(cancellationToken);
         // Only classes that have images become model outputs; an empty class would be a label the model never saw.
         var used = classes.Where(c => rows.Any(r => r.ClassId == c.Id)).ToList();
         var index = used.Select((c, i) => (c.Id, i)).ToDictionary(x => x.Id, x => x.i);
@@ -213,6 +224,8 @@ public sealed class RunLauncher(
         var inRun = items.Select(i => i.Sha256).ToHashSet(StringComparer.Ordinal);
         var imageNames = rows.Where(r => inRun.Contains(r.Sha256)).GroupBy(r => r.Sha256, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.First().OriginalName, StringComparer.Ordinal);
-        return new TrainableContent(classNames, items, rows.Count - items.Count, noSplit, version, check, imageNames);
+        var pictures = rows.Where(r => inRun.Contains(r.Sha256)).GroupBy(r => r.Sha256, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (g.First().Width, g.First().Height, g.First().PerceptualHash), StringComparer.Ordinal);
+        return new TrainableContent(classNames, items, rows.Count - items.Count, noSplit, version, check, imageNames, pictures);
     }
 }

@@ -20,6 +20,10 @@ public sealed record RunSummary(int Id, int DatasetId, string DatasetName, JobKi
         _ => "",
     };
 
+    /// <summary>What the training doctor finds about the run now (<see cref="Doctor.TrainingDoctor"/>), worst first;
+    /// computed when the run is read, never stored.</summary>
+    public IReadOnlyList<Doctor.Finding> Findings { get; init; } = [];
+
     public string Title => Kind == JobKind.Ensemble ? $"Ensemble #{Id}" : $"Run #{Id}";
     public string ModeText => Kind == JobKind.Ensemble ? "ensemble" : JobSettings.ModeText(Mode);
     public bool IsActive => Status.IsActive();

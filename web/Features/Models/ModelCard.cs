@@ -15,6 +15,9 @@ public sealed record ModelCardFacts(
 {
     /// <summary>The temperature and "unknown" threshold (null for ensembles and runs trained before calibration existed).</summary>
     public CalibrationView? Calibration { get; init; }
+
+    /// <summary>The training doctor's findings about the run, worst first (<see cref="Jobs.Doctor.TrainingDoctor"/>).</summary>
+    public IReadOnlyList<Jobs.Doctor.Finding> Findings { get; init; } = [];
 }
 
 /// <summary>The card's content, rendered as Markdown (<c>model-card.md</c>) and as JSON (<c>model-card.json</c> inside
@@ -29,12 +32,17 @@ public sealed record ModelCardContent(
     ModelCardContent.MetricsPart Metrics,
     IReadOnlyList<string> Limitations,
     ModelSelection? ModelSelection = null,
-    ModelCardContent.CalibrationPart? Calibration = null)
+    ModelCardContent.CalibrationPart? Calibration = null,
+    IReadOnlyList<ModelCardContent.FindingPart>? TrainingDoctor = null)
 {
     /// <summary>Temperature scaling (probabilities = softmax(logits / Temperature)), what it was fitted on, the ECE of the
     /// metrics' split before and after, and the "unknown" threshold (null: none) with its target precision and coverage.</summary>
     public sealed record CalibrationPart(double Temperature, string? FittedOn, string FittedOnText, double EceBefore, double EceAfter,
         double TargetPrecision, double? UnknownThreshold, double Coverage, string ThresholdMessage);
+
+    /// <summary>One finding of the training doctor: <paramref name="Severity"/> "info", "warning" or "error";
+    /// <paramref name="Numbers"/> the numbers behind <paramref name="Evidence"/> by name.</summary>
+    public sealed record FindingPart(string Rule, string Severity, string Title, string Evidence, IReadOnlyDictionary<string, double> Numbers, string Advice);
 
     public sealed record RunPart(int Id, string Project, string Dataset, DateTime CreatedAtUtc);
 
@@ -96,7 +104,8 @@ public static class ModelCard
             f.Selection,
             f.Calibration is not { } v ? null : new ModelCardContent.CalibrationPart(v.Calibration.Temperature, v.Calibration.FittedOn,
                 v.Calibration.FittedOnText, v.Calibration.Before.Ece, v.Calibration.After.Ece, v.TargetPrecision, v.Rejection.Threshold,
-                v.Rejection.Coverage, v.Rejection.Message));
+                v.Rejection.Coverage, v.Rejection.Message),
+            [.. f.Findings.Select(x => new ModelCardContent.FindingPart(x.Rule, x.Severity.ToString().ToLowerInvariant(), x.Title, x.Evidence, x.Numbers, x.Advice))]);
     }
 
     public static string Markdown(ModelCardFacts f) => Markdown(Content(f, Escape));
@@ -150,6 +159,13 @@ public static class ModelCard
             md.AppendLine(Invariant, $"- \"Unknown\" threshold: {(cal.UnknownThreshold is { } t ? Percent(t) : "none")} for a target precision of {Percent(cal.TargetPrecision)}. {Escape(cal.ThresholdMessage)}");
             md.AppendLine();
         }
+        md.AppendLine("## Training doctor");
+        if (c.TrainingDoctor is not { Count: > 0 } findings)
+            md.AppendLine("- No findings: the curves, settings and data passed TransferHub's checks.");
+        else
+            foreach (var finding in findings)
+                md.AppendLine(Invariant, $"- **{Escape(finding.Title)}** ({finding.Severity}): {Escape(finding.Evidence)} What to do: {Escape(finding.Advice)}");
+        md.AppendLine();
         md.AppendLine("## Limitations");
         foreach (var limit in c.Limitations) md.AppendLine(Invariant, $"- {limit}");
         if (c.Limitations.Count == 0) md.AppendLine("- None found by TransferHub's checks; a test set this size still leaves the true accuracy uncertain.");

@@ -154,11 +154,15 @@ public sealed class ModelFilesService(
         var offered = monitor.Described.Values.SelectMany(d => d.Backbones).ToList();
         var sources = job.Backbone.Split(" + ").Select(name => offered.FirstOrDefault(b => b.Name == name)?.WeightsSource)
             .Where(s => !string.IsNullOrEmpty(s)).Distinct().ToList();
+        var epochs = await db.JobEpochs.Where(e => e.JobId == job.Id && e.Attempt == job.Attempt).OrderBy(e => e.Epoch)
+            .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate))
+            .ToListAsync(cancellationToken);
         return new ModelCardFacts(job.Id, row.Project, row.Dataset, job.DatasetVersion, job.CreatedAt, job.Backbone,
             sources.Count == 0 ? null : string.Join("; ", sources), settings, train, val, job.TestImages,
             RunEvaluation.FromJson(job.EvaluationJson!), ModelSelection.FromJson(job.LeaderboardJson))
         {
             Calibration = CalibrationView.Of(job.CalibrationJson, job.TargetPrecision),
+            Findings = Jobs.Doctor.RunDoctor.Diagnose(job, epochs, await Jobs.Doctor.RunDoctor.SiblingsAsync(db, [job], cancellationToken)),
         };
     }
 

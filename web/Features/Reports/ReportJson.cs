@@ -9,9 +9,10 @@ namespace TransferHub.Web.Features.Reports;
 /// The report as JSON: every field of <see cref="RunReport"/> in declaration order, camelCase, nulls written, times
 /// as ISO 8601 UTC ("Z"), hyperparameters as an ordered list of name/value pairs, thumbnails as their captions only,
 /// and <c>metricsConventions</c>: how the per-class metrics and their averages are computed (one sentence); for auto runs
-/// <c>leaderboard</c> (winner, winnerReason, candidates best first, skipped), null for other runs; <c>calibration</c>
-/// (temperature, what it was fitted on, ECE and reliability bins before and after, the "unknown" threshold, its target
-/// precision and coverage), null for ensembles and runs trained before calibration existed.
+/// <c>leaderboard</c> (winner, winnerReason, candidates best first, skipped), null for other runs; <c>findings</c>: the
+/// training doctor's findings (rule, severity, title, evidence, numbers, advice), worst first, empty when none;
+/// <c>calibration</c> (temperature, what it was fitted on, ECE and reliability bins before and after, the "unknown"
+/// threshold, its target precision and coverage), null for ensembles and runs trained before calibration existed.
 /// <see cref="SchemaVersion"/> changes only when a field is removed or changes meaning; fields may be added.
 /// </summary>
 internal static class ReportJson
@@ -46,6 +47,7 @@ internal static class ReportJson
         IReadOnlyList<Prediction> Predictions,
         IReadOnlyList<Thumbnail> Misclassified,
         ReportLeaderboard? Leaderboard,
+        IReadOnlyList<ReportFinding> Findings,
         ReportCalibration? Calibration)
     {
         public static Document From(RunReport r) => new(
@@ -64,6 +66,7 @@ internal static class ReportJson
                 p.Confidence, p.TrueClass == p.PredictedClass))],
             [.. r.Misclassified.Select(t => new Thumbnail(t.Caption))],
             r.Leaderboard,
+            r.Findings ?? [],
             r.Calibration);
     }
 

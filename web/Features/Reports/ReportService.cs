@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Jobs;
+using Doctor = TransferHub.Web.Features.Jobs.Doctor;
 using TransferHub.Web.Features.Teams;
 using TransferHub.Web.Storage;
 
@@ -50,6 +51,10 @@ public sealed class ReportService(IDbContextFactory<TransferHubDbContext> dbFact
             }
         }
 
+        var points = await db.JobEpochs.Where(e => e.JobId == jobId && e.Attempt == job.Attempt).OrderBy(e => e.Epoch)
+            .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate))
+            .ToListAsync(cancellationToken);
+        var findings = Doctor.RunDoctor.Diagnose(job, points, await Doctor.RunDoctor.SiblingsAsync(db, [job], cancellationToken));
         var summary = JobService.Summarize(job, row.Dataset, []);
         var hyperparameters = job.Kind == JobKind.Ensemble
             ? [new("Ensemble of", string.Join(", ", (job.EnsembleOf ?? "").Split(',').Select(id => $"run #{id}")))]
@@ -64,7 +69,8 @@ public sealed class ReportService(IDbContextFactory<TransferHubDbContext> dbFact
             evaluation.Confusion,
             [.. evaluation.Predictions.Select(p => new ReportPrediction(p.Sha256, NameOf(p.Sha256), names[p.TrueClass], names[p.PredictedClass], p.Confidence))],
             mistakes,
-            Leaderboard(ModelSelection.FromJson(job.LeaderboardJson)))
+            Leaderboard(ModelSelection.FromJson(job.LeaderboardJson)),
+            [.. findings.Select(ToReport)])
         {
             Calibration = Calibration(CalibrationView.Of(job.CalibrationJson, job.TargetPrecision)),
         };
@@ -74,6 +80,10 @@ public sealed class ReportService(IDbContextFactory<TransferHubDbContext> dbFact
         v.Calibration.FittedOn, v.Calibration.FittedOnText, v.Calibration.Note, v.Calibration.Before.Ece, v.Calibration.After.Ece,
         v.Calibration.Before.Bins, v.Calibration.After.Bins, v.TargetPrecision, v.Rejection.Threshold, v.Rejection.Coverage,
         v.Rejection.Precision, v.Rejection.Message);
+
+    /// <summary>A finding as the report carries it (the Reports feature knows no Jobs types).</summary>
+    internal static ReportFinding ToReport(Doctor.Finding f) =>
+        new(f.Rule, f.Severity.ToString().ToLowerInvariant(), f.Title, f.Evidence, f.Numbers, f.Advice);
 
     private static ReportLeaderboard? Leaderboard(ModelSelection? selection) => selection is null ? null : new(selection.Winner, selection.WinnerReason,
         [.. selection.Leaderboard.Select(c => new ReportCandidate(c.Rank, c.Name, c.Params, c.Metric, c.CvMean, c.CiLow, c.CiHigh, c.MacroF1, c.Folds, c.Seconds))],

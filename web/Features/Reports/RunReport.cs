@@ -31,6 +31,11 @@ public sealed record ReportCalibration(double Temperature, string? FittedOn, str
     double EceBefore, double EceAfter, IReadOnlyList<Contracts.Metrics.ReliabilityBin> BinsBefore, IReadOnlyList<Contracts.Metrics.ReliabilityBin> BinsAfter,
     double TargetPrecision, double? Threshold, double Coverage, double ThresholdPrecision, string ThresholdMessage);
 
+/// <summary>One finding of the training doctor (<c>Features.Jobs.Doctor.TrainingDoctor</c>): <paramref name="Severity"/>
+/// "info", "warning" or "error"; <paramref name="Evidence"/> the numbers that triggered it in a sentence, also by name in
+/// <paramref name="Numbers"/>; <paramref name="Advice"/> what to do.</summary>
+public sealed record ReportFinding(string Rule, string Severity, string Title, string Evidence, IReadOnlyDictionary<string, double> Numbers, string Advice);
+
 /// <summary>Everything the report shows about one finished training run.</summary>
 /// <param name="Title">e.g. "Run #12 · resnet18x3-imagenet · fine-tune"; also in every page's footer.</param>
 /// <param name="DatasetVersion">The SHA-256 hex of the dataset content the run trained on.</param>
@@ -45,6 +50,7 @@ public sealed record ReportCalibration(double Temperature, string? FittedOn, str
 /// <param name="Predictions">Every evaluated image.</param>
 /// <param name="Misclassified">A few misclassified images, already chosen by the caller; may be empty.</param>
 /// <param name="Leaderboard">Auto runs: how the classifier was chosen (shown instead of training curves); null otherwise.</param>
+/// <param name="Findings">The training doctor's findings, worst first; null or empty: none.</param>
 public sealed record RunReport(
     string Title,
     string TeamName, string ProjectName, string DatasetName,
@@ -59,7 +65,8 @@ public sealed record RunReport(
     int[][] Confusion,
     IReadOnlyList<ReportPrediction> Predictions,
     IReadOnlyList<ReportThumbnail> Misclassified,
-    ReportLeaderboard? Leaderboard = null)
+    ReportLeaderboard? Leaderboard = null,
+    IReadOnlyList<ReportFinding>? Findings = null)
 {
     /// <summary>Null for ensembles and runs trained before calibration existed.</summary>
     public ReportCalibration? Calibration { get; init; }

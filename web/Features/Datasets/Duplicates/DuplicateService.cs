@@ -24,6 +24,11 @@ public sealed class DuplicateService(IDbContextFactory<TransferHubDbContext> dbF
 {
     public const int MaxThreshold = 20;
 
+    /// <summary>The threshold the dataset page starts with, and the one a run's data facts use for train/test leakage:
+    /// 6 of 64 bits catches re-encoded, resized and lightly edited copies while distinct photos of a class (typically
+    /// 20+ bits apart) stay apart.</summary>
+    public const int DefaultThreshold = 6;
+
     /// <summary>Groups of near-duplicates, leaking (cross-split) groups first. <paramref name="threshold"/> is the most
     /// differing bits (of 64) for two images to count as the same picture: 0 = identical pixels after shrinking.
     /// <paramref name="progress"/> hears each phase ("reading pictures" for images without a hash yet, then "comparing"),
@@ -41,21 +46,54 @@ public sealed class DuplicateService(IDbContextFactory<TransferHubDbContext> dbF
         var images = await db.DatasetImages.Where(i => i.DatasetId == datasetId && i.PerceptualHash != null).OrderBy(i => i.Id)
             .Select(i => new { i.Id, i.Sha256, i.OriginalName, ClassName = i.Class == null ? null : i.Class.Name, i.Split, Hash = i.PerceptualHash!.Value })
             .ToListAsync(cancellationToken);
-        var parent = Enumerable.Range(0, images.Count).ToArray();
-        int Root(int x) => parent[x] == x ? x : parent[x] = Root(parent[x]);
-        for (var a = 0; a < images.Count; a++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (a % 64 == 0) progress?.Report(new WorkStep("comparing", a, images.Count));
-            for (var b = a + 1; b < images.Count; b++)
-                if (ImageDigest.Distance(unchecked((ulong)images[a].Hash), unchecked((ulong)images[b].Hash)) <= threshold)
-                    parent[Root(b)] = Root(a);
-        }
-        progress?.Report(new WorkStep("comparing", images.Count, images.Count));
-
-        return [.. Enumerable.Range(0, images.Count).GroupBy(Root).Where(g => g.Count() > 1)
+        var groups = Group([.. images.Select(i => i.Hash)], threshold, progress, cancellationToken);
+        return [.. groups
             .Select(g => new DuplicateGroup([.. g.Select(i => new DuplicateMember(images[i].Id, images[i].Sha256, images[i].OriginalName, images[i].ClassName, images[i].Split))]))
             .OrderByDescending(g => g.CrossesSplits).ThenByDescending(g => g.Images.Count)];
+    }
+
+    /// <summary>Groups of near-duplicates among difference hashes: indices into <paramref name="hashes"/>, each group of 2+
+    /// images whose hashes are within <paramref name="threshold"/> differing bits, transitively (union-find over every
+    /// pair: n²/2 popcounts over a plain array).</summary>
+    public static IReadOnlyList<IReadOnlyList<int>> Group(IReadOnlyList<long> hashes, int threshold, IProgress<WorkStep>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var bits = hashes.Select(h => unchecked((ulong)h)).ToArray();
+        var parent = Enumerable.Range(0, bits.Length).ToArray();
+        int Root(int x) => parent[x] == x ? x : parent[x] = Root(parent[x]);
+        for (var a = 0; a < bits.Length; a++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (a % 64 == 0) progress?.Report(new WorkStep("comparing", a, bits.Length));
+            var ha = bits[a];
+            for (var b = a + 1; b < bits.Length; b++)
+                if (ImageDigest.Distance(ha, bits[b]) <= threshold)
+                    parent[Root(b)] = Root(a);
+        }
+        progress?.Report(new WorkStep("comparing", bits.Length, bits.Length));
+        return [.. Enumerable.Range(0, bits.Length).GroupBy(Root).Where(g => g.Count() > 1).Select(g => (IReadOnlyList<int>)[.. g])];
+    }
+
+    /// <summary>For each of <paramref name="probes"/>, the index of the nearest of <paramref name="references"/> within
+    /// <paramref name="threshold"/> differing bits, or -1 (|probes| × |references| popcounts over plain arrays). A run's
+    /// data facts find held-out images that nearly duplicate a training image with this, at the threshold the dataset
+    /// page groups with.</summary>
+    public static int[] NearestWithin(IReadOnlyList<long> probes, IReadOnlyList<long> references, int threshold)
+    {
+        var reference = references.Select(h => unchecked((ulong)h)).ToArray();
+        var nearest = new int[probes.Count];
+        for (var p = 0; p < probes.Count; p++)
+        {
+            var probe = unchecked((ulong)probes[p]);
+            var (best, bestBits) = (-1, threshold + 1);
+            for (var r = 0; r < reference.Length; r++)
+            {
+                var distance = ImageDigest.Distance(probe, reference[r]);
+                if (distance < bestBits) (best, bestBits) = (r, distance);
+            }
+            nearest[p] = best;
+        }
+        return nearest;
     }
 
     /// <summary>Images imported before hashes existed get theirs now (decoded once from the store).</summary>

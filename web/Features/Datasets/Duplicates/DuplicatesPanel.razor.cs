@@ -11,7 +11,7 @@ namespace TransferHub.Web.Features.Datasets.Duplicates;
 public partial class DuplicatesPanel : IDisposable
 {
     private IReadOnlyList<DuplicateGroup>? _groups;
-    private int _threshold = 6;
+    private int _threshold = DuplicateService.DefaultThreshold;
 
     /// <summary>The search this panel follows (it runs in <see cref="DatasetWork"/>, off this circuit), and its latest update.</summary>
     private Guid? _operation;

@@ -6,7 +6,7 @@ using TransferHub.Web.Features.Datasets.Live;
 namespace TransferHub.Web.Features.Datasets.Work;
 
 /// <summary>
-/// Runs a dataset's long operations off the Blazor circuit (STYLE 13): finding near-duplicates, and importing a zip a
+/// Runs a dataset's long operations off the Blazor circuit (STYLE 13): finding near-duplicates or label issues, and importing a zip a
 /// tab has spooled to a temporary file. A page starts an operation, gets its id, subscribes to its updates (or to all
 /// of a dataset's) and may cancel it; closing the tab stops nothing. Each operation runs in its own DI scope acting for
 /// the tab that started it (<see cref="ClientSession.ActFor"/>), through the feature services, which check the
@@ -33,6 +33,10 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
         {
             Threshold = threshold,
         });
+
+    /// <summary>Queues a label-issue search (<see cref="LabelIssues.LabelIssueService.FindAsync"/>) for <paramref name="userId"/>.</summary>
+    public Guid StartFindLabelIssues(string userId, int datasetId, Guid origin) =>
+        Start(new Operation(Guid.NewGuid(), DatasetWorkKind.FindLabelIssues, userId, datasetId, "label issues", origin));
 
     /// <summary>Queues the import of a zip spooled to <paramref name="spooledZip"/>, which the operation now owns: it is
     /// deleted when the import ends (done, refused, failed or cancelled). <paramref name="name"/> is the upload's file name.</summary>
@@ -143,6 +147,12 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
             {
                 DatasetWorkKind.FindDuplicates => await FindAsync(scope.ServiceProvider.GetRequiredService<DuplicateService>(), operation, progress, token),
                 DatasetWorkKind.ImportZip => await ImportAsync(scope.ServiceProvider.GetRequiredService<DatasetImportService>(), operation, progress, token),
+                DatasetWorkKind.FindLabelIssues => operation.Latest with
+                {
+                    State = DatasetWorkState.Completed,
+                    Step = new WorkStep("done", 0, 0),
+                    LabelIssues = await scope.ServiceProvider.GetRequiredService<LabelIssues.LabelIssueService>().FindAsync(operation.UserId, operation.DatasetId, progress, token),
+                },
                 _ => throw new InvalidOperationException($"Unknown kind {operation.Kind}"),
             };
             Finish(operation, done);

@@ -6,13 +6,13 @@ namespace TransferHub.Web.Features.Datasets.Work;
 /// <summary>One step of long dataset work: a phrase ("comparing"), and how far it is (<paramref name="Total"/> 0: not known).</summary>
 public readonly record struct WorkStep(string Phrase, int Done, int Total);
 
-public enum DatasetWorkKind { FindDuplicates, ImportZip }
+public enum DatasetWorkKind { FindDuplicates, ImportZip, FindLabelIssues }
 
 public enum DatasetWorkState { Queued, Running, Completed, Cancelled, Failed }
 
 /// <summary>
 /// Where one operation of <see cref="DatasetWork"/> stands: a snapshot, so a page can show the latest one it gets.
-/// When finished: <see cref="Groups"/> (near-duplicates), <see cref="Report"/> (an import; after a cancel, the files
+/// When finished: <see cref="Groups"/> (near-duplicates), <see cref="LabelIssues"/> (a label-issue search), <see cref="Report"/> (an import; after a cancel, the files
 /// imported before it, which are kept), or <see cref="Error"/> (in words for the user).
 /// </summary>
 public sealed record DatasetWorkUpdate(Guid OperationId, int DatasetId, DatasetWorkKind Kind, string Name, DatasetWorkState State, WorkStep Step)
@@ -20,6 +20,9 @@ public sealed record DatasetWorkUpdate(Guid OperationId, int DatasetId, DatasetW
     public IReadOnlyList<DuplicateGroup>? Groups { get; init; }
 
     public ImportReport? Report { get; init; }
+
+    /// <summary>A finished label-issue search: what it stored.</summary>
+    public LabelIssues.LabelIssueSummary? LabelIssues { get; init; }
 
     public string? Error { get; init; }
 

@@ -7,8 +7,9 @@ internal delegate void PageContent(SKCanvas canvas, SKRect area);
 
 /// <summary>
 /// The PDF: each section decides up front how many pages it needs, so every footer can say "Page i of n".
-/// Sections: summary and hyperparameters, training curves (for auto runs: model selection), per-class metrics, confusion
-/// matrix, misclassified images (left out when the caller chose none).
+/// Sections: summary and hyperparameters, training curves (for auto runs: model selection), the training doctor's findings
+/// (left out when there are none), per-class metrics, confusion matrix, calibration (left out for runs without one),
+/// misclassified images (left out when the caller chose none).
 /// </summary>
 internal static class ReportPdf
 {
@@ -29,6 +30,7 @@ internal static class ReportPdf
             // An auto run has no epochs: how it chose its classifier takes the curves' place.
             .. report.Leaderboard is null || report.Epochs.Count > 0 ? [CurvesPage.Compose(report)] : Array.Empty<PageContent>(),
             .. ModelSelectionPages.Compose(report),
+            .. DoctorPages.Compose(report),
             .. ClassTablePages.Compose(report),
             .. ConfusionPages.Compose(report),
             .. ConfusionPages.ClassLegend(report),

@@ -96,6 +96,11 @@ internal static class SummaryPages
                 ? $"the training split, because no image was held out — these numbers are optimistic: {evaluatedText}"
                 : $"the {ReportFormat.Split(report.EvaluatedSplit)}: {evaluatedText}"),
             new("Classes", $"{report.ClassNames.Count}"),
+            // Only with findings: a healthy run's page stays as it was (one more row can push a hyperparameter over).
+            .. report.Findings is { Count: > 0 } findings
+                ? [new KeyValueRow("Training doctor", $"{findings.Count} finding{(findings.Count == 1 ? "" : "s")}: " +
+                    $"{string.Join("; ", findings.Select(f => $"{f.Title} ({f.Severity})"))} (see Training doctor)")]
+                : Array.Empty<KeyValueRow>(),
             report.Leaderboard is { Winner: { } winner } board
                 ? new("Classifier, loss", $"{winner}, chosen by cross-validation among {board.Candidates.Count} candidates (see Model selection)" +
                     $"; {ReportFormat.SplitName(report.EvaluatedSplit)} loss {ReportFormat.Loss(report.Loss)}")

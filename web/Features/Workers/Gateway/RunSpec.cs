@@ -79,6 +79,9 @@ public static class RunSpec
     };
 
     /// <summary>The content hashes of a stored run's images (what the worker must have before it starts).</summary>
+    /// <summary>The spec's classes in model-output order (DatasetItem.class_index points into them).</summary>
+    public static IReadOnlyList<string> ClassNames(byte[] spec) => [.. JobSpec.Parser.ParseFrom(spec).ClassNames];
+
     public static IReadOnlyList<string> ImageHashes(byte[] spec) => [.. JobSpec.Parser.ParseFrom(spec).Items.Select(i => i.Sha256)];
 
     /// <summary>The stored spec with the attempt's job id, ready to send.</summary>

@@ -150,6 +150,20 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
             response.Suggested, response.Minimum, response.Steepest, response.Explanation, response.Seconds, worker.Name);
     }
 
+    /// <summary>Likely label errors and outliers among a run spec's images (<see cref="RunSpec.Encode"/>; every split) on a
+    /// worker that has them: confident learning on out-of-fold probabilities of the frozen backbone's features.</summary>
+    /// <exception cref="WorkerRefusedException">InvalidInput: the worker refuses the spec (its reason); Precondition: images missing.</exception>
+    public async Task<LabelIssueResult> FindLabelIssuesAsync(WorkerNode worker, byte[] spec, CancellationToken cancellationToken)
+    {
+        var parsed = JobSpec.Parser.ParseFrom(spec);
+        parsed.JobId = "label-issues"; // a label only: the search is not a job
+        var request = new FindLabelIssuesRequest { Spec = parsed };
+        var response = await CallAsync(worker, () => Client(worker).FindLabelIssuesAsync(request, deadline: DateTime.UtcNow + TransferTimeout * 5,
+            cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
+        return new LabelIssueResult([.. response.Issues.Select(i => new FlaggedImage(i.Sha256, i.GivenClassIndex, i.SuggestedClassIndex, i.SelfConfidence,
+            i.SuggestedProbability, i.LikelyMislabelled, i.Outlier))], response.Folds, response.OutOfFoldAccuracy, response.Method, response.Seconds, worker.Name);
+    }
+
     /// <summary>The top <paramref name="topK"/> classes of an image under a stored model (calibrated probabilities, most
     /// probable first) and the model's temperature (1 from a worker that predates calibration); a worker that lacks the
     /// model gets it first from <paramref name="openModel"/> (results outlive the worker that trained them).</summary>
@@ -171,6 +185,32 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
             response = await Predict();
         }
         return ([.. response.Top.Select(t => (t.ClassName, (double)t.Probability))], response.Temperature > 0 ? response.Temperature : 1);
+    }
+
+    /// <summary>Grad-CAM heatmaps of an image under a stored model for the classes <paramref name="classIndices"/> (indices into
+    /// the model's classes; empty = the predicted class); a worker that lacks the model gets it first from
+    /// <paramref name="openModel"/>.</summary>
+    /// <exception cref="WorkerRefusedException">InvalidInput: the image cannot be used, or a class index is out of range (the reason).</exception>
+    public async Task<ImageExplanation> ExplainAsync(WorkerNode worker, string modelId, byte[] image, IReadOnlyList<int> classIndices,
+        Func<Stream> openModel, CancellationToken cancellationToken)
+    {
+        var request = new ExplainRequest { ModelId = modelId, Image = ByteString.CopyFrom(image) };
+        request.ClassIndices.AddRange(classIndices);
+        Task<ExplainResponse> Explain() => RetriedAsync(worker, () => Client(worker).ExplainAsync(request, deadline: DateTime.UtcNow + ModelTimeout,
+            cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
+        ExplainResponse response;
+        try
+        {
+            response = await Explain();
+        }
+        catch (WorkerRefusedException e) when (e.Kind == RefusalKind.NotFound)
+        {
+            await UploadModelAsync(worker, modelId, openModel, cancellationToken);
+            response = await Explain();
+        }
+        return new ImageExplanation(response.PredictedClassName, response.ImageWidth, response.ImageHeight, response.MapHeight, response.MapWidth,
+            response.InputSize, response.Layer, response.ResizeMode == ResizeMode.CenterCrop,
+            [.. response.Explanations.Select(e => new ClassHeatmap(e.ClassIndex, e.ClassName, e.Probability, e.Png.ToByteArray(), [.. e.Map], e.PeakX, e.PeakY))]);
     }
 
     /// <summary>The stored model exported to ONNX (opset 17: backbone, head and softmax, the backbone's normalisation

@@ -27,6 +27,19 @@ public sealed record TrainingImage(string Sha256, int ClassIndex, DataSplitKind 
 public sealed record TrainingRequest(JobSettings Settings, long Seed, IReadOnlyList<string> ClassNames, IReadOnlyList<TrainingImage> Images,
     string DatasetVersion);
 
+/// <summary>One class's Grad-CAM heatmap of an image (worker.proto ClassExplanation).</summary>
+/// <param name="Png">The image (longer side at most 512 px) with the heatmap blended over it in viridis.</param>
+/// <param name="Map">The raw map, row-major <see cref="ImageExplanation.MapHeight"/> × <see cref="ImageExplanation.MapWidth"/>, ≥ 0.</param>
+/// <param name="PeakX">Where the map is largest, in the image's pixels after orientation (x right).</param>
+/// <param name="PeakY">The same, y down.</param>
+public sealed record ClassHeatmap(int ClassIndex, string ClassName, double Probability, byte[] Png, IReadOnlyList<float> Map, float PeakX, float PeakY);
+
+/// <summary>Grad-CAM (Selvaraju et al. 2017) of one image under a run's model, one heatmap per asked class.</summary>
+/// <param name="Layer">Which activations were explained, in the worker's words.</param>
+/// <param name="CenterCrop">The model crops the centre of images: the heatmaps dim the rest, which it never saw.</param>
+public sealed record ImageExplanation(string PredictedClass, int ImageWidth, int ImageHeight, int MapHeight, int MapWidth, int InputSize, string Layer,
+    bool CenterCrop, IReadOnlyList<ClassHeatmap> Heatmaps);
+
 /// <summary>How a run ended on its worker without a model.</summary>
 public enum RunFailureKind { Internal, Cancelled, InvalidInput, OutOfMemory, Diverged }
 
@@ -96,3 +109,12 @@ public sealed record LearningRateStep(double LearningRate, double Loss, double S
 /// <summary>A learning-rate range test's curve and what it suggests (the rate at the smoothed loss's minimum / 10).</summary>
 public sealed record LearningRateCurve(IReadOnlyList<LearningRateStep> Steps, double Suggested, double Minimum, double Steepest,
     string Explanation, double Seconds, string WorkerName);
+
+/// <summary>One image a label-issue search flagged: its content, given and suggested class (indices into the spec's
+/// classes), out-of-fold p(given) and p(suggested), and why (likely mislabelled, outlier, or both).</summary>
+public sealed record FlaggedImage(string Sha256, int GivenClassIndex, int SuggestedClassIndex, double SelfConfidence, double SuggestedProbability,
+    bool LikelyMislabelled, bool Outlier);
+
+/// <summary>What a worker's label-issue search found (confident learning on out-of-fold probabilities), and how.</summary>
+public sealed record LabelIssueResult(IReadOnlyList<FlaggedImage> Images, int Folds, double OutOfFoldAccuracy, string Method, double Seconds,
+    string WorkerName);

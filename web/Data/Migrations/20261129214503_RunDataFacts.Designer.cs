@@ -11,8 +11,8 @@ using TransferHub.Web.Data;
 namespace TransferHub.Web.Data.Migrations
 {
     [DbContext(typeof(TransferHubDbContext))]
-    [Migration("20261129214943_RunCalibration")]
-    partial class RunCalibration
+    [Migration("20261129214503_RunDataFacts")]
+    partial class RunDataFacts
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -581,9 +581,6 @@ namespace TransferHub.Web.Data.Migrations
                     b.Property<int?>("BestEpoch")
                         .HasColumnType("INTEGER");
 
-                    b.Property<string>("CalibrationJson")
-                        .HasColumnType("TEXT");
-
                     b.Property<bool>("CancelRequested")
                         .HasColumnType("INTEGER");
 
@@ -595,6 +592,9 @@ namespace TransferHub.Web.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("CreatedByUserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DataFactsJson")
                         .HasColumnType("TEXT");
 
                     b.Property<int>("DatasetId")
@@ -668,9 +668,6 @@ namespace TransferHub.Web.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
-                    b.Property<double?>("RejectionThreshold")
-                        .HasColumnType("REAL");
-
                     b.Property<long>("Seed")
                         .HasColumnType("INTEGER");
 
@@ -695,9 +692,6 @@ namespace TransferHub.Web.Data.Migrations
 
                     b.Property<bool>("StoppedEarly")
                         .HasColumnType("INTEGER");
-
-                    b.Property<double?>("TargetPrecision")
-                        .HasColumnType("REAL");
 
                     b.Property<int>("TestImages")
                         .HasColumnType("INTEGER");

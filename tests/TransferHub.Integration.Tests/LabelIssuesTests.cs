@@ -1,0 +1,104 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using TransferHub.Web.Data;
+using TransferHub.Web.Features;
+using TransferHub.Web.Features.Datasets.Curation;
+using TransferHub.Web.Features.Datasets.LabelIssues;
+using TransferHub.Web.Features.Teams;
+using Xunit.Abstractions;
+using static TransferHub.Integration.Tests.JobTestData;
+
+namespace TransferHub.Integration.Tests;
+
+/// <summary>"Find label issues" from the web to a real worker, and the gallery's actions on what it found.</summary>
+public sealed class LabelIssuesTests(ITestOutputHelper output) : HostedTest(output)
+{
+    [Fact]
+    public async Task MislabelledImagesAreFoundAcceptedOrKeptAndAKeptLabelIsNotFlaggedAgain()
+    {
+        var web = Keep(new WebHost(NewWorker()));
+        var (user, _, dataset) = await TrainableDatasetAsync(web);
+        var images = await web.InScopeAsync(async s =>
+        {
+            await using var db = await s.GetRequiredService<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+            return await db.DatasetImages.Where(i => i.DatasetId == dataset).Include(i => i.Class).OrderBy(i => i.Id).ToListAsync();
+        });
+        var red = images.First(i => i.Class!.Name == "red").ClassId!.Value;
+        var blue = images.First(i => i.Class!.Name == "blue").ClassId!.Value;
+        // Two red pictures labelled blue by mistake.
+        var wrong = images.Where(i => i.ClassId == red).Take(2).Select(i => i.Id).ToList();
+        await web.InScopeAsync(s => s.GetRequiredService<CurationService>().RelabelAsync(user, dataset, wrong, blue));
+
+        var summary = await web.InScopeAsync(s => s.GetRequiredService<LabelIssueService>().FindAsync(user, dataset));
+        var found = await web.InScopeAsync(s => s.GetRequiredService<LabelIssueService>().ListAsync(user, dataset));
+
+        Output.WriteLine($"{summary.Method}: {summary.LikelyMislabelled} flagged, OOF accuracy {summary.OutOfFoldAccuracy:P1}");
+        foreach (var id in wrong)
+        {
+            var issue = Assert.Single(found, f => f.ImageId == id);
+            Assert.True(issue.LikelyMislabelled);
+            Assert.Equal(("blue", "red"), (issue.GivenClassName, issue.SuggestedClassName));
+            Assert.InRange(issue.SelfConfidence, 0, 0.5);
+        }
+        Assert.True(found.Count(f => f.LikelyMislabelled) <= 3, $"{found.Count} flagged among 20 images with 2 wrong");
+
+        // Accept: relabelled as suggested, and no longer listed.
+        Assert.Equal("red", await web.InScopeAsync(s => s.GetRequiredService<LabelIssueService>().AcceptAsync(user, dataset, wrong[0])));
+        // Keep: remembered, not listed, and a new search does not flag it again.
+        await web.InScopeAsync(async s => { await s.GetRequiredService<LabelIssueService>().KeepAsync(user, dataset, wrong[1]); return 0; });
+        var after = await web.InScopeAsync(s => s.GetRequiredService<LabelIssueService>().ListAsync(user, dataset));
+        Assert.DoesNotContain(after, f => wrong.Contains(f.ImageId));
+        await web.InScopeAsync(s => s.GetRequiredService<LabelIssueService>().FindAsync(user, dataset));
+        var again = await web.InScopeAsync(s => s.GetRequiredService<LabelIssueService>().ListAsync(user, dataset));
+        Assert.DoesNotContain(again, f => wrong.Contains(f.ImageId));
+        var keptSha = images.First(i => i.Id == wrong[1]).Sha256;
+        var labels = await web.InScopeAsync(async s =>
+        {
+            await using var db = await s.GetRequiredService<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+            return (await db.DatasetImages.Where(i => wrong.Contains(i.Id)).OrderBy(i => i.Id).Select(i => i.ClassId).ToListAsync(),
+                await db.LabelIssueFindings.CountAsync(f => f.DatasetId == dataset && f.Sha256 == keptSha));
+        });
+        Assert.Equal([red, blue], labels.Item1);
+        Assert.Equal(1, labels.Item2); // the worker still flags it; the kept label hides it
+    }
+
+    [Fact]
+    public async Task ViewersSeeTheSuspectedIssuesButCannotSearchAcceptOrKeep()
+    {
+        var web = Keep(new WebHost(NewWorker()));
+        var (user, _, dataset) = await TrainableDatasetAsync(web);
+        var viewer = await web.InScopeAsync(async s =>
+        {
+            var users = s.GetRequiredService<UserManager<ApplicationUser>>();
+            var email = $"viewer-{Guid.NewGuid():N}@example.com";
+            var account = new ApplicationUser { UserName = email, Email = email, EmailConfirmed = true };
+            Assert.True((await users.CreateAsync(account)).Succeeded);
+            await using var db = await s.GetRequiredService<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+            var team = await db.Datasets.Where(d => d.Id == dataset).Select(d => d.Project!.TeamId).FirstAsync();
+            await s.GetRequiredService<TeamService>().AddMemberAsync(user, team, email, TeamRole.Viewer);
+            return account.Id;
+        });
+        var image = await web.InScopeAsync(async s =>
+        {
+            await using var db = await s.GetRequiredService<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+            return await db.DatasetImages.Where(i => i.DatasetId == dataset && i.Class!.Name == "red").Select(i => i.Id).FirstAsync();
+        });
+        var blue = await web.InScopeAsync(async s =>
+        {
+            await using var db = await s.GetRequiredService<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+            return await db.DatasetClasses.Where(c => c.DatasetId == dataset && c.Name == "blue").Select(c => c.Id).FirstAsync();
+        });
+        await web.InScopeAsync(s => s.GetRequiredService<CurationService>().RelabelAsync(user, dataset, [image], blue));
+
+        await Assert.ThrowsAsync<ForbiddenException>(() => web.InScopeAsync(s => s.GetRequiredService<LabelIssueService>().FindAsync(viewer, dataset)));
+        await Assert.ThrowsAsync<ForbiddenException>(() => web.InScopeAsync(async s => { await s.GetRequiredService<LabelIssueService>().KeepAsync(viewer, dataset, image); return 0; }));
+        await web.InScopeAsync(s => s.GetRequiredService<LabelIssueService>().FindAsync(user, dataset));
+        var seen = await web.InScopeAsync(s => s.GetRequiredService<LabelIssueService>().ListAsync(viewer, dataset));
+        Assert.Contains(seen, f => f.ImageId == image && f.SuggestedClassName == "red");
+        await Assert.ThrowsAsync<ForbiddenException>(() => web.InScopeAsync(s => s.GetRequiredService<LabelIssueService>().AcceptAsync(viewer, dataset, image)));
+        // Someone outside the team sees nothing.
+        var stranger = await web.CreateAdminAsync();
+        Assert.Empty(await web.InScopeAsync(s => s.GetRequiredService<LabelIssueService>().ListAsync(stranger, dataset)));
+    }
+}
