@@ -10,6 +10,9 @@
 //     Which feature views help the autopilot: repeated 5-fold CV over every image, per feature variant (FeatureExplore.cs).
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --label-issues [--first-seed 0] [--seeds 3] [--noise 0.1] [--compare-size 224] [--explore]
 //     Label-issue finder (issue 13 part 2): flip 10 % of labels per seed, precision/recall of the flagged set (LabelIssueBench.cs).
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --near-duplicates [--compare-size 224] [--synthetic 10000]
+//     Near-duplicates (issue 13 part 3): altered copies vs closest distinct images per embedding, thresholds, and the
+//     grouping step on 10,000 synthetic vectors (NearDuplicateBench.cs).
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --fine-tune [--data DIR] [--splits 3] [--head-first 0,1,2|none] [--compare-size 128]
 //     Fine-tune default with 0, 1, 2 … head-first epochs (issue 11 §3), and feature extraction with the class-imbalance
 //     options, on the same stratified splits; test accuracy, macro-F1 (mean ± sd over splits) and wall time.
@@ -55,6 +58,11 @@ try
         LabelIssueBench.Run(options, registry, store, work, dataset, backboneName,
             int.Parse(args.SkipWhile(a => a != "--first-seed").Skip(1).FirstOrDefault() ?? "0"), int.Parse(args.SkipWhile(a => a != "--seeds").Skip(1).FirstOrDefault() ?? "3"),
             double.Parse(args.SkipWhile(a => a != "--noise").Skip(1).FirstOrDefault() ?? "0.1", CultureInfo.InvariantCulture), args.Contains("--explore"));
+        return;
+    }
+    if (args.Contains("--near-duplicates"))
+    {
+        NearDuplicateBench.Run(options, registry, store, work, dataset, backboneName, int.Parse(args.SkipWhile(a => a != "--synthetic").Skip(1).FirstOrDefault() ?? "10000"));
         return;
     }
     if (args.Contains("--frozen-inference"))

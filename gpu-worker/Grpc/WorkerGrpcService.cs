@@ -203,6 +203,56 @@ public sealed class WorkerGrpcService(
         return response;
     }
 
+    /// <summary>Most images per EmbedImages call (worker.proto): 1,024 × 768 floats ≈ 3 MB back.</summary>
+    public const int MaxEmbedImages = 1024;
+
+    public override async Task<EmbedImagesResponse> EmbedImages(EmbedImagesRequest request, ServerCallContext context)
+    {
+        var descriptor = backbones.Descriptors.FirstOrDefault(d => d.Name == request.Backbone)
+            ?? throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"Unknown backbone '{request.Backbone}'. Available: {string.Join(", ", backbones.Descriptors.Where(d => d.Error is null).Select(d => d.Name))}."));
+        if (descriptor.Error is not null)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Backbone '{descriptor.Name}' cannot be used: {descriptor.Error}"));
+        var errors = new List<string>();
+        if (!descriptor.Pretrained) errors.Add($"backbone '{descriptor.Name}' has no pretrained weights: its features say nothing about what a picture shows");
+        if (request.Sha256.Count is 0 or > MaxEmbedImages) errors.Add($"sha256 needs 1 to {MaxEmbedImages} images; got {request.Sha256.Count}");
+        if (request.Sha256.FirstOrDefault(h => !ContentHash.IsSha256(h)) is { } bad) errors.Add($"'{bad}' is not a lower-case hex SHA-256");
+        if (request.Sha256.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1) is { } twice) errors.Add($"image {twice.Key} appears {twice.Count()} times");
+        if (request.ImageSize is not 0 and (< 32 or > 1024)) errors.Add($"image_size must be 32..1024 (0 = the backbone's); got {request.ImageSize}");
+        if (request.BatchSize is < 0 or > 1024) errors.Add($"batch_size must be 0..1024; got {request.BatchSize}");
+        if (errors.Count > 0) throw new RpcException(new Status(StatusCode.InvalidArgument, "Invalid embedding request: " + string.Join("; ", errors) + "."));
+        var missing = images.FindMissing(request.Sha256);
+        if (missing.Count > 0)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"{missing.Count} image(s) are not on this worker (first: {missing[0]}); upload them with UploadImages first."));
+        // The features an auto run computes and caches (same backbone, size, resize mode): one class, every image "train".
+        var spec = new TrainingSpec
+        {
+            JobId = "embed",
+            Items = [.. request.Sha256.Select(h => new DatasetEntry(h, 0, DataSplit.Train))],
+            ClassNames = ["image"],
+            Backbone = descriptor.Name,
+            Mode = TrainingMode.Auto,
+            ImageSize = request.ImageSize != 0 ? request.ImageSize : descriptor.InputSize,
+            Resize = JobSpecMapper.ToResize(request.ResizeMode),
+            BatchSize = request.BatchSize != 0 ? request.BatchSize : 32,
+        };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var cached = 0;
+        var embeddings = await Task.Factory.StartNew(() => Engine.Inference.ImageEmbeddings.Of(
+                new AutopilotTrainer(backbones, images, featureCache, runtime.Device).Features(spec, IgnoringObserver.Instance, context.CancellationToken, n => cached = n)),
+            context.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var response = new EmbedImagesResponse
+        {
+            Dim = embeddings[0].Length,
+            Method = Engine.Inference.ImageEmbeddings.Describe(descriptor.Name, spec.ImageSize, spec.Resize),
+            Cached = cached,
+            Seconds = clock.Elapsed.TotalSeconds,
+        };
+        response.Embeddings.AddRange(request.Sha256.Select((h, i) => new ImageEmbedding { Sha256 = h, Vector = { embeddings[i] } }));
+        return response;
+    }
+
     public override Task WatchJob(WatchJobRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context) =>
         Stream(FindJob(request.JobId), request.AfterEpoch, responseStream, context);
 

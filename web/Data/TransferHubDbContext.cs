@@ -22,6 +22,8 @@ public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options
     public DbSet<PersonalAccessToken> PersonalAccessTokens => Set<PersonalAccessToken>();
     public DbSet<LabelIssueFinding> LabelIssueFindings => Set<LabelIssueFinding>();
     public DbSet<KeptLabel> KeptLabels => Set<KeptLabel>();
+    public DbSet<ImageEmbeddingRow> ImageEmbeddings => Set<ImageEmbeddingRow>();
+    public DbSet<DistinctImagePair> DistinctImagePairs => Set<DistinctImagePair>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -138,8 +138,9 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
     /// <summary>Both views' features of every image of <paramref name="spec"/> (every split: the label-issue search
     /// looks at all of them) as one feature set in item order, exactly as an auto run computes and caches them (so a
     /// later run, or search, on the same images reads them from the cache). Only the spec's backbone, image size, resize
-    /// mode, batch size, seed, items and classes matter.</summary>
-    public FeatureSet Features(TrainingSpec spec, ITrainingObserver observer, CancellationToken cancellationToken)
+    /// mode, batch size, seed, items and classes matter. <paramref name="cachedImages"/> hears how many images' features
+    /// came from the cache.</summary>
+    public FeatureSet Features(TrainingSpec spec, ITrainingObserver observer, CancellationToken cancellationToken, Action<int>? cachedImages = null)
     {
         using var backbone = TorchRandom.Seeded(spec.Seed, () => backbones.Create(spec.Backbone));
         foreach (var p in backbone.parameters()) p.requires_grad = false;
@@ -147,7 +148,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
         backbone.to(device);
         var stages = Math.Min(PooledStages, backbone.Stages.Count - 1);
         var blocks = backbone.PooledWidths(stages);
-        var features = Extract(backbone, blocks, spec, observer, cancellationToken);
+        var features = Extract(backbone, blocks, spec, observer, cancellationToken, cachedImages);
         return ToSet(spec.Items, features, spec.ClassNames.Count, blocks);
     }
 
@@ -181,7 +182,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
     /// x and x flipped along the width. Each stage is cached on its own: the last stage under feature extraction's key
     /// (shared with it), an earlier one under a view named after its distance from the end ("stage-2").</summary>
     private Dictionary<string, (float[] Plain, float[] Flipped)> Extract(Backbone backbone, IReadOnlyList<int> blocks, TrainingSpec spec,
-        ITrainingObserver observer, CancellationToken cancellationToken)
+        ITrainingObserver observer, CancellationToken cancellationToken, Action<int>? cachedImages = null)
     {
         var stages = blocks.Count;
         var descriptor = backbone.Descriptor;
@@ -201,6 +202,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
             if (keys is not null && Cached(item.Sha256) is { } both) result[item.Sha256] = both;
             else missing.Add(item);
         }
+        cachedImages?.Invoke(result.Count);
         observer.Log("info", $"Feature extraction: {result.Count} images cached (both views), computing {missing.Count} with {descriptor.Name} at {pipeline.Size}px, each with its horizontal flip.");
         var source = new BatchSource(images, pipeline);
         var size = pipeline.Size;

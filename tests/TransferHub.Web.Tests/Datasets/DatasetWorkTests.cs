@@ -243,17 +243,16 @@ public sealed class DatasetWorkTests(WebAppFactory app) : IClassFixture<WebAppFa
         var cat = TestFiles.Photo("chelsea.jpg");
         await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(("train/cat/chelsea.jpg", cat),
             ("test/cat/chelsea-small.jpg", HalfSizeJpeg(cat)), ("train/cup/coffee.png", TestFiles.Photo("coffee.png"))));
-        var expected = await _scope.ServiceProvider.GetRequiredService<DuplicateService>().FindAsync(s.ViewerId, datasetId, 6);
+        var expected = (await _scope.ServiceProvider.GetRequiredService<DuplicateService>().FindAsync(s.ViewerId, datasetId)).Groups;
         using var watch = new Watch(Work, datasetId);
 
-        var operation = Work.StartFindDuplicates(s.ViewerId, datasetId, 6, Guid.NewGuid());
+        var operation = Work.StartFindDuplicates(s.ViewerId, datasetId, DuplicateService.DefaultThreshold, Guid.NewGuid());
         var done = await watch.Finished.Task.WaitAsync(Patience);
 
         Assert.Equal((operation, DatasetWorkState.Completed, 1.0), (done.OperationId, done.State, done.Fraction));
         static List<List<long>> Ids(IEnumerable<DuplicateGroup> groups) => [.. groups.Select(g => g.Images.Select(i => i.ImageId).ToList())];
-        Assert.Equal(Ids(expected), Ids(done.Groups!));
-        Assert.Single(done.Groups!);
-        Assert.True(done.Groups![0].CrossesSplits);
+        Assert.Equal(Ids(expected), Ids(done.Duplicates!.Groups));
+        Assert.True(Assert.Single(done.Duplicates.Groups).CrossesSplits);
         List<DatasetWorkUpdate> updates;
         lock (watch.Updates) updates = [.. watch.Updates];
         Assert.Contains(updates, u => u is { State: DatasetWorkState.Running, Step: { Phrase: "comparing", Done: 3, Total: 3 } });
@@ -265,10 +264,10 @@ public sealed class DatasetWorkTests(WebAppFactory app) : IClassFixture<WebAppFa
         var (s, datasetId) = await DatasetAsync("Private");
         using var watch = new Watch(Work, datasetId);
 
-        Work.StartFindDuplicates(s.OutsiderId, datasetId, 6, Guid.NewGuid());
+        Work.StartFindDuplicates(s.OutsiderId, datasetId, DuplicateService.DefaultThreshold, Guid.NewGuid());
         var done = await watch.Finished.Task.WaitAsync(Patience);
 
         Assert.Equal((DatasetWorkState.Failed, "Dataset not found."), (done.State, done.Error));
-        Assert.Null(done.Groups);
+        Assert.Null(done.Duplicates);
     }
 }

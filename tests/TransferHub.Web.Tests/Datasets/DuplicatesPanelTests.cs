@@ -33,6 +33,7 @@ public sealed class DuplicatesPanelTests(WebAppFactory app) : IClassFixture<WebA
         _context.Services.AddSingleton(app.Service<ImageStore>());
         _context.Services.AddScoped<ClientSession>();
         _context.Services.AddScoped<CurationService>();
+        _context.Services.AddSingleton(_services.Get<DuplicateService>());
         _context.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
         return Task.CompletedTask;
     }
@@ -61,8 +62,30 @@ public sealed class DuplicatesPanelTests(WebAppFactory app) : IClassFixture<WebA
         return (s.ViewerId, datasetId);
     }
 
-    private IRenderedComponent<DuplicatesPanel> Render(string userId, int datasetId) => _context.Render<DuplicatesPanel>(p => p
-        .Add(c => c.DatasetId, datasetId).Add(c => c.UserId, userId).Add(c => c.CanEdit, false));
+    private IRenderedComponent<DuplicatesPanel> Render(string userId, int datasetId, bool canEdit = false) => _context.Render<DuplicatesPanel>(p => p
+        .Add(c => c.DatasetId, datasetId).Add(c => c.UserId, userId).Add(c => c.CanEdit, canEdit));
+
+    [Fact]
+    public async Task NotDuplicatesRemovesTheGroupAndANewSearchDoesNotShowItAgain()
+    {
+        var s = await TeamScenario.CreateAsync(app);
+        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Pets");
+        var cat = TestFiles.Photo("chelsea.jpg");
+        await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(("train/cat/chelsea.jpg", cat),
+            ("test/cat/chelsea-small.jpg", HalfSizeJpeg(cat)), ("train/cup/coffee.png", TestFiles.Photo("coffee.png"))));
+        _context.Render<MudBlazor.MudPopoverProvider>();
+        _context.Render<MudBlazor.MudSnackbarProvider>();
+        var panel = Render(s.EditorId, datasetId, canEdit: true);
+        await panel.Find("[data-testid=find-duplicates]").ClickAsync(new());
+        panel.WaitForAssertion(() => Assert.Single(panel.FindAll("[data-testid=duplicate-group]")), Patience);
+
+        await panel.Find("[data-testid=not-duplicates]").ClickAsync(new());
+
+        panel.WaitForAssertion(() => Assert.Empty(panel.FindAll("[data-testid=duplicate-group]")), Patience);
+        await panel.Find("[data-testid=find-duplicates]").ClickAsync(new());
+        panel.WaitForAssertion(() => Assert.Contains("1 pair(s) marked not duplicates were left apart", panel.Find("[data-testid=duplicates-method]").TextContent), Patience);
+        Assert.Single(panel.FindAll("[data-testid=duplicates-none]"));
+    }
 
     [Fact]
     public async Task TheSearchRunsInTheBackgroundAndItsGroupsAppearWhenItEnds()
@@ -75,6 +98,9 @@ public sealed class DuplicatesPanelTests(WebAppFactory app) : IClassFixture<WebA
         panel.WaitForAssertion(() => Assert.Single(panel.FindAll("[data-testid=duplicate-group]")), Patience);
         Assert.Single(panel.FindAll("[data-testid=leak]"));
         Assert.Empty(panel.FindAll("[data-testid=duplicates-progress]"));
+        // No worker in this app: the panel says how it compared instead, and what that misses.
+        Assert.Contains("difference hashes were compared", panel.Find("[data-testid=duplicates-method]").TextContent);
+        Assert.Equal(2, panel.FindAll("[data-testid=duplicate-similarity]").Count);
     }
 
     [Fact]

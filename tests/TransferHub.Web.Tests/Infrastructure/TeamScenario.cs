@@ -41,5 +41,7 @@ public sealed class ServiceScope(WebAppFactory app) : IDisposable
     public Features.Datasets.DatasetService Datasets => _scope.ServiceProvider.GetRequiredService<Features.Datasets.DatasetService>();
     public Features.Datasets.Import.DatasetImportService Import => _scope.ServiceProvider.GetRequiredService<Features.Datasets.Import.DatasetImportService>();
 
+    public T Get<T>() where T : notnull => _scope.ServiceProvider.GetRequiredService<T>();
+
     public void Dispose() => _scope.Dispose();
 }

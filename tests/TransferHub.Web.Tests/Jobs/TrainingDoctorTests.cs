@@ -1,3 +1,4 @@
+using TransferHub.Web.Features.Datasets.Duplicates;
 using TransferHub.Contracts.Jobs;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Jobs;
@@ -243,9 +244,9 @@ public sealed class TrainingDoctorTests
     }
 
     [Fact]
-    public void NearDuplicatesAcrossSplitsAreLeakageAtTheDatasetPagesThresholdAndOneBitFurtherApartAreNot()
+    public void NearDuplicatesAcrossSplitsAreLeakageAtTheStrictHashThresholdAndOneBitFurtherApartAreNot()
     {
-        // Two pictures whose difference hashes differ in 6 bits (the dataset page's default threshold) or in 7.
+        // Two pictures whose difference hashes differ in 2 bits (the near-duplicate search's strict fallback) or in 3.
         RunDataFacts Facts(long testHash) => RunDataFacts.Of(["cat", "dog"],
         [
             new("cat-1.png", 0, DataSplitKind.Train, 64, 64, 0L), new("cat-2.png", 0, DataSplitKind.Test, 64, 64, testHash),
@@ -253,16 +254,16 @@ public sealed class TrainingDoctorTests
             new("dog-3.png", 1, DataSplitKind.Val, 64, 64, null),
         ]);
 
-        var leaking = Facts(0b11_1111);
+        var leaking = Facts(0b11);
         var finding = Rule(Run([], data: RunDataFacts.FromJson(leaking.ToJson())), Leakage);
 
         Assert.Equal((1, 1), (leaking.LeakingHeldOut, leaking.Unhashed));
         Assert.NotNull(finding);
         Assert.Contains("1 held-out image(s) have a near-duplicate among the training images", finding.Evidence);
         Assert.Contains("cat-2.png (test) ≈ cat-1.png (train)", finding.Evidence);
-        Assert.Equal(6, finding.Numbers["threshold"]);
-        Assert.Equal(0, Facts(0b111_1111).LeakingHeldOut);
-        Assert.Null(Rule(Run([], data: Facts(0b111_1111)), Leakage));
+        Assert.Equal(DuplicateService.FallbackBits, finding.Numbers["threshold"]);
+        Assert.Equal(0, Facts(0b111).LeakingHeldOut);
+        Assert.Null(Rule(Run([], data: Facts(0b111)), Leakage));
     }
 
     [Fact]

@@ -350,6 +350,71 @@ namespace TransferHub.Web.Data.Migrations
                     b.ToTable("DatasetImages");
                 });
 
+            modelBuilder.Entity("TransferHub.Web.Data.DistinctImagePair", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("DatasetId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("MarkedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MarkedByUserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Sha256A")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.Property<string>("Sha256B")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MarkedByUserId");
+
+                    b.HasIndex("DatasetId", "Sha256A", "Sha256B")
+                        .IsUnique();
+
+                    b.ToTable("DistinctImagePairs", (string)null);
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.ImageEmbeddingRow", b =>
+                {
+                    b.Property<string>("Method")
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Sha256")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Dim")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Vector")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Method", "Sha256");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.ToTable("ImageEmbeddings", (string)null);
+                });
+
             modelBuilder.Entity("TransferHub.Web.Data.JobEpoch", b =>
                 {
                     b.Property<long>("Id")
@@ -1044,6 +1109,22 @@ namespace TransferHub.Web.Data.Migrations
                     b.Navigation("AddedBy");
 
                     b.Navigation("Class");
+
+                    b.Navigation("Dataset");
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.DistinctImagePair", b =>
+                {
+                    b.HasOne("TransferHub.Web.Data.Dataset", "Dataset")
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("TransferHub.Web.Data.ApplicationUser", null)
+                        .WithMany()
+                        .HasForeignKey("MarkedByUserId")
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.Navigation("Dataset");
                 });

@@ -14,9 +14,12 @@ public sealed class RunImageSender(WorkerGateway gateway, ImageStore images, IOp
     /// <param name="announce">Told (missing, all) before anything is sent, e.g. to write it to the run's log.</param>
     /// <exception cref="WorkerRefusedException">InvalidInput: an image is missing from the web's storage (the dataset
     /// must be re-imported); the gateway's exceptions for the worker.</exception>
-    public async Task SendMissingAsync(WorkerNode worker, byte[] spec, Func<int, int, Task>? announce, CancellationToken cancellationToken)
+    public Task SendMissingAsync(WorkerNode worker, byte[] spec, Func<int, int, Task>? announce, CancellationToken cancellationToken) =>
+        SendMissingAsync(worker, RunSpec.ImageHashes(spec), announce, cancellationToken);
+
+    /// <summary>The same for a list of content hashes (e.g. images to embed).</summary>
+    public async Task SendMissingAsync(WorkerNode worker, IReadOnlyList<string> all, Func<int, int, Task>? announce, CancellationToken cancellationToken)
     {
-        var all = RunSpec.ImageHashes(spec);
         var missing = await gateway.FindMissingImagesAsync(worker, all, cancellationToken);
         if (announce is not null) await announce(missing.Count, all.Count);
         if (missing.Count == 0) return;

@@ -154,6 +154,13 @@ public sealed class RunLauncher(
 
     /// <summary>Backbones offered by the enabled workers that answer, as the <see cref="WorkerMonitor"/> last heard them
     /// (it checks every few seconds); a worker it has not described yet is asked now.</summary>
+    /// <summary>The backbones enabled workers offer (pretrained first), or why there are none.</summary>
+    public async Task<(IReadOnlyList<BackboneChoice> Backbones, string? Problem)> OfferedBackbonesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await BackbonesAsync(db, cancellationToken);
+    }
+
     private async Task<(IReadOnlyList<BackboneChoice>, string?)> BackbonesAsync(TransferHubDbContext db, CancellationToken cancellationToken)
     {
         var workers = await db.Workers.Where(w => w.Enabled).ToListAsync(cancellationToken);

@@ -10,8 +10,8 @@ namespace TransferHub.Web.Features.Datasets.Duplicates;
 
 public partial class DuplicatesPanel : IDisposable
 {
-    private IReadOnlyList<DuplicateGroup>? _groups;
-    private int _threshold = DuplicateService.DefaultThreshold;
+    private DuplicateSearch? _result;
+    private double _threshold = DuplicateService.DefaultThreshold;
 
     /// <summary>The search this panel follows (it runs in <see cref="DatasetWork"/>, off this circuit), and its latest update.</summary>
     private Guid? _operation;
@@ -23,6 +23,9 @@ public partial class DuplicatesPanel : IDisposable
 
     [Inject]
     private ClientSession Session { get; set; } = default!;
+
+    [Inject]
+    private DuplicateService Duplicates { get; set; } = default!;
 
     private bool Searching => _operation is not null;
 
@@ -70,8 +73,8 @@ public partial class DuplicatesPanel : IDisposable
             return;
         _following?.Dispose();
         (_following, _operation, _progress) = (null, null, null);
-        if (update.Groups is not null)
-            _groups = update.Groups;
+        if (update.Duplicates is not null)
+            _result = update.Duplicates;
         if (update.Error is not null)
             Snackbar.Add(update.Error, Severity.Error);
         else if (update.State == DatasetWorkState.Cancelled)
@@ -96,7 +99,7 @@ public partial class DuplicatesPanel : IDisposable
     /// <summary>An undone clean-up brings the group back: search again if results are shown.</summary>
     protected override Task OnRestoredAsync()
     {
-        if (_groups is not null) Search();
+        if (_result is not null) Search();
         return Task.CompletedTask;
     }
 
@@ -107,8 +110,24 @@ public partial class DuplicatesPanel : IDisposable
             EventCallback.Factory.Create(this, async () =>
             {
                 await OnChanged.InvokeAsync();
-                if (_groups is not null) Search();
+                if (_result is not null) Search();
             }));
+
+    /// <summary>"Not duplicates": the whole group (<paramref name="one"/> null) or one image against the rest of its
+    /// group is remembered as different pictures; the group leaves the list (or loses that image) at once.</summary>
+    private Task NotDuplicatesAsync(DuplicateGroup group, DuplicateMember? one) => RunAsync(async () =>
+    {
+        await Duplicates.MarkDistinctAsync(UserId, DatasetId, [.. group.Images.Select(i => i.ImageId)], one?.ImageId);
+        var rest = one is null ? [] : group.Images.Where(i => i.ImageId != one.ImageId).ToList();
+        if (_result is { } result)
+            _result = result with
+            {
+                Groups = [.. result.Groups.Select(g => g == group ? new DuplicateGroup(rest) : g).Where(g => g.Images.Count > 1)],
+            };
+        Snackbar.Add(one is null
+            ? $"Remembered: these {group.Images.Count} images are different pictures and will not be grouped again."
+            : $"Remembered: {one.OriginalName} is not a duplicate of the other {group.Images.Count - 1}.", Severity.Success);
+    }, changesDataset: false);
 
     private Task MoveAsync(DuplicateGroup group, DatasetSplit split) => RunAsync(async () =>
     {

@@ -28,8 +28,8 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
     private readonly KeyedHandlers<int, DatasetWorkUpdate> _byDataset = new(logger);
 
     /// <summary>Queues a near-duplicate search (<see cref="DuplicateService.FindAsync"/>) for <paramref name="userId"/>.</summary>
-    public Guid StartFindDuplicates(string userId, int datasetId, int threshold, Guid origin) =>
-        Start(new Operation(Guid.NewGuid(), DatasetWorkKind.FindDuplicates, userId, datasetId, $"threshold {threshold}", origin)
+    public Guid StartFindDuplicates(string userId, int datasetId, double threshold, Guid origin) =>
+        Start(new Operation(Guid.NewGuid(), DatasetWorkKind.FindDuplicates, userId, datasetId, $"similarity {threshold:0.00}", origin)
         {
             Threshold = threshold,
         });
@@ -195,8 +195,8 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
 
     private static async Task<DatasetWorkUpdate> FindAsync(DuplicateService duplicates, Operation operation, Reporter progress, CancellationToken token)
     {
-        var groups = await duplicates.FindAsync(operation.UserId, operation.DatasetId, operation.Threshold, progress, token);
-        return operation.Latest with { State = DatasetWorkState.Completed, Step = operation.Latest.Step with { Phrase = "done" }, Groups = groups };
+        var found = await duplicates.FindAsync(operation.UserId, operation.DatasetId, operation.Threshold, progress, token);
+        return operation.Latest with { State = DatasetWorkState.Completed, Step = operation.Latest.Step with { Phrase = "done" }, Duplicates = found };
     }
 
     private static async Task<DatasetWorkUpdate> ImportAsync(DatasetImportService import, Operation operation, Reporter progress, CancellationToken token)
@@ -258,7 +258,7 @@ public sealed class DatasetWork(IServiceScopeFactory scopes, TimeProvider clock,
         public int DatasetId => datasetId;
         public string Name => name;
         public Guid Origin => origin;
-        public int Threshold { get; init; }
+        public double Threshold { get; init; }
         public string? SpooledZip { get; init; }
         public CancellationTokenSource Cancellation { get; } = new();
         public DatasetWorkUpdate Latest { get; set; } = new(id, datasetId, kind, name, DatasetWorkState.Queued, new WorkStep("waiting", 0, 0));

@@ -12,12 +12,12 @@ public enum DatasetWorkState { Queued, Running, Completed, Cancelled, Failed }
 
 /// <summary>
 /// Where one operation of <see cref="DatasetWork"/> stands: a snapshot, so a page can show the latest one it gets.
-/// When finished: <see cref="Groups"/> (near-duplicates), <see cref="LabelIssues"/> (a label-issue search), <see cref="Report"/> (an import; after a cancel, the files
+/// When finished: <see cref="Duplicates"/> (near-duplicates and how they were found), <see cref="LabelIssues"/> (a label-issue search), <see cref="Report"/> (an import; after a cancel, the files
 /// imported before it, which are kept), or <see cref="Error"/> (in words for the user).
 /// </summary>
 public sealed record DatasetWorkUpdate(Guid OperationId, int DatasetId, DatasetWorkKind Kind, string Name, DatasetWorkState State, WorkStep Step)
 {
-    public IReadOnlyList<DuplicateGroup>? Groups { get; init; }
+    public DuplicateSearch? Duplicates { get; init; }
 
     public ImportReport? Report { get; init; }
 

@@ -14,8 +14,8 @@ public sealed record LeakingPair(string HeldOut, string Train);
 /// <summary>
 /// What a run's data was when it was launched: its classes with images per split, its images' sizes
 /// (<see cref="ImageSizeStats.Of"/>, as the dataset page counts them) and its held-out images that nearly duplicate a
-/// training image (<see cref="DuplicateService.NearestWithin"/> at <see cref="DuplicateService.DefaultThreshold"/>, the
-/// dataset page's threshold). Computed once at launch from the run's own images (they never change for the run: a re-queue sends the same
+/// training image (<see cref="DuplicateService.NearestWithin"/> within <see cref="DuplicateService.FallbackBits"/> bits of the
+/// difference hash, the near-duplicate search's strict fallback: at 6 bits 28 px Fashion-MNIST garments of one kind matched). Computed once at launch from the run's own images (they never change for the run: a re-queue sends the same
 /// spec) and stored with the run as JSON; the <see cref="TrainingDoctor"/> reads it.
 /// </summary>
 /// <param name="Classes">In model-output order.</param>
@@ -47,9 +47,9 @@ public sealed record RunDataFacts(IReadOnlyList<ClassImages> Classes, ImageSizeS
         var train = hashed.Where(i => i.Split == DataSplitKind.Train).ToList();
         var heldOut = hashed.Where(i => i.Split != DataSplitKind.Train).ToList();
         var nearest = DuplicateService.NearestWithin([.. heldOut.Select(i => i.Hash!.Value)], [.. train.Select(i => i.Hash!.Value)],
-            DuplicateService.DefaultThreshold);
+            DuplicateService.FallbackBits);
         var leaks = heldOut.Select((image, i) => (HeldOut: image, Train: nearest[i])).Where(l => l.Train >= 0).ToList();
-        return new RunDataFacts(classes, sizes, DuplicateService.DefaultThreshold, leaks.Count,
+        return new RunDataFacts(classes, sizes, DuplicateService.FallbackBits, leaks.Count,
             [.. leaks.Take(ExamplesKept).Select(l => new LeakingPair(Named(l.HeldOut), Named(train[l.Train])))],
             images.Count - hashed.Count);
     }

@@ -164,6 +164,24 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
             i.SuggestedProbability, i.LikelyMislabelled, i.Outlier))], response.Folds, response.OutOfFoldAccuracy, response.Method, response.Seconds, worker.Name);
     }
 
+    /// <summary>Most images per <see cref="EmbedImagesAsync"/> call (the worker's limit, worker.proto EmbedImages).</summary>
+    public const int MaxEmbedImages = 1024;
+
+    /// <summary>Unit-length embeddings (cosine = dot product) of images already on the worker, for near-duplicate search:
+    /// the pretrained <paramref name="backbone"/>'s two last stages pooled, image and mirror image averaged.</summary>
+    /// <param name="sha256">1..<see cref="MaxEmbedImages"/> distinct content hashes.</param>
+    /// <exception cref="WorkerRefusedException">InvalidInput: the request (its reason, e.g. a backbone without pretrained
+    /// weights); Precondition: images missing.</exception>
+    public async Task<ImageEmbeddings> EmbedImagesAsync(WorkerNode worker, string backbone, int imageSize, IReadOnlyList<string> sha256,
+        CancellationToken cancellationToken)
+    {
+        var request = new EmbedImagesRequest { Backbone = backbone, ImageSize = imageSize, ResizeMode = ResizeMode.Squash, Sha256 = { sha256 } };
+        var response = await CallAsync(worker, () => Client(worker).EmbedImagesAsync(request, deadline: DateTime.UtcNow + TransferTimeout * 5,
+            cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
+        return new ImageEmbeddings(response.Embeddings.ToDictionary(e => e.Sha256, e => e.Vector.ToArray()), response.Dim, response.Method,
+            response.Cached, response.Seconds, worker.Name);
+    }
+
     /// <summary>The top <paramref name="topK"/> classes of an image under a stored model (calibrated probabilities, most
     /// probable first) and the model's temperature (1 from a worker that predates calibration); a worker that lacks the
     /// model gets it first from <paramref name="openModel"/> (results outlive the worker that trained them).</summary>

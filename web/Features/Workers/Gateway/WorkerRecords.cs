@@ -118,3 +118,8 @@ public sealed record FlaggedImage(string Sha256, int GivenClassIndex, int Sugges
 /// <summary>What a worker's label-issue search found (confident learning on out-of-fold probabilities), and how.</summary>
 public sealed record LabelIssueResult(IReadOnlyList<FlaggedImage> Images, int Folds, double OutOfFoldAccuracy, string Method, double Seconds,
     string WorkerName);
+
+/// <summary>Embeddings a worker computed for near-duplicate search: per content hash a unit vector of <see cref="Dim"/>
+/// floats; <see cref="Method"/> says how (equal strings mean comparable vectors); <see cref="Cached"/> of them came from
+/// the worker's feature cache.</summary>
+public sealed record ImageEmbeddings(IReadOnlyDictionary<string, float[]> Vectors, int Dim, string Method, int Cached, double Seconds, string WorkerName);

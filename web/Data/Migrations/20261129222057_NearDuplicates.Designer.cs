@@ -11,8 +11,8 @@ using TransferHub.Web.Data;
 namespace TransferHub.Web.Data.Migrations
 {
     [DbContext(typeof(TransferHubDbContext))]
-    [Migration("20261129223928_RunCalibration")]
-    partial class RunCalibration
+    [Migration("20261129222057_NearDuplicates")]
+    partial class NearDuplicates
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -353,6 +353,71 @@ namespace TransferHub.Web.Data.Migrations
                     b.ToTable("DatasetImages");
                 });
 
+            modelBuilder.Entity("TransferHub.Web.Data.DistinctImagePair", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("DatasetId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("MarkedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MarkedByUserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Sha256A")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.Property<string>("Sha256B")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MarkedByUserId");
+
+                    b.HasIndex("DatasetId", "Sha256A", "Sha256B")
+                        .IsUnique();
+
+                    b.ToTable("DistinctImagePairs", (string)null);
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.ImageEmbeddingRow", b =>
+                {
+                    b.Property<string>("Method")
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Sha256")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Dim")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Vector")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Method", "Sha256");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.ToTable("ImageEmbeddings", (string)null);
+                });
+
             modelBuilder.Entity("TransferHub.Web.Data.JobEpoch", b =>
                 {
                     b.Property<long>("Id")
@@ -659,9 +724,6 @@ namespace TransferHub.Web.Data.Migrations
                     b.Property<int?>("BestEpoch")
                         .HasColumnType("INTEGER");
 
-                    b.Property<string>("CalibrationJson")
-                        .HasColumnType("TEXT");
-
                     b.Property<bool>("CancelRequested")
                         .HasColumnType("INTEGER");
 
@@ -673,9 +735,6 @@ namespace TransferHub.Web.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("CreatedByUserId")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("DataFactsJson")
                         .HasColumnType("TEXT");
 
                     b.Property<int>("DatasetId")
@@ -749,9 +808,6 @@ namespace TransferHub.Web.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
-                    b.Property<double?>("RejectionThreshold")
-                        .HasColumnType("REAL");
-
                     b.Property<long>("Seed")
                         .HasColumnType("INTEGER");
 
@@ -776,9 +832,6 @@ namespace TransferHub.Web.Data.Migrations
 
                     b.Property<bool>("StoppedEarly")
                         .HasColumnType("INTEGER");
-
-                    b.Property<double?>("TargetPrecision")
-                        .HasColumnType("REAL");
 
                     b.Property<int>("TestImages")
                         .HasColumnType("INTEGER");
@@ -1047,6 +1100,22 @@ namespace TransferHub.Web.Data.Migrations
                     b.Navigation("AddedBy");
 
                     b.Navigation("Class");
+
+                    b.Navigation("Dataset");
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.DistinctImagePair", b =>
+                {
+                    b.HasOne("TransferHub.Web.Data.Dataset", "Dataset")
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("TransferHub.Web.Data.ApplicationUser", null)
+                        .WithMany()
+                        .HasForeignKey("MarkedByUserId")
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.Navigation("Dataset");
                 });
