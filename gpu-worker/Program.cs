@@ -6,6 +6,7 @@ using TransferHub.Worker.Grpc;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddWorkerOptions();
+builder.AddWorkerTelemetry();
 builder.WebHost.ConfigureKestrel((context, kestrel) =>
 {
     var options = context.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>() ?? new WorkerOptions();

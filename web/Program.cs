@@ -13,6 +13,7 @@ using TransferHub.Web.Features.Projects;
 using TransferHub.Web.Features.Reports;
 using TransferHub.Web.Features.Sample;
 using TransferHub.Web.Features.Teams;
+using TransferHub.Web.Features.Telemetry;
 using TransferHub.Web.Features.Workers;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -33,6 +34,7 @@ builder.AddHealth();
 builder.Services.AddAugmentation();
 builder.AddSample();
 builder.AddApi();
+builder.AddTelemetry();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync();
@@ -46,6 +48,7 @@ app.MapEvaluation();
 app.MapModels();
 app.MapHealth();
 app.MapApi();
+app.MapTelemetry();
 await app.RunAsync();
 
 /// <summary>Entry point marker for WebApplicationFactory in tests.</summary>

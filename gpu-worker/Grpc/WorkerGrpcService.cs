@@ -122,7 +122,7 @@ public sealed class WorkerGrpcService(
         JobRun run;
         try
         {
-            run = jobs.Start(spec);
+            run = jobs.Start(spec, Telemetry.CallerContext(context.RequestHeaders.GetValue("traceparent"), context.RequestHeaders.GetValue("tracestate")));
         }
         catch (WorkerBusyException e)
         {

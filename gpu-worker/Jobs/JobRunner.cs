@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using TransferHub.Worker.Engine;
 using TransferHub.Worker.Engine.Backbones;
@@ -31,8 +32,9 @@ public sealed class JobRunner(
     public JobRun? Find(string jobId) => _jobs.GetValueOrDefault(jobId);
 
     /// <summary>Starts the job on its own thread, or returns the run already known under that id.</summary>
+    /// <param name="parent">the caller's trace context: the job's <c>transferhub.job</c> span continues that trace</param>
     /// <exception cref="WorkerBusyException">all slots are taken</exception>
-    public JobRun Start(TrainingSpec spec)
+    public JobRun Start(TrainingSpec spec, ActivityContext parent = default)
     {
         lock (_startLock)
         {
@@ -40,7 +42,7 @@ public sealed class JobRunner(
             if (RunningJobIds.Count >= Capacity) throw new WorkerBusyException(Capacity);
             var run = new JobRun(spec);
             _jobs[spec.JobId] = run;
-            var thread = new Thread(() => Execute(run)) { IsBackground = true, Name = $"job {spec.JobId}" };
+            var thread = new Thread(() => Execute(run, parent)) { IsBackground = true, Name = $"job {spec.JobId}" };
             thread.Start();
             Prune();
             return run;
@@ -54,10 +56,27 @@ public sealed class JobRunner(
         return true;
     }
 
-    private void Execute(JobRun run)
+    private void Execute(JobRun run, ActivityContext parent)
     {
         var spec = run.Spec;
-        var observer = new RunObserver(run);
+        Activity.Current = null; // the thread inherits the StartJob call's activity; the job span is its own
+        using var span = Telemetry.Source.StartActivity("transferhub.job", ActivityKind.Internal, parent);
+        span?.SetTag("transferhub.job.id", spec.JobId);
+        span?.SetTag("transferhub.job.backbone", spec.Backbone);
+        span?.SetTag("transferhub.job.mode", spec.Mode.ToString());
+        span?.SetTag("transferhub.job.epochs", spec.Epochs);
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["JobId"] = spec.JobId, ["Worker"] = options.Value.Name });
+        var outcome = Outcome(run, span);
+        Telemetry.Jobs.Add(1, new KeyValuePair<string, object?>("transferhub.job.outcome", outcome));
+        span?.SetTag("transferhub.job.outcome", outcome);
+        if (outcome is not ("completed" or "cancelled")) span?.SetStatus(ActivityStatusCode.Error, outcome);
+    }
+
+    /// <summary>Trains, saves the model and appends the final event; returns the outcome's name for telemetry.</summary>
+    private string Outcome(JobRun run, Activity? span)
+    {
+        var spec = run.Spec;
+        var observer = new RunObserver(run, span);
         logger.LogInformation("Job {JobId} started: {Backbone} {Mode}, {Epochs} epochs, {Images} images", spec.JobId, spec.Backbone, spec.Mode, spec.Epochs, spec.Items.Count);
         try
         {
@@ -95,17 +114,20 @@ public sealed class JobRunner(
             }));
             run.Append(new JobEvent { Completed = ProtoMapping.ToCompleted(outcome, modelId) });
             logger.LogInformation("Job {JobId} completed: accuracy {Accuracy:P1} on {Split}, model {ModelId}", spec.JobId, report.Accuracy, outcome.EvaluatedSplit, modelId);
+            return "completed";
         }
         catch (TrainingDivergedException e)
         {
             // A result, not a crash: every epoch up to the divergence was streamed; no evaluation, no model.
             run.Append(Failed(FailureCode.Diverged, e.Message));
             logger.LogWarning("Job {JobId} diverged in epoch {Epoch}: {Message}", spec.JobId, e.Epoch, e.Message);
+            return "diverged";
         }
         catch (OperationCanceledException)
         {
             run.Append(Failed(FailureCode.Cancelled, "The job was cancelled."));
             logger.LogInformation("Job {JobId} cancelled", spec.JobId);
+            return "cancelled";
         }
         catch (Exception e) when (e is UnknownBackboneException or WeightFileException or ImageDecodeException or FileNotFoundException)
         {
@@ -114,12 +136,14 @@ public sealed class JobRunner(
             var message = WorkerErrors.IsUserSafe(e.Message) ? e.Message : $"The job's input was rejected (error id {id}); the worker's log has the details.";
             run.Append(Failed(FailureCode.InvalidInput, message));
             logger.LogWarning(e, "Job {JobId} rejected (error id {ErrorId}): {Message}", spec.JobId, id, e.Message);
+            return "rejected";
         }
         catch (Exception e) when (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || e is OutOfMemoryException)
         {
             var id = WorkerErrors.NewId();
             run.Append(Failed(FailureCode.OutOfMemory, WorkerErrors.OutOfMemory(observer.Where, id)));
             logger.LogWarning(e, "Job {JobId} ran out of memory {Where} (error id {ErrorId})", spec.JobId, observer.Where, id);
+            return "out_of_memory";
         }
         catch (Exception e)
         {
@@ -127,6 +151,8 @@ public sealed class JobRunner(
             var id = WorkerErrors.NewId();
             run.Append(Failed(FailureCode.Internal, WorkerErrors.TrainingFailed(e, observer.Where, id)));
             logger.LogError(e, "Job {JobId} failed {Where} (error id {ErrorId})", spec.JobId, observer.Where, id);
+            span?.AddException(e);
+            return "failed";
         }
     }
 
@@ -138,7 +164,7 @@ public sealed class JobRunner(
         foreach (var job in finished) _jobs.TryRemove(job.JobId, out _);
     }
 
-    private sealed class RunObserver(JobRun run) : ITrainingObserver
+    private sealed class RunObserver(JobRun run, Activity? span) : ITrainingObserver
     {
         private bool _started;
         private int _epochs;
@@ -163,6 +189,15 @@ public sealed class JobRunner(
         public void Epoch(EpochResult epoch)
         {
             _lastEpoch = epoch.Epoch;
+            if (span is not null)
+            {
+                // The epoch is over when the trainer reports it: its span is back-dated by the epoch's own duration.
+                using var epochSpan = Telemetry.Source.StartActivity("transferhub.job.epoch", ActivityKind.Internal, span.Context,
+                    startTime: DateTimeOffset.UtcNow - TimeSpan.FromSeconds(Math.Max(0, epoch.Seconds)));
+                epochSpan?.SetTag("transferhub.job.epoch", epoch.Epoch);
+                epochSpan?.SetTag("transferhub.job.epoch.images_per_second", epoch.ImagesPerSecond);
+                epochSpan?.SetTag("transferhub.job.epoch.train_loss", epoch.TrainLoss);
+            }
             run.Append(new JobEvent { Epoch = ProtoMapping.ToProto(epoch) });
         }
 

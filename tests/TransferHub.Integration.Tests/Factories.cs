@@ -54,9 +54,11 @@ public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>,
     {
     }
 
-    public WebHost(WorkerSwitch worker, string? folder, IReadOnlyDictionary<string, string>? settings = null)
+    /// <param name="services">Extra registrations (e.g. OpenTelemetry's in-memory exporters).</param>
+    public WebHost(WorkerSwitch worker, string? folder, IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null)
     {
         Worker = worker;
+        _services = services;
         _settings = settings ?? new Dictionary<string, string>();
         _ownsFolder = folder is null;
         Folder = folder ?? Path.Combine(Path.GetTempPath(), "transferhub-integration", Guid.NewGuid().ToString("N"));
@@ -65,6 +67,7 @@ public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>,
 
     public const string WorkerAddress = "http://worker.test:5101";
     private readonly IReadOnlyDictionary<string, string> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
     public WorkerSwitch Worker { get; }
     public string Folder { get; }
@@ -83,6 +86,7 @@ public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>,
         builder.UseSetting("Sample:Enabled", "false");
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         builder.ConfigureServices(services => services.Replace(ServiceDescriptor.Singleton<WorkerClientFactory>(new InProcessClients(Worker))));
+        if (_services is not null) builder.ConfigureServices(_services);
     }
 
     public async Task<string> CreateAdminAsync()

@@ -19,7 +19,12 @@ public sealed class FeatureCache(string root)
     public float[]? TryGet(string key, string sha256)
     {
         var path = PathOf(key, sha256);
-        if (!File.Exists(path)) return null;
+        if (!File.Exists(path))
+        {
+            Telemetry.FeatureCacheMisses.Add(1);
+            return null;
+        }
+        Telemetry.FeatureCacheHits.Add(1);
         var bytes = File.ReadAllBytes(path);
         return MemoryMarshal.Cast<byte, float>(bytes).ToArray();
     }

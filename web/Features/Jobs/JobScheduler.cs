@@ -117,6 +117,7 @@ public sealed class JobScheduler(
                 continue;
             }
             free[worker.Id]--;
+            if (job.Attempt == 0) Telemetry.Telemetry.QueueWait.Record(Math.Max(0, (now - job.CreatedAt).TotalSeconds));
             job.Status = JobStatus.Starting;
             job.Attempt++;
             job.WorkerJobId = $"run-{job.Id}-a{job.Attempt}";
@@ -135,6 +136,7 @@ public sealed class JobScheduler(
         foreach (var job in assigned)
         {
             notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
+            Telemetry.Telemetry.RunsStarted.Add(1, new KeyValuePair<string, object?>(Telemetry.Telemetry.WorkerTag, job.WorkerName));
             Track(job.Id, reattach: false);
         }
     }
@@ -165,6 +167,7 @@ public sealed class JobScheduler(
         var task = Task.Run(async () =>
         {
             await registered.Task;
+            Telemetry.Telemetry.RunsRunning.Add(1);
             try
             {
                 await follower.FollowAsync(jobId, reattach, stop.Token);
@@ -180,6 +183,7 @@ public sealed class JobScheduler(
             }
             finally
             {
+                Telemetry.Telemetry.RunsRunning.Add(-1);
                 _tracked.TryRemove(new KeyValuePair<int, Tracked>(jobId, self!));
                 stop.Dispose();
                 Wake();

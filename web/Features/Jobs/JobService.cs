@@ -113,7 +113,11 @@ public sealed class JobService(
             job.FinishedAt = clock.GetUtcNow().UtcDateTime;
         }
         await db.SaveChangesAsync(cancellationToken);
-        if (queued) notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
+        if (queued)
+        {
+            notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
+            TransferHub.Web.Features.Telemetry.Telemetry.RunEnded(JobStatus.Cancelled, null);
+        }
         else await scheduler.CancelRunningAsync(jobId, cancellationToken);
     }
 
@@ -132,6 +136,7 @@ public sealed class JobService(
         job.FinishedAt = null;
         await db.SaveChangesAsync(cancellationToken);
         notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
+        TransferHub.Web.Features.Telemetry.Telemetry.RunsQueued.Add(1);
         scheduler.Wake();
     }
 

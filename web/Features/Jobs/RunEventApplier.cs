@@ -48,6 +48,9 @@ public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFa
                 job.Status = JobStatus.Running;
                 job.EpochsDone = Math.Max(job.EpochsDone, epoch.Epoch);
                 if (!await db.JobEpochs.AnyAsync(e => e.JobId == jobId && e.Attempt == job.Attempt && e.Epoch == epoch.Epoch, cancellationToken))
+                {
+                    Telemetry.Telemetry.EpochDuration.Record(epoch.Seconds);
+                    Telemetry.Telemetry.EpochThroughput.Record(epoch.ImagesPerSecond);
                     db.JobEpochs.Add(new JobEpoch
                     {
                         JobId = jobId, Attempt = job.Attempt, Epoch = epoch.Epoch, At = now,
@@ -56,6 +59,7 @@ public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFa
                         LearningRate = Finite(epoch.LearningRate) ?? 0, Seconds = epoch.Seconds, ImagesPerSecond = epoch.ImagesPerSecond,
                         IsBest = epoch.IsBest,
                     });
+                }
                 break;
             case RunCandidate candidate:
                 // Live leaderboard: merged into what is stored; the worker's final ranking replaces it on completion.
@@ -108,6 +112,7 @@ public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFa
                 break;
         }
         await db.SaveChangesAsync(cancellationToken);
+        if (runEvent is RunFailed) Telemetry.Telemetry.RunEnded(job.Status, job.WorkerName);
         notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
         return applied;
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -26,7 +27,27 @@ public sealed class RunFollower(
     ILogger<RunFollower> logger)
 {
     /// <param name="reattach">The run is known to be on the worker (it was running when the web stopped).</param>
+    /// <remarks>Traced as a <c>transferhub.run.dispatch</c> span (image sync and model copy are its children; the worker's
+    /// job span joins the same trace); log lines written meanwhile carry the run id and worker as scopes.</remarks>
     public async Task FollowAsync(int jobId, bool reattach, CancellationToken cancellationToken)
+    {
+        using var span = Telemetry.Telemetry.Source.StartActivity("transferhub.run.dispatch");
+        span?.SetTag(Telemetry.Telemetry.RunIdTag, jobId);
+        span?.SetTag("transferhub.run.reattach", reattach);
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["RunId"] = jobId });
+        try
+        {
+            await FollowCoreAsync(jobId, reattach, span, cancellationToken);
+        }
+        catch (Exception e) when (span is not null)
+        {
+            span.AddException(e);
+            span.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
+    }
+
+    private async Task FollowCoreAsync(int jobId, bool reattach, Activity? span, CancellationToken cancellationToken)
     {
         TrainingJob job;
         WorkerNode? worker;
@@ -40,6 +61,9 @@ public sealed class RunFollower(
             await transitions.WorkerLostAsync(jobId, "Its worker was removed.", cancellationToken);
             return;
         }
+        span?.SetTag(Telemetry.Telemetry.WorkerTag, worker.Name);
+        span?.SetTag("transferhub.run.attempt", job.Attempt);
+        using var workerScope = logger.BeginScope(new Dictionary<string, object?> { ["Worker"] = worker.Name });
         if (job.Status == JobStatus.Finishing)
         {
             // Trained and evaluated before the web stopped (or before an earlier copy failed): only the model is missing.
@@ -130,10 +154,18 @@ public sealed class RunFollower(
     }
 
     /// <summary>Sends the run's images the worker does not have yet, saying so in the run's log.</summary>
-    private Task SendImagesAsync(WorkerNode worker, TrainingJob job, CancellationToken cancellationToken) =>
-        imageSender.SendMissingAsync(worker, job.Spec!, (missing, all) => transitions.LogAsync(job.Id, "info", missing == 0
-            ? $"The worker already has all {all} images."
-            : $"Sending {missing} of {all} images to the worker.", cancellationToken), cancellationToken);
+    private async Task SendImagesAsync(WorkerNode worker, TrainingJob job, CancellationToken cancellationToken)
+    {
+        using var span = Telemetry.Telemetry.Source.StartActivity("transferhub.run.image_sync");
+        await imageSender.SendMissingAsync(worker, job.Spec!, (missing, all) =>
+        {
+            span?.SetTag("transferhub.images.missing", missing);
+            span?.SetTag("transferhub.images.total", all);
+            return transitions.LogAsync(job.Id, "info", missing == 0
+                ? $"The worker already has all {all} images."
+                : $"Sending {missing} of {all} images to the worker.", cancellationToken);
+        }, cancellationToken);
+    }
 
     /// <summary>
     /// Copies a trained run's model from its worker and only then marks the run completed. A copy cut short (the
@@ -144,6 +176,7 @@ public sealed class RunFollower(
     /// </summary>
     private async Task CopyModelAsync(int jobId, WorkerNode worker, CancellationToken cancellationToken)
     {
+        using var span = Telemetry.Telemetry.Source.StartActivity("transferhub.run.model_copy");
         string? modelId;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
             modelId = (await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == jobId, cancellationToken)).ModelId;
@@ -174,6 +207,8 @@ public sealed class RunFollower(
                 tries++;
                 return await models.SaveAsync(jobId, stream => gateway.CopyModelAsync(worker, modelId, stream, ct));
             }, cancellationToken);
+            span?.SetTag("transferhub.model.bytes", bytes);
+            span?.SetTag("transferhub.model.copy_attempts", tries);
             await transitions.CompleteAsync(jobId, bytes, tries, cancellationToken);
         }
         catch (WorkerRefusedException e) when (e.Kind == RefusalKind.NotFound)

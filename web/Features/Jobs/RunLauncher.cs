@@ -94,6 +94,7 @@ public sealed class RunLauncher(
         db.Jobs.AddRange(jobs);
         await db.SaveChangesAsync(cancellationToken);
         foreach (var job in jobs) notifier.Publish(new JobUpdate(job.Id, datasetId, job.Status));
+        TransferHub.Web.Features.Telemetry.Telemetry.RunsQueued.Add(jobs.Count);
         scheduler.Wake();
         return new LaunchOutcome([.. jobs.Select(j => j.Id)], content.Check.Warnings);
     }

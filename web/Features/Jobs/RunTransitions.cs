@@ -59,6 +59,7 @@ public sealed class RunTransitions(IDbContextFactory<TransferHubDbContext> dbFac
         job.ModelBytes = modelBytes;
         job.Status = JobStatus.Completed;
         job.FinishedAt = now;
+        Telemetry.Telemetry.RunEnded(JobStatus.Completed, job.WorkerName);
         db.JobLogLines.Add(Line(job, now, "info", $"Completed: {job.EvaluatedSplit} accuracy {job.Accuracy:P1}; model stored " +
             $"({(modelBytes < 1e6 ? $"{modelBytes / 1e3:0.#} kB" : $"{modelBytes / 1e6:0.#} MB")}{(attempt > 1 ? $", copy attempt {attempt}" : "")})."));
         await db.SaveChangesAsync(cancellationToken);
@@ -88,6 +89,8 @@ public sealed class RunTransitions(IDbContextFactory<TransferHubDbContext> dbFac
         if (job.IsFinished) return;
         var now = clock.GetUtcNow().UtcDateTime;
         if (change(job, now) is { } line) db.JobLogLines.Add(Line(job, now, line.Level, line.Message));
+        if (job.IsFinished) Telemetry.Telemetry.RunEnded(job.Status, job.WorkerName);
+        else if (job.Status == JobStatus.Queued) Telemetry.Telemetry.RunsQueued.Add(1);
         await db.SaveChangesAsync(cancellationToken);
         notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
     }

@@ -100,6 +100,7 @@ public sealed class WorkerMonitor(
             changed = true;
         }
         await db.SaveChangesAsync(cancellationToken);
+        Telemetry.Telemetry.SetWorkers(workers);
         if (changed) Publish();
     }
 

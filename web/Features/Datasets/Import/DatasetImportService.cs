@@ -155,6 +155,7 @@ public sealed class DatasetImportService(
         var results = new List<ImportFileResult>(total);
         var newClasses = new List<string>();
         var pending = 0;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
 
         foreach (var file in files)
         {
@@ -179,6 +180,9 @@ public sealed class DatasetImportService(
             progress?.Report(new ImportProgress(results.Count, total));
         }
         await db.SaveChangesAsync(CancellationToken.None);
+        var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        Telemetry.Telemetry.ImportFiles.Add(results.Count);
+        if (results.Count > 0 && seconds > 0) Telemetry.Telemetry.ImportThroughput.Record(results.Count / seconds);
         return new ImportReport(results, newClasses) { Notes = Notes(results, byName.Keys, used) };
 
         async Task<ImportFileResult> AcceptAsync(ArchiveImage image)

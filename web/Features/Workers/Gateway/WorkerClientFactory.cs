@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Health.V1;
@@ -39,12 +40,28 @@ public class WorkerClientFactory : IDisposable
             var uri = new Uri(address);
             channel = GrpcChannel.ForAddress(uri, new GrpcChannelOptions
             {
-                HttpHandler = CreateHandler(uri),
+                HttpHandler = new TraceContextHandler(CreateHandler(uri)),
                 MaxReceiveMessageSize = 64 * 1024 * 1024,
                 MaxSendMessageSize = 64 * 1024 * 1024,
             });
             _channels[address] = channel;
             return channel;
+        }
+    }
+
+    /// <summary>Sends the current trace context (W3C <c>traceparent</c>/<c>tracestate</c>) with every call, so a run's
+    /// spans on the worker join the web's trace. Socket handlers do this themselves when an activity is current; a
+    /// substituted handler (a test's in-process worker) does not, and an existing header is never replaced.</summary>
+    private sealed class TraceContextHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (Activity.Current is { } activity && !request.Headers.Contains("traceparent"))
+                DistributedContextPropagator.Current.Inject(activity, request, static (carrier, name, value) =>
+                {
+                    if (carrier is HttpRequestMessage message && value is not null) message.Headers.TryAddWithoutValidation(name, value);
+                });
+            return base.SendAsync(request, cancellationToken);
         }
     }
 
