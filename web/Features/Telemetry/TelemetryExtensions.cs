@@ -51,7 +51,7 @@ public static class TelemetryExtensions
         if (otlp is null) return;
         telemetry
             .WithTracing(tracing => tracing.AddSource(Telemetry.Name).AddAspNetCoreInstrumentation()
-                .AddSource("Grpc.Net.Client").AddOtlpExporter(o => o.Endpoint = otlp))
+                .AddSource(Workers.Gateway.WorkerClientFactory.ClientActivitySource).AddOtlpExporter(o => o.Endpoint = otlp))
             .WithLogging(logging => logging.AddOtlpExporter(o => o.Endpoint = otlp), logging =>
             {
                 logging.IncludeScopes = true;

@@ -11,6 +11,9 @@ namespace TransferHub.Web.Features.Workers.Gateway;
 /// connections are meant to be reused). Tests replace <see cref="CreateHandler"/> to reach an in-process worker.</summary>
 public class WorkerClientFactory : IDisposable
 {
+    /// <summary>The activity source of grpc-dotnet's client calls (one span per call to a worker).</summary>
+    public const string ClientActivitySource = "Grpc.Net.Client";
+
     private readonly Dictionary<string, GrpcChannel> _channels = [];
     private readonly object _lock = new();
 
