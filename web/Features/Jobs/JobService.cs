@@ -177,6 +177,12 @@ public sealed class JobService(
 
     internal static JobSettings Settings(TrainingJob job) => JsonSerializer.Deserialize<JobSettings>(job.SettingsJson) ?? new JobSettings();
 
+    /// <summary>Why a run has nothing to report: "no evaluation yet" while it may still get one, "ended without an
+    /// evaluation" once it cannot (failed, diverged, cancelled).</summary>
+    internal static string NoEvaluation(TrainingJob job) => job.IsFinished
+        ? $"Run #{job.Id} ended without an evaluation ({Describe(job.Status)})"
+        : $"Run #{job.Id} has no evaluation yet ({Describe(job.Status)})";
+
     internal static string Describe(JobStatus status) => status switch
     {
         JobStatus.WorkerLost => "worker lost",

@@ -119,7 +119,7 @@ public sealed class ModelFilesService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var row = await CardRowAsync(db, userId, jobId, cancellationToken);
         if (row.Job.EvaluationJson is null)
-            throw new RuleViolationException($"Run #{jobId} has no evaluation yet ({JobService.Describe(row.Job.Status)}), so no model card.");
+            throw new RuleViolationException(JobService.NoEvaluation(row.Job) + ", so no model card.");
         return ModelCard.Markdown(await CardFactsAsync(db, userId, row, cancellationToken));
     }
 

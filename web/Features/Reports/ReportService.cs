@@ -22,7 +22,7 @@ public sealed class ReportService(IDbContextFactory<TransferHubDbContext> dbFact
             .FirstOrDefaultAsync(cancellationToken);
         if (row is null) return null;
         var job = row.Job;
-        if (job.EvaluationJson is null) throw new RuleViolationException($"Run #{jobId} has no evaluation yet ({JobService.Describe(job.Status)}).");
+        if (job.EvaluationJson is null) throw new RuleViolationException(JobService.NoEvaluation(job) + ".");
         var evaluation = Jobs.RunEvaluation.FromJson(job.EvaluationJson);
         var names = evaluation.ClassNames;
 

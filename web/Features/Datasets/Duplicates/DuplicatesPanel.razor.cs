@@ -29,6 +29,23 @@ public partial class DuplicatesPanel : IDisposable
 
     private bool Searching => _operation is not null;
 
+    /// <summary>Groups this large are rarely copies: a group of more than <see cref="CrowdedGroup"/> images, or a fifth
+    /// of the dataset in groups, means the threshold joins different pictures of one kind (tiny or plain images such as
+    /// 28 px Fashion-MNIST sit close together in the backbone's features).</summary>
+    public const int CrowdedGroup = 10;
+
+    /// <summary>The warning for <see cref="CrowdedGroup"/>, or null.</summary>
+    public static string? TooManyGrouped(DuplicateSearch result)
+    {
+        if (result.Method != DuplicateMethod.Embeddings || result.Groups.Count == 0 || result.Images == 0) return null;
+        var grouped = result.Groups.Sum(g => g.Images.Count);
+        var largest = result.Groups.Max(g => g.Images.Count);
+        if (largest <= CrowdedGroup && grouped * 5 < result.Images) return null;
+        return $"{grouped:N0} of {result.Images:N0} images are in groups, the largest of {largest:N0}: groups this large are " +
+            "usually different pictures of one kind, not copies (small or plain images look alike to the network). Raise the " +
+            "similarity (0.97 or more) and search again before keeping only one image of a group.";
+    }
+
     private void FindAsync() => Search();
 
     /// <summary>Starts a search in the background and follows it; a search already running is cancelled (its result

@@ -275,9 +275,9 @@ public static class TrainingDoctor
         if (!ClassWeights.IsImbalanced(present.Select(c => c.Train))) return null;
         var (largest, smallest) = (present.MaxBy(c => c.Train)!, present.MinBy(c => c.Train)!);
         var ratio = (double)largest.Train / smallest.Train;
-        var handled = run.Mode == TrainingMode.Auto ? "Auto mode compares class-balanced classifiers and ranks by macro F1 on such data."
+        var handled = run.Mode == TrainingMode.Auto ? "Auto mode compares class-balanced classifiers and ranks by macro F1 on such data; still"
             : run.Settings is { } s && (s.ClassWeighting != ClassWeightingKind.None || s.BalancedSampling)
-                ? $"This run already {(s.BalancedSampling ? "samples classes evenly" : "weights the loss by class")}."
+                ? $"This run already {(s.BalancedSampling ? "samples classes evenly" : "weights the loss by class")}; still"
                 : null;
         return new Finding(ClassImbalance, handled is null ? FindingSeverity.Warning : FindingSeverity.Info, "Class imbalance",
             Invariant($"The largest class, {largest.Name}, has {largest.Train} training images, {ratio:0.#}× the smallest, {smallest.Name} ({smallest.Train}): ") +
@@ -296,8 +296,9 @@ public static class TrainingDoctor
             Invariant($"{data.DuplicateThreshold} of 64 bits), e.g. {examples}. Held-out pictures the model has practically trained on make ") +
             "validation and test accuracy optimistic.",
             Numbers(("heldOutImages", data.LeakingHeldOut), ("threshold", data.DuplicateThreshold)),
-            Invariant($"Open the dataset's Near-duplicates (threshold {data.DuplicateThreshold}), keep one image of each group or move each ") +
-            "group into one split, then train again.");
+            "Open the dataset's Near-duplicates and search (it compares the backbone's features, so it also finds cropped and " +
+            "brightened copies this check misses), keep one image of each group that crosses splits or move the group into one " +
+            "split, then train again.");
     }
 
     private static Finding? UpscaledFinding(DoctorInput run)
