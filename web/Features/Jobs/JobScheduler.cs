@@ -125,6 +125,7 @@ public sealed class JobScheduler(
             job.StartedAt = now;
             job.EpochsDone = 0;
             job.LeaderboardJson = null;
+            (job.FeatureImagesCached, job.FeatureImagesComputed, job.FeatureExtractionSeconds) = (null, null, null);
             job.LastEventSequence = 0;
             job.Message = null;
             assigned.Add(job);
