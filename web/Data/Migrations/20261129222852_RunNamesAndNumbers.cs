@@ -71,7 +71,7 @@ namespace TransferHub.Web.Data.Migrations
                 nullable: true);
 
             // Existing runs: their dataset's project, and numbers 1, 2, 3… per project in id (launch) order.
-            migrationBuilder.Sql("UPDATE \"Jobs\" SET \"ProjectId\" = (SELECT \"d\".\"ProjectId\" FROM \"Datasets\" AS \"d\" WHERE \"d\".\"Id\" = \"Jobs\".\"DatasetId\");");
+            migrationBuilder.Sql("UPDATE \"Jobs\" SET \"ProjectId\" = COALESCE((SELECT \"d\".\"ProjectId\" FROM \"Datasets\" AS \"d\" WHERE \"d\".\"Id\" = \"Jobs\".\"DatasetId\"), 0);");
             migrationBuilder.Sql("UPDATE \"Jobs\" SET \"Number\" = (SELECT COUNT(*) FROM \"Jobs\" AS \"o\" WHERE \"o\".\"ProjectId\" = \"Jobs\".\"ProjectId\" AND \"o\".\"Id\" <= \"Jobs\".\"Id\");");
 
             migrationBuilder.CreateIndex(
