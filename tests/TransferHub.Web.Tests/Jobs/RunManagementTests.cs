@@ -10,8 +10,24 @@ namespace TransferHub.Web.Tests.Jobs;
 
 /// <summary>Experiment management: per-project run numbers, names, notes, tags and stars (the rules, who may change
 /// them), the Runs table's filters and order, and why a queued run waits.</summary>
-public sealed class RunManagementTests(WebAppFactory app) : IClassFixture<WebAppFactory>, IDisposable
+public sealed class RunManagementTests(RunManagementTests.WithoutScheduler app) : IClassFixture<RunManagementTests.WithoutScheduler>, IDisposable
 {
+    /// <summary>The app without its job scheduler: runs stay where a test puts them (the scheduler would follow runs
+    /// written as running on a worker that does not exist, and end them within a second).</summary>
+    public sealed class WithoutScheduler : WebAppFactory
+    {
+        protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.ConfigureServices(services =>
+            {
+                var scheduler = services.Single(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)
+                    && d.ImplementationFactory?.Method.DeclaringType?.FullName?.StartsWith(typeof(JobsExtensions).FullName!, StringComparison.Ordinal) == true);
+                services.Remove(scheduler);
+            });
+        }
+    }
+
     private readonly ServiceScope _services = new(app);
 
     public void Dispose() => _services.Dispose();

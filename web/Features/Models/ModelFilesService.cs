@@ -145,7 +145,7 @@ public sealed class ModelFilesService(
             var ordered = ids.Select(id => members.FirstOrDefault(m => m.Id == id)).ToList();
             settings = [.. ordered.Select((m, i) => new KeyValuePair<string, string>($"Member {i + 1}", m is null
                 ? $"run #{ids[i]} (no longer visible)"
-                : FormattableString.Invariant($"run #{m.Number}: {JobSettings.ModeText(m.Mode)}, {m.Backbone}, seed {m.Seed}") +
+                : FormattableString.Invariant($"run #{m.Id}: {JobSettings.ModeText(m.Mode)}, {m.Backbone}, seed {m.Seed}") +
                   (m.Accuracy is { } a ? FormattableString.Invariant($", accuracy {a:P1} on its {m.EvaluatedSplit ?? "evaluated"} split") : "")))];
             if (ordered.FirstOrDefault() is { } first) (train, val) = (first.TrainImages, first.ValImages);
         }
