@@ -47,8 +47,16 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
         await page.GetByLabel("Image size (px)").FillAsync("64");
         await page.GetByLabel(new Regex("^Repeat with N seeds")).FillAsync("2");
         await page.GetByLabel(new Regex("^Repeat with N seeds")).BlurAsync();
+        await page.GetByLabel("Early-stopping patience (0 = off)").FillAsync("0");
+        await page.GetByLabel("Early-stopping patience (0 = off)").BlurAsync();
+        await Expect(page.GetByTestId("launch-summary")).ToContainTextAsync("of 3 epoch(s)");
+        await Expect(page.GetByTestId("launch-problems")).ToHaveCountAsync(0);
         await page.GetByTestId("launch").ClickAsync();
-        await Expect(page).ToHaveURLAsync(new Regex(@"/runs/\d+$"));
+        // Several seeds: the launch opens the project's runs, numbered in launch order.
+        await Expect(page).ToHaveURLAsync(new Regex(@"/projects/\d+/runs$"));
+        await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await Expect(page.GetByTestId("run-link")).ToHaveTextAsync(["Run #2", "Run #1"]);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Run #1", Exact = true }).ClickAsync();
         await Expect(page.GetByTestId("run-title")).ToHaveTextAsync(new Regex("^Run #1"));
         var firstUrl = new Uri(page.Url).PathAndQuery.TrimStart('/');
         await Expect(page.GetByTestId("run-status")).ToHaveTextAsync("completed", new() { Timeout = 180_000 });
@@ -63,9 +71,10 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
 
         // Run #2, on cached features: it says so, and its time is split into features and head.
         await page.GetByRole(AriaRole.Link, new() { Name = "Runs", Exact = true }).First.ClickAsync();
-        await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.GetByTestId("runs-table").WaitForAsync();
         await Expect(page.GetByTestId("run-link")).ToHaveTextAsync(["Run #2", "Run #1"]);
         await page.GetByRole(AriaRole.Link, new() { Name = "Run #2", Exact = true }).ClickAsync();
+        await Expect(page.GetByTestId("run-title")).ToHaveTextAsync(new Regex("^Run #2"));
         await Expect(page.GetByTestId("run-status")).ToHaveTextAsync("completed", new() { Timeout = 180_000 });
         await Expect(page.GetByTestId("feature-extraction")).ToContainTextAsync("features of 20 images, all from the cache");
         await Expect(page.GetByTestId("head-training")).ToContainTextAsync(new Regex(@"head trained in \d+(\.\d)? s"));
@@ -74,12 +83,12 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
 
         // Named, tagged and starred; a duplicate tag is refused in the dialog, in words.
         await page.GetByTestId("edit-run-labels").ClickAsync();
-        await page.GetByLabel("Name").FillAsync("  Cached probe ");
-        await page.GetByLabel("Tags").FillAsync("baseline, cached, Cached");
-        await page.GetByLabel("Notes").FillAsync("Same data as #1; every feature came from the cache.");
+        await page.GetByTestId("run-name-input").FillAsync("  Cached probe ");
+        await page.GetByTestId("run-tags-input").FillAsync("baseline, cached, Cached");
+        await page.GetByTestId("run-notes-input").FillAsync("Same data as #1; every feature came from the cache.");
         await page.GetByTestId("save-run-labels").ClickAsync();
         await Expect(page.GetByTestId("run-labels-error")).ToContainTextAsync("The tag \"Cached\" is given twice.");
-        await page.GetByLabel("Tags").FillAsync("baseline, cached");
+        await page.GetByTestId("run-tags-input").FillAsync("baseline, cached");
         await page.GetByTestId("save-run-labels").ClickAsync();
         await Expect(page.GetByTestId("run-title")).ToHaveTextAsync("Run #2 · Cached probe");
         await Expect(page.GetByTestId("run-tag")).ToHaveTextAsync(["baseline", "cached"]);
@@ -87,11 +96,11 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
         await page.GetByTestId("star-run").ClickAsync();
         await Expect(page.GetByTestId("star-run")).ToHaveAttributeAsync("aria-label", "Unstar this run");
         await page.SetViewportSizeAsync(1280, 900);
-        await BrowserFixture.ScreenshotAsync(page, "run-header-named.png", fullPage: false);
+        await BrowserFixture.ScreenshotAsync(page, "run-header-named.png", fullPage: false, hideSnackbars: true);
 
         // The Runs table: the starred run first; a tag filters; the view is in the URL, so the link reproduces it.
         await page.GetByRole(AriaRole.Link, new() { Name = "Runs", Exact = true }).First.ClickAsync();
-        await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.GetByTestId("runs-table").WaitForAsync();
         await Expect(page.GetByTestId("run-link")).ToHaveTextAsync(["Run #2", "Run #1"]);
         await Expect(page.GetByTestId("run-name")).ToHaveTextAsync("Cached probe");
         foreach (var width in new[] { 1280, 1440 })
@@ -101,11 +110,15 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
             // One line per row: a row as tall as a single dense line, not two.
             foreach (var row in await page.Locator("[data-testid=runs-table] tbody tr").AllAsync())
                 Assert.InRange((await row.BoundingBoxAsync())!.Height, 30, 60);
-            await BrowserFixture.ScreenshotAsync(page, $"runs-table-{width}.png", fullPage: false);
+            // …and every column in view: the table does not scroll sideways.
+            var (scroll, client) = await page.Locator(".runs-table .mud-table-container").EvaluateAsync<int[]>("c => [c.scrollWidth, c.clientWidth]") is var w ? (w[0], w[1]) : default;
+            var columns = await page.Locator(".runs-table thead th").EvaluateAllAsync<string>("ths => ths.map(t => t.textContent.trim() + ' ' + Math.round(t.getBoundingClientRect().width) + ' ' + getComputedStyle(t).paddingLeft + '/' + getComputedStyle(t).paddingRight).join('; ')");
+            Assert.True(scroll <= client, $"At {width} px the Runs table is {scroll} px wide in a {client} px container: {columns}.");
+            await BrowserFixture.ScreenshotAsync(page, $"runs-table-{width}.png", fullPage: false, hideSnackbars: true);
         }
         await page.SetViewportSizeAsync(1280, 900);
-        await page.GetByTestId("run-tag").Filter(new() { HasText = "cached" }).ClickAsync();
-        await Expect(page).ToHaveURLAsync(new Regex(@"/runs\?tag=cached$"));
+        await page.GetByTestId("run-tag").Filter(new() { HasText = "baseline" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex(@"/runs\?tag=baseline$"));
         await Expect(page.GetByTestId("run-link")).ToHaveTextAsync(["Run #2"]);
         await Expect(page.GetByTestId("runs-shown")).ToHaveTextAsync("1 of 2 runs");
         await page.GetByTestId("clear-filters").ClickAsync();
@@ -113,7 +126,7 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
         var runsUrl = new Uri(page.Url).GetLeftPart(UriPartial.Path);
         await BrowserFixture.GoInteractiveAsync(page, runsUrl + "?q=%231&sort=accuracy&dir=asc");
         await Expect(page.GetByTestId("run-link")).ToHaveTextAsync(["Run #1"]);
-        await Expect(page.GetByTestId("filter-text").Locator("input")).ToHaveValueAsync("#1");
+        await Expect(page.GetByTestId("filter-text")).ToHaveValueAsync("#1");
         await BrowserFixture.GoInteractiveAsync(page, runsUrl + "?starred=1");
         await Expect(page.GetByTestId("run-link")).ToHaveTextAsync(["Run #2"]);
         await BrowserFixture.GoInteractiveAsync(page, runsUrl);
@@ -121,10 +134,10 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
         // On a phone every value keeps its column's name.
         await page.SetViewportSizeAsync(390, 844);
         await page.WaitForTimeoutAsync(300);
-        var accuracyCell = page.Locator("[data-testid=runs-table] tbody tr").First.Locator("td[data-label='Accuracy (split)']");
+        var accuracyCell = page.Locator("[data-testid=runs-table] tbody tr").First.Locator("td[data-label='Accuracy']");
         await Expect(accuracyCell).ToBeVisibleAsync();
-        Assert.Equal("\"Accuracy (split)\"", await accuracyCell.EvaluateAsync<string>("td => getComputedStyle(td, '::before').content"));
-        await BrowserFixture.ScreenshotAsync(page, "runs-table-phone.png");
+        Assert.Equal("\"Accuracy\"", await accuracyCell.EvaluateAsync<string>("td => getComputedStyle(td, '::before').content"));
+        await BrowserFixture.ScreenshotAsync(page, "runs-table-phone.png", hideSnackbars: true);
         await page.SetViewportSizeAsync(1280, 900);
 
         // Compared: the probes' trainable parameters apart from the whole model's; time split into features and head.
@@ -136,8 +149,10 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
         await Expect(page.GetByTestId("compared-total").First).ToHaveTextAsync(new Regex(@"^1\d\.\d M$"));
         await Expect(page.GetByTestId("compared-time").First).ToContainTextAsync("features");
         await Expect(page.GetByTestId("compared-time").Nth(1)).ToContainTextAsync("(cached)");
-        await page.GetByTestId("comparison").ScrollIntoViewIfNeededAsync();
-        await BrowserFixture.ScreenshotAsync(page, "runs-comparison-params.png");
+        var compared = await page.Locator(".comparison-table .mud-table-container").EvaluateAsync<int[]>("c => [c.scrollWidth, c.clientWidth]");
+        Assert.True(compared[0] <= compared[1], $"At 1280 px the comparison is {compared[0]} px wide in a {compared[1]} px container.");
+        await page.GetByTestId("comparison-table").ScrollIntoViewIfNeededAsync();
+        await BrowserFixture.ScreenshotAsync(page, "runs-comparison-params.png", fullPage: false, hideSnackbars: true);
         Assert.NotEmpty(firstUrl);
     }
 

@@ -15,6 +15,9 @@ public partial class RunsPage
     private IReadOnlyList<string> _backbones = [];
     private IReadOnlyList<string> _tags = [];
     private bool _canEdit;
+    /// <summary>The Dataset column is shown only when the project's runs used more than one dataset.</summary>
+    private bool _severalDatasets;
+    private const int TagsShown = 1;
     private int _loadedProject;
     private HashSet<RunSummary> _selected = [];
     private ComparisonView? _comparison;
@@ -78,6 +81,7 @@ public partial class RunsPage
     {
         if (_runs is null) return;
         _shown = _query.Apply(_runs);
+        _severalDatasets = _runs.Select(r => r.DatasetId).Distinct().Skip(1).Any();
         _backbones = [.. _runs.Select(r => r.Backbone).Distinct().Order(StringComparer.Ordinal)];
         _tags = [.. _runs.SelectMany(r => r.Tags).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)];
         var chosen = _selected.Select(r => r.Id).ToHashSet();
