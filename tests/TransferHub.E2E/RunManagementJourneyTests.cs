@@ -38,6 +38,13 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
         });
         await Expect(page.GetByTestId("import-report")).ToContainTextAsync("20 imported", new() { Timeout = 30_000 });
 
+        // The only worker drains first (the admin's choice): launched runs wait, and say why.
+        var datasetUrl = new Uri(page.Url).PathAndQuery.TrimStart('/');
+        await BrowserFixture.GoInteractiveAsync(page, "admin/workers");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Drain local-worker" }).ClickAsync();
+        await Expect(page.GetByTestId("worker-state")).ToHaveTextAsync("draining");
+        await BrowserFixture.GoInteractiveAsync(page, datasetUrl);
+
         // Two feature-extraction runs (two seeds): the worker takes one at a time, so the second finds every feature cached.
         await page.GetByTestId("train").ClickAsync();
         await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
@@ -56,6 +63,19 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
         await Expect(page).ToHaveURLAsync(new Regex(@"/projects/\d+/runs$"));
         await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
         await Expect(page.GetByTestId("run-link")).ToHaveTextAsync(["Run #2", "Run #1"]);
+        await Expect(page.GetByTestId("queue-position")).ToHaveTextAsync(["2nd in queue", "1st in queue"]);
+        var runsPath = new Uri(page.Url).PathAndQuery.TrimStart('/');
+        await page.GetByRole(AriaRole.Link, new() { Name = "Run #2", Exact = true }).ClickAsync();
+        await Expect(page.GetByTestId("run-title")).ToHaveTextAsync(new Regex("^Run #2"));
+        await Expect(page.GetByTestId("run-wait").GetByTestId("queue-position")).ToHaveTextAsync("2nd in the queue");
+        await Expect(page.GetByTestId("waiting-worker")).ToHaveTextAsync("local-worker: draining (takes no new runs)");
+        await Expect(page.GetByTestId("run-wait")).ToContainTextAsync("takes new runs now");
+        await Expect(page.GetByTestId("run-message")).ToHaveCountAsync(0);
+        await BrowserFixture.ScreenshotAsync(page, "run-waiting.png", fullPage: false, hideSnackbars: true);
+        await BrowserFixture.GoInteractiveAsync(page, "admin/workers");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Drain local-worker" }).ClickAsync();
+        await Expect(page.GetByTestId("worker-state")).Not.ToHaveTextAsync("draining");
+        await BrowserFixture.GoInteractiveAsync(page, runsPath);
         await page.GetByRole(AriaRole.Link, new() { Name = "Run #1", Exact = true }).ClickAsync();
         await Expect(page.GetByTestId("run-title")).ToHaveTextAsync(new Regex("^Run #1"));
         var firstUrl = new Uri(page.Url).PathAndQuery.TrimStart('/');

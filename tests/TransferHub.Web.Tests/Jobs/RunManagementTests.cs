@@ -214,7 +214,7 @@ public sealed class RunManagementTests(RunManagementTests.WithoutScheduler app) 
         var busy = Assert.Single(second.Workers, w => w.Worker == workerName);
         Assert.Equal("disabled", busy.State);
         Assert.Equal([(ours, "Run #1"), (null, "a run of another team")], busy.Busy.Select(b => (b.Id, b.Label)).ToList());
-        Assert.Equal("No online worker offers resnet18x3-imagenet: it starts when one does.", second.Reason);
+        Assert.Equal("No worker offering resnet18x3-imagenet takes new runs now (offline, disabled or draining): it starts when one does.", second.Reason);
         var listed = await jobs.ListAsync(s.ViewerId, s.ProjectId);
         Assert.Equal(second.Position, listed.Single(r => r.Id == queued[1]).QueuePosition);
         Assert.Null(listed.Single(r => r.Id == ours).QueuePosition);

@@ -165,8 +165,9 @@ public sealed class JobService(
                 : runs.Count >= capacity ? $"busy ({runs.Count} of {capacity} slot{(capacity == 1 ? "" : "s")})" : "free";
             return new WorkerWait(w.Name, state, runs, state == "free");
         }).ToList();
-        var reason = offering.Count == 0 || states.All(w => w.State is "disabled" or "offline" or "draining (takes no new runs)")
-            ? $"No online worker offers {job.Backbone}: it starts when one does."
+        var reason = offering.Count == 0 ? $"No worker offers {job.Backbone}: it starts when one does."
+            : states.All(w => w.State is "disabled" or "offline" or "draining (takes no new runs)")
+            ? $"No worker offering {job.Backbone} takes new runs now (offline, disabled or draining): it starts when one does."
             : position > 1 && states.Any(w => w.Free)
                 ? $"{position - 1} run{(position == 2 ? " is" : "s are")} ahead of it in the queue."
                 : states.Any(w => w.Free) ? "A worker is free: it starts at the scheduler's next pass (within seconds)."
