@@ -203,5 +203,9 @@ public sealed class JobRunner(
 
         public void Log(string level, string message) => run.Append(new JobEvent { Log = new LogLine { Level = level, Message = message } });
         public void Candidate(Engine.Autopilot.CandidateScore score) => run.Append(new JobEvent { Candidate = ProtoMapping.ToProto(score) });
+        public void Features(FeaturesReady ready) => run.Append(new JobEvent
+        {
+            Features = new FeaturesExtracted { Images = ready.Images, CachedImages = ready.Cached, ComputedImages = ready.Computed, Seconds = ready.Seconds },
+        });
     }
 }

@@ -62,6 +62,11 @@ public sealed class JobLifecycleTests(ITestOutputHelper output) : HostedTest(out
         Assert.NotNull(first.SeedGroup);
         Assert.Equal(first.SeedGroup, second.SeedGroup);
         Assert.Contains(second.Logs, l => l.Message.Contains("already has all 20 images"));
+        // …and their features: the worker said so, and the run stores it apart from the head's training.
+        Assert.Equal((0, 20), (first.FeatureImagesCached, first.FeatureImagesComputed));
+        Assert.Equal((20, 0), (second.FeatureImagesCached, second.FeatureImagesComputed));
+        Assert.InRange(second.FeatureExtractionSeconds!.Value, 0, second.TrainingSeconds!.Value);
+        Assert.Equal((1, 2), (first.Number, second.Number));
     }
 
     [Fact]

@@ -23,9 +23,34 @@ public enum TrainingMode { FeatureExtraction, FineTune, Auto }
 public class TrainingJob
 {
     public const int MessageMaxLength = 2000;
+    public const int NameMaxLength = 100;
+    public const int NotesMaxLength = 2000;
+    /// <summary>Stored length of <see cref="TagsJson"/>: <c>RunLabels.MaxTags</c> tags of <c>RunLabels.TagMaxLength</c>
+    /// characters with their JSON quoting fit.</summary>
+    public const int TagsJsonMaxLength = 1000;
 
+    /// <summary>The global id: in URLs and the API.</summary>
     public int Id { get; set; }
     public int DatasetId { get; set; }
+
+    /// <summary>The project of <see cref="Dataset"/> (datasets never move between projects), copied here so
+    /// <see cref="Number"/> can be unique per project.</summary>
+    public int ProjectId { get; set; }
+
+    /// <summary>The run's number within its project, 1, 2, 3… in launch order, shown as "#3" wherever a run is named
+    /// (the id stays in URLs and the API). Assigned when the row is first saved
+    /// (<see cref="TransferHubDbContext.SaveChangesAsync(bool, CancellationToken)"/>); unique per project; never reused.</summary>
+    public int Number { get; set; }
+
+    /// <summary>What the team calls the run (trimmed, at most <see cref="NameMaxLength"/> characters, unique in its
+    /// project ignoring case); null when unnamed.</summary>
+    public string? Name { get; set; }
+    /// <summary>Free-text notes (at most <see cref="NotesMaxLength"/> characters); null when none.</summary>
+    public string? Notes { get; set; }
+    /// <summary>Tags as a JSON array of strings (<c>Features.Jobs.RunLabels</c> says what a tag may be); null when none.</summary>
+    public string? TagsJson { get; set; }
+    /// <summary>Starred: listed first in the Runs table's default order, and filterable.</summary>
+    public bool Pinned { get; set; }
     public JobKind Kind { get; set; }
     public JobStatus Status { get; set; }
 
@@ -90,6 +115,13 @@ public class TrainingJob
     public int? BestEpoch { get; set; }
     public bool StoppedEarly { get; set; }
     public double? TrainingSeconds { get; set; }
+
+    /// <summary>Frozen-backbone runs (feature extraction, auto): images whose features came from the worker's cache,
+    /// images whose features the backbone computed, and the seconds the extraction took (cache reads included), as the
+    /// worker reported them; null when it did not (fine-tuning, runs stored before it existed).</summary>
+    public int? FeatureImagesCached { get; set; }
+    public int? FeatureImagesComputed { get; set; }
+    public double? FeatureExtractionSeconds { get; set; }
     /// <summary><c>Features.Jobs.RunEvaluation</c> as JSON: per-class metrics, confusion matrix, per-image predictions.</summary>
     public string? EvaluationJson { get; set; }
 

@@ -25,6 +25,65 @@ public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options
     public DbSet<ImageEmbeddingRow> ImageEmbeddings => Set<ImageEmbeddingRow>();
     public DbSet<DistinctImagePair> DistinctImagePairs => Set<DistinctImagePair>();
 
+    /// <summary>Saves, first giving every new run its project and its number in the project
+    /// (<see cref="TrainingJob.Number"/>: one more than the project's highest so far). Two launches that number at the
+    /// same time collide on the unique index (project, number); the loser numbers again and retries.</summary>
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var numbered = NewRuns();
+            foreach (var job in numbered.Where(j => j.ProjectId == 0))
+                job.ProjectId = job.Dataset?.ProjectId
+                    ?? await Datasets.Where(d => d.Id == job.DatasetId).Select(d => d.ProjectId).FirstAsync(cancellationToken);
+            foreach (var project in numbered.GroupBy(j => j.ProjectId))
+            {
+                var last = await Jobs.Where(j => j.ProjectId == project.Key).MaxAsync(j => (int?)j.Number, cancellationToken) ?? 0;
+                foreach (var job in project) job.Number = ++last;
+            }
+            try
+            {
+                return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            }
+            catch (DbUpdateException e) when (numbered.Count > 0 && attempt < 20 && IsNumberCollision(e))
+            {
+                foreach (var job in numbered) job.Number = 0;
+            }
+        }
+    }
+
+    /// <inheritdoc cref="SaveChangesAsync(bool, CancellationToken)"/>
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var numbered = NewRuns();
+            foreach (var job in numbered.Where(j => j.ProjectId == 0))
+                job.ProjectId = job.Dataset?.ProjectId ?? Datasets.Where(d => d.Id == job.DatasetId).Select(d => d.ProjectId).First();
+            foreach (var project in numbered.GroupBy(j => j.ProjectId))
+            {
+                var last = Jobs.Where(j => j.ProjectId == project.Key).Max(j => (int?)j.Number) ?? 0;
+                foreach (var job in project) job.Number = ++last;
+            }
+            try
+            {
+                return base.SaveChanges(acceptAllChangesOnSuccess);
+            }
+            catch (DbUpdateException e) when (numbered.Count > 0 && attempt < 20 && IsNumberCollision(e))
+            {
+                foreach (var job in numbered) job.Number = 0;
+            }
+        }
+    }
+
+    /// <summary>Runs being inserted that have no number yet, in the order they were added.</summary>
+    private List<TrainingJob> NewRuns() =>
+        [.. ChangeTracker.Entries<TrainingJob>().Where(e => e.State == EntityState.Added && e.Entity.Number == 0).Select(e => e.Entity)];
+
+    private static bool IsNumberCollision(DbUpdateException e) =>
+        e.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19 } sqlite
+        && sqlite.Message.Contains("Jobs.Number", StringComparison.Ordinal);
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

@@ -184,6 +184,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
     private Dictionary<string, (float[] Plain, float[] Flipped)> Extract(Backbone backbone, IReadOnlyList<int> blocks, TrainingSpec spec,
         ITrainingObserver observer, CancellationToken cancellationToken, Action<int>? cachedImages = null)
     {
+        var clock = Stopwatch.StartNew();
         var stages = blocks.Count;
         var descriptor = backbone.Descriptor;
         var pipeline = new TransformPipeline(spec.ImageSize, spec.Resize, AugmentationOptions.None, descriptor.Normalization);
@@ -232,6 +233,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
                 }
             }
         }
+        observer.Features(new FeaturesReady(result.Count, result.Count - missing.Count, missing.Count, clock.Elapsed.TotalSeconds));
         return result;
 
         (float[], float[])? Cached(string sha256)

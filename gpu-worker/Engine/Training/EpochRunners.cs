@@ -134,6 +134,7 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
     private Dictionary<string, float[]> Features()
     {
         if (_features is not null) return _features;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var descriptor = model.Backbone.Descriptor;
         // Only deterministic (pretrained) weights may be shared across jobs; random-init features are per job.
         var cacheKey = descriptor.Pretrained && model.Backbone.WeightsSha256 is { } weights
@@ -177,6 +178,7 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
                 }
             }
         }
+        observer.Features(new FeaturesReady(features.Count, features.Count - missing.Count, missing.Count, clock.Elapsed.TotalSeconds));
         return _features = features;
     }
 }

@@ -6,6 +6,11 @@ public sealed record TrainingStarted(string Device, int TrainImages, int ValImag
 public sealed record EpochResult(int Epoch, float TrainLoss, float TrainAccuracy, float ValLoss, float ValAccuracy,
     float LearningRate, double Seconds, double ImagesPerSecond, bool IsBest);
 
+/// <summary>A frozen-backbone job's features are ready: <paramref name="Images"/> distinct images, of which
+/// <paramref name="Cached"/> were read from the feature cache and <paramref name="Computed"/> run through the backbone,
+/// in <paramref name="Seconds"/> of wall-clock time.</summary>
+public sealed record FeaturesReady(int Images, int Cached, int Computed, double Seconds);
+
 /// <summary>Receives a job's progress as it happens (called on the training thread).</summary>
 public interface ITrainingObserver
 {
@@ -14,6 +19,8 @@ public interface ITrainingObserver
     void Log(string level, string message);
     /// <summary>Auto mode: a candidate's cross-validated score (streamed as the leaderboard fills).</summary>
     void Candidate(Autopilot.CandidateScore score) { }
+    /// <summary>Frozen-backbone jobs: the features are ready (once, before the first epoch or candidate).</summary>
+    void Features(FeaturesReady ready) { }
 }
 
 /// <summary>An observer that keeps nothing (a learning-rate range test reports its result, not its progress).</summary>

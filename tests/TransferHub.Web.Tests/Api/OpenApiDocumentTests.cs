@@ -36,6 +36,8 @@ public sealed class OpenApiDocumentTests(WebAppFactory app) : IClassFixture<WebA
             "/api/v1/jobs/{jobId}/explain", "/api/v1/jobs/{jobId}/evaluated/{sha256}/heatmap.png",
         ];
         Assert.Equal(expected.Order(), paths.Order());
+        // A run is renamed, tagged and starred with PATCH on its own path.
+        Assert.True(root.GetProperty("paths").GetProperty("/api/v1/jobs/{jobId}").TryGetProperty("patch", out _));
 
         var scheme = root.GetProperty("components").GetProperty("securitySchemes").GetProperty("personalAccessToken");
         Assert.Equal("http", scheme.GetProperty("type").GetString());

@@ -22,7 +22,11 @@ public sealed class MigrationDataTests : IDisposable
         .ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning)).Options);
 
     /// <summary>Inserts a Jobs row: every NOT NULL column gets a neutral value unless <paramref name="values"/> gives one.</summary>
-    private async Task InsertJobAsync(Dictionary<string, object?> values)
+    private Task InsertJobAsync(Dictionary<string, object?> values) => InsertAsync("Jobs", values);
+
+    /// <summary>Inserts a row of <paramref name="table"/> (foreign keys off): every NOT NULL column gets a neutral value
+    /// unless <paramref name="values"/> gives one.</summary>
+    private async Task InsertAsync(string table, Dictionary<string, object?> values)
     {
         await using var connection = new SqliteConnection($"Data Source={_file}");
         await connection.OpenAsync();
@@ -34,7 +38,7 @@ public sealed class MigrationDataTests : IDisposable
         var columns = new List<(string Name, string Type)>();
         await using (var info = connection.CreateCommand())
         {
-            info.CommandText = "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('Jobs')";
+            info.CommandText = $"SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{table}')";
             await using var reader = await info.ExecuteReaderAsync();
             while (await reader.ReadAsync())
                 if (reader.GetInt64(2) == 1 && reader.IsDBNull(3) && reader.GetInt64(4) == 0)
@@ -49,7 +53,7 @@ public sealed class MigrationDataTests : IDisposable
         row["CreatedAt"] = "2026-11-28 10:00:00";
         foreach (var (name, value) in values) row[name] = value;
         await using var insert = connection.CreateCommand();
-        insert.CommandText = $"INSERT INTO Jobs ({string.Join(", ", row.Keys)}) VALUES ({string.Join(", ", row.Keys.Select(k => "$" + k))})";
+        insert.CommandText = $"INSERT INTO {table} ({string.Join(", ", row.Keys)}) VALUES ({string.Join(", ", row.Keys.Select(k => "$" + k))})";
         foreach (var (name, value) in row) insert.Parameters.AddWithValue("$" + name, value ?? DBNull.Value);
         await insert.ExecuteNonQueryAsync();
     }
@@ -72,6 +76,32 @@ public sealed class MigrationDataTests : IDisposable
             // Only the training run without a model changes: the scheduler copies it again (or fails it with a re-queue hint).
             Assert.Equal([JobStatus.Finishing, JobStatus.Completed, JobStatus.Completed, JobStatus.Failed], statuses);
             Assert.Null((await db.Jobs.SingleAsync(j => j.Id == 1)).FinishedAt);
+        }
+    }
+
+    [Fact]
+    public async Task ExistingRunsAreNumberedPerProjectInIdOrderAndNewRunsContinueFromThere()
+    {
+        await using (var db = Db())
+            await db.GetService<IMigrator>().MigrateAsync("20261129215040_LabelIssues");
+        await InsertAsync("Datasets", new() { ["Id"] = 1, ["ProjectId"] = 7, ["Name"] = "a" });
+        await InsertAsync("Datasets", new() { ["Id"] = 2, ["ProjectId"] = 8, ["Name"] = "b" });
+        await InsertAsync("Datasets", new() { ["Id"] = 3, ["ProjectId"] = 7, ["Name"] = "c" });
+        foreach (var (id, dataset) in new[] { (5, 1), (6, 2), (9, 3), (12, 1), (13, 2) })
+            await InsertJobAsync(new() { ["Id"] = id, ["DatasetId"] = dataset, ["Kind"] = "Training", ["Status"] = "Completed" });
+
+        await using (var db = Db())
+        {
+            await db.Database.MigrateAsync();
+            var rows = await db.Jobs.OrderBy(j => j.Id).Select(j => new { j.Id, j.ProjectId, j.Number }).ToListAsync();
+            Assert.Equal([(5, 7, 1), (6, 8, 1), (9, 7, 2), (12, 7, 3), (13, 8, 2)], rows.Select(r => (r.Id, r.ProjectId, r.Number)));
+
+            // The next run of project 7 is #4; the unique index refuses a second #4.
+            var next = new TrainingJob { DatasetId = 3, SettingsJson = "{}", Backbone = "b", ClassNamesJson = "[]", DatasetVersion = "v", CreatedAt = DateTime.UtcNow };
+            db.Jobs.Add(next);
+            await db.SaveChangesAsync();
+            Assert.Equal((7, 4), (next.ProjectId, next.Number));
+            await Assert.ThrowsAsync<SqliteException>(() => db.Database.ExecuteSqlRawAsync("UPDATE Jobs SET Number = 4 WHERE Id = 12"));
         }
     }
 }

@@ -33,6 +33,12 @@ public sealed class JobStreamingTests(WorkerFactory worker, ITestOutputHelper ou
         Assert.Equal([1, 2, 3], events.Where(e => e.Epoch is not null).Select(e => e.Epoch.Epoch));
         Assert.All(events.Where(e => e.Epoch is not null), e => Assert.InRange(e.Epoch.ValAccuracy, 0f, 1f));
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
+        // Feature extraction says how it got its features, once, before the first epoch (the head's epochs follow).
+        var features = Assert.Single(events, e => e.Features is not null);
+        Assert.True(events.IndexOf(features) < events.FindIndex(e => e.Epoch is not null));
+        Assert.Equal(48, features.Features.Images);
+        Assert.Equal(48, features.Features.CachedImages + features.Features.ComputedImages);
+        Assert.True(features.Features.Seconds >= 0);
 
         var completed = Assert.Single(events, e => e.Completed is not null).Completed;
         Assert.Same(completed, events[^1].Completed);

@@ -31,7 +31,11 @@ public sealed class FeatureCacheTests : IDisposable
     {
         public List<EpochResult> Epochs { get; } = [];
         public List<string> Logs { get; } = [];
-        public void Started(TrainingStarted started) { }
+        public List<FeaturesReady> Features { get; } = [];
+        public long TrainableParameters { get; private set; }
+        public long TotalParameters { get; private set; }
+        public void Started(TrainingStarted started) => (TrainableParameters, TotalParameters) = (started.TrainableParameters, started.TotalParameters);
+        void ITrainingObserver.Features(FeaturesReady ready) => Features.Add(ready);
         public void Epoch(EpochResult epoch) => Epochs.Add(epoch);
         public void Log(string level, string message) => Logs.Add(message);
     }
@@ -109,5 +113,29 @@ public sealed class FeatureCacheTests : IDisposable
         artifact.Position = 0;
         var refused = Assert.Throws<WeightFileException>(() => ModelArtifact.Load(artifact, registry));
         Assert.Contains("Put the original weights file back or train the model again", refused.Message);
+    }
+
+    [Fact]
+    public void AFeatureExtractionJobReportsItsFeaturesComputedThenFromTheCacheAndTrainsOnlyItsHead()
+    {
+        var images = new ImageStore(Path.Combine(_data.Path, "images"), 64_000_000);
+        foreach (var image in _images) images.Add(image.Sha256, image.Name, image.Data);
+        var cache = new FeatureCache(Path.Combine(_data.Path, "features"));
+        WriteWeights(seed: 1, DateTime.UtcNow.AddMinutes(-10));
+        var registry = BackboneRegistry.Create(_weights.Path, _noPretrained.Path, NullLogger.Instance);
+
+        var (first, a) = Train(registry, images, cache);
+        a.Model.Dispose();
+        var (second, b) = Train(registry, images, cache);
+        b.Model.Dispose();
+
+        var computed = Assert.Single(first.Features);
+        Assert.Equal((_images.Count, 0, _images.Count), (computed.Images, computed.Cached, computed.Computed));
+        var cached = Assert.Single(second.Features);
+        Assert.Equal((_images.Count, _images.Count, 0), (cached.Images, cached.Cached, cached.Computed));
+        Assert.InRange(computed.Seconds, 0, a.Seconds);
+        // A linear head on resnet18's 512 features for 2 classes: 1,026 of the model's parameters train.
+        Assert.Equal(512 * 2 + 2, second.TrainableParameters);
+        Assert.True(second.TotalParameters > 11_000_000);
     }
 }

@@ -21,6 +21,10 @@ public sealed class TrainingJobConfiguration : IEntityTypeConfiguration<Training
         job.Property(j => j.EvaluatedSplit).HasMaxLength(10);
         job.Property(j => j.ModelId).HasMaxLength(64);
         job.Property(j => j.EnsembleOf).HasMaxLength(1000);
+        job.Property(j => j.Name).HasMaxLength(TrainingJob.NameMaxLength);
+        job.Property(j => j.Notes).HasMaxLength(TrainingJob.NotesMaxLength);
+        job.Property(j => j.TagsJson).HasMaxLength(TrainingJob.TagsJsonMaxLength);
+        job.HasIndex(j => new { j.ProjectId, j.Number }).IsUnique();
         job.Ignore(j => j.IsActive);
         job.Ignore(j => j.IsFinished);
         job.HasIndex(j => j.Status);

@@ -769,6 +769,15 @@ namespace TransferHub.Web.Data.Migrations
                     b.Property<string>("EvaluationJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<double?>("FeatureExtractionSeconds")
+                        .HasColumnType("REAL");
+
+                    b.Property<int?>("FeatureImagesCached")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("FeatureImagesComputed")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime?>("FinishedAt")
                         .HasColumnType("TEXT");
 
@@ -811,6 +820,23 @@ namespace TransferHub.Web.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Name")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Notes")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Number")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Pinned")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ProjectId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<double?>("RejectionThreshold")
                         .HasColumnType("REAL");
 
@@ -838,6 +864,10 @@ namespace TransferHub.Web.Data.Migrations
 
                     b.Property<bool>("StoppedEarly")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("TagsJson")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
 
                     b.Property<double?>("TargetPrecision")
                         .HasColumnType("REAL");
@@ -883,6 +913,9 @@ namespace TransferHub.Web.Data.Migrations
                     b.HasIndex("WorkerId");
 
                     b.HasIndex("DatasetId", "CreatedAt");
+
+                    b.HasIndex("ProjectId", "Number")
+                        .IsUnique();
 
                     b.ToTable("Jobs", (string)null);
                 });

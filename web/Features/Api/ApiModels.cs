@@ -18,9 +18,21 @@ public sealed record ApiJobSummary(int Id, int DatasetId, string DatasetName, Jo
     string Backbone, TrainingMode Mode, long Seed, string? SeedGroup, int EpochsDone, int EpochsTotal, double? Accuracy, double? MacroF1,
     double? BestValAccuracy, string? Message, DateTime CreatedAt, DateTime? FinishedAt, string? EvaluatedSplit)
 {
+    /// <summary>The run's number in its project ("#3" in the pages); <c>id</c> is what URLs use.</summary>
+    public int Number { get; init; }
+    public string? Name { get; init; }
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    /// <summary>Starred: listed first in the Runs table.</summary>
+    public bool Pinned { get; init; }
+    /// <summary>Queued runs: 1 = the next to start; null otherwise.</summary>
+    public int? QueuePosition { get; init; }
+
     internal static ApiJobSummary From(RunSummary r) => new(r.Id, r.DatasetId, r.DatasetName, r.Kind, r.Status, r.IsActive, r.Backbone,
         r.Mode, r.Seed, r.SeedGroup, r.EpochsDone, r.EpochsTotal, Finite(r.Accuracy), Finite(r.MacroF1), Finite(r.BestValAccuracy),
-        r.Message, r.CreatedAt, r.FinishedAt, r.EvaluatedSplit);
+        r.Message, r.CreatedAt, r.FinishedAt, r.EvaluatedSplit)
+    {
+        Number = r.Number, Name = r.Name, Tags = r.Tags, Pinned = r.Pinned, QueuePosition = r.QueuePosition,
+    };
 
     internal static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
 }
@@ -45,7 +57,33 @@ public sealed record ApiJob(int Id, int DatasetId, string DatasetName, int Proje
     /// before calibration existed).</summary>
     public ApiCalibration? Calibration { get; init; }
 
-    internal static ApiJob From(RunDetails d)
+    /// <summary>The run's number in its project ("#3" in the pages); <c>id</c> is what URLs use.</summary>
+    public int Number { get; init; }
+    /// <summary>What the team calls the run, its notes, tags and star (PATCH changes them).</summary>
+    public string? Name { get; init; }
+    public string? Notes { get; init; }
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    public bool Pinned { get; init; }
+    /// <summary>Parameters that train (a frozen-backbone probe: the head alone) and in the whole model; 0 before the
+    /// worker reported them.</summary>
+    public long TrainableParameters { get; init; }
+    public long TotalParameters { get; init; }
+    /// <summary>Wall-clock seconds of the whole training on the worker (features, epochs, evaluation); null until trained.</summary>
+    public double? TrainingSeconds { get; init; }
+    /// <summary>Frozen-backbone runs: how their features were obtained; null for fine-tuning and older runs.</summary>
+    public ApiFeatureExtraction? FeatureExtraction { get; init; }
+
+    internal static ApiJob From(RunDetails d) => Create(d) with
+    {
+        Number = d.Run.Number, Name = d.Run.Name, Notes = d.Run.Notes, Tags = d.Run.Tags, Pinned = d.Run.Pinned,
+        TrainableParameters = d.Run.TrainableParameters, TotalParameters = d.Run.TotalParameters, TrainingSeconds = ApiJobSummary.Finite(d.Run.TrainingSeconds),
+        FeatureExtraction = d.Run.FeatureImagesCached is { } cached && d.Run.FeatureImagesComputed is { } computed
+            ? new ApiFeatureExtraction(cached + computed, cached, computed, ApiJobSummary.Finite(d.Run.FeatureExtractionSeconds),
+                ApiJobSummary.Finite(d.Run.FeatureImagesPerSecond), ApiJobSummary.Finite(d.Run.HeadSeconds))
+            : null,
+    };
+
+    private static ApiJob Create(RunDetails d)
     {
         var r = d.Run;
         return new ApiJob(r.Id, r.DatasetId, r.DatasetName, d.ProjectId, r.Kind, r.Status, r.IsActive, r.Backbone, r.Mode, r.Seed,
@@ -83,6 +121,15 @@ public sealed record ApiCalibration(double Temperature, string? FittedOn, string
 /// <summary>The body of <c>PUT /api/v1/jobs/{jobId}/calibration</c>: the precision (0.5–0.999) answered predictions
 /// should reach on the held-out images.</summary>
 public sealed record ApiTargetPrecision(double TargetPrecision);
+
+/// <summary>How a frozen-backbone run got its features: <c>images</c> distinct images, <c>cachedImages</c> read from the
+/// worker's feature cache, <c>computedImages</c> run through the backbone, in <c>seconds</c>; <c>imagesPerSecond</c> is
+/// the backbone's speed over the computed images (null when all were cached). <c>headSeconds</c>: the rest of the
+/// training (head epochs on the features, evaluation), whose epochs' imagesPerSecond measure the head alone.</summary>
+public sealed record ApiFeatureExtraction(int Images, int CachedImages, int ComputedImages, double? Seconds, double? ImagesPerSecond, double? HeadSeconds);
+
+/// <summary>The body of <c>PATCH /api/v1/jobs/{jobId}</c>: any of the fields; one left out stays as it is.</summary>
+public sealed record ApiJobLabels(string? Name, string? Notes, IReadOnlyList<string>? Tags, bool? Pinned);
 
 /// <summary>One finding of the training doctor about a run, as of this request (computed when the run is read, so it
 /// follows the run live): <c>rule</c> is a stable id (<c>diverged</c>, <c>learning-rate-too-high</c>,

@@ -102,6 +102,23 @@ internal static class JobsApi
                 "and launch a new run instead), an ensemble is 409, a viewer 403, an outsider 404.")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
+        job.MapPatch("", async (int jobId, HttpRequest request, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
+            {
+                var userId = user.GetUserId();
+                await jobs.UpdateLabelsAsync(userId, jobId, LabelsFrom(await ApiBody.ReadJsonObjectAsync(request, ct)), ct);
+                return TypedResults.Ok(ApiJob.From(await jobs.GetAsync(userId, jobId, ct) ?? throw new NotFoundException("Run")));
+            })
+            .RequestBody<ApiJobLabels>("application/json")
+            .WithName("UpdateJobLabels")
+            .WithSummary("Renames, annotates, tags or stars a run (editors and owners); fields left out stay as they are.")
+            .WithDescription(FormattableString.Invariant($"name: trimmed, at most {TrainingJob.NameMaxLength} characters, unique in the project ignoring case ") +
+                FormattableString.Invariant($"(409 when another run has it), \"\" or null removes it. notes: trimmed, at most {TrainingJob.NotesMaxLength} characters. ") +
+                FormattableString.Invariant($"tags: the whole list (replaces the run's tags; [] removes them), at most {RunLabels.MaxTags}, each trimmed, 1–{RunLabels.TagMaxLength} ") +
+                "characters, no comma, not the same tag twice ignoring case. pinned: true stars the run (listed first in the Runs table). Any other field, " +
+                "or a value of the wrong type, is 400 with every problem by field; a viewer is 403, an outsider 404. The answer is the run as GET returns it.")
+            .Produces<ApiJob>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         var files = job.MapReportFiles();
         files.Pdf.WithName("DownloadReportPdf");
         files.PerClassCsv.WithName("DownloadPerClassCsv");
@@ -254,5 +271,40 @@ internal static class JobsApi
         return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var k) && k is >= 1 and <= MaxTopK
             ? k
             : throw new ApiRequestException(StatusCodes.Status400BadRequest, $"topK must be a whole number from 1 to {MaxTopK}.");
+    }
+
+    /// <summary>The PATCH body as a change: a field left out stays; null clears name and notes (tags: [] clears).</summary>
+    /// <exception cref="InvalidInputException">An unknown field or a value of the wrong type, each by field.</exception>
+    internal static RunLabelsChange LabelsFrom(JsonObject body)
+    {
+        var problems = new List<(string Field, string Message)>();
+        string? Text(string field)
+        {
+            if (!body.TryGetPropertyValue(field, out var node)) return null;
+            if (node is null) return "";
+            if (node is JsonValue value && value.TryGetValue<string>(out var text)) return text;
+            problems.Add((field, $"{field} must be a string or null."));
+            return null;
+        }
+        var name = Text("name");
+        var notes = Text("notes");
+        IReadOnlyList<string>? tags = null;
+        if (body.TryGetPropertyValue("tags", out var tagsNode))
+        {
+            if (tagsNode is null) tags = [];
+            else if (tagsNode is JsonArray array && array.All(t => t is JsonValue v && v.TryGetValue<string>(out _)))
+                tags = [.. array.Select(t => t!.GetValue<string>())];
+            else problems.Add(("tags", "tags must be an array of strings."));
+        }
+        bool? pinned = null;
+        if (body.TryGetPropertyValue("pinned", out var pinnedNode))
+        {
+            if (pinnedNode is JsonValue v && v.TryGetValue<bool>(out var b)) pinned = b;
+            else problems.Add(("pinned", "pinned must be true or false."));
+        }
+        foreach (var (key, _) in body.Where(p => p.Key is not ("name" or "notes" or "tags" or "pinned")))
+            problems.Add((key, $"Unknown field \"{key}\": a run's name, notes, tags and pinned can be changed."));
+        if (problems.Count > 0) throw new InvalidInputException(problems);
+        return new RunLabelsChange { Name = name, Notes = notes, Tags = tags, Pinned = pinned };
     }
 }

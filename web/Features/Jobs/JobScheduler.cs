@@ -128,6 +128,7 @@ public sealed class JobScheduler(
             job.LeaderboardJson = null;
             job.CalibrationJson = null;
             job.RejectionThreshold = null;
+            (job.FeatureImagesCached, job.FeatureImagesComputed, job.FeatureExtractionSeconds) = (null, null, null);
             job.LastEventSequence = 0;
             job.Message = null;
             assigned.Add(job);

@@ -72,6 +72,9 @@ public sealed class JobService(
                     ValImages = j.ValImages, TestImages = j.TestImages, ModelBytes = j.ModelBytes, BestEpoch = j.BestEpoch, StoppedEarly = j.StoppedEarly,
                     TimeBudgetSeconds = j.TimeBudgetSeconds, LeaderboardJson = j.LeaderboardJson, DataFactsJson = j.DataFactsJson,
                     CalibrationJson = j.CalibrationJson, TargetPrecision = j.TargetPrecision,
+                    ProjectId = j.ProjectId, Number = j.Number, Name = j.Name, Notes = j.Notes, TagsJson = j.TagsJson, Pinned = j.Pinned,
+                    FeatureImagesCached = j.FeatureImagesCached, FeatureImagesComputed = j.FeatureImagesComputed,
+                    FeatureExtractionSeconds = j.FeatureExtractionSeconds,
                 },
                 DatasetName = j.Dataset!.Name, j.Dataset.ProjectId, ProjectName = j.Dataset.Project!.Name,
                 j.Dataset.Project.TeamId, TeamName = j.Dataset.Project.Team!.Name })
@@ -95,7 +98,91 @@ public sealed class JobService(
             TimeBudgetSeconds = job.Job.TimeBudgetSeconds,
             Selection = ModelSelection.FromJson(job.Job.LeaderboardJson),
             Calibration = CalibrationView.Of(job.Job.CalibrationJson, job.Job.TargetPrecision),
+            MemberNumbers = await MemberNumbersAsync(db, job.Job, cancellationToken),
         };
+    }
+
+    /// <summary>Renames, annotates, tags, stars or unstars a run (<see cref="RunLabels"/> has the rules); what
+    /// <paramref name="change"/> leaves null stays as it is. Editors of the run's team may; viewers may not.</summary>
+    /// <returns>The run as the Runs table lists it afterwards.</returns>
+    /// <exception cref="InvalidInputException">A value breaks a rule (length, control characters, tags).</exception>
+    /// <exception cref="RuleViolationException">Another run of the project already has the name.</exception>
+    /// <exception cref="ForbiddenException">The caller only views the team.</exception>
+    /// <exception cref="NotFoundException">No such run, or one the caller cannot see.</exception>
+    public async Task<RunSummary> UpdateLabelsAsync(string userId, int jobId, RunLabelsChange change, CancellationToken cancellationToken = default)
+    {
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            var job = await new TeamAccess(db, userId).RequireJobAsync(jobId, TeamPermission.EditContent, cancellationToken);
+            var normalized = RunLabels.Normalize(change);
+            if (normalized.Name is { } name)
+            {
+                var newName = name.Length == 0 ? null : name;
+                if (newName is not null)
+                {
+                    var lower = newName.ToLower();
+                    var taken = await db.Jobs.Where(j => j.ProjectId == job.ProjectId && j.Id != job.Id && j.Name != null && j.Name.ToLower() == lower)
+                        .Select(j => (int?)j.Number).FirstOrDefaultAsync(cancellationToken);
+                    if (taken is { } other)
+                        throw new RuleViolationException($"Run #{other} of this project is already called \"{newName}\": choose another name.");
+                }
+                job.Name = newName;
+            }
+            if (normalized.Notes is { } notes) job.Notes = notes.Length == 0 ? null : notes;
+            if (normalized.Tags is { } tags) job.TagsJson = RunLabels.TagsJson(tags);
+            if (normalized.Pinned is { } pinned) job.Pinned = pinned;
+            await db.SaveChangesAsync(cancellationToken);
+            notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
+        }
+        return await SummaryAsync(userId, jobId, cancellationToken) ?? throw new NotFoundException("Run");
+    }
+
+    /// <summary>Why a queued run waits: its place in the queue (the scheduler starts queued runs oldest first), and each
+    /// worker that offers its backbone with what keeps it from taking the run (offline, disabled, draining, or busy with
+    /// which runs — a run the caller cannot see is only said to belong to another team). Null when the run is not queued
+    /// or the caller cannot see it.</summary>
+    public async Task<RunWait?> WaitAsync(string userId, int jobId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var access = new TeamAccess(db, userId);
+        var job = await access.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Queued)
+            .Select(j => new { j.Id, j.Backbone, j.ProjectId }).FirstOrDefaultAsync(cancellationToken);
+        if (job is null) return null;
+        var queued = await db.Jobs.Where(j => j.Status == JobStatus.Queued).OrderBy(j => j.Id).Select(j => j.Id).ToListAsync(cancellationToken);
+        var position = queued.IndexOf(job.Id) + 1;
+        var workers = await db.Workers.AsNoTracking().OrderBy(w => w.Name).ToListAsync(cancellationToken);
+        var offering = workers.Where(w => w.Backbones.Split(',').Contains(job.Backbone)).ToList();
+        var ids = offering.Select(w => (int?)w.Id).ToList();
+        var busy = await db.Jobs.Where(j => ids.Contains(j.WorkerId) &&
+                (j.Status == JobStatus.Starting || j.Status == JobStatus.Running || j.Status == JobStatus.Finishing))
+            .OrderBy(j => j.Id).Select(j => new { j.Id, j.WorkerId, j.Number, j.ProjectId, Project = j.Dataset!.Project!.Name }).ToListAsync(cancellationToken);
+        var busyIds = busy.Select(b => b.Id).ToList();
+        var visible = (await access.Jobs.Where(j => busyIds.Contains(j.Id)).Select(j => j.Id).ToListAsync(cancellationToken)).ToHashSet();
+        var states = offering.Select(w =>
+        {
+            List<BusyRun> runs = [.. busy.Where(b => b.WorkerId == w.Id).Select(b => !visible.Contains(b.Id) ? new BusyRun(null, "a run of another team")
+                : new BusyRun(b.Id, b.ProjectId == job.ProjectId ? $"Run #{b.Number}" : $"Run #{b.Number} of {b.Project}"))];
+            var capacity = Math.Max(1, w.Capacity);
+            var state = !w.Enabled ? "disabled" : w.Draining ? "draining (takes no new runs)" : w.Status != WorkerStatus.Online ? "offline"
+                : runs.Count >= capacity ? $"busy ({runs.Count} of {capacity} slot{(capacity == 1 ? "" : "s")})" : "free";
+            return new WorkerWait(w.Name, state, runs, state == "free");
+        }).ToList();
+        var reason = offering.Count == 0 ? $"No worker offers {job.Backbone}: it starts when one does."
+            : states.All(w => w.State is "disabled" or "offline" or "draining (takes no new runs)")
+            ? $"No worker offering {job.Backbone} takes new runs now (offline, disabled or draining): it starts when one does."
+            : position > 1 && states.Any(w => w.Free)
+                ? $"{position - 1} run{(position == 2 ? " is" : "s are")} ahead of it in the queue."
+                : states.Any(w => w.Free) ? "A worker is free: it starts at the scheduler's next pass (within seconds)."
+                : $"Every worker offering {job.Backbone} is busy" + (position > 1 ? $", and {position - 1} run{(position == 2 ? " is" : "s are")} ahead of it." : "; it starts when one finishes.");
+        return new RunWait(position, queued.Count, reason, states);
+    }
+
+    /// <summary>An ensemble's member run ids → their numbers in the project (empty for other runs).</summary>
+    internal static async Task<IReadOnlyDictionary<int, int>> MemberNumbersAsync(TransferHubDbContext db, TrainingJob job, CancellationToken cancellationToken)
+    {
+        if (job.EnsembleOf is null) return new Dictionary<int, int>();
+        List<int> ids = [.. job.EnsembleOf.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse)];
+        return await db.Jobs.Where(j => ids.Contains(j.Id) && j.ProjectId == job.ProjectId).ToDictionaryAsync(j => j.Id, j => j.Number, cancellationToken);
     }
 
     /// <summary>Stops a queued or running run. Queued runs end at once; running ones when the worker confirms.</summary>
@@ -103,7 +190,7 @@ public sealed class JobService(
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var job = await new TeamAccess(db, userId).RequireJobAsync(jobId, TeamPermission.EditContent, cancellationToken);
-        if (job.IsFinished) throw new RuleViolationException($"Run #{jobId} has already ended ({Describe(job.Status)}).");
+        if (job.IsFinished) throw new RuleViolationException($"Run #{job.Number} has already ended ({Describe(job.Status)}).");
         job.CancelRequested = true;
         var queued = job.Status == JobStatus.Queued;
         if (queued)
@@ -129,7 +216,7 @@ public sealed class JobService(
         var job = await new TeamAccess(db, userId).RequireJobAsync(jobId, TeamPermission.EditContent, cancellationToken);
         if (job.Kind == JobKind.Ensemble) throw new RuleViolationException("An ensemble is computed, not trained: there is nothing to re-queue.");
         if (job.Status is not (JobStatus.Failed or JobStatus.Cancelled or JobStatus.WorkerLost))
-            throw new RuleViolationException($"Only failed, cancelled or lost runs can be re-queued; run #{jobId} is {Describe(job.Status)}.");
+            throw new RuleViolationException($"Only failed, cancelled or lost runs can be re-queued; run #{job.Number} is {Describe(job.Status)}.");
         job.Status = JobStatus.Queued;
         job.CancelRequested = false;
         job.Message = null;
@@ -201,6 +288,9 @@ public sealed class JobService(
             FinishedAt = j.FinishedAt, EnsembleOf = j.EnsembleOf, Attempt = j.Attempt, EvaluatedSplit = j.EvaluatedSplit,
             // What the training doctor reads besides the epochs (a few kB per run at most).
             SettingsJson = j.SettingsJson, ClassNamesJson = j.ClassNamesJson, DataFactsJson = j.DataFactsJson, ValImages = j.ValImages,
+            ProjectId = j.ProjectId, Number = j.Number, Name = j.Name, Notes = j.Notes, TagsJson = j.TagsJson, Pinned = j.Pinned,
+            FeatureImagesCached = j.FeatureImagesCached, FeatureImagesComputed = j.FeatureImagesComputed,
+            FeatureExtractionSeconds = j.FeatureExtractionSeconds,
         },
         DatasetName = j.Dataset!.Name,
     };
@@ -219,16 +309,28 @@ public sealed class JobService(
             .ToListAsync(cancellationToken);
         var byJob = epochs.ToLookup(e => e.JobId);
         var siblings = await RunDoctor.SiblingsAsync(db, rows.Select(r => r.Job), cancellationToken);
+        var queue = rows.Any(r => r.Job.Status == JobStatus.Queued)
+            ? await db.Jobs.Where(j => j.Status == JobStatus.Queued).OrderBy(j => j.Id).Select(j => j.Id).ToListAsync(cancellationToken)
+            : [];
         return [.. rows.Select(r =>
         {
+            var place = queue.IndexOf(r.Job.Id);
             List<EpochPoint> points = [.. byJob[r.Job.Id].Where(e => e.Attempt == r.Job.Attempt).OrderBy(e => e.Epoch)
                 .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate))];
-            return Summarize(r.Job, r.DatasetName, points) with { Findings = RunDoctor.Diagnose(r.Job, points, siblings) };
+            return Summarize(r.Job, r.DatasetName, points) with
+            {
+                Findings = RunDoctor.Diagnose(r.Job, points, siblings),
+                QueuePosition = place < 0 ? null : place + 1,
+            };
         })];
     }
 
     internal static RunSummary Summarize(TrainingJob j, string datasetName, IReadOnlyList<EpochPoint> epochs) => new(
         j.Id, j.DatasetId, datasetName, j.Kind, j.Status, j.Backbone, j.Mode, j.Seed, j.SeedGroup, j.DatasetVersion, j.EpochsDone, j.EpochsTotal,
         j.Accuracy, j.MacroF1, epochs.Max(e => e.ValAccuracy), epochs.Count == 0 ? null : epochs[^1].ValAccuracy, j.TrainingSeconds,
-        j.TotalParameters, j.TrainableParameters, j.WorkerName, j.Message, j.CreatedAt, j.FinishedAt, j.EnsembleOf, j.EvaluatedSplit);
+        j.TotalParameters, j.TrainableParameters, j.WorkerName, j.Message, j.CreatedAt, j.FinishedAt, j.EnsembleOf, j.EvaluatedSplit)
+    {
+        Number = j.Number, ProjectId = j.ProjectId, Name = j.Name, Notes = j.Notes, Tags = RunLabels.Tags(j.TagsJson), Pinned = j.Pinned,
+        FeatureImagesCached = j.FeatureImagesCached, FeatureImagesComputed = j.FeatureImagesComputed, FeatureExtractionSeconds = j.FeatureExtractionSeconds,
+    };
 }

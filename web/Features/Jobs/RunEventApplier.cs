@@ -65,6 +65,10 @@ public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFa
                 // Live leaderboard: merged into what is stored; the worker's final ranking replaces it on completion.
                 job.LeaderboardJson = (ModelSelection.FromJson(job.LeaderboardJson) ?? ModelSelection.Empty).WithScored(candidate.Candidate).ToJson();
                 break;
+            case RunFeatures features:
+                (job.FeatureImagesCached, job.FeatureImagesComputed) = (features.Cached, features.Computed);
+                job.FeatureExtractionSeconds = Finite(features.Seconds);
+                break;
             case RunLog log:
                 db.JobLogLines.Add(new JobLogLine { JobId = jobId, Attempt = job.Attempt, At = now, Level = Clip(log.Level, 20),
                     Message = Clip(log.Message, JobLogLine.MessageMaxLength) });

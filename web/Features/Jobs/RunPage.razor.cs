@@ -9,6 +9,8 @@ namespace TransferHub.Web.Features.Jobs;
 public partial class RunPage
 {
     private RunDetails? _run;
+    private RunWait? _wait;
+    private Timer? _waitTimer;
     private List<BreadcrumbItem> _breadcrumbs = [];
     private bool _loaded;
 
@@ -39,7 +41,72 @@ public partial class RunPage
         if (_run is not null)
             _breadcrumbs = [new("Projects", "projects"), new(_run.ProjectName, $"projects/{_run.ProjectId}"),
                 new("Runs", $"projects/{_run.ProjectId}/runs"), new(_run.Run.Title, null, disabled: true)];
+        await LoadWaitAsync();
         _loaded = true;
+    }
+
+    /// <summary>While the run is queued: why it waits, re-read every few seconds (other runs ahead of it start and end
+    /// without an event for this one).</summary>
+    private async Task LoadWaitAsync()
+    {
+        _wait = _run?.Run.Status == JobStatus.Queued ? await Jobs.WaitAsync(UserId, JobId) : null;
+        if (_wait is not null && _waitTimer is null)
+            _waitTimer = new Timer(_ => _ = InvokeAsync(async () =>
+            {
+                try
+                {
+                    await LoadWaitAsync();
+                    StateHasChanged();
+                }
+                catch (Exception e)
+                {
+                    await DispatchExceptionAsync(e);
+                }
+            }), null, WaitRefresh, WaitRefresh);
+        else if (_wait is null && _waitTimer is not null)
+        {
+            await _waitTimer.DisposeAsync();
+            _waitTimer = null;
+        }
+    }
+
+    private static readonly TimeSpan WaitRefresh = TimeSpan.FromSeconds(5);
+
+    private async Task EditLabelsAsync()
+    {
+        if (_run is null) return;
+        if (await RunLabelsDialog.EditAsync(Dialogs, _run.Run, change => Jobs.UpdateLabelsAsync(UserId, JobId, change)))
+        {
+            Snackbar.Add("Saved.", Severity.Success);
+            await LoadAsync();
+        }
+    }
+
+    private Task ToggleStarAsync() => _run is null ? Task.CompletedTask
+        : TryAsync(async () =>
+        {
+            await Jobs.UpdateLabelsAsync(UserId, JobId, new RunLabelsChange { Pinned = !_run.Run.Pinned });
+            await LoadAsync();
+        });
+
+    /// <summary>"3,078", "13.1 M": parameter counts as people compare them.</summary>
+    internal static string Parameters(long count) => count switch
+    {
+        < 100_000 => count.ToString("N0"),
+        < 1_000_000 => $"{count / 1e3:0.#} k",
+        _ => $"{count / 1e6:0.0} M",
+    };
+
+    /// <summary>"features of 286 images: 250 from the cache, 36 computed at 8.6 images/s (4.2 s)".</summary>
+    internal static string FeatureText(RunSummary run, int cached, int computed)
+    {
+        var images = cached + computed;
+        var seconds = run.FeatureExtractionSeconds is { } s ? $" ({Duration(s)})" : "";
+        if (computed == 0) return $"features of {images:N0} images, all from the cache{seconds}";
+        var speed = run.FeatureImagesPerSecond is { } rate ? $" at {rate:N1} images/s" : "";
+        return cached == 0
+            ? $"features of {images:N0} images computed{speed}{seconds}"
+            : $"features of {images:N0} images: {cached:N0} from the cache, {computed:N0} computed{speed}{seconds}";
     }
 
     /// <summary>The run changed: reload what the page shows (not its stored spec or evaluation); a failure reaches the
@@ -78,6 +145,7 @@ public partial class RunPage
 
     internal static string Duration(double seconds) => seconds switch
     {
+        < 10 => $"{seconds:0.0} s",
         < 60 => $"{seconds:0} s",
         < 3600 => $"{seconds / 60:0.#} min",
         _ => $"{seconds / 3600:0.#} h",
@@ -85,6 +153,7 @@ public partial class RunPage
 
     public void Dispose()
     {
+        _waitTimer?.Dispose();
         _subscription.Dispose();
         GC.SuppressFinalize(this);
     }

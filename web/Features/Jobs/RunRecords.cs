@@ -24,7 +24,38 @@ public sealed record RunSummary(int Id, int DatasetId, string DatasetName, JobKi
     /// computed when the run is read, never stored.</summary>
     public IReadOnlyList<Doctor.Finding> Findings { get; init; } = [];
 
-    public string Title => Kind == JobKind.Ensemble ? $"Ensemble #{Id}" : $"Run #{Id}";
+    /// <summary>The run's number in its project (<see cref="TrainingJob.Number"/>); <see cref="Id"/> stays in URLs.</summary>
+    public int Number { get; init; }
+    public int ProjectId { get; init; }
+    /// <summary>What the team calls it; null when unnamed.</summary>
+    public string? Name { get; init; }
+    public string? Notes { get; init; }
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    public bool Pinned { get; init; }
+
+    /// <summary>Frozen-backbone runs: images whose features came from the worker's cache, images whose features were
+    /// computed, and the seconds that took; null when not reported (fine-tuning, older runs).</summary>
+    public int? FeatureImagesCached { get; init; }
+    public int? FeatureImagesComputed { get; init; }
+    public double? FeatureExtractionSeconds { get; init; }
+
+    /// <summary>Queued runs: their place in the queue (1 = next); null otherwise.</summary>
+    public int? QueuePosition { get; init; }
+
+    /// <summary>"#3": how a run is named in its project.</summary>
+    public string Label => $"#{Number}";
+    public string Title => Kind == JobKind.Ensemble ? $"Ensemble #{Number}" : $"Run #{Number}";
+    /// <summary>"Run #3 · baseline", or the title alone when unnamed.</summary>
+    public string DisplayName => Name is null ? Title : $"{Title} · {Name}";
+
+    /// <summary>Seconds spent training after the features were ready (the head epochs and the evaluation), when the worker
+    /// reported its feature extraction; else null.</summary>
+    public double? HeadSeconds => TrainingSeconds is { } total && FeatureExtractionSeconds is { } features ? Math.Max(0, total - features) : null;
+
+    /// <summary>The backbone's images per second over the images it computed (null when all came from the cache, or not
+    /// reported).</summary>
+    public double? FeatureImagesPerSecond => FeatureImagesComputed is > 0 && FeatureExtractionSeconds is > 0
+        ? FeatureImagesComputed / FeatureExtractionSeconds : null;
     public string ModeText => Kind == JobKind.Ensemble ? "ensemble" : JobSettings.ModeText(Mode);
     public bool IsActive => Status.IsActive();
 }
@@ -42,6 +73,9 @@ public sealed record RunDetails(RunSummary Run, int ProjectId, string ProjectNam
     IReadOnlyList<KeyValuePair<string, string>> Settings, int Attempt, string? Device, int TrainImages, int ValImages, int TestImages,
     IReadOnlyList<EpochPoint> Epochs, IReadOnlyList<LogEntry> Log, bool HasModel, IReadOnlyList<string> ClassNames, int? BestEpoch, bool StoppedEarly)
 {
+    /// <summary>Ensembles: each member run's id → its number in the project.</summary>
+    public IReadOnlyDictionary<int, int> MemberNumbers { get; init; } = new Dictionary<int, int>();
+
     /// <summary>Auto runs: the time budget in seconds (null for other modes).</summary>
     public int? TimeBudgetSeconds { get; init; }
 
@@ -62,3 +96,14 @@ public sealed record RunDetails(RunSummary Run, int ProjectId, string ProjectNam
         : (Epochs.Count == 1 ? Epochs[0].Seconds : Epochs.Skip(1).Average(e => e.Seconds)) * Math.Max(0, Run.EpochsTotal - Run.EpochsDone);
 }
 
+
+/// <summary>Why a queued run waits: <paramref name="Position"/> in the queue (1 = next) of <paramref name="Queued"/>,
+/// a sentence, and each worker offering its backbone.</summary>
+public sealed record RunWait(int Position, int Queued, string Reason, IReadOnlyList<WorkerWait> Workers);
+
+/// <summary>A worker that offers the run's backbone: its state in words ("free", "offline", "busy (1 of 1 slot)"…)
+/// and the runs it is busy with.</summary>
+public sealed record WorkerWait(string Worker, string State, IReadOnlyList<BusyRun> Busy, bool Free);
+
+/// <summary>A run a worker is busy with: <paramref name="Id"/> for a link, null when the caller cannot see it.</summary>
+public sealed record BusyRun(int? Id, string Label);

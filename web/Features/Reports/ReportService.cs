@@ -56,8 +56,10 @@ public sealed class ReportService(IDbContextFactory<TransferHubDbContext> dbFact
             .ToListAsync(cancellationToken);
         var findings = Doctor.RunDoctor.Diagnose(job, points, await Doctor.RunDoctor.SiblingsAsync(db, [job], cancellationToken));
         var summary = JobService.Summarize(job, row.Dataset, []);
+        var members = await JobService.MemberNumbersAsync(db, job, cancellationToken);
         var hyperparameters = job.Kind == JobKind.Ensemble
-            ? [new("Ensemble of", string.Join(", ", (job.EnsembleOf ?? "").Split(',').Select(id => $"run #{id}")))]
+            ? [new("Ensemble of", string.Join(", ", (job.EnsembleOf ?? "").Split(',').Select(id =>
+                int.TryParse(id, out var member) && members.TryGetValue(member, out var number) ? $"run #{number}" : "a run no longer stored")))]
             : JobService.Settings(job).Describe(job.Seed);
         return new RunReport(
             $"{summary.Title} · {job.Backbone} · {summary.ModeText}",

@@ -9,6 +9,9 @@ public sealed record WorkerSummary(int Id, string Name, string Address, string T
     WorkerStatus Status, DateTime? LastSeenAt, string? LastError, string? DeviceKind, string? DeviceName, string? Version,
     int Capacity, IReadOnlyList<string> Backbones, IReadOnlyList<int> CurrentJobs)
 {
+    /// <summary>Each current run's id → how it is named: "Run #3 of Clothes" (its number in its project).</summary>
+    public IReadOnlyDictionary<int, string> CurrentJobNames { get; init; } = new Dictionary<int, string>();
+
     /// <summary>What the admin sees: disabled, offline, draining, busy (running jobs), online, or not yet contacted.</summary>
     public string State => !Enabled ? "disabled" : Status == WorkerStatus.Offline ? "offline" : Draining ? "draining"
         : CurrentJobs.Count > 0 ? "busy" : Status == WorkerStatus.Online ? "online" : "not contacted yet";
@@ -32,8 +35,12 @@ public sealed class WorkerRegistryService(
         await RequireAdminAsync(db, userId, cancellationToken);
         var workers = await db.Workers.OrderByDescending(w => w.IsLocal).ThenBy(w => w.Name).ToListAsync(cancellationToken);
         var running = (await db.Jobs.Where(j => (j.Status == JobStatus.Starting || j.Status == JobStatus.Running || j.Status == JobStatus.Finishing) && j.WorkerId != null)
-            .Select(j => new { WorkerId = j.WorkerId!.Value, j.Id }).ToListAsync(cancellationToken)).ToLookup(j => j.WorkerId, j => j.Id);
-        return [.. workers.Select(w => Summary(w, [.. running[w.Id].Order()]))];
+            .Select(j => new { WorkerId = j.WorkerId!.Value, j.Id, j.Number, Project = j.Dataset!.Project!.Name }).ToListAsync(cancellationToken))
+            .ToLookup(j => j.WorkerId);
+        return [.. workers.Select(w => Summary(w, [.. running[w.Id].Select(j => j.Id).Order()]) with
+        {
+            CurrentJobNames = running[w.Id].ToDictionary(j => j.Id, j => $"Run #{j.Number} of {j.Project}"),
+        })];
     }
 
     public async Task<int> RegisterAsync(string userId, string name, string address, string token, CancellationToken cancellationToken = default)

@@ -17,6 +17,8 @@ internal static class RunEvents
         JobEvent.EventOneofCase.Completed => new RunTrained(e.Sequence, Evaluation(e.Completed, classNames), e.Completed.ModelId,
             e.Completed.BestEpoch, e.Completed.StoppedEarly, e.Completed.TrainingSeconds, Selection(e.Completed), Calibration(e.Completed)),
         JobEvent.EventOneofCase.Candidate => new RunCandidate(e.Sequence, Candidate(e.Candidate)),
+        JobEvent.EventOneofCase.Features => new RunFeatures(e.Sequence, e.Features.Images, e.Features.CachedImages, e.Features.ComputedImages,
+            e.Features.Seconds),
         JobEvent.EventOneofCase.Failed => new RunFailed(e.Sequence, e.Failed.Code switch
         {
             FailureCode.Cancelled => RunFailureKind.Cancelled,

@@ -65,6 +65,9 @@ public sealed record RunTrained(long Sequence, Jobs.RunEvaluation Evaluation, st
 /// <summary>An Auto run scored one candidate classifier by cross-validation (unranked; a candidate scored again after
 /// another repetition of the folds replaces its earlier score).</summary>
 public sealed record RunCandidate(long Sequence, CandidateResult Candidate) : RunEvent(Sequence);
+/// <summary>A frozen-backbone run's features are ready: distinct images, how many came from the worker's cache and how
+/// many the backbone computed, and the seconds that took.</summary>
+public sealed record RunFeatures(long Sequence, int Images, int Cached, int Computed, double Seconds) : RunEvent(Sequence);
 
 public sealed record RunFailed(long Sequence, RunFailureKind Kind, string Message) : RunEvent(Sequence);
 
