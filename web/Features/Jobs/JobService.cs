@@ -267,8 +267,8 @@ public sealed class JobService(
     /// <summary>Why a run has nothing to report: "no evaluation yet" while it may still get one, "ended without an
     /// evaluation" once it cannot (failed, diverged, cancelled).</summary>
     internal static string NoEvaluation(TrainingJob job) => job.IsFinished
-        ? $"Run #{job.Id} ended without an evaluation ({Describe(job.Status)})"
-        : $"Run #{job.Id} has no evaluation yet ({Describe(job.Status)})";
+        ? $"Run #{job.Number} ended without an evaluation ({Describe(job.Status)})"
+        : $"Run #{job.Number} has no evaluation yet ({Describe(job.Status)})";
 
     internal static string Describe(JobStatus status) => status switch
     {
