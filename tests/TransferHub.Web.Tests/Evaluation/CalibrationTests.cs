@@ -18,13 +18,8 @@ namespace TransferHub.Web.Tests.Evaluation;
 /// held-out confidences stored with the run, the "unknown" threshold chosen for the default target precision and again
 /// when an editor sets another, shown in the run's API JSON, evaluation.json and the model card; who may change it.
 /// Predict answering "unknown" with a real worker is in the integration tests.</summary>
-public sealed class CalibrationTests(CalibrationTests.NoScheduler app) : IClassFixture<CalibrationTests.NoScheduler>, IAsyncLifetime, IDisposable
+public sealed class CalibrationTests(NoWorkerWebApp app) : IClassFixture<NoWorkerWebApp>, IAsyncLifetime, IDisposable
 {
-    public sealed class NoScheduler : WebAppFactory
-    {
-        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string> { ["Workers:Local:Address"] = "" };
-    }
-
     private const string Backbone = "resnet18x3-imagenet";
     private static readonly string[] Classes = ["bag", "sandal"];
     private readonly ServiceScope _services = new(app);
@@ -35,16 +30,7 @@ public sealed class CalibrationTests(CalibrationTests.NoScheduler app) : IClassF
 
     public void Dispose() => _services.Dispose();
 
-    private async Task<(TeamScenario S, int DatasetId)> DatasetAsync()
-    {
-        var s = await TeamScenario.CreateAsync(app);
-        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Shoes and bags");
-        var entries = new List<(string, byte[])>();
-        foreach (var cls in Classes)
-            entries.AddRange(TestFiles.FashionEntries(cls, 10, cls).Select((f, i) => ((i < 6 ? "train/" : i < 8 ? "val/" : "test/") + f.Path, f.Data)));
-        Assert.Equal(20, (await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(entries))).Accepted);
-        return (s, datasetId);
-    }
+    private Task<(TeamScenario S, int DatasetId)> DatasetAsync() => app.ShoesAndBagsAsync(Classes);
 
     /// <summary>40 held-out predictions: 20 right at 0.995..0.900, then 20 at 0.69..0.50 alternately right and wrong (75 % in
     /// all). For 95 % precision the lowest threshold is 0.67 (23 answered, 22 right: 95.7 %); for 80 %, 0.55 (35 answered,

@@ -17,14 +17,8 @@ namespace TransferHub.Web.Tests.Jobs;
 /// sent, what is refused), and the worker's events filling the stored leaderboard live, then ranked. The scheduler is
 /// stopped, so these tests play the worker's events themselves; training with a real worker is in the integration
 /// tests.</summary>
-public sealed class AutoModeTests(AutoModeTests.NoScheduler app) : IClassFixture<AutoModeTests.NoScheduler>, IAsyncLifetime, IDisposable
+public sealed class AutoModeTests(NoWorkerWebApp app) : IClassFixture<NoWorkerWebApp>, IAsyncLifetime, IDisposable
 {
-    /// <summary>No worker, and no scheduler following runs once the app has started.</summary>
-    public sealed class NoScheduler : WebAppFactory
-    {
-        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string> { ["Workers:Local:Address"] = "" };
-    }
-
     private const string Backbone = "resnet18x3-imagenet";
     private static readonly string[] Classes = ["bag", "sandal"];
     private readonly ServiceScope _services = new(app);
@@ -35,17 +29,7 @@ public sealed class AutoModeTests(AutoModeTests.NoScheduler app) : IClassFixture
 
     public void Dispose() => _services.Dispose();
 
-    /// <summary>Bags and sandals in train/val/test folders (6/2/2 each).</summary>
-    private async Task<(TeamScenario S, int DatasetId)> DatasetAsync()
-    {
-        var s = await TeamScenario.CreateAsync(app);
-        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Shoes and bags");
-        var entries = new List<(string, byte[])>();
-        foreach (var cls in Classes)
-            entries.AddRange(TestFiles.FashionEntries(cls, 10, cls).Select((f, i) => ((i < 6 ? "train/" : i < 8 ? "val/" : "test/") + f.Path, f.Data)));
-        Assert.Equal(20, (await _services.Import.ImportZipAsync(s.EditorId, datasetId, TestFiles.Zip(entries))).Accepted);
-        return (s, datasetId);
-    }
+    private Task<(TeamScenario S, int DatasetId)> DatasetAsync() => app.ShoesAndBagsAsync(Classes);
 
     private async Task<TrainingJob> JobAsync(int id)
     {
