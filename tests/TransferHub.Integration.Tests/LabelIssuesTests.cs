@@ -1,8 +1,12 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features;
+using TransferHub.Web.Features.Api;
 using TransferHub.Web.Features.Datasets.Curation;
 using TransferHub.Web.Features.Datasets.LabelIssues;
 using TransferHub.Web.Features.Teams;
@@ -61,6 +65,60 @@ public sealed class LabelIssuesTests(ITestOutputHelper output) : HostedTest(outp
         });
         Assert.Equal([red, blue], labels.Item1);
         Assert.Equal(1, labels.Item2); // the worker still flags it; the kept label hides it
+    }
+
+    [Fact]
+    public async Task AScriptSearchesForLabelIssuesOverTheApiAcceptsOneSuggestionAndKeepsAnotherLabel()
+    {
+        var web = Keep(new WebHost(NewWorker()));
+        var (user, _, dataset) = await TrainableDatasetAsync(web);
+        var (wrong, blue, secret) = await web.InScopeAsync(async s =>
+        {
+            await using var db = await s.GetRequiredService<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+            var images = await db.DatasetImages.Where(i => i.DatasetId == dataset && i.Class!.Name == "red").OrderBy(i => i.Id).Take(2).Select(i => i.Id).ToListAsync();
+            var blueId = await db.DatasetClasses.Where(c => c.DatasetId == dataset && c.Name == "blue").Select(c => c.Id).FirstAsync();
+            var token = await s.GetRequiredService<PersonalAccessTokenService>().CreateAsync(user, "script", null);
+            return (images, blueId, token.Secret);
+        });
+        await web.InScopeAsync(s => s.GetRequiredService<CurationService>().RelabelAsync(user, dataset, wrong, blue));
+        var api = web.CreateClient();
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+
+        var search = await JsonAsync(await api.PostAsync($"api/v1/datasets/{dataset}/label-issues", null));
+
+        Output.WriteLine(search.GetProperty("summary").ToString());
+        Assert.Equal(20, search.GetProperty("summary").GetProperty("examined").GetInt32());
+        Assert.Equal(search.GetProperty("issues").GetArrayLength(), search.GetProperty("summary").GetProperty("flagged").GetInt32());
+        var flagged = search.GetProperty("issues").EnumerateArray().Where(i => i.GetProperty("likelyMislabelled").GetBoolean()).ToList();
+        foreach (var id in wrong)
+        {
+            var issue = Assert.Single(flagged, i => i.GetProperty("imageId").GetInt64() == id);
+            Assert.Equal(("blue", "red"), (issue.GetProperty("givenClassName").GetString(), issue.GetProperty("suggestedClassName").GetString()));
+        }
+        var listed = await JsonAsync(await api.GetAsync($"api/v1/datasets/{dataset}/label-issues"));
+        Assert.Equal(search.GetProperty("issues").GetArrayLength(), listed.GetArrayLength());
+
+        var accepted = await JsonAsync(await api.PostAsync($"api/v1/datasets/{dataset}/label-issues/{wrong[0]}/accept", null));
+        Assert.Equal("red", accepted.GetProperty("className").GetString());
+        Assert.Equal(HttpStatusCode.NoContent, (await api.PostAsync($"api/v1/datasets/{dataset}/label-issues/{wrong[1]}/keep", null)).StatusCode);
+        // Accepted once: it is no longer an issue.
+        Assert.Equal(HttpStatusCode.NotFound, (await api.PostAsync($"api/v1/datasets/{dataset}/label-issues/{wrong[0]}/accept", null)).StatusCode);
+
+        var after = await JsonAsync(await api.GetAsync($"api/v1/datasets/{dataset}/label-issues"));
+        Assert.DoesNotContain(after.EnumerateArray(), i => wrong.Contains(i.GetProperty("imageId").GetInt64()));
+        var labels = await web.InScopeAsync(async s =>
+        {
+            await using var db = await s.GetRequiredService<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+            return await db.DatasetImages.Where(i => wrong.Contains(i.Id)).OrderBy(i => i.Id).Select(i => i.Class!.Name).ToListAsync();
+        });
+        Assert.Equal(["red", "blue"], labels);
+    }
+
+    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"Expected 200, got {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
     }
 
     [Fact]

@@ -34,6 +34,9 @@ public sealed class OpenApiDocumentTests(WebAppFactory app) : IClassFixture<WebA
             "/api/v1/jobs/{jobId}/evaluation.json", "/api/v1/jobs/{jobId}/leaderboard.csv", "/api/v1/jobs/{jobId}/model", "/api/v1/jobs/{jobId}/model.onnx",
             "/api/v1/jobs/{jobId}/model-card.md", "/api/v1/jobs/{jobId}/predict", "/api/v1/jobs/{jobId}/classify", "/api/v1/jobs/{jobId}/calibration",
             "/api/v1/jobs/{jobId}/explain", "/api/v1/jobs/{jobId}/evaluated/{sha256}/heatmap.png",
+            "/api/v1/datasets/{datasetId}/label-issues", "/api/v1/datasets/{datasetId}/label-issues/{imageId}/accept",
+            "/api/v1/datasets/{datasetId}/label-issues/{imageId}/keep", "/api/v1/datasets/{datasetId}/near-duplicates",
+            "/api/v1/datasets/{datasetId}/near-duplicates/distinct",
         ];
         Assert.Equal(expected.Order(), paths.Order());
         // A run is renamed, tagged and starred with PATCH on its own path.

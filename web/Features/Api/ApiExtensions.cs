@@ -60,6 +60,7 @@ public static class ApiExtensions
             .ProducesProblem(StatusCodes.Status401Unauthorized);
         api.MapCatalogApi();
         api.MapJobsApi();
+        api.MapDatasetQualityApi();
         // Anything else under /api/v1 is a JSON 404, not the site's HTML page.
         api.MapFallback("{**path}", () => TypedResults.Problem("There is no such API endpoint.", statusCode: StatusCodes.Status404NotFound))
             .ExcludeFromDescription();

@@ -9,9 +9,13 @@ using TransferHub.Web.Features.Workers.Gateway;
 
 namespace TransferHub.Web.Features.Datasets.LabelIssues;
 
-/// <summary>What a label-issue search stored: how many images it flagged, as what, and how it was computed.
-/// <see cref="Seconds"/>: the whole search, from the request to the stored findings (images sent, features computed).</summary>
-public sealed record LabelIssueSummary(int LikelyMislabelled, int Outliers, int Images, int Folds, double OutOfFoldAccuracy, string Method,
+/// <summary>What a label-issue search stored: how many images it flagged, as what, and how it was computed.</summary>
+/// <param name="LikelyMislabelled">Images whose given label is likely wrong (confident learning).</param>
+/// <param name="Outliers">Images far from every class (some may also be likely mislabelled).</param>
+/// <param name="Flagged">Images flagged either way (each counted once).</param>
+/// <param name="Examined">Labelled images in a split that were cross-validated (the search's population).</param>
+/// <param name="Seconds">The whole search, from the request to the stored findings (images sent, features computed).</param>
+public sealed record LabelIssueSummary(int LikelyMislabelled, int Outliers, int Flagged, int Examined, int Folds, double OutOfFoldAccuracy, string Method,
     string Backbone, double Seconds, string WorkerName);
 
 /// <summary>One image of the gallery's "Suspected label issues" filter, as it is now.</summary>
@@ -84,10 +88,10 @@ public sealed class LabelIssueService(
         {
             throw new RuleViolationException($"No worker could search for label issues ({string.Join("; ", e.Problems)}).");
         }
-        return await StoreAsync(userId, datasetId, RunSpec.ClassNames(spec), result, backbone.Name, started, cancellationToken);
+        return await StoreAsync(userId, datasetId, RunSpec.ClassNames(spec), RunSpec.ImageHashes(spec).Count, result, backbone.Name, started, cancellationToken);
     }
 
-    private async Task<LabelIssueSummary> StoreAsync(string userId, int datasetId, IReadOnlyList<string> classNames, LabelIssueResult result,
+    private async Task<LabelIssueSummary> StoreAsync(string userId, int datasetId, IReadOnlyList<string> classNames, int examined, LabelIssueResult result,
         string backbone, long started, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -116,7 +120,7 @@ public sealed class LabelIssueService(
         var outliers = result.Images.Count(i => i.Outlier);
         await events.PublishAsync(db, session, userId, datasetId,
             $"found {DatasetEvents.Count(mislabelled, "suspected label issue")} and {DatasetEvents.Count(outliers, "outlier")}", cancellationToken);
-        return new LabelIssueSummary(mislabelled, outliers, result.Images.Count, result.Folds, result.OutOfFoldAccuracy, result.Method, backbone,
+        return new LabelIssueSummary(mislabelled, outliers, result.Images.Count, examined, result.Folds, result.OutOfFoldAccuracy, result.Method, backbone,
             clock.GetElapsedTime(started).TotalSeconds, result.WorkerName);
     }
 
