@@ -27,13 +27,16 @@ public sealed class ModelFilesTests(WebAppFactory app) : IClassFixture<WebAppFac
         var jobId = await StoredRuns.CompletedAsync(app, datasetId, seed: 1, [.. verdicts.Select((v, i) => ($"{i:x64}"[..64], v.Item1, v.Item2))],
             ["bag_*", "sandal"]);
         var viewer = await app.SignedInClientAsync(s.Email("viewer"), s.ViewerId);
+        await using (var db = await app.DbAsync())
+            await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(u => u.SetProperty(j => j.Name, "baseline"));
 
         var response = await viewer.GetAsync($"runs/{jobId}/model-card.md");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/markdown", response.Content.Headers.ContentType?.MediaType);
         var card = await response.Content.ReadAsStringAsync();
-        Assert.Contains($"# Model card: run #{jobId} · resnet18x3-imagenet", card);
+        // Titled as the run page titles it: its number in the project and its name (its global id is the API's).
+        Assert.Contains("# Model card: Run #1 “baseline” · resnet18x3-imagenet", card);
         Assert.Contains("Shoes \\| bags", card);                                   // names stay literal in Markdown
         Assert.Contains("## Metrics (on the test split, 4 images)", card);
         Assert.Contains("- Accuracy: 75.0 %", card);
@@ -100,7 +103,11 @@ public sealed class ModelFilesTests(WebAppFactory app) : IClassFixture<WebAppFac
         foreach (var limitation in card.Limitations) Assert.Contains($"- {limitation.Replace("bag_*", "bag\\_\\*")}", markdown);
         Assert.Equal(card.Limitations.Count, markdown.Split("## Limitations")[1].Split('\n').Count(l => l.StartsWith("- ", StringComparison.Ordinal)));
         using (var document = System.Text.Json.JsonDocument.Parse(json))                // plain camelCase JSON for any reader
+        {
             Assert.Equal("test", document.RootElement.GetProperty("metrics").GetProperty("split").GetString());
+            Assert.Equal(jobId, document.RootElement.GetProperty("run").GetProperty("id").GetInt32());
+            Assert.True(document.RootElement.GetProperty("run").GetProperty("number").GetInt32() >= 1);
+        }
 
         // The API's download is the same zip.
         var api = await app.ApiClientAsync(s.ViewerId);
@@ -121,8 +128,9 @@ public sealed class ModelFilesTests(WebAppFactory app) : IClassFixture<WebAppFac
         var viewer = await app.SignedInClientAsync(s.Email("viewer"), s.ViewerId);
 
         var noModels = await (await viewer.GetAsync($"runs/{ensemble}/model.onnx")).ProblemAsync(HttpStatusCode.Conflict);
-        Assert.Contains($"member run #{first} has no stored model", noModels);
-        Assert.Contains($"member run #{second} has no stored model", noModels);
+        // Members are named by their numbers in the project, as the Runs table shows them.
+        Assert.Contains("member run #1 has no stored model", noModels);
+        Assert.Contains("member run #2 has no stored model", noModels);
 
         await StoredRuns.StoreModelAsync(app, first);
         await StoredRuns.StoreModelAsync(app, second);
@@ -132,8 +140,8 @@ public sealed class ModelFilesTests(WebAppFactory app) : IClassFixture<WebAppFac
             await db.Jobs.Where(j => j.Id == second).ExecuteUpdateAsync(u => u.SetProperty(j => j.SettingsJson, settings));
         }
         var differ = await (await viewer.GetAsync($"runs/{ensemble}/model.onnx")).ProblemAsync(HttpStatusCode.Conflict);
-        Assert.Contains($"run #{first}: 64 px squashed", differ);
-        Assert.Contains($"run #{second}: 128 px centre crop", differ);
+        Assert.Contains("run #1: 64 px squashed", differ);
+        Assert.Contains("run #2: 128 px centre crop", differ);
 
         await using (var db = await app.DbAsync())
         {
@@ -150,8 +158,9 @@ public sealed class ModelFilesTests(WebAppFactory app) : IClassFixture<WebAppFac
             await db.Jobs.Where(j => j.Id == first).ExecuteUpdateAsync(u => u.SetProperty(j => j.TrainImages, 12).SetProperty(j => j.ValImages, 3));
         var card = await viewer.GetStringAsync($"runs/{ensemble}/model-card.md");
         Assert.Contains("- Images: 12 train, 3 validation", card);
-        Assert.Matches($@"- Member 1: run \\?#{first}: ", card);
-        Assert.Matches($@"- Member 2: run \\?#{second}: ", card);
+        Assert.Contains("# Model card: Ensemble #3 · ", card);
+        Assert.Matches(@"- Member 1: run \\?#1: ", card);
+        Assert.Matches(@"- Member 2: run \\?#2: ", card);
         Assert.Contains("seed 2, accuracy", card);
         Assert.DoesNotContain("- Images: 0 train, 0 validation", card);
         var outsider = await app.ApiClientAsync(s.OutsiderId);

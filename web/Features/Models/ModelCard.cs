@@ -18,6 +18,16 @@ public sealed record ModelCardFacts(
 
     /// <summary>The training doctor's findings about the run, worst first (<see cref="Jobs.Doctor.TrainingDoctor"/>).</summary>
     public IReadOnlyList<Jobs.Doctor.Finding> Findings { get; init; } = [];
+
+    /// <summary>The run's number in its project, as the run page shows it ("#3"); 0 when unknown (then the card names
+    /// <see cref="RunId"/>).</summary>
+    public int Number { get; init; }
+
+    /// <summary>The run's name, if someone gave it one.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>An ensemble ("Ensemble #3") rather than a single run.</summary>
+    public bool IsEnsemble { get; init; }
 }
 
 /// <summary>The card's content, rendered as Markdown (<c>model-card.md</c>) and as JSON (<c>model-card.json</c> inside
@@ -44,7 +54,10 @@ public sealed record ModelCardContent(
     /// <paramref name="Numbers"/> the numbers behind <paramref name="Evidence"/> by name.</summary>
     public sealed record FindingPart(string Rule, string Severity, string Title, string Evidence, IReadOnlyDictionary<string, double> Numbers, string Advice);
 
-    public sealed record RunPart(int Id, string Project, string Dataset, DateTime CreatedAtUtc);
+    /// <param name="Id">The run's id in the API (<c>/api/v1/jobs/{id}</c>).</param>
+    /// <param name="Number">Its number in the project, as the run page shows it ("#3").</param>
+    /// <param name="Name">Its name, if it has one.</param>
+    public sealed record RunPart(int Id, string Project, string Dataset, DateTime CreatedAtUtc, int Number = 0, string? Name = null, bool Ensemble = false);
 
     /// <param name="Images">train, validation and test image counts.</param>
     public sealed record DataPart(string DatasetVersion, string DatasetVersionMeaning, IReadOnlyList<string> Classes, ImageCounts Images);
@@ -88,7 +101,7 @@ public static class ModelCard
         var e = f.Evaluation;
         return new ModelCardContent(
             Format,
-            new ModelCardContent.RunPart(f.RunId, f.ProjectName, f.DatasetName, f.CreatedAtUtc),
+            new ModelCardContent.RunPart(f.RunId, f.ProjectName, f.DatasetName, f.CreatedAtUtc, f.Number, f.Name, f.IsEnsemble),
             FormattableString.Invariant($"Sorting images like those of the dataset into its {e.ClassNames.Count} classes: ") +
             string.Join(", ", e.ClassNames.Select(name)) + ". It always answers one of these classes, so an image of " +
             "anything else still gets one of them" + (f.Calibration?.Rejection.Threshold is > 0 and var t
@@ -122,7 +135,8 @@ public static class ModelCard
         var m = c.Metrics;
         var split = m.Split switch { "test" => "test", "val" => "validation", "train" => "training", _ => m.Split };
         var md = new StringBuilder();
-        md.AppendLine(Invariant, $"# Model card: run #{c.Run.Id} · {Escape(c.Training.Backbone)}");
+        var named = string.IsNullOrWhiteSpace(c.Run.Name) ? "" : $" “{Escape(c.Run.Name)}”";
+        md.AppendLine(Invariant, $"# Model card: {(c.Run.Ensemble ? "Ensemble" : "Run")} #{(c.Run.Number > 0 ? c.Run.Number : c.Run.Id)}{named} · {Escape(c.Training.Backbone)}");
         md.AppendLine();
         md.AppendLine(Invariant, $"Image classifier trained with TransferHub on {Escape(c.Run.Dataset)} (project {Escape(c.Run.Project)}), " +
             $"{c.Run.CreatedAtUtc:yyyy-MM-dd} UTC.");

@@ -39,7 +39,7 @@ public sealed class ModelFilesService(
         var job = await new TeamAccess(db, userId).Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken)
             ?? throw new NotFoundException("Run");
         if (job.Kind != JobKind.Ensemble && !models.HasModelOf(job))
-            throw new RuleViolationException($"Run #{jobId} has no stored model ({JobService.Describe(job.Status)}).");
+            throw new RuleViolationException($"Run #{job.Number} has no stored model ({JobService.Describe(job.Status)}).");
         if (models.ContainsOnnx(jobId)) return models.OpenOnnx(jobId);
         var members = job.Kind == JobKind.Ensemble ? await EnsembleMembersAsync(db, userId, job, cancellationToken) : null;
         var preferred = members?.First().WorkerId ?? job.WorkerId;
@@ -86,7 +86,7 @@ public sealed class ModelFilesService(
         if (job.Kind == JobKind.Ensemble)
             throw new RuleViolationException("An ensemble has no single model; download its members' models, or export the ensemble as ONNX.");
         if (!models.HasModelOf(job))
-            throw new RuleViolationException($"Run #{jobId} has no stored model ({JobService.Describe(job.Status)}).");
+            throw new RuleViolationException($"Run #{job.Number} has no stored model ({JobService.Describe(job.Status)}).");
         var card = job.EvaluationJson is null ? null : ModelCard.ToJson(await CardFactsAsync(db, userId, row, cancellationToken));
         var temp = Path.Combine(Path.GetTempPath(), $"transferhub-model-{Guid.NewGuid():N}.zip");
         try
@@ -144,8 +144,8 @@ public sealed class ModelFilesService(
             var members = await new TeamAccess(db, userId).Jobs.Where(j => ids.Contains(j.Id)).AsNoTracking().ToListAsync(cancellationToken);
             var ordered = ids.Select(id => members.FirstOrDefault(m => m.Id == id)).ToList();
             settings = [.. ordered.Select((m, i) => new KeyValuePair<string, string>($"Member {i + 1}", m is null
-                ? $"run #{ids[i]} (no longer visible)"
-                : FormattableString.Invariant($"run #{m.Id}: {JobSettings.ModeText(m.Mode)}, {m.Backbone}, seed {m.Seed}") +
+                ? "a run no longer visible"
+                : FormattableString.Invariant($"run #{m.Number}: {JobSettings.ModeText(m.Mode)}, {m.Backbone}, seed {m.Seed}") +
                   (m.Accuracy is { } a ? FormattableString.Invariant($", accuracy {a:P1} on its {m.EvaluatedSplit ?? "evaluated"} split") : "")))];
             if (ordered.FirstOrDefault() is { } first) (train, val) = (first.TrainImages, first.ValImages);
         }
@@ -161,6 +161,9 @@ public sealed class ModelFilesService(
             sources.Count == 0 ? null : string.Join("; ", sources), settings, train, val, job.TestImages,
             RunEvaluation.FromJson(job.EvaluationJson!), ModelSelection.FromJson(job.LeaderboardJson))
         {
+            Number = job.Number,
+            Name = job.Name,
+            IsEnsemble = job.Kind == JobKind.Ensemble,
             Calibration = CalibrationView.Of(job.CalibrationJson, job.TargetPrecision),
             Findings = Jobs.Doctor.RunDoctor.Diagnose(job, epochs, await Jobs.Doctor.RunDoctor.SiblingsAsync(db, [job], cancellationToken)),
         };
@@ -179,13 +182,15 @@ public sealed class ModelFilesService(
         var found = await new TeamAccess(db, userId).Jobs.Where(j => ids.Contains(j.Id)).AsNoTracking().ToDictionaryAsync(j => j.Id, cancellationToken);
         var gone = ids.Where(id => !found.ContainsKey(id)).ToList();
         if (gone.Count > 0)
-            throw new RuleViolationException($"The ensemble's member {string.Join(", ", gone.Select(id => $"run #{id}"))} no longer exists, so it cannot be exported as one model.");
+            throw new RuleViolationException(gone.Count == 1
+                ? "One of the ensemble's member runs no longer exists, so it cannot be exported as one model."
+                : $"{gone.Count} of the ensemble's member runs no longer exist, so it cannot be exported as one model.");
         var members = ids.Select(id => found[id]).ToList();
         var withoutModel = members.Where(m => !models.HasModelOf(m)).ToList();
         if (withoutModel.Count > 0)
             throw new RuleViolationException("The ensemble cannot be exported: " +
-                string.Join("; ", withoutModel.Select(m => $"member run #{m.Id} has no stored model ({JobService.Describe(m.Status)})")) + ".");
-        var inputs = members.Select(m => (m.Id, Input: Input(JobService.Settings(m)), m.ClassNamesJson)).ToList();
+                string.Join("; ", withoutModel.Select(m => $"member run #{m.Number} has no stored model ({JobService.Describe(m.Status)})")) + ".");
+        var inputs = members.Select(m => (Id: m.Number, Input: Input(JobService.Settings(m)), m.ClassNamesJson)).ToList();
         if (inputs.Select(i => i.Input).Distinct().Count() > 1 || inputs.Select(i => i.ClassNamesJson).Distinct().Count() > 1)
             throw new RuleViolationException("One ONNX graph takes one input, but the ensemble's members differ: " +
                 string.Join("; ", inputs.Select(i => $"run #{i.Id}: {i.Input}, classes {i.ClassNamesJson}")) +
