@@ -11,6 +11,7 @@ public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options
 {
     public DbSet<Team> Teams => Set<Team>();
     public DbSet<TeamMember> TeamMembers => Set<TeamMember>();
+    public DbSet<TeamInvitation> TeamInvitations => Set<TeamInvitation>();
     public DbSet<Project> Projects => Set<Project>();
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetClass> DatasetClasses => Set<DatasetClass>();

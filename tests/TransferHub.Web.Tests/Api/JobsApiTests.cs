@@ -287,7 +287,7 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
 
         var (s2, unsplit) = await DatasetAsync(split: false);
         var other = await app.ApiClientAsync(s2.EditorId);
-        Assert.Contains("No image is in the train split", await (await other.PostJsonAsync($"api/v1/datasets/{unsplit}/jobs", new { backbone = Backbone }))
+        Assert.Contains("not in a split yet", await (await other.PostJsonAsync($"api/v1/datasets/{unsplit}/jobs", new { backbone = Backbone }))
             .ProblemAsync(HttpStatusCode.Conflict));
         await using var db = await app.DbAsync();
         Assert.Equal(0, await db.Jobs.CountAsync(j => j.DatasetId == datasetId || j.DatasetId == unsplit));

@@ -98,8 +98,9 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
         var jobs = Service<JobService>();
 
         var noSplit = await Assert.ThrowsAsync<RuleViolationException>(() => jobs.LaunchAsync(s.EditorId, unsplit, Quick()));
-        Assert.Contains("No image is in the train split", noSplit.Message);
-        Assert.Contains("20 labelled image(s) are in no split", noSplit.Message);
+        // One reason, the one the launch form shows (not also "no image in the train split", which follows from it).
+        Assert.Equal("The 20 labelled images are not in a split yet: a model learns from the train split and is measured on the validation and test splits.",
+            noSplit.Message);
 
         var (s2, dataset) = await DatasetAsync();
         var augmented = Quick();
@@ -109,7 +110,7 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
         Assert.Contains("augmentation cannot apply", contradiction.Message);
         var context = await jobs.LaunchContextAsync(s2.EditorId, dataset);
         Assert.Equal((12, 4, 4), (context.Train, context.Val, context.Test));
-        Assert.Empty(context.DatasetProblems);
+        Assert.Empty(context.Blockers);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class SampleSeederTests(SampleWebAppFactory app) : IClassFixture<S
 
         // Nothing stands between the demo account and a first run.
         var context = await app.InScopeAsync(s => s.GetRequiredService<JobService>().LaunchContextAsync(demo.Id, dataset.Id));
-        Assert.Empty(context.DatasetProblems);
+        Assert.Empty(context.Blockers);
         Assert.True(context.CanEdit);
         Assert.Equal(["bag", "sneaker", "trouser", "tshirt"], context.ClassNames.Order());
 

@@ -72,6 +72,14 @@ public partial class DatasetPage
         if (_splits is not null) await _splits.RefreshAsync();
     }
 
+    /// <summary>What stops this dataset from training (the launch form's list, <see cref="Jobs.TrainingReadiness"/>), without
+    /// the caller's role (this page is not where runs are launched) and "no images" (the upload panel is right here).</summary>
+    private IReadOnlyList<Jobs.LaunchBlocker> Blockers => _dataset is not { } d ? [] :
+    [
+        .. Jobs.TrainingReadiness.Of(d.Classes, d.Dataset.Images - d.Classes.Sum(c => c.Total), d.Dataset.TestSplitFrozen, d.CanEdit)
+            .Where(b => b.Kind is not (Jobs.BlockerKind.ViewerOnly or Jobs.BlockerKind.NoImages)),
+    ];
+
     private Task ImportedAsync(ImportReport report) => SplitChangedAsync();
 
     /// <summary>Deleted from this page: to its project (the snackbar's "Undo" brings it back here).</summary>

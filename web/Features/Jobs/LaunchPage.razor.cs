@@ -61,6 +61,13 @@ public partial class LaunchPage
         }
     }
 
+    /// <summary>After a blocker's fix ("Split now"): the dataset's counts and blockers again, the form's settings kept.</summary>
+    private async Task ReloadContextAsync()
+    {
+        if (await TryAsync(async () => _context = await Jobs.LaunchContextAsync(UserId, DatasetId)))
+            StateHasChanged();
+    }
+
     private void BackboneChanged(string name)
     {
         _settings.Backbone = name;

@@ -12,10 +12,12 @@ namespace TransferHub.Web.Features.Jobs;
 /// <summary>A backbone some online worker offers, as the launch form shows it.</summary>
 public sealed record BackboneChoice(string Name, string DisplayName, int InputSize, int Stages, long Parameters, bool Pretrained);
 
-/// <summary>What the launch form needs: the dataset's trainable content and what the workers offer.</summary>
+/// <summary>What the launch form needs: the dataset's trainable content, what stops it from training
+/// (<see cref="TrainingReadiness"/>, most important first) and what the workers offer.</summary>
+/// <param name="Unlabelled">Images without a class, which every run leaves out.</param>
 public sealed record LaunchContext(int DatasetId, string DatasetName, int ProjectId, string ProjectName, bool CanEdit,
-    IReadOnlyList<string> ClassNames, int Train, int Val, int Test, int Unusable, bool TestFrozen,
-    IReadOnlyList<BackboneChoice> Backbones, string? WorkerProblem, IReadOnlyList<string> DatasetProblems, IReadOnlyList<string> DatasetWarnings);
+    IReadOnlyList<string> ClassNames, int Train, int Val, int Test, int Unlabelled, bool TestFrozen,
+    IReadOnlyList<BackboneChoice> Backbones, string? WorkerProblem, IReadOnlyList<LaunchBlocker> Blockers, IReadOnlyList<string> DatasetWarnings);
 
 /// <summary>What a launch queued, and what the runs' numbers will mean (<see cref="TrainingDataRules"/> warnings).</summary>
 public sealed record LaunchOutcome(IReadOnlyList<int> Ids, IReadOnlyList<string> Warnings);
@@ -42,9 +44,13 @@ public sealed class RunLauncher(
         var role = await access.RoleInAsync(dataset.TeamId, cancellationToken);
         var content = await TrainableContentAsync(db, datasetId, cancellationToken);
         var (backbones, workerProblem) = await BackbonesAsync(db, cancellationToken);
-        return new LaunchContext(dataset.Id, dataset.Name, dataset.ProjectId, dataset.Project, role?.Allows(TeamPermission.EditContent) == true,
+        var canEdit = role?.Allows(TeamPermission.EditContent) == true;
+        return new LaunchContext(dataset.Id, dataset.Name, dataset.ProjectId, dataset.Project, canEdit,
             content.ClassNames, content.Count(DatasetSplit.Train), content.Count(DatasetSplit.Val), content.Count(DatasetSplit.Test),
-            content.Unusable, dataset.TestSplitFrozen, backbones, workerProblem, content.Problems(), content.Check.Warnings);
+            content.Unlabelled, dataset.TestSplitFrozen, backbones, workerProblem,
+            TrainingReadiness.Of(content.Classes, content.Unlabelled, dataset.TestSplitFrozen, canEdit),
+            // Warnings about held-out images mean nothing while the data cannot train at all.
+            content.Check.Problems.Count > 0 || content.NoSplit > 0 ? [] : content.Check.Warnings);
     }
 
     /// <summary>Queues one run, or <see cref="JobSettings.Repeats"/> runs with consecutive seeds: their ids and the
@@ -116,10 +122,12 @@ public sealed class RunLauncher(
         CancellationToken cancellationToken)
     {
         Refuse(settings.Problems());
-        await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
+        var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
         await RequireOfferedAsync(db, settings, cancellationToken);
         var content = await TrainableContentAsync(db, datasetId, cancellationToken);
-        if (content.Problems() is { Count: > 0 } dataProblems) throw new RuleViolationException(string.Join(" ", dataProblems));
+        // The same blockers the launch form and the dataset page show (the caller's role is checked above).
+        if (TrainingReadiness.Of(content.Classes, content.Unlabelled, dataset.TestSplitFrozen, canEdit: true) is [var blocker, ..])
+            throw new RuleViolationException(blocker.Reason);
         return content;
     }
 
@@ -185,9 +193,9 @@ public sealed class RunLauncher(
             : ([.. choices.Values.OrderByDescending(c => c.Pretrained).ThenBy(c => c.Name)], null);
     }
 
-    private sealed record TrainableContent(IReadOnlyList<string> ClassNames, IReadOnlyList<TrainingImage> Items, int Unusable, int NoSplit,
+    private sealed record TrainableContent(IReadOnlyList<string> ClassNames, IReadOnlyList<TrainingImage> Items, int Unlabelled, int NoSplit,
         string Version, TrainingDataCheck Check, IReadOnlyDictionary<string, string> ImageNames,
-        IReadOnlyDictionary<string, (int Width, int Height, long? Hash)> Pictures)
+        IReadOnlyDictionary<string, (int Width, int Height, long? Hash)> Pictures, IReadOnlyList<Datasets.ClassCount> Classes)
     {
         /// <summary>The run's images as its data facts see them (<see cref="Doctor.RunDataFacts"/>).</summary>
         public IReadOnlyList<Doctor.RunDataFacts.Image> DoctorImages() => [.. Items.Select(i =>
@@ -203,10 +211,6 @@ public sealed class RunLauncher(
             DatasetSplit.Val => DataSplitKind.Val,
             _ => DataSplitKind.Test,
         }));
-
-        public IReadOnlyList<string> Problems() => NoSplit > 0
-            ? [.. Check.Problems, $"{NoSplit} labelled image(s) are in no split: split the dataset so every image has one."]
-            : Check.Problems;
     }
 
     /// <summary>Labelled images in a split, classes in their ordinal order (= model output order), and the content version.</summary>
@@ -234,6 +238,13 @@ public sealed class RunLauncher(
             .ToDictionary(g => g.Key, g => g.First().OriginalName, StringComparer.Ordinal);
         var pictures = rows.Where(r => inRun.Contains(r.Sha256)).GroupBy(r => r.Sha256, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => (g.First().Width, g.First().Height, g.First().PerceptualHash), StringComparer.Ordinal);
-        return new TrainableContent(classNames, items, rows.Count - items.Count, noSplit, version, check, imageNames, pictures);
+        var byClass = rows.Where(r => r.ClassId is not null).ToLookup(r => r.ClassId!.Value);
+        var counts = classes.Select((c, i) =>
+        {
+            var mine = byClass[c.Id].ToList();
+            return new Datasets.ClassCount(c.Id, c.Name, i, mine.Count(r => r.Split == DatasetSplit.Train), mine.Count(r => r.Split == DatasetSplit.Val),
+                mine.Count(r => r.Split == DatasetSplit.Test), mine.Count(r => r.Split == DatasetSplit.Unassigned));
+        }).ToList();
+        return new TrainableContent(classNames, items, rows.Count(r => r.ClassId is null), noSplit, version, check, imageNames, pictures, counts);
     }
 }

@@ -131,6 +131,14 @@ public partial class RunPage
             await TryAsync(() => Jobs.CancelAsync(UserId, JobId), "Cancelling…");
     }
 
+    /// <summary>What "Re-queue" does, as its tooltip says it: the same run again, on the data it was launched with.</summary>
+    public static string RequeueHelp(string title) =>
+        $"Runs {title} again from the start, with the settings, seed and images it was launched with (changes to the dataset since are not included). It keeps its number and this page.";
+
+    /// <summary>What "Retrain with the same settings" does, as its tooltip says it: a new run on the dataset as it is now.</summary>
+    public static string RetrainHelp(string title) =>
+        $"Queues a new run with {title}'s settings and seed on the dataset as it is now (relabelled, added or re-split images included). {title} stays as it is, to compare with.";
+
     private Task RequeueAsync() => TryAsync(() => Jobs.RequeueAsync(UserId, JobId), "Queued again.");
 
     private async Task RetrainAsync()

@@ -18,6 +18,10 @@ public partial class TeamPage
     [Parameter]
     public int TeamId { get; set; }
 
+    /// <summary><c>?joined=1</c> after an invite link made the caller a member (<c>already</c>: they were one): a welcome line.</summary>
+    [SupplyParameterFromQuery(Name = "joined")]
+    public string? Joined { get; set; }
+
     [Inject]
     private TeamService Teams { get; set; } = default!;
 

@@ -8,6 +8,7 @@ public static class TeamsExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddScoped<TeamService>();
+        services.AddScoped<InvitationService>();
         return services;
     }
 }

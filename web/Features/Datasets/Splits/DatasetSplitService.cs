@@ -26,8 +26,14 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
     /// Splits every labelled image class by class: each class's images (in a seeded random order) go to test, then
     /// validation, then train by <paramref name="ratios"/>. With a frozen test split, test images stay where they are,
     /// no other image enters test, and the rest is divided between train and validation in the same proportions.
+    /// <paramref name="onlyUnsplit"/> divides only the labelled images that are in no split yet (added after a split),
+    /// leaving every other image where it is.
     /// </summary>
-    public async Task<SplitOutcome> SplitAsync(string userId, int datasetId, SplitRatios ratios, int seed, CancellationToken cancellationToken = default)
+    public async Task<SplitOutcome> SplitAsync(string userId, int datasetId, SplitRatios ratios, int seed, CancellationToken cancellationToken = default) =>
+        await SplitAsync(userId, datasetId, ratios, seed, onlyUnsplit: false, cancellationToken);
+
+    /// <inheritdoc cref="SplitAsync(string, int, SplitRatios, int, CancellationToken)"/>
+    public async Task<SplitOutcome> SplitAsync(string userId, int datasetId, SplitRatios ratios, int seed, bool onlyUnsplit, CancellationToken cancellationToken = default)
     {
         if (ratios.Train < 0 || ratios.Val < 0 || ratios.Test < 0 || Math.Abs(ratios.Train + ratios.Val + ratios.Test - 1) > 1e-6)
             throw new RuleViolationException($"Train, validation and test must be 0–100 % and add up to 100 % (got {ratios.Train:P0} + {ratios.Val:P0} + {ratios.Test:P0}).");
@@ -46,12 +52,14 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
             var frozenTest = dataset.TestSplitFrozen;
             // Content order, then a shuffle seeded by (seed, class name): the same images and seed give the same split
             // in any process and on any installation (ids and HashCode differ between them).
-            var pool = group.Where(i => !(frozenTest && i.Split == DatasetSplit.Test)).OrderBy(i => i.Sha256, StringComparer.Ordinal).ToArray();
+            var pool = group.Where(i => onlyUnsplit ? i.Split == DatasetSplit.Unassigned : !(frozenTest && i.Split == DatasetSplit.Test)).OrderBy(i => i.Sha256, StringComparer.Ordinal).ToArray();
             new Random(ShuffleSeed(seed, classNames[group.Key])).Shuffle(pool);
             double test = frozenTest ? 0 : ratios.Test, val = frozenTest ? ratios.Val / (ratios.Train + ratios.Val) : ratios.Val;
             var testCount = (int)Math.Round(pool.Length * test, MidpointRounding.AwayFromZero);
             var valCount = (int)Math.Round(pool.Length * val, MidpointRounding.AwayFromZero);
-            var excess = testCount + valCount - (pool.Length - 1); // keep at least one training image per class
+            // Keep at least one training image per class (when only new images are split, one the class lacks).
+            var hasTraining = onlyUnsplit && group.Any(i => i.Split == DatasetSplit.Train);
+            var excess = testCount + valCount - (pool.Length - (hasTraining ? 0 : 1));
             if (excess > 0)
             {
                 var fromVal = Math.Min(excess, valCount);
@@ -66,7 +74,9 @@ public sealed class DatasetSplitService(IDbContextFactory<TransferHubDbContext> 
             }
         }
         await db.SaveChangesAsync(cancellationToken);
-        await events.PublishAsync(db, session, userId, datasetId, $"split the dataset by class ({DatasetEvents.Count(moved, "image")} moved)", cancellationToken);
+        await events.PublishAsync(db, session, userId, datasetId, onlyUnsplit
+            ? $"split {DatasetEvents.Count(moved, "image")} that were in no split"
+            : $"split the dataset by class ({DatasetEvents.Count(moved, "image")} moved)", cancellationToken);
         return new SplitOutcome(images.Count(i => i.Split == DatasetSplit.Train), images.Count(i => i.Split == DatasetSplit.Val),
             images.Count(i => i.Split == DatasetSplit.Test), moved, dataset.TestSplitFrozen);
     }
