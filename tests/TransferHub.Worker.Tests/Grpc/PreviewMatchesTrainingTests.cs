@@ -29,7 +29,7 @@ public sealed class PreviewMatchesTrainingTests(WorkerFactory worker)
             Brightness = 0.3f, Contrast = 0.3f, Saturation = 0.3f, GrayscaleProbability = 0.2f,
         };
         const int size = 64, count = 3, seed = 42;
-        var resizeMode = centerCrop ? ResizeMode.CenterCrop : ResizeMode.Squash;
+        var resizeMode = centerCrop ? TransferHub.Worker.V1.ResizeMode.CenterCrop : TransferHub.Worker.V1.ResizeMode.Squash;
 
         var preview = await client.PreviewAugmentationsAsync(new PreviewAugmentationsRequest
         {
