@@ -31,6 +31,7 @@ public sealed class AugmentationJourneyTests(BrowserWithWorkerFixture fixture) :
         await page.GetByTestId("save-dataset").ClickAsync();
         await (await BrowserFixture.FileInputAsync(page, "input.zip-input")).SetInputFilesAsync(new FilePayload { Name = "clothes.zip", MimeType = "application/zip", Buffer = Zip() });
         await Expect(page.GetByTestId("import-report")).ToContainTextAsync("16 imported", new() { Timeout = 30_000 });
+        var datasetUrl = page.Url;
 
         // The launch form, fine-tuning at 64 px with a centre crop: every augmentation setting is on the form.
         await page.GetByTestId("train").ClickAsync();
@@ -102,6 +103,19 @@ public sealed class AugmentationJourneyTests(BrowserWithWorkerFixture fixture) :
         await Expect(settings).ToContainTextAsync("saturation ±0.1");
         await Expect(settings).ToContainTextAsync("64 px, centre crop");
         await BrowserFixture.ScreenshotAsync(page, "augmentation-run-settings.png", hideSnackbars: true);
+
+        // The dataset's own preview page hands its settings to the launch form too.
+        await BrowserFixture.GoInteractiveAsync(page, datasetUrl + "/augmentations");
+        await page.GetByTestId("aug-rotation").FillAsync("30");
+        await page.GetByTestId("preview-image-size").FillAsync("96");
+        await page.GetByTestId("preview-image-size").BlurAsync();
+        await BrowserFixture.ScreenshotAsync(page, "augmentation-preview-page.png", hideSnackbars: true);
+        await page.GetByTestId("train-with-preview").ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex(@"/datasets/\d+/train\?preview="));
+        await page.GetByTestId("interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await Expect(page.GetByTestId("launch-augmentation").GetByTestId("aug-rotation")).ToHaveValueAsync("30", new() { Timeout = 30_000 });
+        await Expect(page.GetByLabel("Image size (px)")).ToHaveValueAsync("96");
+        await Expect(page.GetByLabel("Fine-tune (train the last stages too)")).ToBeCheckedAsync();
     }
 
     /// <summary>Bags and sandals, 8 each, 4 train / 2 val / 2 test per class.</summary>

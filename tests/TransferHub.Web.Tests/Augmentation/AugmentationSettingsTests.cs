@@ -2,6 +2,8 @@ using System.Text.Json;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Augmentation;
 using TransferHub.Web.Features.Jobs;
+using TransferHub.Web.Features.Reports;
+using TransferHub.Web.Tests.Reports;
 using TransferHub.Web.Features.Workers.Gateway;
 using JobSpec = TransferHub.Worker.V1.JobSpec;
 using WireResizeMode = TransferHub.Worker.V1.ResizeMode;
@@ -99,6 +101,19 @@ public sealed class AugmentationSettingsTests
         settings.Augment = false;
         Assert.Equal("off", settings.Describe(1).Single(r => r.Key == "Augmentation").Value);
         Assert.Equal("off", JobSettings.ForMode(TrainingMode.FeatureExtraction, "b").Describe(1).Single(r => r.Key == "Augmentation").Value);
+    }
+
+    [Fact]
+    public void TheReportListsTheRunsWholeAugmentationWrappedInItsCell()
+    {
+        var settings = FineTune(a => (a.VerticalFlip, a.RotationDegrees, a.GrayscaleProbability) = (true, 45, 0.5));
+        var report = ReportSamples.Standard() with { Hyperparameters = settings.Describe(42) };
+
+        using var pdf = new RenderedPdf(RunReportRenderer.Pdf(report));
+
+        var text = System.Text.RegularExpressions.Regex.Replace(string.Join(" ", pdf.PageTexts()), @"\s+", " ");
+        Assert.Contains(settings.Augmentation.Describe(), text);
+        Assert.Contains("vertical flip", settings.Augmentation.Describe());
     }
 
     [Fact]
