@@ -7,6 +7,7 @@ using TransferHub.Web.Features;
 using TransferHub.Web.Features.Augmentation;
 using TransferHub.Web.Features.Datasets;
 using TransferHub.Web.Features.Datasets.Import;
+using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Features.Projects;
 using TransferHub.Web.Features.Teams;
 
@@ -49,7 +50,7 @@ public sealed class AugmentationPreviewTests : IDisposable
     public async Task TheWorkerRendersAugmentedVariantsOfADatasetImage()
     {
         var (user, dataset, sha) = await DatasetWithAPhotoAsync();
-        var form = new AugmentationForm { ImageSize = 96, GrayscaleProbability = 0 };
+        var form = new JobSettings { ImageSize = 96, Augmentation = new AugmentationForm { GrayscaleProbability = 0 } };
 
         var result = await _web.InScopeAsync(s => s.GetRequiredService<AugmentationPreviewService>().PreviewAsync(user, dataset, sha, form, 4, seed: 5));
 
@@ -71,7 +72,7 @@ public sealed class AugmentationPreviewTests : IDisposable
         var local = (await _web.InScopeAsync(s => s.GetRequiredService<TransferHub.Web.Features.Workers.WorkerRegistryService>().ListAsync(user))).Single();
         await _web.InScopeAsync(async s => { await s.GetRequiredService<TransferHub.Web.Features.Workers.WorkerRegistryService>().SetEnabledAsync(user, local.Id, false); return 0; });
 
-        var result = await _web.InScopeAsync(s => s.GetRequiredService<AugmentationPreviewService>().PreviewAsync(user, dataset, sha, new AugmentationForm(), 4, 1));
+        var result = await _web.InScopeAsync(s => s.GetRequiredService<AugmentationPreviewService>().PreviewAsync(user, dataset, sha, new JobSettings(), 4, 1));
 
         Assert.Empty(result.Pngs);
         Assert.Contains("No worker is registered or enabled", result.Problem);
@@ -83,6 +84,6 @@ public sealed class AugmentationPreviewTests : IDisposable
         var (_, dataset, sha) = await DatasetWithAPhotoAsync();
         var stranger = await _web.CreateAdminAsync(); // site admin, but not in the team
         await Assert.ThrowsAsync<NotFoundException>(() =>
-            _web.InScopeAsync(s => s.GetRequiredService<AugmentationPreviewService>().PreviewAsync(stranger, dataset, sha, new AugmentationForm(), 1, 1)));
+            _web.InScopeAsync(s => s.GetRequiredService<AugmentationPreviewService>().PreviewAsync(stranger, dataset, sha, new JobSettings(), 1, 1)));
     }
 }

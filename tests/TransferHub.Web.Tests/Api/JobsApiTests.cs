@@ -79,6 +79,7 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
             status.GetProperty("progress").GetDouble()));
         Assert.Empty(status.GetProperty("epochs").EnumerateArray());
         Assert.Equal(Backbone, status.GetProperty("settings").GetProperty("Backbone").GetString());
+        Assert.Contains("vertical flip", status.GetProperty("settings").GetProperty("Augmentation").GetString()); // the augmentation used, step by step
 
         // Only a backbone: feature extraction with its defaults; repeats queue one run per seed.
         var seeds = Ids(await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone, seed = 7, repeats = 2 }))
@@ -100,6 +101,12 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
     [InlineData("""{"mode":"fineTune","augmentation":{"rotationDegrees":1e308}}""", "augmentation.rotationDegrees")]
     [InlineData("""{"mode":"fineTune","augmentation":{"brightness":50}}""", "augmentation.brightness")]
     [InlineData("""{"mode":"fineTune","augmentation":{"grayscaleProbability":7}}""", "augmentation.grayscaleProbability")]
+    // Below 1 as a double, but 1 as the float the wire carries: the worker would refuse it.
+    [InlineData("""{"mode":"fineTune","augmentation":{"brightness":0.9999999999}}""", "augmentation.brightness")]
+    [InlineData("""{"mode":"fineTune","augmentation":{"randomCrop":true,"cropScaleMin":0}}""", "augmentation.cropScaleMin")]
+    // An augmentation no run would use is said, not stored and ignored.
+    [InlineData("""{"augmentation":{"rotationDegrees":45}}""", "augmentation")]
+    [InlineData("""{"mode":"fineTune","augment":false,"augmentation":{"rotationDegrees":45}}""", "augmentation")]
     [InlineData("""{"seed":9223372036854775807,"repeats":3}""", "seed")]
     [InlineData("""{"seed":-4}""", "seed")]
     [InlineData("""{"backbone":"../../etc/passwd"}""", "backbone")]

@@ -12,8 +12,12 @@ namespace TransferHub.Worker.Tests.Grpc;
 [Collection(WorkerCollection.Name)]
 public sealed class PreviewMatchesTrainingTests(WorkerFactory worker)
 {
-    [Fact]
-    public async Task PreviewVariantsAreExactlyWhatTrainingFeedsTheModel()
+    /// <summary>Both resize modes: with the random crop off, a centre-crop run crops the centred square (the photo is not
+    /// square), and the preview must do the same, since the launch form opens it with the run's resize mode.</summary>
+    [Theory]
+    [InlineData(false, 0.5f)]
+    [InlineData(true, 0f)]
+    public async Task PreviewVariantsAreExactlyWhatTrainingFeedsTheModel(bool centerCrop, float cropScaleMin)
     {
         var photo = TestImages.Photo("chelsea.jpg");
         var sha = TestImages.Sha256(photo);
@@ -21,23 +25,25 @@ public sealed class PreviewMatchesTrainingTests(WorkerFactory worker)
         await client.UploadAsync([new TestImage("chelsea.jpg", photo, sha, 0, DataSplit.Train)]);
         var settings = new AugmentationSettings
         {
-            CropScaleMin = 0.5f, CropScaleMax = 1f, HorizontalFlip = true, RotationDegrees = 15,
+            CropScaleMin = cropScaleMin, CropScaleMax = cropScaleMin > 0 ? 1f : 0f, HorizontalFlip = true, RotationDegrees = 15,
             Brightness = 0.3f, Contrast = 0.3f, Saturation = 0.3f, GrayscaleProbability = 0.2f,
         };
         const int size = 64, count = 3, seed = 42;
+        var resizeMode = centerCrop ? TransferHub.Worker.V1.ResizeMode.CenterCrop : TransferHub.Worker.V1.ResizeMode.Squash;
 
         var preview = await client.PreviewAugmentationsAsync(new PreviewAugmentationsRequest
         {
-            Image = ByteString.CopyFrom(photo), Augmentation = settings, Count = count, Seed = seed, ImageSize = size,
+            Image = ByteString.CopyFrom(photo), Augmentation = settings, Count = count, Seed = seed, ImageSize = size, ResizeMode = resizeMode,
         });
 
         // What the training data path produces for item i of epoch 0 with the same seed.
         var augmentation = new AugmentationOptions
         {
-            CropScaleMin = 0.5f, CropScaleMax = 1f, HorizontalFlip = true, RotationDegrees = 15,
+            CropScaleMin = settings.CropScaleMin, CropScaleMax = settings.CropScaleMax, HorizontalFlip = true, RotationDegrees = 15,
             Brightness = 0.3f, Contrast = 0.3f, Saturation = 0.3f, GrayscaleProbability = 0.2f,
         };
-        var pipeline = new TransformPipeline(size, TransferHub.Worker.Engine.Transforms.ResizeMode.Squash, augmentation, Normalization.ImageNet);
+        var pipeline = new TransformPipeline(size, centerCrop ? TransferHub.Worker.Engine.Transforms.ResizeMode.CenterCrop
+            : TransferHub.Worker.Engine.Transforms.ResizeMode.Squash, augmentation, Normalization.ImageNet);
         var source = new BatchSource(worker.Services.GetRequiredService<ImageStore>(), pipeline);
         var items = Enumerable.Repeat(new DatasetEntry(sha, 0, DataSplit.Train), count).ToList();
         var batch = Assert.Single(source.Batches(items, [0, 1, 2], count, seed, epoch: 0, CancellationToken.None));
@@ -54,7 +60,7 @@ public sealed class PreviewMatchesTrainingTests(WorkerFactory worker)
 
         var again = await client.PreviewAugmentationsAsync(new PreviewAugmentationsRequest
         {
-            Image = ByteString.CopyFrom(photo), Augmentation = settings, Count = 1, Seed = seed, ImageSize = size,
+            Image = ByteString.CopyFrom(photo), Augmentation = settings, Count = 1, Seed = seed, ImageSize = size, ResizeMode = resizeMode,
         });
         Assert.Equal(preview.Png[0], again.Png[0]);
     }

@@ -42,7 +42,10 @@ internal static class JobsApi
                 "at most epochs − 1)). A body without mode is featureExtraction, as it always was in v1 (the form's default is auto). " +
                 "backbone is required. Class imbalance, in the manual modes (auto ignores it and compares its own class-balanced candidates): classWeighting none (default), inverseFrequency " +
                 FormattableString.Invariant($"(n / (K·n_c)) or effectiveNumber (Cui et al. 2019, with classWeightBeta, default {JobDefaults.ClassWeightBeta}), and ") +
-                "balancedSampling (each epoch draws every class equally often). Settings the form (and a worker) would refuse are answered 400 with every problem " +
+                "balancedSampling (each epoch draws every class equally often). Augmentation (fineTune with augment true, its default): " +
+                "augmentation { randomCrop, cropScaleMin (above 0 to 1), horizontalFlip, verticalFlip, rotationDegrees (0 to 180), brightness, " +
+                "contrast, saturation (jitter x: factor in [1 − x, 1 + x], x at least 0 and below 1), grayscaleProbability (0 to 1) }, each field " +
+                "left out keeping the launch form's default; an augmentation in a mode that cannot use it is 400. Settings the form (and a worker) would refuse are answered 400 with every problem " +
                 "in `errors` (by field) and `problems`; so is a backbone that no enabled worker offers (the message lists the offered " +
                 "ones). A dataset that cannot train yet (fewer than 2 classes, no train split, a class without training images) is 409. " +
                 "`warnings` in the answer say what the run's numbers will mean (e.g. no held-out images: evaluated on training images).")
@@ -239,6 +242,11 @@ internal static class JobsApi
             // Left out, the head-first default leaves at least one of the body's epochs to fine-tune (as the worker's does).
             if (settings.Mode == TrainingMode.FineTune && Field(body, "headFirstEpochs") is null)
                 settings.HeadFirstEpochs = JobDefaults.HeadFirstEpochs(settings.Epochs);
+            // Settings that would be stored but never used are a mistake to say, not to ignore.
+            if (Field(body, "augmentation") is JsonObject && !(settings.Augment && settings.Mode == TrainingMode.FineTune))
+                throw new InvalidInputException([("augmentation", settings.Mode == TrainingMode.FineTune
+                    ? "augmentation is given but augment is false: set augment to true (the fineTune default) or leave augmentation out."
+                    : "augmentation is given but only mode fineTune augments training images (the frozen modes cache each image's features once): set mode to fineTune or leave augmentation out.")]);
             return settings;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)

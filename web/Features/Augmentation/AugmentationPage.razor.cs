@@ -1,18 +1,14 @@
 using Microsoft.AspNetCore.Components;
+using TransferHub.Web.Features.Jobs;
 
 namespace TransferHub.Web.Features.Augmentation;
 
 public partial class AugmentationPage
 {
-    private const int Variants = 8;
-    private IReadOnlyList<(string Sha256, string Name, string? ClassName)>? _candidates;
-    private readonly AugmentationForm _form = new();
-    private PreviewResult? _result;
-    private string? _sha;
-    private long _seed = 1;
-    private bool _busy;
+    private readonly JobSettings _settings = JobSettings.ForMode(Data.TrainingMode.FineTune);
 
-    /// <summary>The dataset whose images are previewed, from the route (<c>/datasets/{DatasetId}/augmentations</c>); its 60 newest images are offered. A dataset the caller cannot see offers none.</summary>
+    /// <summary>The dataset whose images are previewed, from the route (<c>/datasets/{DatasetId}/augmentations</c>); every
+    /// image is reachable (search or step). A dataset the caller cannot see offers none.</summary>
     [Parameter]
     public int DatasetId { get; set; }
 
@@ -20,26 +16,6 @@ public partial class AugmentationPage
     [SupplyParameterFromQuery(Name = "image")]
     public string? Image { get; set; }
 
-    [Inject]
-    private AugmentationPreviewService Previews { get; set; } = default!;
-
-    protected override async Task OnParametersSetAsync()
-    {
-        _candidates = await Previews.CandidatesAsync(UserId, DatasetId);
-        _sha = Image is not null && _candidates.Any(c => c.Sha256 == Image) ? Image : _candidates.FirstOrDefault().Sha256;
-    }
-
-    private Task RerollAsync()
-    {
-        _seed = Random.Shared.NextInt64(1, 1_000_000);
-        return PreviewAsync();
-    }
-
-    private async Task PreviewAsync()
-    {
-        if (_sha is null) return;
-        _busy = true;
-        await TryAsync(async () => _result = await Previews.PreviewAsync(UserId, DatasetId, _sha, _form, Variants, _seed));
-        _busy = false;
-    }
+    /// <summary>The launch form, in fine-tuning, with this page's augmentation, image size and resize mode.</summary>
+    private string TrainHref => $"datasets/{DatasetId}/train?{PreviewLink.QueryName}={PreviewLink.Encode(_settings)}";
 }

@@ -31,8 +31,12 @@ public sealed class JobSettings
     public int Epochs { get; set; } = JobDefaults.FeatureExtractionEpochs;
     public int BatchSize { get; set; } = JobDefaults.BatchSize;
     public int ImageSize { get; set; } = JobDefaults.ImageSize;
+    /// <summary>Resize mode: the centred square (true) or the whole image squashed to ImageSize² (false, the default).</summary>
     public bool CenterCrop { get; set; }
+    /// <summary>Fine-tuning: augment training images with <see cref="Augmentation"/> (feature extraction and Auto refuse it).</summary>
     public bool Augment { get; set; }
+    /// <summary>The augmentation fine-tuning applies when <see cref="Augment"/> is on: every step editable on the launch form
+    /// and in the preview it opens, stored with the run and shown on its page, report and model card.</summary>
     public AugmentationForm Augmentation { get; set; } = new();
     /// <summary>Stop after this many epochs without a better validation accuracy (0 = off).</summary>
     public int EarlyStoppingPatience { get; set; } = JobDefaults.FeatureExtractionPatience;
@@ -76,7 +80,8 @@ public sealed class JobSettings
     /// <param name="backboneStages">Stages of the chosen backbone, when known.</param>
     public IReadOnlyList<JobProblem> Problems(int? backboneStages = null) => JobRules.Check(ToValues(backboneStages));
 
-    /// <summary>These settings as the shared rules see them: augmentation only when it is on.</summary>
+    /// <summary>These settings as the shared rules see them: augmentation only when it is on; fractional values rounded to
+    /// the 32-bit floats the wire (<see cref="Workers.Gateway.RunSpec"/>) carries, since those are what a worker checks.</summary>
     public JobValues ToValues(int? backboneStages = null) => new()
     {
         Backbone = Backbone,
@@ -84,10 +89,10 @@ public sealed class JobSettings
         UnfreezeStages = UnfreezeStages,
         BackboneStages = backboneStages,
         HiddenUnits = HiddenUnits,
-        Dropout = Dropout,
-        LearningRate = LearningRate,
-        BackboneLrMultiplier = BackboneLrMultiplier,
-        WeightDecay = WeightDecay,
+        Dropout = Wire(Dropout),
+        LearningRate = Wire(LearningRate),
+        BackboneLrMultiplier = Wire(BackboneLrMultiplier),
+        WeightDecay = Wire(WeightDecay),
         StepSchedule = Schedule == ScheduleChoice.Step,
         StepSize = StepSize,
         Epochs = Epochs,
@@ -99,10 +104,31 @@ public sealed class JobSettings
         Augmentation = Augment ? Augmentation.ToValues() : null,
         TimeBudgetSeconds = TimeBudgetSeconds,
         ClassWeighting = ClassWeighting,
-        ClassWeightBeta = ClassWeightBeta,
+        ClassWeightBeta = Wire(ClassWeightBeta),
         BalancedSampling = BalancedSampling,
         HeadFirstEpochs = HeadFirstEpochs,
     };
+
+    private static double Wire(double value) => (float)value;
+
+    /// <summary>An independent copy (the augmentation preview edits one and hands it back).</summary>
+    public JobSettings Clone()
+    {
+        var copy = (JobSettings)MemberwiseClone();
+        copy.Augmentation = Augmentation with { };
+        return copy;
+    }
+
+    /// <summary>Takes what the augmentation preview showed — its augmentation, image size and resize mode — and turns
+    /// augmentation on (it applies when fine-tuning; the other modes refuse it, as <see cref="Problems"/> says).</summary>
+    public void UsePreviewed(JobSettings previewed)
+    {
+        ArgumentNullException.ThrowIfNull(previewed);
+        Augment = true;
+        Augmentation = previewed.Augmentation with { };
+        ImageSize = previewed.ImageSize;
+        CenterCrop = previewed.CenterCrop;
+    }
 
     private static JobModeKind Kind(TrainingMode mode) => mode switch
     {
@@ -153,7 +179,7 @@ public sealed class JobSettings
         rows.Add(new("Epochs", Epochs.ToString(c)));
         rows.Add(new("Batch size", BatchSize.ToString(c)));
         rows.Add(new("Image size", $"{ImageSize} px{(CenterCrop ? ", centre crop" : "")}"));
-        rows.Add(new("Augmentation", Augment && Mode == TrainingMode.FineTune ? "on" : "off"));
+        rows.Add(new("Augmentation", Augment && Mode == TrainingMode.FineTune ? Augmentation.Describe() : "off"));
         rows.Add(new("Early stopping", EarlyStoppingPatience == 0 ? "off" : $"patience {EarlyStoppingPatience}"));
         if (ClassWeighting != ClassWeightingKind.None)
             rows.Add(new("Class weights", ClassWeighting == ClassWeightingKind.EffectiveNumber

@@ -22,6 +22,11 @@ public partial class LaunchPage
     [SupplyParameterFromQuery(Name = "from")]
     public int? From { get; set; }
 
+    /// <summary>Augmentation, image size and resize mode from the standalone preview page (<c>?preview=…</c>,
+    /// <see cref="Augmentation.PreviewLink"/>): the form starts in fine-tuning with them.</summary>
+    [SupplyParameterFromQuery(Name = Augmentation.PreviewLink.QueryName)]
+    public string? Preview { get; set; }
+
     [Inject]
     private JobService Jobs { get; set; } = default!;
 
@@ -59,6 +64,24 @@ public partial class LaunchPage
                 // An unknown run: start from the defaults.
             }
         }
+        if (Augmentation.PreviewLink.Decode(Preview) is { } previewed)
+        {
+            if (_settings.Mode != TrainingMode.FineTune) ModeChanged(TrainingMode.FineTune);
+            _settings.UsePreviewed(previewed);
+        }
+    }
+
+    /// <summary>Opens the augmentation preview with the form's settings; "Use these settings" brings its augmentation,
+    /// image size and resize mode back into the form.</summary>
+    private async Task OpenPreviewAsync()
+    {
+        if (await Augmentation.AugmentationPreviewDialog.OpenAsync(Dialogs, UserId, DatasetId, _settings) is { } chosen)
+            _settings.UsePreviewed(chosen);
+    }
+
+    /// <summary>A child changed the settings in place: this re-renders the form (problems, summary).</summary>
+    private static void SettingsChanged()
+    {
     }
 
     /// <summary>After a blocker's fix ("Split now"): the dataset's counts and blockers again, the form's settings kept.</summary>

@@ -45,7 +45,7 @@ public static class RunSpec
             Epochs = s.Epochs,
             BatchSize = s.BatchSize,
             ImageSize = s.ImageSize,
-            ResizeMode = s.CenterCrop ? ResizeMode.CenterCrop : ResizeMode.Squash,
+            ResizeMode = ToWire(s.CenterCrop),
             EarlyStoppingPatience = s.EarlyStoppingPatience,
             Seed = request.Seed,
             DatasetVersion = request.DatasetVersion,
@@ -73,7 +73,7 @@ public static class RunSpec
         TimeBudgetSeconds = request.Settings.TimeBudgetSeconds,
         BatchSize = request.Settings.BatchSize,
         ImageSize = request.Settings.ImageSize,
-        ResizeMode = request.Settings.CenterCrop ? ResizeMode.CenterCrop : ResizeMode.Squash,
+        ResizeMode = ToWire(request.Settings.CenterCrop),
         Seed = request.Seed,
         DatasetVersion = request.DatasetVersion,
     };
@@ -96,18 +96,26 @@ public static class RunSpec
         return parsed;
     }
 
-    internal static AugmentationSettings ToWire(Augmentation.AugmentationForm a) => new()
+    /// <summary>The wire form of the augmentation: exactly the values its rules checked (<see cref="Augmentation.AugmentationForm.ToValues"/>).</summary>
+    internal static AugmentationSettings ToWire(Augmentation.AugmentationForm form)
     {
-        CropScaleMin = a.RandomCrop ? (float)a.CropScaleMin : 0,
-        CropScaleMax = a.RandomCrop ? 1 : 0,
-        HorizontalFlip = a.HorizontalFlip,
-        VerticalFlip = a.VerticalFlip,
-        RotationDegrees = (float)a.RotationDegrees,
-        Brightness = (float)a.Brightness,
-        Contrast = (float)a.Contrast,
-        Saturation = (float)a.Saturation,
-        GrayscaleProbability = (float)a.GrayscaleProbability,
-    };
+        var a = form.ToValues();
+        return new()
+        {
+            CropScaleMin = (float)a.CropScaleMin,
+            CropScaleMax = (float)a.CropScaleMax,
+            HorizontalFlip = form.HorizontalFlip,
+            VerticalFlip = form.VerticalFlip,
+            RotationDegrees = (float)a.RotationDegrees,
+            Brightness = (float)a.Brightness,
+            Contrast = (float)a.Contrast,
+            Saturation = (float)a.Saturation,
+            GrayscaleProbability = (float)a.GrayscaleProbability,
+        };
+    }
+
+    /// <summary>The run's resize mode on the wire: centre crop, or squash (the default).</summary>
+    internal static ResizeMode ToWire(bool centerCrop) => centerCrop ? ResizeMode.CenterCrop : ResizeMode.Squash;
 
     internal static Split ToWire(DataSplitKind split) => split switch
     {

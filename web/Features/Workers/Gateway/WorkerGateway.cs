@@ -273,9 +273,10 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
         }
     }
 
-    /// <summary><paramref name="count"/> augmented variants of an image as PNGs, rendered by the training pipeline.</summary>
-    public async Task<IReadOnlyList<byte[]>> PreviewAsync(WorkerNode worker, byte[] image, AugmentationForm form, int count, long seed,
-        bool centerCrop, CancellationToken cancellationToken)
+    /// <summary><paramref name="count"/> augmented variants of an image as PNGs of <paramref name="imageSize"/>² pixels,
+    /// rendered by the training pipeline with the run's resize mode (<paramref name="centerCrop"/> or squash).</summary>
+    public async Task<IReadOnlyList<byte[]>> PreviewAsync(WorkerNode worker, byte[] image, AugmentationForm form, int imageSize, bool centerCrop,
+        int count, long seed, CancellationToken cancellationToken)
     {
         var request = new PreviewAugmentationsRequest
         {
@@ -283,8 +284,8 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
             Augmentation = RunSpec.ToWire(form),
             Count = count,
             Seed = seed,
-            ImageSize = form.ImageSize,
-            ResizeMode = centerCrop ? ResizeMode.CenterCrop : ResizeMode.Squash,
+            ImageSize = imageSize,
+            ResizeMode = RunSpec.ToWire(centerCrop),
         };
         var response = await RetriedAsync(worker, () => Client(worker).PreviewAugmentationsAsync(request, deadline: DateTime.UtcNow + ShortCallTimeout * 2,
             cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
