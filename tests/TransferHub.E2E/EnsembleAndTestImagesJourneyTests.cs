@@ -145,6 +145,17 @@ public sealed class EnsembleAndTestImagesJourneyTests(BrowserWithWorkerFixture f
         // A member's link opens its run.
         await page.GetByTestId("ensemble-member-link").First.ClickAsync();
         await Expect(page.GetByTestId("run-title")).ToHaveTextAsync(new Regex("^Run #1"));
+
+        // Compared with the runs, the ensemble's row names its members with their accuracies.
+        await BrowserFixture.GoInteractiveAsync(page, runsPath);
+        await Expect(page.GetByTestId("run-accuracy")).ToHaveCountAsync(3);
+        foreach (var box in await page.Locator("[data-testid=runs-table] tbody input[type=checkbox]").AllAsync())
+            await box.CheckAsync();
+        await page.GetByTestId("compare").ClickAsync();
+        await Expect(page.GetByTestId("compared-run")).ToHaveCountAsync(3);
+        await Expect(page.GetByTestId("compared-members")).ToHaveTextAsync(new Regex(@"^of\s+Run #1\s+\d+(\.\d)?\s?%,\s+Run #2\s+\d+(\.\d)?\s?%$"));
+        await page.GetByTestId("comparison-table").ScrollIntoViewIfNeededAsync();
+        await BrowserFixture.ScreenshotAsync(page, "ensemble-compared.png", fullPage: false, hideSnackbars: true);
     }
 
     /// <summary>Bags and sneakers, 6 train / 2 val / 2 test each.</summary>

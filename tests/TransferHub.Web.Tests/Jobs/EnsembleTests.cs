@@ -62,6 +62,9 @@ public sealed class EnsembleTests(WebAppFactory app) : IClassFixture<WebAppFacto
         Assert.Equal("Ensemble #3 · Complementary pair", page.Run.DisplayName);
         Assert.Equal(1.0, page.Run.Accuracy);
         Assert.Equal([(first, 1, 0.5), (second, 2, 0.5)], page.Members.Select(m => (m.Id, m.Number, m.Accuracy!.Value)));
+        var compared = await comparison.CompareAsync(s.ViewerId, s.ProjectId, [first, id]);
+        Assert.Empty(compared.Runs[0].Members);
+        Assert.Equal([("Run #1", 0.5), ("Run #2", 0.5)], compared.Runs[1].Members.Select(m => (m.Title, m.Accuracy!.Value)));
 
         // The same runs again: the suggestion moves on, a name already used is refused in words, an unnamed one is allowed.
         Assert.Equal("#1 + #2", (await comparison.PlanEnsembleAsync(s.EditorId, s.ProjectId, [first, second])).SuggestedName);

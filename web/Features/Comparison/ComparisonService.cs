@@ -24,7 +24,11 @@ public sealed record Spread(double Mean, double? Std, int Count)
 /// <summary>Runs that differ only in their seed, summarised together.</summary>
 public sealed record SeedGroupRow(string Configuration, IReadOnlyList<int> RunIds, Spread? TestAccuracy, Spread? MacroF1, Spread? BestValAccuracy);
 
-public sealed record ComparedRun(RunSummary Run, IReadOnlyList<KeyValuePair<string, string>> Settings, IReadOnlyList<EpochPoint> Epochs);
+/// <param name="Members">An ensemble's member runs with their own scores (empty for training runs).</param>
+public sealed record ComparedRun(RunSummary Run, IReadOnlyList<KeyValuePair<string, string>> Settings, IReadOnlyList<EpochPoint> Epochs)
+{
+    public IReadOnlyList<EnsembleMember> Members { get; init; } = [];
+}
 
 /// <summary>The comparison table, seed groups and curves of chosen runs, and whether their test sets are the same.</summary>
 public sealed record ComparisonView(IReadOnlyList<ComparedRun> Runs, IReadOnlyList<SeedGroupRow> Groups, bool SameTestImages)
@@ -61,12 +65,19 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
         var epochs = (await db.JobEpochs.Where(e => ids.Contains(e.JobId)).OrderBy(e => e.Epoch).ToListAsync(cancellationToken)).ToLookup(e => e.JobId);
         var datasetNames = await db.Datasets.Where(d => jobs.Select(j => j.DatasetId).Contains(d.Id)).ToDictionaryAsync(d => d.Id, d => d.Name, cancellationToken);
 
+        var access = new TeamAccess(db, userId);
+        var members = new Dictionary<int, IReadOnlyList<EnsembleMember>>();
+        foreach (var ensemble in jobs.Where(j => j.Kind == JobKind.Ensemble))
+            members[ensemble.Id] = await JobService.MembersAsync(access, ensemble, cancellationToken);
         var runs = jobs.Select(job =>
         {
             var points = epochs[job.Id].Where(e => e.Attempt == job.Attempt)
                 .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate)).ToList();
             var settings = job.Kind == JobKind.Ensemble ? [new("Members", job.EnsembleOf ?? "")] : JobService.Settings(job).Describe(job.Seed);
-            return new ComparedRun(JobService.Summarize(job, datasetNames[job.DatasetId], points), settings, points);
+            return new ComparedRun(JobService.Summarize(job, datasetNames[job.DatasetId], points), settings, points)
+            {
+                Members = members.GetValueOrDefault(job.Id) ?? [],
+            };
         }).ToList();
 
         var groups = runs.Where(r => r.Run.Kind == JobKind.Training)
