@@ -210,7 +210,7 @@ public sealed class WholeJourneyTests(BrowserWithWorkerFixture fixture, ITestOut
         Assert.InRange(await predictions.CountAsync(), 1, Classes.Length);
         foreach (var row in await predictions.AllAsync())
             await Expect(row).ToHaveTextAsync(new Regex($@"^\s*({string.Join('|', Classes)})\s*\d+(\.\d)?\s?%\s*$"));
-        await Expect(ada.GetByTestId("predictions")).ToContainTextAsync(Path.GetFileName(unseen));
+        await Expect(ada.GetByTestId("predict-file-name")).ToHaveTextAsync(Path.GetFileName(unseen));
         await ada.GetByTestId("predict-panel").ScrollIntoViewIfNeededAsync();
         await BrowserFixture.ScreenshotAsync(ada, "journey-08-test-an-image.png", fullPage: false);
         Step("confusion cell, PDF report and a test image checked");

@@ -93,6 +93,7 @@ public sealed class ModelExportTests(ITestOutputHelper output) : HostedTest(outp
         // The photos as the worker renders them (squash to 64 px), through the graph; each member through the web's Predict.
         var pipeline = new TransformPipeline(64, ResizeMode.Squash, AugmentationOptions.None, Normalization.ImageNet);
         var maxDelta = 0.0;
+        var maxEnsembleDelta = 0.0;
         foreach (var photo in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "photos"), "*.jpg"))
         {
             var bytes = await File.ReadAllBytesAsync(photo);
@@ -106,12 +107,19 @@ public sealed class ModelExportTests(ITestOutputHelper output) : HostedTest(outp
             var predicted = new List<IReadOnlyList<Prediction>>();
             foreach (var id in members)
                 predicted.Add((await web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().PredictAsync(user, id, bytes, topK: 2))).Top);
+            // "Test an image" on the ensemble itself (issue 14 item 7): the web averages its members' Predict the same way.
+            var asEnsemble = await web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().PredictAsync(user, ensemble, bytes, topK: 2));
+            Assert.Null(asEnsemble.Threshold);
+            Assert.Equal(asEnsemble.Top[0].ClassName, asEnsemble.Answer);
             for (var c = 0; c < classes.Length; c++)
             {
                 var mean = predicted.Average(p => p.Single(x => x.ClassName == classes[c]).Probability);
                 maxDelta = Math.Max(maxDelta, Math.Abs(mean - probabilities[c]));
+                maxEnsembleDelta = Math.Max(maxEnsembleDelta, Math.Abs(mean - asEnsemble.Top.Single(x => x.ClassName == classes[c]).Probability));
             }
         }
+        Output.WriteLine($"max |Δ probability| the ensemble's Predict vs the mean of its members' = {maxEnsembleDelta:E2}");
+        Assert.True(maxEnsembleDelta < 1e-9, $"max |Δ probability| of the ensemble's Predict {maxEnsembleDelta}");
         Output.WriteLine($"ensemble #{ensemble} of runs {string.Join(", ", members)}: {onnx.Length / 1e6:F1} MB, max |Δ probability| ONNX vs mean of the members' Predict = {maxDelta:E2}");
         Assert.True(maxDelta < 1e-5, $"max |Δ probability| {maxDelta}");
         Assert.True(web.Services.GetRequiredService<ModelStore>().ContainsOnnx(ensemble));

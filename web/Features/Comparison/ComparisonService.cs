@@ -24,7 +24,11 @@ public sealed record Spread(double Mean, double? Std, int Count)
 /// <summary>Runs that differ only in their seed, summarised together.</summary>
 public sealed record SeedGroupRow(string Configuration, IReadOnlyList<int> RunIds, Spread? TestAccuracy, Spread? MacroF1, Spread? BestValAccuracy);
 
-public sealed record ComparedRun(RunSummary Run, IReadOnlyList<KeyValuePair<string, string>> Settings, IReadOnlyList<EpochPoint> Epochs);
+/// <param name="Members">An ensemble's member runs with their own scores (empty for training runs).</param>
+public sealed record ComparedRun(RunSummary Run, IReadOnlyList<KeyValuePair<string, string>> Settings, IReadOnlyList<EpochPoint> Epochs)
+{
+    public IReadOnlyList<EnsembleMember> Members { get; init; } = [];
+}
 
 /// <summary>The comparison table, seed groups and curves of chosen runs, and whether their test sets are the same.</summary>
 public sealed record ComparisonView(IReadOnlyList<ComparedRun> Runs, IReadOnlyList<SeedGroupRow> Groups, bool SameTestImages)
@@ -61,12 +65,19 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
         var epochs = (await db.JobEpochs.Where(e => ids.Contains(e.JobId)).OrderBy(e => e.Epoch).ToListAsync(cancellationToken)).ToLookup(e => e.JobId);
         var datasetNames = await db.Datasets.Where(d => jobs.Select(j => j.DatasetId).Contains(d.Id)).ToDictionaryAsync(d => d.Id, d => d.Name, cancellationToken);
 
+        var access = new TeamAccess(db, userId);
+        var members = new Dictionary<int, IReadOnlyList<EnsembleMember>>();
+        foreach (var ensemble in jobs.Where(j => j.Kind == JobKind.Ensemble))
+            members[ensemble.Id] = await JobService.MembersAsync(access, ensemble, cancellationToken);
         var runs = jobs.Select(job =>
         {
             var points = epochs[job.Id].Where(e => e.Attempt == job.Attempt)
                 .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate)).ToList();
             var settings = job.Kind == JobKind.Ensemble ? [new("Members", job.EnsembleOf ?? "")] : JobService.Settings(job).Describe(job.Seed);
-            return new ComparedRun(JobService.Summarize(job, datasetNames[job.DatasetId], points), settings, points);
+            return new ComparedRun(JobService.Summarize(job, datasetNames[job.DatasetId], points), settings, points)
+            {
+                Members = members.GetValueOrDefault(job.Id) ?? [],
+            };
         }).ToList();
 
         var groups = runs.Where(r => r.Run.Kind == JobKind.Training)
@@ -81,24 +92,54 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
         return new ComparisonView(runs, groups, SameTestImages: testSets.Count <= 1);
     }
 
-    /// <summary>Averages the members' predicted probabilities on their common test images and stores the result as a
-    /// run of kind Ensemble, shown like any run.</summary>
-    public async Task<int> EnsembleAsync(string userId, int projectId, IReadOnlyCollection<int> jobIds, CancellationToken cancellationToken = default)
+    /// <summary>What "Ensemble" would make of the chosen runs, for the confirmation: each run with its accuracy, the
+    /// images the ensemble would be scored on, a suggested name, and why it cannot be made (null when it can). Anyone who
+    /// sees the runs may ask; making it (<see cref="EnsembleAsync"/>) takes an editor.</summary>
+    /// <exception cref="NotFoundException">a run the caller cannot see, or of another project</exception>
+    public async Task<EnsemblePlan> PlanEnsembleAsync(string userId, int projectId, IReadOnlyCollection<int> jobIds, CancellationToken cancellationToken = default)
+    {
+        var jobs = await LoadAsync(userId, projectId, jobIds, cancellationToken);
+        var (problem, evaluations) = Combinable(jobs);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var names = await db.Jobs.Where(j => j.ProjectId == projectId && j.Name != null).Select(j => j.Name!).ToListAsync(cancellationToken);
+        return new EnsemblePlan([.. jobs.Select(EnsembleMember.Of)], problem is null ? evaluations[0].Predictions.Count : 0,
+            problem is null ? evaluations[0].Split : null, SuggestName(jobs, names), problem);
+    }
+
+    /// <summary>"#1 + #2": the members' labels, made unique among the project's names (" (2)", " (3)"…) and no longer than a
+    /// name may be.</summary>
+    internal static string SuggestName(IReadOnlyList<TrainingJob> members, IReadOnlyCollection<string> taken)
+    {
+        var labels = string.Join(" + ", members.Select(m => $"#{m.Number}"));
+        var stem = labels.Length <= TrainingJob.NameMaxLength - 6 ? labels : $"{members.Count} runs from #{members.Min(m => m.Number)}";
+        var used = taken.Select(t => t.ToLowerInvariant()).ToHashSet();
+        var name = stem;
+        for (var i = 2; used.Contains(name.ToLowerInvariant()); i++) name = $"{stem} ({i})";
+        return name;
+    }
+
+    /// <summary>Averages the members' predicted (calibrated) probabilities on their common test images and stores the
+    /// result as a run of kind Ensemble named <paramref name="name"/> (the rules of <see cref="RunLabels"/>: trimmed, at
+    /// most 100 characters, unique in the project ignoring case; null or empty = unnamed), shown like any run.
+    /// Editors and owners only.</summary>
+    /// <exception cref="NotFoundException">a run the caller cannot see, or of another project</exception>
+    /// <exception cref="ForbiddenException">a viewer</exception>
+    /// <exception cref="InvalidInputException">a name that breaks the rules</exception>
+    /// <exception cref="RuleViolationException">fewer than two runs, runs that are not completed training runs, different
+    /// classes or test images, or a name another run of the project has</exception>
+    public async Task<int> EnsembleAsync(string userId, int projectId, IReadOnlyCollection<int> jobIds, string? name = null,
+        CancellationToken cancellationToken = default)
     {
         if (jobIds.Count < 2) throw new RuleViolationException("Pick at least two finished runs for an ensemble.");
         var jobs = await LoadAsync(userId, projectId, jobIds, cancellationToken);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var first = jobs[0];
         await new TeamAccess(db, userId).RequireDatasetAsync(first.DatasetId, TeamPermission.EditContent, cancellationToken);
-        if (jobs.Any(j => j.Kind != JobKind.Training || j.Status != JobStatus.Completed || j.EvaluationJson is null))
-            throw new RuleViolationException("Only completed training runs can form an ensemble.");
-        var evaluations = jobs.Select(j => Jobs.RunEvaluation.FromJson(j.EvaluationJson!)).ToList();
+        var newName = RunLabels.Normalize(new RunLabelsChange { Name = name ?? "" }).Name is { Length: > 0 } n ? n : null;
+        if (newName is not null) await JobService.RequireNameFreeAsync(db, projectId, null, newName, cancellationToken);
+        var (problem, evaluations) = Combinable(jobs);
+        if (problem is not null) throw new RuleViolationException(problem);
         var classes = evaluations[0].ClassNames;
-        if (evaluations.Any(e => !e.ClassNames.SequenceEqual(classes)))
-            throw new RuleViolationException("The runs have different classes (or class order): an ensemble needs the same classes.");
-        var testSet = TestSet(evaluations[0]);
-        if (evaluations.Any(e => TestSet(e) != testSet))
-            throw new RuleViolationException("The runs were evaluated on different test images: freeze the test split and use runs made since.");
 
         var byImage = evaluations.SelectMany(e => e.Predictions).GroupBy(p => p.Sha256);
         var averaged = byImage.Select(g =>
@@ -132,6 +173,8 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
             Loss = result.Loss,
             EvaluationJson = result.ToJson(),
             EnsembleOf = string.Join(",", jobs.Select(j => j.Id)),
+            ProjectId = projectId,
+            Name = newName,
             TestImages = result.Predictions.Count,
             TrainingSeconds = jobs.Sum(j => j.TrainingSeconds ?? 0),
             TotalParameters = jobs.Sum(j => j.TotalParameters),
@@ -140,6 +183,25 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
         await db.SaveChangesAsync(cancellationToken);
         notifier.Publish(new JobUpdate(ensemble.Id, ensemble.DatasetId, ensemble.Status));
         return ensemble.Id;
+    }
+
+    /// <summary>Why these runs cannot form an ensemble (null when they can), and their evaluations.</summary>
+    private static (string? Problem, List<Jobs.RunEvaluation> Evaluations) Combinable(IReadOnlyList<TrainingJob> jobs)
+    {
+        if (jobs.Count < 2) return ("Pick at least two finished runs for an ensemble.", []);
+        var unfit = jobs.Where(j => j.Kind != JobKind.Training || j.Status != JobStatus.Completed || j.EvaluationJson is null).ToList();
+        if (unfit.Count > 0)
+            return ("Only completed training runs can form an ensemble; " + string.Join(", ", unfit.Select(j => j.Kind == JobKind.Ensemble
+                ? $"Ensemble #{j.Number} is an ensemble" : $"Run #{j.Number} is {JobService.Describe(j.Status)}")) + ".", []);
+        var evaluations = jobs.Select(j => Jobs.RunEvaluation.FromJson(j.EvaluationJson!)).ToList();
+        var classes = evaluations[0].ClassNames;
+        if (evaluations.Any(e => !e.ClassNames.SequenceEqual(classes)))
+            return ("The runs have different classes (or class order): an ensemble needs the same classes.", evaluations);
+        var testSet = TestSet(evaluations[0]);
+        if (evaluations.Any(e => TestSet(e) != testSet))
+            return ("The runs were evaluated on different test images: freeze the test split and use runs made since.", evaluations);
+        if (evaluations[0].Predictions.Count == 0) return ("The runs have no evaluated images to combine.", evaluations);
+        return (null, evaluations);
     }
 
     /// <summary>The chosen runs, visible to the caller and of this project, in the order asked.</summary>

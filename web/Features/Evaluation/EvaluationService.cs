@@ -132,9 +132,17 @@ public sealed class EvaluationService(
     /// <summary>Classifies one uploaded image with a finished run's model: the top <paramref name="topK"/> classes
     /// (calibrated probabilities) and the answer, "unknown" below the run's threshold. The model is copied to a worker
     /// first when the worker does not have it (results outlive their worker).</summary>
+    /// <remarks>An ensemble (no model of its own) has each member classify the image and averages the members' calibrated
+    /// probabilities, class by class — what its evaluation did with their test predictions and what its ONNX export computes;
+    /// it has no "unknown" threshold (<see cref="PredictionResult.Threshold"/> null) and its <see cref="PredictionResult.Temperature"/>
+    /// is 1 (each member divides by its own).</remarks>
+    /// <exception cref="RuleViolationException">no stored model (an ensemble: a member deleted or without one), no worker,
+    /// or an image the worker cannot use (its reason)</exception>
     public async Task<PredictionResult> PredictAsync(string userId, int jobId, byte[] image, int topK = 5, CancellationToken cancellationToken = default)
     {
         CheckUpload(image);
+        if (await EnsembleMembersAsync(userId, jobId, cancellationToken) is { } members)
+            return await PredictEnsembleAsync(members.Ensemble, members.Members, members.Workers, image, topK, cancellationToken);
         var (job, enabled) = await ModelRunAsync(userId, jobId, "classify images", cancellationToken);
         var (top, temperature) = await OnAWorkerAsync(enabled, worker =>
             workers.PredictAsync(worker, job.ModelId!, image, topK, () => models.OpenRead(jobId), cancellationToken)); // ModelRunAsync: not null
@@ -191,6 +199,48 @@ public sealed class EvaluationService(
         }
         return await OnAWorkerAsync(enabled, worker =>
             workers.ExplainAsync(worker, job.ModelId!, image, [classIndex], () => models.OpenRead(jobId), cancellationToken));
+    }
+
+    /// <summary>The mean of the members' calibrated probabilities (every class of each member, by class name), top
+    /// <paramref name="topK"/> first.</summary>
+    private async Task<PredictionResult> PredictEnsembleAsync(TrainingJob ensemble, IReadOnlyList<TrainingJob> members, List<WorkerNode> enabled,
+        byte[] image, int topK, CancellationToken cancellationToken)
+    {
+        var classes = JobService.ClassNames(ensemble).ToList();
+        var sums = classes.ToDictionary(c => c, _ => 0.0, StringComparer.Ordinal);
+        foreach (var member in members)
+        {
+            var (top, _) = await OnAWorkerAsync(enabled, worker =>
+                workers.PredictAsync(worker, member.ModelId!, image, classes.Count, () => models.OpenRead(member.Id), cancellationToken));
+            foreach (var (className, probability) in top)
+                if (sums.ContainsKey(className)) sums[className] += probability / members.Count;
+        }
+        IReadOnlyList<Prediction> ranked = [.. sums.OrderByDescending(p => p.Value).ThenBy(p => classes.IndexOf(p.Key))
+            .Take(topK <= 0 ? 5 : topK).Select(p => new Prediction(p.Key, p.Value))];
+        return PredictionResult.Of(ranked, threshold: null, targetPrecision: null, temperature: 1);
+    }
+
+    /// <summary>For an ensemble the caller can see: it, its members (in its order, each with a stored model) and the enabled
+    /// workers; null for any other run (including one the caller cannot see, which <see cref="ModelRunAsync"/> refuses).</summary>
+    /// <exception cref="RuleViolationException">a member deleted since or without a stored model (named), or no enabled worker</exception>
+    private async Task<(TrainingJob Ensemble, IReadOnlyList<TrainingJob> Members, List<WorkerNode> Workers)?> EnsembleMembersAsync(string userId, int jobId,
+        CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var access = new TeamAccess(db, userId);
+        var ensemble = await access.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId && j.Kind == JobKind.Ensemble, cancellationToken);
+        if (ensemble is null) return null;
+        var ids = (ensemble.EnsembleOf ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+        var found = await access.Jobs.AsNoTracking().Where(j => ids.Contains(j.Id)).ToDictionaryAsync(j => j.Id, cancellationToken);
+        var problems = ids.Select(id => !found.TryGetValue(id, out var m) ? $"a member (run id {id}) was deleted"
+                : models.HasModelOf(m) ? null
+                : m.Status == JobStatus.Completed ? $"run #{m.Number} has no stored model" : $"run #{m.Number} is {JobService.Describe(m.Status)}")
+            .OfType<string>().ToList();
+        if (problems.Count > 0)
+            throw new RuleViolationException($"This ensemble cannot classify images: {string.Join("; ", problems)}.");
+        var enabled = await db.Workers.Where(w => w.Enabled).OrderByDescending(w => w.IsLocal).AsNoTracking().ToListAsync(cancellationToken);
+        if (enabled.Count == 0) throw new RuleViolationException("No worker is enabled to run the model: ask a site admin to register one.");
+        return (ensemble, [.. ids.Select(id => found[id])], enabled);
     }
 
     private static void CheckUpload(byte[] image)

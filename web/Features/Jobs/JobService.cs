@@ -99,6 +99,7 @@ public sealed class JobService(
             Selection = ModelSelection.FromJson(job.Job.LeaderboardJson),
             Calibration = CalibrationView.Of(job.Job.CalibrationJson, job.Job.TargetPrecision),
             MemberNumbers = await MemberNumbersAsync(db, job.Job, cancellationToken),
+            Members = await MembersAsync(access, job.Job, cancellationToken),
         };
     }
 
@@ -118,14 +119,7 @@ public sealed class JobService(
             if (normalized.Name is { } name)
             {
                 var newName = name.Length == 0 ? null : name;
-                if (newName is not null)
-                {
-                    var lower = newName.ToLower();
-                    var taken = await db.Jobs.Where(j => j.ProjectId == job.ProjectId && j.Id != job.Id && j.Name != null && j.Name.ToLower() == lower)
-                        .Select(j => (int?)j.Number).FirstOrDefaultAsync(cancellationToken);
-                    if (taken is { } other)
-                        throw new RuleViolationException($"Run #{other} of this project is already called \"{newName}\": choose another name.");
-                }
+                if (newName is not null) await RequireNameFreeAsync(db, job.ProjectId, job.Id, newName, cancellationToken);
                 job.Name = newName;
             }
             if (normalized.Notes is { } notes) job.Notes = notes.Length == 0 ? null : notes;
@@ -175,6 +169,28 @@ public sealed class JobService(
                 : states.Any(w => w.Free) ? "A worker is free: it starts at the scheduler's next pass (within seconds)."
                 : $"Every worker offering {job.Backbone} is busy" + (position > 1 ? $", and {position - 1} run{(position == 2 ? " is" : "s are")} ahead of it." : "; it starts when one finishes.");
         return new RunWait(position, queued.Count, reason, states);
+    }
+
+    /// <summary>Refuses <paramref name="name"/> when another run of the project (not <paramref name="exceptJobId"/>) has it,
+    /// ignoring case: a run's name is unique in its project (<see cref="RunLabels"/>).</summary>
+    /// <exception cref="RuleViolationException">the name is taken, naming the run that has it</exception>
+    internal static async Task RequireNameFreeAsync(TransferHubDbContext db, int projectId, int? exceptJobId, string name, CancellationToken cancellationToken)
+    {
+        var lower = name.ToLower();
+        var taken = await db.Jobs.Where(j => j.ProjectId == projectId && j.Id != exceptJobId && j.Name != null && j.Name.ToLower() == lower)
+            .Select(j => new { j.Number, j.Kind }).FirstOrDefaultAsync(cancellationToken);
+        if (taken is not null)
+            throw new RuleViolationException($"{(taken.Kind == JobKind.Ensemble ? "Ensemble" : "Run")} #{taken.Number} of this project is already called \"{name}\": choose another name.");
+    }
+
+    /// <summary>An ensemble's members in its order, as the caller may see them, with their own scores; a member deleted
+    /// since is listed as deleted (empty for other runs).</summary>
+    internal static async Task<IReadOnlyList<EnsembleMember>> MembersAsync(TeamAccess access, TrainingJob job, CancellationToken cancellationToken)
+    {
+        if (job.Kind != JobKind.Ensemble || job.EnsembleOf is null) return [];
+        List<int> ids = [.. job.EnsembleOf.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse)];
+        var found = await access.Jobs.Where(j => ids.Contains(j.Id) && j.ProjectId == job.ProjectId).AsNoTracking().ToDictionaryAsync(j => j.Id, cancellationToken);
+        return [.. ids.Select(id => found.TryGetValue(id, out var member) ? EnsembleMember.Of(member) : EnsembleMember.Deleted(id))];
     }
 
     /// <summary>An ensemble's member run ids → their numbers in the project (empty for other runs).</summary>

@@ -68,6 +68,26 @@ public sealed record EpochPoint(int Epoch, double? TrainLoss, double? TrainAccur
 
 public sealed record LogEntry(DateTime At, string Level, string Message);
 
+/// <summary>A run an ensemble combines (or would combine), with its own scores to set beside the ensemble's:
+/// <paramref name="Accuracy"/> and <paramref name="MacroF1"/> on <paramref name="EvaluatedSplit"/> ("test", "val" or
+/// "train"; null when not evaluated). <paramref name="Exists"/> false: the member was deleted since (only its id is known).</summary>
+public sealed record EnsembleMember(int Id, int Number, string? Name, string Backbone, string ModeText, JobStatus Status, double? Accuracy,
+    double? MacroF1, string? EvaluatedSplit, bool Exists = true)
+{
+    /// <summary>"Run #3".</summary>
+    public string Title => Exists ? $"Run #{Number}" : "Run (deleted)";
+
+    public static EnsembleMember Of(TrainingJob job) => new(job.Id, job.Number, job.Name, job.Backbone,
+        job.Kind == JobKind.Ensemble ? "ensemble" : JobSettings.ModeText(job.Mode), job.Status, job.Accuracy, job.MacroF1, job.EvaluatedSplit);
+
+    public static EnsembleMember Deleted(int id) => new(id, 0, null, "", "", JobStatus.Completed, null, null, null, Exists: false);
+}
+
+/// <summary>What "Ensemble" would make of chosen runs (<c>ComparisonService.PlanEnsembleAsync</c>): the members in order,
+/// the number of common images it would be scored on and their split, a name to start from, and why it cannot be made
+/// (null when it can).</summary>
+public sealed record EnsemblePlan(IReadOnlyList<EnsembleMember> Members, int Images, string? Split, string SuggestedName, string? Problem);
+
 /// <summary>Everything the run page shows.</summary>
 public sealed record RunDetails(RunSummary Run, int ProjectId, string ProjectName, string TeamName, bool CanEdit,
     IReadOnlyList<KeyValuePair<string, string>> Settings, int Attempt, string? Device, int TrainImages, int ValImages, int TestImages,
@@ -75,6 +95,9 @@ public sealed record RunDetails(RunSummary Run, int ProjectId, string ProjectNam
 {
     /// <summary>Ensembles: each member run's id → its number in the project.</summary>
     public IReadOnlyDictionary<int, int> MemberNumbers { get; init; } = new Dictionary<int, int>();
+
+    /// <summary>Ensembles: the member runs in the ensemble's order with their own scores (empty for other runs).</summary>
+    public IReadOnlyList<EnsembleMember> Members { get; init; } = [];
 
     /// <summary>Auto runs: the time budget in seconds (null for other modes).</summary>
     public int? TimeBudgetSeconds { get; init; }

@@ -131,12 +131,18 @@ public partial class RunsPage
     private async Task RefreshComparisonAsync() =>
         _comparison = await Comparisons.CompareAsync(UserId, ProjectId, [.. _selected.OrderBy(r => r.Id).Select(r => r.Id)]);
 
+    /// <summary>Shows what the chosen runs would make (members with their accuracies, a name to edit); the ensemble is made
+    /// only once confirmed, then opened.</summary>
     private async Task EnsembleAsync()
     {
-        var id = 0;
-        if (await TryAsync(async () => id = await Comparisons.EnsembleAsync(UserId, ProjectId, [.. _selected.OrderBy(r => r.Id).Select(r => r.Id)]),
-                "Ensemble evaluated."))
+        int[] ids = [.. _selected.OrderBy(r => r.Id).Select(r => r.Id)];
+        EnsemblePlan? plan = null;
+        if (!await TryAsync(async () => plan = await Comparisons.PlanEnsembleAsync(UserId, ProjectId, ids)) || plan is null) return;
+        if (await EnsembleDialog.ConfirmAsync(Dialogs, plan, name => Comparisons.EnsembleAsync(UserId, ProjectId, ids, name)) is { } id)
+        {
+            Snackbar.Add("Ensemble created and evaluated.", Severity.Success);
             Navigation.NavigateTo($"runs/{id}");
+        }
     }
 
     public void Dispose()
