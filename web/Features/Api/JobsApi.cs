@@ -151,7 +151,8 @@ internal static class JobsApi
             .WithSummary("Classifies one image (the body) with a completed run's model: the top classes with probabilities.")
             .WithDescription($"Query topK: how many classes to return (1 to {MaxTopK}, default 5). Probabilities are calibrated " +
                 "(softmax of the logits divided by the run's temperature). For the answer with the run's \"unknown\" threshold, use " +
-                "POST /jobs/{jobId}/classify. A worker runs the model; the web " +
+                "POST /jobs/{jobId}/classify. For an ensemble the answer is the mean of its members' calibrated probabilities (each member's " +
+                "stored model runs). A worker runs the model; the web " +
                 "sends it the stored model first when it lacks it. An image the model cannot read, or no worker answering, is 409.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -198,7 +199,8 @@ internal static class JobsApi
             .WithDescription($"Query topK as for predict (1 to {MaxTopK}, default 5). `answer`: the top class, or \"unknown\" (`unknown` " +
                 "true) when its calibrated probability is below `threshold`, chosen on the held-out images for `targetPrecision` (see the " +
                 "run's `calibration`; PUT /jobs/{jobId}/calibration changes it). `threshold` null: the run has none (too few held-out " +
-                "images, no threshold reaches the target, or trained before calibration existed) and always answers. `temperature`: the " +
+                "images, no threshold reaches the target, or trained before calibration existed; an ensemble, which answers the mean of its members' " +
+                "calibrated probabilities) and always answers. `temperature`: the " +
                 "model's (probabilities = softmax(logits / temperature)). Errors as for predict.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
