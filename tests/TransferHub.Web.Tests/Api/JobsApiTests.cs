@@ -243,6 +243,26 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
     }
 
     [Fact]
+    public async Task ALearningRateFarAboveWhatRunsUseIsQueuedWithAWarningInTheAnswerAndTheRunsLog()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await app.ApiClientAsync(s.EditorId);
+
+        var launched = await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs",
+            new { backbone = Backbone, mode = "fineTune", learningRate = 10 })).JsonAsync(HttpStatusCode.Created);
+
+        var warning = Assert.Single(launched.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("unusually high")).GetString();
+        Assert.Equal("A learning rate of 10 is unusually high for Adam (above 0.05); runs this high usually diverge. \"Find learning rate\" measures a good one.", warning);
+        var job = await JobAsync(Assert.Single(Ids(launched)));
+        await using (var db = await app.DbAsync())
+            Assert.Contains(await db.JobLogLines.Where(l => l.JobId == job.Id).Select(l => l.Message).ToListAsync(), m => m == warning);
+
+        // The defaults draw no such warning.
+        var quiet = await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone, mode = "fineTune" })).JsonAsync(HttpStatusCode.Created);
+        Assert.DoesNotContain(quiet.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("unusually high"));
+    }
+
+    [Fact]
     public async Task AJobsJsonCarriesTheTrainingDoctorsFindingsAboutItsDataFromTheMomentItIsQueued()
     {
         // 4 bags and 12 sandals to train on (few, 3:1), 28 px pictures at a 224 px input, and a re-encoded copy of a

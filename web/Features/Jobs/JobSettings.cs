@@ -80,6 +80,23 @@ public sealed class JobSettings
     /// <param name="backboneStages">Stages of the chosen backbone, when known.</param>
     public IReadOnlyList<JobProblem> Problems(int? backboneStages = null) => JobRules.Check(ToValues(backboneStages));
 
+    /// <summary>Above these learning rates a run of this kind usually diverges (adaptive optimizers: 0.05; SGD with
+    /// momentum: 1). Typical values are far lower: 1e-4–1e-2 for Adam on a head, 1e-5–1e-3 for a fine-tuned backbone, 1e-3–0.1
+    /// for SGD (fastai's and PyTorch's transfer-learning tutorials).</summary>
+    public const double HighAdaptiveLearningRate = 0.05, HighSgdLearningRate = 1.0;
+
+    /// <summary>A warning when the learning rate is far above what such runs use (the worker accepts any positive rate, and a
+    /// run this high usually ends diverged); null otherwise and for auto runs, which choose their own.</summary>
+    public string? LearningRateWarning()
+    {
+        if (Mode == TrainingMode.Auto) return null;
+        var (limit, optimizer) = Optimizer == OptimizerChoice.SgdMomentum ? (HighSgdLearningRate, "SGD with momentum") : (HighAdaptiveLearningRate, Optimizer.ToString());
+        return LearningRate > limit
+            ? FormattableString.Invariant($"A learning rate of {LearningRate:0.#####} is unusually high for {optimizer} (above {limit:0.##}); runs this high usually diverge. ") +
+              "\"Find learning rate\" measures a good one."
+            : null;
+    }
+
     /// <summary>These settings as the shared rules see them: augmentation only when it is on; fractional values rounded to
     /// the 32-bit floats the wire (<see cref="Workers.Gateway.RunSpec"/>) carries, since those are what a worker checks.</summary>
     public JobValues ToValues(int? backboneStages = null) => new()

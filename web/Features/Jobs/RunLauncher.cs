@@ -62,6 +62,7 @@ public sealed class RunLauncher(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var content = await CheckedContentAsync(db, userId, datasetId, settings, cancellationToken);
 
+        IReadOnlyList<string> warnings = settings.LearningRateWarning() is { } high ? [.. content.Check.Warnings, high] : content.Check.Warnings;
         var group = settings.Repeats > 1 ? Guid.NewGuid().ToString("N") : null;
         var facts = Doctor.RunDataFacts.Of(content.ClassNames, content.DoctorImages()).ToJson();
         var now = clock.GetUtcNow().UtcDateTime;
@@ -94,7 +95,7 @@ public sealed class RunLauncher(
                 AutoRetriesLeft = scheduler.WorkerLostRetries,
                 // Known from the data already; the worker's evaluation confirms it.
                 EvaluatedSplit = SplitName(content.Check.EvaluatedSplit),
-                Logs = [.. content.Check.Warnings.Select(w => new JobLogLine { At = now, Level = "warning", Message = w })],
+                Logs = [.. warnings.Select(w => new JobLogLine { At = now, Level = "warning", Message = w })],
             });
         }
         db.Jobs.AddRange(jobs);
@@ -102,7 +103,7 @@ public sealed class RunLauncher(
         foreach (var job in jobs) notifier.Publish(new JobUpdate(job.Id, datasetId, job.Status));
         TransferHub.Web.Features.Telemetry.Telemetry.RunsQueued.Add(jobs.Count);
         scheduler.Wake();
-        return new LaunchOutcome([.. jobs.Select(j => j.Id)], content.Check.Warnings);
+        return new LaunchOutcome([.. jobs.Select(j => j.Id)], warnings);
     }
 
     /// <summary>The run spec <paramref name="settings"/> would queue (the first seed), checked as a launch is, without
