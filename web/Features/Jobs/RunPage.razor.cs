@@ -148,6 +148,17 @@ public partial class RunPage
             Navigation.NavigateTo($"runs/{id}");
     }
 
+    /// <summary>The progress bar's colour: green when completed, blue only while the run is active; a run that stopped
+    /// short keeps its bar where it stopped, red when it failed or diverged, grey when cancelled or lost (a blue
+    /// partial bar on a diverged run read as "still training").</summary>
+    internal static Color ProgressColor(RunSummary run) => run.Status switch
+    {
+        JobStatus.Completed => Color.Success,
+        JobStatus.Failed or JobStatus.Diverged => Color.Error,
+        JobStatus.Cancelled or JobStatus.WorkerLost => Color.Default,
+        _ => Color.Primary,
+    };
+
     private static double Progress(RunSummary run) =>
         run.Status == JobStatus.Completed ? 100 : run.EpochsTotal == 0 ? 0 : 100.0 * run.EpochsDone / run.EpochsTotal;
 
