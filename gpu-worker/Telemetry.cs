@@ -26,6 +26,12 @@ public static class Telemetry
         "Pooled backbone features read from the on-disk feature cache.");
     public static readonly Counter<long> FeatureCacheMisses = Meter.CreateCounter<long>("transferhub.feature_cache.misses", "{image}",
         "Feature-cache lookups that found nothing (the backbone runs over the image).");
+    public static readonly Counter<long> PredictModelLoads = Meter.CreateCounter<long>("transferhub.predict.model_loads", "{model}",
+        "Model files read and loaded for Predict/Explain (a model not in the loaded-model cache).");
+    public static readonly Counter<long> PredictModelHits = Meter.CreateCounter<long>("transferhub.predict.model_hits", "{request}",
+        "Predict/Explain requests answered by a model already loaded.");
+    public static readonly Counter<long> PredictModelEvictions = Meter.CreateCounter<long>("transferhub.predict.model_evictions", "{model}",
+        "Loaded models dropped to stay within Worker:LoadedModelsMegabytes.");
     public static readonly Counter<long> Jobs = Meter.CreateCounter<long>("transferhub.worker.jobs", "{job}",
         "Jobs this worker ended, by outcome (transferhub.job.outcome: completed, diverged, cancelled, rejected, out_of_memory, failed).");
 

@@ -38,6 +38,12 @@ public sealed class WorkerOptions : IValidatableObject
     [Range(1, 1_000_000_000)]
     public long MaxImagePixels { get; set; } = 64_000_000;
 
+    /// <summary>The most memory, in MiB, that trained models kept loaded for Predict and Explain may hold (their parameters
+    /// and buffers; the pretrained ResNet's models take about 61 MiB each). The least recently used are dropped beyond it;
+    /// the model in use is always kept.</summary>
+    [Range(1, 1_000_000)]
+    public int LoadedModelsMegabytes { get; set; } = 512;
+
     /// <summary>Threads torch may use; 0 = all cores.</summary>
     [Range(0, 1024)]
     public int TorchThreads { get; set; }

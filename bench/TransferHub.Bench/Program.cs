@@ -18,6 +18,10 @@
 //     options, on the same stratified splits; test accuracy, macro-F1 (mean ± sd over splits) and wall time.
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --calibration [--splits 5] [--budget 30] [--compare-size 224]
 //     Temperature, test ECE/NLL before and after, and the 95 %-precision "unknown" threshold on held-out vs test (CalibrationBench.cs).
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --predict-breakdown [--rounds 60] [--image PATH] [--compare-size 224]
+//     Where one Predict's time goes in the worker: decode, transform, TorchSharp model, Predictor (PredictBreakdownBench.cs).
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --decode-memory [--megapixels 64]
+//     Peak memory of decoding one large image against its decoded size (DecodeMemoryBench.cs).
 // DIR is a folder-per-class image folder (default .samples/tuxpaint, made by scripts/tuxpaint-sample.sh).
 using System.Diagnostics;
 using System.Globalization;
@@ -42,6 +46,17 @@ try
     Console.WriteLine($"TransferHub worker benchmark · libtorch {torch.__version__} · {options.Threads} torch threads · {Environment.ProcessorCount} cores");
     var registry = BackboneRegistry.Create(Path.Combine(work, "weights"), Path.Combine(AppContext.BaseDirectory, "pretrained"), NullLogger.Instance);
     const string backboneName = "resnet18x3-imagenet";
+    if (args.Contains("--predict-breakdown"))
+    {
+        PredictBreakdownBench.Run(options, registry, work, backboneName, int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "60"),
+            args.SkipWhile(a => a != "--image").Skip(1).FirstOrDefault() ?? Path.Combine(Reference.FindRepoRoot(), "tests", "TransferHub.Worker.Tests", "TestData", "photos", "chelsea.jpg"));
+        return;
+    }
+    if (args.Contains("--decode-memory"))
+    {
+        DecodeMemoryBench.Run(int.Parse(args.SkipWhile(a => a != "--megapixels").Skip(1).FirstOrDefault() ?? "64"));
+        return;
+    }
     var store = new ImageStore(Path.Combine(work, "images"), 64_000_000);
     var dataset = Dataset.Load(options.Data, store);
     Console.WriteLine($"data: {options.Data}: {dataset.Items.Count} images, {dataset.Classes.Count} classes " +
@@ -519,7 +534,7 @@ static class Reference
         return new ReferenceResult(json.RootElement.GetProperty("total_seconds").GetDouble(), json.RootElement.GetProperty("test_accuracy").GetDouble());
     }
 
-    private static string FindRepoRoot()
+    internal static string FindRepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "TransferHub.sln"))) dir = dir.Parent;

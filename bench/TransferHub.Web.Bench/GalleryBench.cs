@@ -1,6 +1,8 @@
 // Dataset page query benchmark. Not a test: it seeds image rows (no files) into a temporary SQLite database through the
 // web app's own migrations, then times the queries the dataset page runs, through the app's own services.
 //   dotnet run -c Release --project bench/TransferHub.Web.Bench -- [--sizes 10000,50000] [--runs 30] [--only TEXT] [--plans]
+//   ... -- --predict-latency: single-image predict through the web API and a real worker process (PredictLatencyBench.cs)
+//   ... -- --worker-memory: the real worker process's RSS over fine-tunes (WorkerMemoryBench.cs)
 // --only runs the queries whose name contains TEXT; --plans prints each query's SQL and SQLite's plan for the largest size;
 // --try-index adds, to the benchmark's database only, the index a future migration could add (see docs/benchmarks.md).
 using System.Data.Common;
@@ -34,6 +36,8 @@ public static class GalleryBench
     public static async Task<int> Main(string[] args)
     {
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        if (args.Contains("--predict-latency")) return await PredictLatencyBench.RunAsync(args);
+        if (args.Contains("--worker-memory")) return await WorkerMemoryBench.RunAsync(args);
         var sizes = Option(args, "--sizes")?.Split(',').Select(int.Parse).ToArray() ?? [10_000, 50_000];
         var runs = int.Parse(Option(args, "--runs") ?? "30");
         var plans = args.Contains("--plans");
@@ -234,7 +238,7 @@ public static class GalleryBench
         return (string)command.ExecuteScalar()!;
     }
 
-    private static string? Option(string[] args, string name) =>
+    internal static string? Option(string[] args, string name) =>
         Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 
     /// <summary>Keeps copies of the commands EF runs (for their query plans).</summary>

@@ -18,8 +18,12 @@ public static class GrpcEndpoints
             o.Interceptors.Add<ErrorDetailInterceptor>(); // runs first: also covers what the token check throws
         }).AddServiceOptions<WorkerGrpcService>(o => o.Interceptors.Add<BearerTokenInterceptor>());
         services.AddGrpcHealthChecks().AddCheck<EngineHealthCheck>("engine");
-        services.AddSingleton(sp => new Predictor(sp.GetRequiredService<ModelStore>(), sp.GetRequiredService<BackboneRegistry>(),
-            sp.GetRequiredService<TorchRuntime>(), sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxImagePixels));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
+            return new Predictor(sp.GetRequiredService<ModelStore>(), sp.GetRequiredService<BackboneRegistry>(),
+                sp.GetRequiredService<TorchRuntime>(), options.MaxImagePixels, (long)options.LoadedModelsMegabytes << 20);
+        });
         services.AddSingleton(sp => new OnnxExporter(sp.GetRequiredService<ModelStore>(), sp.GetRequiredService<BackboneRegistry>()));
         return services;
     }

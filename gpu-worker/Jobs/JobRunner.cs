@@ -70,6 +70,7 @@ public sealed class JobRunner(
         Telemetry.Jobs.Add(1, new KeyValuePair<string, object?>("transferhub.job.outcome", outcome));
         span?.SetTag("transferhub.job.outcome", outcome);
         if (outcome is not ("completed" or "cancelled")) span?.SetStatus(ActivityStatusCode.Error, outcome);
+        MemoryRelease.AfterJob();
     }
 
     /// <summary>Trains, saves the model and appends the final event; returns the outcome's name for telemetry.</summary>

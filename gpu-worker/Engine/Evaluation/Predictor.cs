@@ -1,5 +1,6 @@
 using TorchSharp;
 using TransferHub.Worker.Engine.Backbones;
+using TransferHub.Worker.Engine.Inference;
 using TransferHub.Worker.Engine.Training;
 using TransferHub.Worker.Engine.Transforms;
 using TransferHub.Worker.Storage;
@@ -31,32 +32,39 @@ public sealed record Explanation(int PredictedClassIndex, string PredictedClassN
 public sealed class ClassSelectionException(string message) : Exception(message);
 
 /// <summary>Classifies single images with stored models, through the same transform pipeline as training, with the
-/// model's calibrated probabilities (softmax of the logits divided by its temperature).
-/// Keeps the few most recently used models loaded.</summary>
-public sealed class Predictor(ModelStore models, BackboneRegistry backbones, TorchRuntime runtime, long maxPixels) : IDisposable
+/// model's calibrated probabilities (softmax of the logits divided by its temperature). Keeps recently used models
+/// loaded (<see cref="LoadedModelCache"/>, bounded by <c>Worker:LoadedModelsMegabytes</c>). A frozen-backbone model on a
+/// CPU worker runs its backbone through ONNX Runtime (<see cref="FrozenFeatures"/>, the session feature extraction
+/// shares; ADR 031), with the test-time flip as a second image of the same call, and its head in TorchSharp; other
+/// models run wholly in TorchSharp.</summary>
+public sealed class Predictor(ModelStore models, BackboneRegistry backbones, TorchRuntime runtime, long maxPixels, long maxLoadedBytes = 512L << 20)
+    : IDisposable
 {
-    private const int ModelsKept = 3;
     /// <summary>The most classes one <see cref="Explain"/> call takes.</summary>
     public const int MaxExplainedClasses = 8;
     private readonly object _lock = new();
-    private readonly LinkedList<(string Id, ClassifierModel Model, ModelMetadata Metadata)> _loaded = new();
+    private readonly LoadedModelCache _loaded = new(models, backbones, runtime.Device, maxLoadedBytes);
 
+    /// <summary>The loaded models (counters of loads, hits and evictions). Read under no lock: for tests and diagnostics.</summary>
+    public LoadedModelCache Loaded => _loaded;
+
+    /// <summary>The <paramref name="topK"/> most probable classes of <paramref name="image"/> (≤ 0: 5).</summary>
+    /// <exception cref="FileNotFoundException">No such model.</exception>
+    /// <exception cref="ImageDecodeException">The image does not decode, or has more than the worker's pixel limit.</exception>
+    /// <exception cref="WeightFileException">A frozen-backbone model whose backbone weights this worker no longer has.</exception>
     public Prediction Predict(string modelId, byte[] image, int topK)
     {
         if (!models.Exists(modelId)) throw new FileNotFoundException($"No model '{modelId}' on this worker.");
         using var decoded = ImageDecoder.Decode(image, "the uploaded image", maxPixels);
         lock (_lock)
         {
-            var (model, metadata) = Load(modelId);
-            var pipeline = PipelineOf(metadata);
-            using var scope = torch.NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            var probabilities = model.Probabilities(Input(pipeline, decoded)).cpu().data<float>().ToArray();
+            var loaded = _loaded.Get(modelId);
+            var probabilities = Probabilities(loaded, PipelineOf(loaded.Metadata), decoded);
             return new Prediction(probabilities
-                .Select((p, i) => new ClassProbability(i, metadata.ClassNames[i], p))
+                .Select((p, i) => new ClassProbability(i, loaded.Metadata.ClassNames[i], p))
                 .OrderByDescending(p => p.Probability)
                 .Take(topK <= 0 ? 5 : topK)
-                .ToList(), model.Temperature);
+                .ToList(), loaded.Model.Temperature);
         }
     }
 
@@ -79,25 +87,30 @@ public sealed class Predictor(ModelStore models, BackboneRegistry backbones, Tor
         using var decoded = ImageDecoder.Decode(image, "the uploaded image", maxPixels);
         lock (_lock)
         {
-            var (model, metadata) = Load(modelId);
+            var loaded = _loaded.Get(modelId);
+            var (model, metadata) = (loaded.Model, loaded.Metadata);
             var names = metadata.ClassNames;
             var wrong = classIndices.Where(k => k < 0 || k >= names.Count).ToList();
             if (wrong.Count > 0)
                 throw new ClassSelectionException($"class_indices: {string.Join(", ", wrong)} {(wrong.Count == 1 ? "is not a class" : "are not classes")} of this model " +
                     $"(0 to {names.Count - 1}: {string.Join(", ", names.Take(10))}{(names.Count > 10 ? ", …" : "")}).");
             var pipeline = PipelineOf(metadata);
+            // Predict's own probabilities where Predict takes another engine (ONNX Runtime): the ones beside the maps, and
+            // the predicted class, are then exactly what Predict answers for the image.
+            var predictedBy = OnOnnxRuntime(loaded) ? Probabilities(loaded, pipeline, decoded) : null;
             GradCamResult result;
             using (var scope = torch.NewDisposeScope())
             {
                 var input = Input(pipeline, decoded);
-                var predicted = -1;
-                if (classIndices.Count == 0)
+                var predicted = predictedBy is null ? -1 : Array.IndexOf(predictedBy, predictedBy.Max());
+                if (classIndices.Count == 0 && predictedBy is null)
                 {
                     using var noGrad = torch.no_grad();
                     predicted = (int)model.forward(input).argmax(1).item<long>();
                 }
                 result = GradCam.Compute(model, input, classIndices.Count == 0 ? [predicted] : classIndices);
             }
+            if (predictedBy is not null) result = result with { Probabilities = predictedBy };
             var top = Array.IndexOf(result.Probabilities, result.Probabilities.Max());
             var stages = model.Backbone.Stages.Count;
             var layer = $"the output of the backbone's last stage ({stages} of {stages}): {result.MapHeight}×{result.MapWidth} cells over the {result.InputSize} px input" +
@@ -125,34 +138,32 @@ public sealed class Predictor(ModelStore models, BackboneRegistry backbones, Tor
         return torch.tensor(pixels, [1, 3, size, size]).to(runtime.Device);
     }
 
-    private (ClassifierModel, ModelMetadata) Load(string modelId)
+    /// <summary>Whether <see cref="Probabilities"/> runs the model's backbone through ONNX Runtime: a frozen, pretrained
+    /// backbone (its weights hash keys the shared session) on the CPU.</summary>
+    private bool OnOnnxRuntime(LoadedModel loaded) =>
+        loaded.Metadata.BackboneFrozen && runtime.Device.type == DeviceType.CPU && loaded.Model.Backbone.WeightsSha256 is not null;
+
+    /// <summary>The calibrated class probabilities of one image under the model (softmax(scores / T), in class order).</summary>
+    private float[] Probabilities(LoadedModel loaded, TransformPipeline pipeline, DecodedImage decoded)
     {
-        var node = _loaded.First;
-        while (node is not null && node.Value.Id != modelId) node = node.Next;
-        if (node is not null)
-        {
-            _loaded.Remove(node);
-            _loaded.AddFirst(node);
-            return (node.Value.Model, node.Value.Metadata);
-        }
-        using var stream = models.OpenRead(modelId);
-        var (model, metadata) = ModelArtifact.Load(stream, backbones);
-        model.to(runtime.Device);
-        _loaded.AddFirst((modelId, model, metadata));
-        while (_loaded.Count > ModelsKept)
-        {
-            _loaded.Last!.Value.Model.Dispose();
-            _loaded.RemoveLast();
-        }
-        return (model, metadata);
+        var model = loaded.Model;
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        if (!OnOnnxRuntime(loaded))
+            return model.Probabilities(Input(pipeline, decoded)).cpu().data<float>().ToArray();
+        var size = pipeline.Size;
+        var pixels = new float[3 * size * size];
+        pipeline.Apply(decoded, null, pixels);
+        // One call for both views: the image and, for a test-time-flip model, its mirror image.
+        var views = model.TestTimeFlip ? 2 : 1;
+        var input = model.TestTimeFlip ? [.. pixels, .. FrozenFeatures.Mirror(pixels, 1, size)] : pixels;
+        var features = FrozenFeatures.Compute(model.Backbone, model.PooledStages, input, views, size, runtime.Device);
+        var all = torch.tensor(features, [views, features.Length / views]);
+        return model.ProbabilitiesFromFeatures(all[..1], model.TestTimeFlip ? all[1..] : null).data<float>().ToArray();
     }
 
     public void Dispose()
     {
-        lock (_lock)
-        {
-            foreach (var entry in _loaded) entry.Model.Dispose();
-            _loaded.Clear();
-        }
+        lock (_lock) _loaded.Dispose();
     }
 }

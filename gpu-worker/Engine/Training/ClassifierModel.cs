@@ -135,19 +135,35 @@ public sealed class ClassifierModel : nn.Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var logits = Logits(images, lastStageActivations);
         if (TestTimeFlip)
-        {
             // Flipping the normalised tensor along the width equals normalising the flipped rendering (per-pixel maps).
-            var mean = (nn.functional.softmax(logits, 1) + nn.functional.softmax(Logits(images.flip(3), lastStageActivations), 1)) / 2;
-            logits = mean.clamp_min(1e-30).log();
-        }
+            logits = MeanOfViews(logits, Logits(images.flip(3), lastStageActivations));
         return logits.MoveToOuterDisposeScope();
     }
 
-    private Tensor Logits(Tensor images, Func<Tensor, Tensor>? lastStageActivations)
+    /// <summary><see cref="Probabilities"/> from the backbone's pooled features instead of the images, for a caller that
+    /// computed them elsewhere (Predict runs a frozen backbone through ONNX Runtime): the feature preprocessing, the head,
+    /// with <see cref="TestTimeFlip"/> the mean of both views' probabilities, then the temperature.</summary>
+    /// <param name="features">[N, <see cref="Backbone.PooledDim"/>(<see cref="PooledStages"/>)] of the images.</param>
+    /// <param name="mirroredFeatures">The same of the images mirrored along the width; required with <see cref="TestTimeFlip"/>, else ignored.</param>
+    /// <returns>[N, classes], within the features' own difference of <see cref="Probabilities"/> of the images.</returns>
+    public Tensor ProbabilitiesFromFeatures(Tensor features, Tensor? mirroredFeatures)
     {
-        var features = backbone.PooledStages(images, PooledStages, lastStageActivations);
-        return head.forward(FeaturePreprocessing is { } pre ? pre.Apply(features) : features);
+        using var scope = torch.NewDisposeScope();
+        var scores = HeadLogits(features);
+        if (TestTimeFlip)
+            scores = MeanOfViews(scores, HeadLogits(mirroredFeatures
+                ?? throw new ArgumentNullException(nameof(mirroredFeatures), "A test-time-flip model needs the mirrored images' features.")));
+        return Calibrated(scores).MoveToOuterDisposeScope();
     }
+
+    /// <summary>log of the mean of two views' softmax probabilities, so that softmax of it is exactly that mean.</summary>
+    private static Tensor MeanOfViews(Tensor logits, Tensor mirroredLogits) =>
+        ((nn.functional.softmax(logits, 1) + nn.functional.softmax(mirroredLogits, 1)) / 2).clamp_min(1e-30).log();
+
+    private Tensor Logits(Tensor images, Func<Tensor, Tensor>? lastStageActivations) =>
+        HeadLogits(backbone.PooledStages(images, PooledStages, lastStageActivations));
+
+    private Tensor HeadLogits(Tensor features) => head.forward(FeaturePreprocessing is { } pre ? pre.Apply(features) : features);
 
     /// <summary>Freezes every backbone stage except the last <paramref name="trainableStages"/> (0 = none frozen,
     /// -1 = all frozen). Frozen stages keep BatchNorm in eval mode whenever the model is put in train mode.</summary>

@@ -116,7 +116,10 @@ public sealed class JobStreamingTests(WorkerFactory worker, ITestOutputHelper ou
         var image = Google.Protobuf.ByteString.CopyFrom(Small.First(i => i.Split == DataSplit.Test).Data);
         var original = await client.PredictAsync(new PredictRequest { ModelId = modelId, Image = image, TopK = 3 });
         var copy = await client.PredictAsync(new PredictRequest { ModelId = "copied-model", Image = image, TopK = 3 });
-        Assert.Equal(original.Top.Select(t => (t.ClassIndex, t.Probability)), copy.Top.Select(t => (t.ClassIndex, t.Probability)));
+        // The same answer; a frozen model's backbone runs on ONNX Runtime, whose threads may sum in another order from one
+        // call to the next (last digits).
+        Assert.Equal(original.Top.Select(t => t.ClassIndex), copy.Top.Select(t => t.ClassIndex));
+        Assert.Equal(original.Top.Select(t => t.Probability), copy.Top.Select(t => t.Probability), (a, b) => Math.Abs(a - b) < 1e-6f);
 
         using var garbage = client.UploadModel();
         await garbage.RequestStream.WriteAsync(new UploadModelRequest { ModelId = "garbage", Data = Google.Protobuf.ByteString.CopyFromUtf8("not a zip") });
