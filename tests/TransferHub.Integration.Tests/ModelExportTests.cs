@@ -119,7 +119,9 @@ public sealed class ModelExportTests(ITestOutputHelper output) : HostedTest(outp
             }
         }
         Output.WriteLine($"max |Δ probability| the ensemble's Predict vs the mean of its members' = {maxEnsembleDelta:E2}");
-        Assert.True(maxEnsembleDelta < 1e-9, $"max |Δ probability| of the ensemble's Predict {maxEnsembleDelta}");
+        // Separate Predict calls of a frozen-backbone model run ONNX Runtime, whose results vary in about the 7th significant
+        // digit from call to call (ADR 031), so the ensemble's own call matches the members' calls to that, not bit for bit.
+        Assert.True(maxEnsembleDelta < 1e-6, $"max |Δ probability| of the ensemble's Predict {maxEnsembleDelta}");
         Output.WriteLine($"ensemble #{ensemble} of runs {string.Join(", ", members)}: {onnx.Length / 1e6:F1} MB, max |Δ probability| ONNX vs mean of the members' Predict = {maxDelta:E2}");
         Assert.True(maxDelta < 1e-5, $"max |Δ probability| {maxDelta}");
         Assert.True(web.Services.GetRequiredService<ModelStore>().ContainsOnnx(ensemble));
