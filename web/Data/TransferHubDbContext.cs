@@ -28,13 +28,15 @@ public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options
     public DbSet<ImageEmbeddingRow> ImageEmbeddings => Set<ImageEmbeddingRow>();
     public DbSet<DistinctImagePair> DistinctImagePairs => Set<DistinctImagePair>();
 
-    /// <summary>Saves, first giving every new run its project and its number in the project
+    /// <summary>Saves, first cutting instants to microseconds (<see cref="CutInstantsToMicroseconds"/>) and giving every new
+    /// run its project and its number in the project
     /// (<see cref="TrainingJob.Number"/>: one more than the project's highest so far). Two launches that number at the
     /// same time collide on the unique index (project, number); the loser numbers again and retries.</summary>
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
         for (var attempt = 1; ; attempt++)
         {
+            CutInstantsToMicroseconds();
             var numbered = NewRuns();
             foreach (var job in numbered.Where(j => j.ProjectId == 0))
                 job.ProjectId = job.Dataset?.ProjectId
@@ -60,6 +62,7 @@ public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options
     {
         for (var attempt = 1; ; attempt++)
         {
+            CutInstantsToMicroseconds();
             var numbered = NewRuns();
             foreach (var job in numbered.Where(j => j.ProjectId == 0))
                 job.ProjectId = job.Dataset?.ProjectId ?? Datasets.Where(d => d.Id == job.DatasetId).Select(d => d.ProjectId).First();
@@ -75,6 +78,23 @@ public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options
             catch (DbUpdateException e) when (numbered.Count > 0 && attempt < 20 && IsNumberCollision(e))
             {
                 foreach (var job in numbered) job.Number = 0;
+            }
+        }
+    }
+
+    /// <summary>Cuts every DateTime being written to whole microseconds, PostgreSQL's resolution, on both providers and in
+    /// the entity too: what is saved then reads back equal (a .NET DateTime has 100 ns ticks).</summary>
+    private void CutInstantsToMicroseconds()
+    {
+        foreach (var entry in ChangeTracker.Entries())
+        {
+            if (entry.State is not (EntityState.Added or EntityState.Modified)) continue;
+            foreach (var property in entry.Properties)
+            {
+                if ((property.Metadata.ClrType == typeof(DateTime) || property.Metadata.ClrType == typeof(DateTime?))
+                    && (entry.State == EntityState.Added || property.IsModified)
+                    && property.CurrentValue is DateTime { Ticks: var ticks } value && ticks % 10 != 0)
+                    property.CurrentValue = new DateTime(ticks - ticks % 10, value.Kind);
             }
         }
     }

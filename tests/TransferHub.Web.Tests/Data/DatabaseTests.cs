@@ -129,6 +129,23 @@ public sealed class DatabaseTests(WebAppFactory app) : IClassFixture<WebAppFacto
     }
 
     [Fact]
+    public async Task AnInstantReadsBackEqualToTheSavedEntityCutToMicroseconds()
+    {
+        var created = new DateTime(2025, 3, 4, 5, 6, 7, DateTimeKind.Utc).AddTicks(1_234_567); // .1234567 s
+        var team = new Team { Name = "ticks", CreatedAt = created };
+        await using (var db = await app.DbAsync())
+        {
+            db.Teams.Add(team);
+            await db.SaveChangesAsync();
+        }
+
+        await using var check = await app.DbAsync();
+        var stored = (await check.Teams.SingleAsync(t => t.Id == team.Id)).CreatedAt;
+        Assert.Equal(created.AddTicks(-7), stored); // PostgreSQL keeps microseconds; SQLite is cut the same way
+        Assert.Equal(team.CreatedAt, stored);
+    }
+
+    [Fact]
     public async Task ALocalDateTimeIsStoredAsTheSameInstantInUtc()
     {
         var instant = new DateTime(2025, 6, 7, 8, 9, 10, DateTimeKind.Utc);
