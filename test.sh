@@ -1,10 +1,29 @@
 #!/usr/bin/env bash
-# Runs every test of the solution (the README's second command). Prints "N passed, N failed" at the end.
+# Runs every test of the solution (the README's second command), then the web tests a second time with the app on a
+# real PostgreSQL server (started and stopped by the tests themselves) when PostgreSQL is installed. Prints
+# "N passed, N failed" at the end. TRANSFERHUB_TEST_POSTGRES=0 leaves the PostgreSQL pass out.
 set -uo pipefail
 cd "$(dirname "$0")"
 log="$(mktemp)"
 dotnet test TransferHub.sln --nologo "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+
+# The PostgreSQL pass: the same binaries the test fixture (tests/Shared/PostgresServer.cs) looks for.
+postgres_bin="${TRANSFERHUB_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
+if [ "${TRANSFERHUB_TEST_POSTGRES:-1}" = "0" ]; then
+  echo "PostgreSQL pass skipped: TRANSFERHUB_TEST_POSTGRES=0."
+elif [ -z "$postgres_bin" ] || [ ! -x "$postgres_bin/postgres" ] || [ ! -x "$postgres_bin/initdb" ]; then
+  echo "PostgreSQL pass skipped: no PostgreSQL server is installed (apt-get install postgresql, or set TRANSFERHUB_PG_BIN to its bin folder)."
+else
+  echo "PostgreSQL pass: tests/TransferHub.Web.Tests with the app on PostgreSQL ($postgres_bin)"
+  start=$SECONDS
+  TRANSFERHUB_TEST_DATABASE=postgres TRANSFERHUB_PG_BIN="$postgres_bin" \
+    dotnet test tests/TransferHub.Web.Tests --no-build --nologo "$@" 2>&1 | tee -a "$log"
+  pg_status=${PIPESTATUS[0]}
+  echo "PostgreSQL pass took $((SECONDS - start)) s"
+  [ "$status" -eq 0 ] && status=$pg_status
+fi
+
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 skipped=$(grep -oE 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
+using Npgsql;
 using TransferHub.Web.Data;
 using TransferHub.Web.Tests.Infrastructure;
 
@@ -9,27 +10,50 @@ namespace TransferHub.Web.Tests.Data;
 public sealed class DatabaseTests(WebAppFactory app) : IClassFixture<WebAppFactory>
 {
     [Fact]
-    public async Task StartingOnAnEmptyFileAppliesEveryMigration()
+    public async Task StartingOnAnEmptyDatabaseAppliesEveryMigrationOfItsProvider()
     {
         await using var db = await app.DbAsync();
 
-        Assert.True(File.Exists(app.DatabaseFile));
+        if (app.Provider == DatabaseProvider.Sqlite)
+            Assert.True(File.Exists(app.DatabaseFile));
+        // PostgreSQL has its own migrations (one context type per provider, ADR 032).
+        Assert.IsType(app.Provider == DatabaseProvider.Postgres ? typeof(PostgresTransferHubDbContext) : typeof(TransferHubDbContext), db);
+        Assert.Equal(app.Provider == DatabaseProvider.Postgres, db.Database.IsNpgsql());
         Assert.Empty(await db.Database.GetPendingMigrationsAsync());
         Assert.Equal(db.Database.GetMigrations(), await db.Database.GetAppliedMigrationsAsync());
-        Assert.Equal(0, await db.Teams.CountAsync());
     }
 
     [Fact]
-    public async Task TheModelHasNoChangesThatAreMissingFromTheMigrations()
+    public async Task TheSqliteModelHasNoChangesThatAreMissingFromTheSqliteMigrations()
     {
-        // The app's own DbContext: Identity's options (schema version) are part of the model.
+        // The app's own services: Identity's options (schema version) are part of the model. No connection is opened.
+        await using var db = new TransferHubDbContext(new DbContextOptionsBuilder<TransferHubDbContext>()
+            .UseSqlite("Data Source=never-opened.db").UseApplicationServiceProvider(app.Services).Options);
+
+        Assert.False(db.Database.HasPendingModelChanges(), "The EF model changed without a SQLite migration: run " +
+            "`dotnet ef migrations add <Name> --project web --context TransferHubDbContext --output-dir Data/Migrations` (or scripts/add-migration.sh <Name>).");
+    }
+
+    [Fact]
+    public async Task ThePostgresModelHasNoChangesThatAreMissingFromThePostgresMigrations()
+    {
+        // Needs no server: comparing the model with the migrations' snapshot opens no connection.
+        await using var db = new PostgresTransferHubDbContext(new DbContextOptionsBuilder<TransferHubDbContext>()
+            .UseNpgsql("Host=never-opened.invalid;Database=transferhub").UseApplicationServiceProvider(app.Services).Options);
+
+        Assert.False(db.Database.HasPendingModelChanges(), "The EF model changed without a PostgreSQL migration: run " +
+            "`dotnet ef migrations add <Name> --project web --context PostgresTransferHubDbContext --output-dir Data/Migrations/Postgres` (or scripts/add-migration.sh <Name>).");
+    }
+
+    [Fact]
+    public async Task TheRunningAppsModelHasNoChangesThatAreMissingFromItsProvidersMigrations()
+    {
         await using var db = await app.DbAsync();
 
-        Assert.False(db.Database.HasPendingModelChanges(),
-            "The EF model changed without a migration: run `dotnet ef migrations add <Name> --project web --output-dir Data/Migrations`.");
+        Assert.False(db.Database.HasPendingModelChanges(), "The EF model changed without a migration: run scripts/add-migration.sh <Name>.");
     }
 
-    [Fact]
+    [SqliteFact]
     public async Task EveryConnectionUsesWalWithNormalSyncAndForeignKeys()
     {
         await using var db = await app.DbAsync();
@@ -37,6 +61,21 @@ public sealed class DatabaseTests(WebAppFactory app) : IClassFixture<WebAppFacto
         Assert.Equal("wal", await db.PragmaAsync("journal_mode"));
         Assert.Equal(1L, await db.PragmaAsync("synchronous")); // NORMAL; SQLite's default is FULL (2)
         Assert.Equal(1L, await db.PragmaAsync("foreign_keys"));
+    }
+
+    [PostgresFact]
+    public async Task PostgresStoresDateTimesAsTimestampWithTimeZoneAndTextByItsDeclaredLength()
+    {
+        await using var db = await app.DbAsync();
+        await db.Database.OpenConnectionAsync();
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = "SELECT data_type || coalesce('(' || character_maximum_length || ')', '') FROM information_schema.columns " +
+            "WHERE table_name = 'Teams' AND column_name IN ('CreatedAt', 'Name') ORDER BY column_name";
+        var types = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) types.Add(reader.GetString(0));
+
+        Assert.Equal(["timestamp with time zone", "character varying(100)"], types);
     }
 
     [Fact]
@@ -66,10 +105,12 @@ public sealed class DatabaseTests(WebAppFactory app) : IClassFixture<WebAppFacto
         Assert.False(await check.DatasetImages.AnyAsync(i => i.DatasetId == dataset.Id));
     }
 
-    [Fact]
-    public async Task DateTimesComeBackAsUtc()
+    [Theory]
+    [InlineData(DateTimeKind.Utc)]
+    [InlineData(DateTimeKind.Unspecified)] // PostgreSQL (timestamp with time zone) takes only UTC: an unmarked time is UTC
+    public async Task DateTimesComeBackAsUtc(DateTimeKind kind)
     {
-        var created = new DateTime(2025, 3, 4, 5, 6, 7, DateTimeKind.Utc);
+        var created = new DateTime(2025, 3, 4, 5, 6, 7, kind);
         int id;
         await using (var db = await app.DbAsync())
         {
@@ -82,7 +123,43 @@ public sealed class DatabaseTests(WebAppFactory app) : IClassFixture<WebAppFacto
         await using var check = await app.DbAsync();
         var stored = (await check.Teams.SingleAsync(t => t.Id == id)).CreatedAt;
         Assert.Equal(DateTimeKind.Utc, stored.Kind);
-        Assert.Equal(created, stored);
+        Assert.Equal(DateTime.SpecifyKind(created, DateTimeKind.Utc), stored);
+        // Compared in the database too (the parameter is converted like the column).
+        Assert.True(await check.Teams.AnyAsync(t => t.Id == id && t.CreatedAt == created));
+    }
+
+    [Fact]
+    public async Task AnInstantReadsBackEqualToTheSavedEntityCutToMicroseconds()
+    {
+        var created = new DateTime(2025, 3, 4, 5, 6, 7, DateTimeKind.Utc).AddTicks(1_234_567); // .1234567 s
+        var team = new Team { Name = "ticks", CreatedAt = created };
+        await using (var db = await app.DbAsync())
+        {
+            db.Teams.Add(team);
+            await db.SaveChangesAsync();
+        }
+
+        await using var check = await app.DbAsync();
+        var stored = (await check.Teams.SingleAsync(t => t.Id == team.Id)).CreatedAt;
+        Assert.Equal(created.AddTicks(-7), stored); // PostgreSQL keeps microseconds; SQLite is cut the same way
+        Assert.Equal(team.CreatedAt, stored);
+    }
+
+    [Fact]
+    public async Task ALocalDateTimeIsStoredAsTheSameInstantInUtc()
+    {
+        var instant = new DateTime(2025, 6, 7, 8, 9, 10, DateTimeKind.Utc);
+        int id;
+        await using (var db = await app.DbAsync())
+        {
+            var team = new Team { Name = "local", CreatedAt = instant.ToLocalTime() };
+            db.Teams.Add(team);
+            await db.SaveChangesAsync();
+            id = team.Id;
+        }
+
+        await using var check = await app.DbAsync();
+        Assert.Equal(instant, (await check.Teams.SingleAsync(t => t.Id == id)).CreatedAt);
     }
 
     [Theory]
@@ -98,6 +175,60 @@ public sealed class DatabaseTests(WebAppFactory app) : IClassFixture<WebAppFacto
 
         Assert.Equal(expectedFile, new SqliteConnectionStringBuilder(resolved).DataSource);
     }
+
+    [Theory]
+    [InlineData(null, DatabaseProvider.Sqlite)]
+    [InlineData("Sqlite", DatabaseProvider.Sqlite)]
+    [InlineData("postgres", DatabaseProvider.Postgres)]
+    [InlineData(" Postgres ", DatabaseProvider.Postgres)]
+    public void TheProviderIsSqliteUnlessPostgresIsConfigured(string? configured, DatabaseProvider expected)
+    {
+        Assert.Equal(expected, DataExtensions.ProviderOf(Configuration(configured, connection: null)));
+    }
+
+    [Fact]
+    public void AnUnknownProviderIsRefusedByName()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => DataExtensions.ProviderOf(Configuration("MySql", connection: null)));
+
+        Assert.Equal("Database:Provider is \"MySql\"; it must be Sqlite or Postgres.", error.Message);
+    }
+
+    [Fact]
+    public void OnPostgresTheSqliteFileSettingIsRefusedWithAnExampleAndWithoutThePassword()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => DataExtensions.ResolveConnectionString(
+            Configuration("Postgres", "Data Source=../data/web/transferhub.db;Password=secret"), "/srv/app/web"));
+
+        Assert.StartsWith("ConnectionStrings:TransferHub is not a PostgreSQL connection string (Couldn't set data source", error.Message);
+        Assert.Contains("e.g. \"Host=localhost;Port=5432;Database=transferhub;", error.Message);
+        Assert.DoesNotContain("secret", error.Message);
+    }
+
+    [Fact]
+    public void OnPostgresAConnectionStringWithoutADatabaseIsRefusedWithoutThePassword()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => DataExtensions.ResolveConnectionString(
+            Configuration("Postgres", "Host=db.internal;Username=th;Password=secret"), "/srv/app/web"));
+
+        Assert.StartsWith("ConnectionStrings:TransferHub must name a PostgreSQL Host and Database when Database:Provider is Postgres " +
+            "(it is \"Host=db.internal;Username=th\")", error.Message);
+        Assert.DoesNotContain("secret", error.Message);
+    }
+
+    [Fact]
+    public void OnPostgresTheConnectionStringIsUsedAsGiven()
+    {
+        var resolved = DataExtensions.ResolveConnectionString(
+            Configuration("Postgres", "Host=db.internal;Port=5433;Database=th;Username=th;Password=pw"), "/srv/app/web");
+
+        var postgres = new NpgsqlConnectionStringBuilder(resolved);
+        Assert.Equal(("db.internal", 5433, "th", "th", "pw"), (postgres.Host, postgres.Port, postgres.Database, postgres.Username, postgres.Password));
+    }
+
+    private static IConfiguration Configuration(string? provider, string? connection) => new ConfigurationBuilder()
+        .AddInMemoryCollection(new Dictionary<string, string?> { ["Database:Provider"] = provider, ["ConnectionStrings:TransferHub"] = connection })
+        .Build();
 
     private async Task<Dataset> SeedDatasetAsync(string name)
     {
@@ -125,6 +256,7 @@ public sealed class ExistingDatabaseFileTests(ExistingDatabaseFileTests.Factory 
     {
         public Factory()
         {
+            if (Provider != DatabaseProvider.Sqlite) return;
             Directory.CreateDirectory(Path.GetDirectoryName(DatabaseFile)!);
             using var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=False");
             connection.Open();
@@ -134,7 +266,7 @@ public sealed class ExistingDatabaseFileTests(ExistingDatabaseFileTests.Factory 
         }
     }
 
-    [Fact]
+    [SqliteFact]
     public async Task AnExistingRollbackJournalFileIsMigratedAndSwitchedToWal()
     {
         await using var db = await app.DbAsync();

@@ -31,9 +31,10 @@ public sealed class GalleryPagingAtScaleTests(WebAppFactory app) : IClassFixture
             await connection.OpenAsync();
             await using var transaction = await connection.BeginTransactionAsync();
             await using var insert = connection.CreateCommand();
-            insert.CommandText = "INSERT INTO DatasetImages (DatasetId, Sha256, ClassId, Split, OriginalName, Width, Height, Flagged, AddedAt) " +
-                "VALUES ($dataset, $sha, $class, $split, $name, 32, 32, 0, $at)";
-            var values = new[] { "$dataset", "$sha", "$class", "$split", "$name", "$at" }.Select(name =>
+            // Quoted names and @parameters: the same SQL on SQLite and PostgreSQL.
+            insert.CommandText = "INSERT INTO \"DatasetImages\" (\"DatasetId\", \"Sha256\", \"ClassId\", \"Split\", \"OriginalName\", " +
+                "\"Width\", \"Height\", \"Flagged\", \"AddedAt\") VALUES (@dataset, @sha, @class, @split, @name, 32, 32, FALSE, @at)";
+            var values = new[] { "@dataset", "@sha", "@class", "@split", "@name", "@at" }.Select(name =>
             {
                 var parameter = insert.CreateParameter();
                 parameter.ParameterName = name;

@@ -3,17 +3,29 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using TransferHub.Testing;
 using TransferHub.Web.Data;
 
 namespace TransferHub.Web.Tests.Infrastructure;
 
-/// <summary>The real web app on TestServer with its own temporary SQLite file, deleted afterwards. One per test
-/// class (<c>IClassFixture</c>); tests in a class share the database, so they use their own accounts and teams.</summary>
+/// <summary>The real web app on TestServer with its own temporary database, deleted afterwards: a SQLite file, or with
+/// <c>TRANSFERHUB_TEST_DATABASE=postgres</c> a new database on the tests' PostgreSQL server (<see cref="TestDatabase"/>).
+/// One per test class (<c>IClassFixture</c>); tests in a class share the database, so they use their own accounts and teams.</summary>
 public class WebAppFactory : WebApplicationFactory<Program>
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "transferhub-web-tests", Guid.NewGuid().ToString("N"));
+    private readonly Lazy<string> _postgresDatabase = new(() => PostgresServer.Shared.CreateDatabase());
 
-    public string DatabaseFile => Path.Combine(_folder, "transferhub.db");
+    /// <summary>The provider the app runs on (<see cref="TestDatabase.Provider"/>).</summary>
+    public DatabaseProvider Provider => TestDatabase.Provider;
+
+    /// <summary>The SQLite file (SQLite only).</summary>
+    public string DatabaseFile => Provider == DatabaseProvider.Sqlite ? Path.Combine(_folder, "transferhub.db")
+        : throw new InvalidOperationException("The app runs on PostgreSQL in this pass: there is no database file.");
+
+    /// <summary>ConnectionStrings:TransferHub as the app gets it.</summary>
+    public string ConnectionString => Provider == DatabaseProvider.Postgres
+        ? PostgresServer.Shared.ConnectionString(_postgresDatabase.Value) : $"Data Source={DatabaseFile}";
 
     public string StorageRoot => Path.Combine(_folder, "storage");
 
@@ -23,7 +35,8 @@ public class WebAppFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
-        builder.UseSetting("ConnectionStrings:TransferHub", $"Data Source={DatabaseFile}");
+        builder.UseSetting(DataExtensions.ProviderSetting, Provider.ToString());
+        builder.UseSetting("ConnectionStrings:TransferHub", ConnectionString);
         builder.UseSetting("Storage:Root", StorageRoot);
         builder.UseSetting("Sample:Enabled", "false");
         // No local worker unless a test class asks for one: a worker someone runs on this machine (./run.sh on
@@ -76,7 +89,10 @@ public class WebAppFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        SqliteConnection.ClearAllPools();
+        if (_postgresDatabase.IsValueCreated)
+            PostgresServer.Shared.DropDatabase(_postgresDatabase.Value);
+        else
+            SqliteConnection.ClearAllPools();
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
     }
 }

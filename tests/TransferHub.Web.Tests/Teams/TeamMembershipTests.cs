@@ -1,7 +1,9 @@
+using System.Data.Common;
 using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Npgsql;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features;
 using TransferHub.Web.Tests.Infrastructure;
@@ -96,20 +98,23 @@ public sealed class TeamMembershipTests(WebAppFactory app) : IClassFixture<WebAp
         using var first = new ServiceScope(app);
         using var second = new ServiceScope(app);
 
-        // Hold the database's write lock so both requests are in flight at once: a check made outside the write
-        // transaction would now see two owners in both requests, and both demotions would go through.
-        await using var blocker = new SqliteConnection($"Data Source={app.DatabaseFile};Pooling=False");
-        await blocker.OpenAsync();
-        await ExecuteAsync(blocker, "BEGIN IMMEDIATE;");
-        using var transactions = new TransactionStarts(app.DatabaseFile);
+        // Hold back the writes so both requests are in flight at once: a check made outside a lock that spans the write
+        // would now see two owners in both requests, and both demotions would go through. SQLite: hold its write lock.
+        // PostgreSQL: lock the team's member rows (reads go on, the role updates wait).
+        await using var blocker = await WriteBlocker.HoldAsync(app, s.TeamId);
+        using var transactions = new TransactionStarts(app);
         var demotions = new[]
         {
             Task.Run(() => Outcome(first.Teams.ChangeRoleAsync(s.OwnerId, s.TeamId, s.EditorId, TeamRole.Viewer))),
             Task.Run(() => Outcome(second.Teams.ChangeRoleAsync(s.EditorId, s.TeamId, s.OwnerId, TeamRole.Viewer))),
         };
-        // Both requests have made every read they make before writing and now wait for the lock (or are about to).
-        await transactions.WaitForAsync(2, TimeSpan.FromSeconds(20));
-        await ExecuteAsync(blocker, "COMMIT;");
+        // Both requests have made every read they make before writing and now wait for the lock (or are about to): SQLite's
+        // BEGIN waits for the write lock. PostgreSQL's does not, so there: until two of the app's sessions wait for a lock.
+        if (app.Provider == DatabaseProvider.Postgres)
+            await blocker.WaitForWaitingSessionsAsync(app, 2, TimeSpan.FromSeconds(20));
+        else
+            await transactions.WaitForAsync(2, TimeSpan.FromSeconds(20));
+        await blocker.ReleaseAsync();
         var outcomes = await Task.WhenAll(demotions);
 
         // The loser was either demoted first (no longer an owner) or saw that it would leave no owner.
@@ -123,8 +128,45 @@ public sealed class TeamMembershipTests(WebAppFactory app) : IClassFixture<WebAp
             try { await change; return "ok"; }
             catch (Exception e) { return e.GetType().Name; }
         }
+    }
 
-        static async Task ExecuteAsync(SqliteConnection connection, string sql)
+    /// <summary>A second connection, outside the app, holding locks that make the app's writes wait.</summary>
+    private sealed class WriteBlocker(DbConnection connection) : IAsyncDisposable
+    {
+        public static async Task<WriteBlocker> HoldAsync(WebAppFactory app, int teamId)
+        {
+            DbConnection connection = app.Provider == DatabaseProvider.Postgres
+                ? new NpgsqlConnection(app.ConnectionString + ";Pooling=false")
+                : new SqliteConnection($"Data Source={app.DatabaseFile};Pooling=False");
+            await connection.OpenAsync();
+            var blocker = new WriteBlocker(connection);
+            await blocker.ExecuteAsync(app.Provider == DatabaseProvider.Postgres
+                ? $"BEGIN; SELECT 1 FROM \"TeamMembers\" WHERE \"TeamId\" = {teamId} FOR UPDATE;"
+                : "BEGIN IMMEDIATE;");
+            return blocker;
+        }
+
+        public Task ReleaseAsync() => ExecuteAsync("COMMIT;");
+
+        /// <summary>PostgreSQL: waits until <paramref name="count"/> sessions on the app's database wait for a lock.</summary>
+        public async Task WaitForWaitingSessionsAsync(WebAppFactory app, int count, TimeSpan timeout)
+        {
+            await using var monitor = new NpgsqlConnection(app.ConnectionString + ";Pooling=false");
+            await monitor.OpenAsync();
+            await using var command = new NpgsqlCommand(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", monitor);
+            var clock = Stopwatch.StartNew();
+            long waiting;
+            while ((waiting = (long)(await command.ExecuteScalarAsync())!) < count)
+            {
+                Assert.True(clock.Elapsed < timeout, $"{waiting} of {count} sessions waited for a lock within {timeout}");
+                await Task.Delay(10);
+            }
+        }
+
+        public ValueTask DisposeAsync() => connection.DisposeAsync();
+
+        private async Task ExecuteAsync(string sql)
         {
             await using var command = connection.CreateCommand();
             command.CommandText = sql;
@@ -132,18 +174,18 @@ public sealed class TeamMembershipTests(WebAppFactory app) : IClassFixture<WebAp
         }
     }
 
-    /// <summary>Counts the transactions EF Core begins on one database file: its TransactionStarting event, raised just
-    /// before SQLite's BEGIN (which waits while another connection holds the write lock).</summary>
+    /// <summary>Counts the transactions EF Core begins on the app's database: its TransactionStarting event, raised just
+    /// before SQLite's BEGIN (which waits while another connection holds the write lock) or PostgreSQL's.</summary>
     private sealed class TransactionStarts : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
     {
-        private readonly string _databaseFile;
+        private readonly WebAppFactory _app;
         private readonly List<IDisposable> _subscriptions = [];
         private readonly IDisposable _listeners;
         private int _count;
 
-        public TransactionStarts(string databaseFile)
+        public TransactionStarts(WebAppFactory app)
         {
-            _databaseFile = Path.GetFullPath(databaseFile);
+            _app = app;
             _listeners = DiagnosticListener.AllListeners.Subscribe(this);
         }
 
@@ -165,10 +207,13 @@ public sealed class TeamMembershipTests(WebAppFactory app) : IClassFixture<WebAp
 
         void IObserver<KeyValuePair<string, object?>>.OnNext(KeyValuePair<string, object?> e)
         {
-            if (e.Value is DbContextEventData { Context: { } context }
-                && context.Database.GetDbConnection().DataSource is { Length: > 0 } source && Path.GetFullPath(source) == _databaseFile)
+            if (e.Value is DbContextEventData { Context: { } context } && IsTheAppsDatabase(context.Database.GetDbConnection()))
                 Interlocked.Increment(ref _count);
         }
+
+        private bool IsTheAppsDatabase(DbConnection connection) => _app.Provider == DatabaseProvider.Postgres
+            ? connection.Database == new NpgsqlConnectionStringBuilder(_app.ConnectionString).Database
+            : connection.DataSource is { Length: > 0 } source && Path.GetFullPath(source) == Path.GetFullPath(_app.DatabaseFile);
 
         void IObserver<DiagnosticListener>.OnCompleted() { }
         void IObserver<DiagnosticListener>.OnError(Exception error) { }

@@ -8,6 +8,10 @@ namespace TransferHub.Web.Features.Accounts;
 
 public static class AccountsExtensions
 {
+    /// <summary>The Identity tables' schema (Version3: with passkeys). Part of the EF model, so the design-time factory of
+    /// <see cref="PostgresTransferHubDbContext"/> uses it too.</summary>
+    public static readonly Version IdentitySchemaVersion = IdentitySchemaVersions.Version3;
+
     /// <summary>ASP.NET Core Identity with cookies on <see cref="TransferHubDbContext"/>, roles, the template's
     /// account pages, and <see cref="WebOptions"/>.</summary>
     public static void AddAccounts(this WebApplicationBuilder builder)
@@ -30,7 +34,7 @@ public static class AccountsExtensions
             .AddIdentityCookies();
         services.AddAuthorization();
 
-        services.AddIdentityCore<ApplicationUser>(options => options.Stores.SchemaVersion = IdentitySchemaVersions.Version3)
+        services.AddIdentityCore<ApplicationUser>(options => options.Stores.SchemaVersion = IdentitySchemaVersion)
             .AddRoles<IdentityRole>()
             .AddEntityFrameworkStores<TransferHubDbContext>()
             .AddUserManager<TransferHubUserManager>()

@@ -76,6 +76,12 @@ public sealed class JobScheduler(
             {
                 logger.LogError(e, "The job scheduler's pass failed; trying again");
             }
+            catch (OperationCanceledException)
+            {
+                // Stopped in the middle of a pass (a query in flight is cancelled, as Npgsql does): end like a stop while
+                // waiting, not as a failed service (which would stop the whole app).
+                break;
+            }
             try
             {
                 await _wake.WaitAsync(TimeSpan.FromSeconds(options.Value.PollSeconds), stoppingToken);

@@ -37,7 +37,7 @@ public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFa
         {
             case RunStarted started:
                 job.Status = JobStatus.Running;
-                job.Device = started.Device;
+                job.Device = Clip(started.Device, 200);
                 (job.TrainImages, job.ValImages, job.TestImages) = (started.TrainImages, started.ValImages, started.TestImages);
                 (job.TrainableParameters, job.TotalParameters) = (started.TrainableParameters, started.TotalParameters);
                 job.EpochsTotal = started.Epochs;

@@ -98,9 +98,10 @@ public sealed class TeamService(IDbContextFactory<TransferHubDbContext> dbFactor
         Func<TransferHubDbContext, TeamMember, Task> change, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        // SQLite's BEGIN IMMEDIATE: the owner count read below cannot go stale before the write commits,
-        // so two owners demoting each other at once cannot leave the team without one.
+        // The owner count read below cannot go stale before the write commits (SQLite's BEGIN IMMEDIATE; PostgreSQL's lock
+        // on the team's row), so two owners demoting each other at once cannot leave the team without one.
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.LockTeamAsync(teamId, cancellationToken);
         await new TeamAccess(db, userId).DemandAsync(teamId, TeamPermission.ManageMembers, cancellationToken);
         var member = await db.TeamMembers.FirstOrDefaultAsync(m => m.TeamId == teamId && m.UserId == memberUserId, cancellationToken)
             ?? throw new NotFoundException("Member");

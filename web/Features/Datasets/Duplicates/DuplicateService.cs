@@ -101,8 +101,9 @@ public sealed class DuplicateService(
             images = await db.DatasetImages.Where(i => i.DatasetId == datasetId).OrderBy(i => i.Id)
                 .Select(i => new Candidate(i.Id, i.Sha256, i.OriginalName, i.Class == null ? null : i.Class.Name, i.Split, i.PerceptualHash))
                 .ToListAsync(cancellationToken);
-            distinct = [.. await db.DistinctImagePairs.Where(p => p.DatasetId == datasetId).Select(p => ValueTuple.Create(p.Sha256A, p.Sha256B))
-                .ToListAsync(cancellationToken)];
+            // Columns, made tuples here: PostgreSQL would return a tuple projection as one record value.
+            distinct = [.. (await db.DistinctImagePairs.Where(p => p.DatasetId == datasetId).Select(p => new { p.Sha256A, p.Sha256B })
+                .ToListAsync(cancellationToken)).Select(p => (p.Sha256A, p.Sha256B))];
         }
         var embedded = await EmbedAsync(images, progress, cancellationToken);
         if (embedded.Vectors is null)
@@ -146,7 +147,7 @@ public sealed class DuplicateService(
         var pivot = only is { } o ? rows.Single(r => r.Id == o).Sha256 : null;
         if (contents.Count < 2) throw new RuleViolationException("Mark at least two different images as not duplicates.");
         var known = (await db.DistinctImagePairs.Where(p => p.DatasetId == datasetId && contents.Contains(p.Sha256A) && contents.Contains(p.Sha256B))
-            .Select(p => ValueTuple.Create(p.Sha256A, p.Sha256B)).ToListAsync(cancellationToken)).ToHashSet();
+            .Select(p => new { p.Sha256A, p.Sha256B }).ToListAsync(cancellationToken)).Select(p => (p.Sha256A, p.Sha256B)).ToHashSet();
         var now = clock.GetUtcNow().UtcDateTime;
         var added = 0;
         for (var a = 0; a < contents.Count; a++)
