@@ -83,7 +83,7 @@ public sealed class AutoSelector(AutoSelectorOptions options)
                 if (Elapsed() + roundCost + Reserve() > options.BudgetSeconds)
                 {
                     log("info", string.Create(CultureInfo.InvariantCulture,
-                        $"Autopilot: stopped after {repeats} repetition(s) of {k}-fold cross-validation: another would take about {roundCost:F1} s and the budget has {Math.Max(0, options.BudgetSeconds - Elapsed()):F1} s left."));
+                        $"Autopilot: stopped after {repeats} repetition(s) of {k}-fold cross-validation: another would take about {roundCost:F1} s and {Math.Max(0, options.BudgetSeconds - Elapsed()):F1} s of the {options.BudgetSeconds:F1} s for choosing are left."));
                     break;
                 }
             }
@@ -98,7 +98,7 @@ public sealed class AutoSelector(AutoSelectorOptions options)
                     if (cost > left && active.Count > 0)
                     {
                         var reason = string.Create(CultureInfo.InvariantCulture,
-                            $"estimated {cost:F1} s for {k} folds, {Math.Max(0, left):F1} s of the {options.BudgetSeconds:F0} s budget left");
+                            $"estimated {cost:F1} s for {k} folds, {Math.Max(0, left):F1} s of the {options.BudgetSeconds:F1} s for choosing left");
                         skipped.Add(new SkippedCandidate(candidate.Name, reason));
                         log("info", $"Autopilot: skipped {candidate.Name}: {reason}.");
                         continue;
@@ -159,8 +159,11 @@ public sealed class AutoSelector(AutoSelectorOptions options)
             ? score.ToString("P1", CultureInfo.InvariantCulture)
             : score.ToString("0.000", CultureInfo.InvariantCulture);
         var name = metric == "accuracy" ? "accuracy" : "macro-F1 (classes are imbalanced: the largest has at least 3× the images of the smallest)";
-        var text = string.Create(CultureInfo.InvariantCulture,
-            $"{best.Name} has the highest mean cross-validated {name}: {Format(best.Mean)} (95 % CI {Format(best.Low)}–{Format(best.High)}) over {best.Folds} folds ({k}-fold × {repeats}) of train + val; the test split was not used to choose.");
+        var text = board.Count == 1
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"{best.Name} is the only classifier the time budget scored: mean cross-validated {name} {Format(best.Mean)} (95 % CI {Format(best.Low)}–{Format(best.High)}) over {best.Folds} folds ({k}-fold × {repeats}) of train + val; the test split was not used.")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"{best.Name} has the highest mean cross-validated {name}: {Format(best.Mean)} (95 % CI {Format(best.Low)}–{Format(best.High)}) over {best.Folds} folds ({k}-fold × {repeats}) of train + val; the test split was not used to choose.");
         if (board.Count > 1)
         {
             var second = board[1];

@@ -133,6 +133,28 @@ public sealed class AutopilotSelectionTests
         var spent = Select(set, candidates, new AutoSelectorOptions { BudgetSeconds = -5, Seed = 1 });
         Assert.Equal("nearest-class-mean", spent.Winner.Name);
         Assert.Equal(["logreg-std-C1", "slow-one"], spent.Skipped.Select(s => s.Name));
+        // Its reason does not claim a contest it did not hold.
+        Assert.StartsWith("nearest-class-mean is the only classifier the time budget scored", spent.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(60, 10, 50)]    // features took 10 s: the rest of the budget
+    [InlineData(60, 44, 16)]
+    [InlineData(60, 45, 15)]    // at the floor
+    [InlineData(60, 71, 15)]    // features took more than the budget (a busy CPU, cold cache): still a quarter of it
+    [InlineData(300, 20, 280)]
+    public void ChoosingAlwaysGetsAtLeastAQuarterOfTheBudgetHoweverLongTheFeaturesTook(double budget, double spent, double expected) =>
+        Assert.Equal(expected, AutopilotTrainer.SelectionSeconds(budget, spent), 9);
+
+    [Fact]
+    public void WithTheFloorsSecondsEveryCheapCandidateOfTheGridIsScoredEvenAfterSlowFeatures()
+    {
+        // The browser walk-through's case: features took 71 s of a 60 s budget, and the run scored 1 of 24 candidates.
+        var set = Synthetic(perClass: 20, classes: 3, dim: 16, shift: 2, seed: 5);
+        var grid = Candidate.DefaultGrid(imbalanced: false, pooledStages: 1);
+        var selection = Select(set, grid, new AutoSelectorOptions { BudgetSeconds = AutopilotTrainer.SelectionSeconds(60, 71), Seed = 1, MaxRepeats = 1 });
+        Assert.Empty(selection.Skipped);
+        Assert.Equal(grid.Count, selection.Leaderboard.Count);
     }
 
     [Fact]

@@ -190,8 +190,11 @@ public static class ModelCard
     private static void ModelSelectionSection(StringBuilder md, ModelSelection selection, CandidateResult winner)
     {
         md.AppendLine("## Model selection");
-        md.AppendLine(Invariant, $"The classifier on the frozen backbone's features was chosen automatically among {selection.Leaderboard.Count} " +
-            $"candidates by cross-validation on the train and validation images (the test split played no part): " +
+        var among = selection.Leaderboard.Count == 1
+            ? $"as the only candidate the time budget scored ({selection.Skipped.Count} skipped)"
+            : $"among {selection.Leaderboard.Count} candidates";
+        md.AppendLine(Invariant, $"The classifier on the frozen backbone's features was chosen automatically {among} " +
+            $"by cross-validation on the train and validation images (the test split played no part): " +
             $"**{Escape(winner.Name)}** ({Escape(winner.Params)}), cross-validated {winner.MetricName} {winner.Format(winner.CvMean)} " +
             $"(95 % interval {winner.FormatInterval()} over {winner.Folds} folds).");
         if (selection.WinnerReason is { } reason) md.AppendLine().AppendLine(Escape(reason));
