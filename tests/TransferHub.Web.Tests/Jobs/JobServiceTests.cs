@@ -203,4 +203,19 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
         Assert.Contains("different test images", mixed.TestSetNote);
         await Assert.ThrowsAsync<RuleViolationException>(() => comparison.EnsembleAsync(s.EditorId, s.ProjectId, [a, elsewhere]));
     }
+
+    [Fact]
+    public async Task RunsWithTheSameSettingsOnDifferentDatasetsAreNotSummarisedAsSeedsOfOneConfiguration()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var other = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Other");
+        var here = await StoredRuns.CompletedAsync(app, datasetId, seed: 1, [(0, 0.9f), (1, 0.9f)]);
+        var there = await StoredRuns.CompletedAsync(app, other, seed: 2, [(0, 0.9f), (1, 0.4f)]);
+
+        var view = await Service<ComparisonService>().CompareAsync(s.ViewerId, s.ProjectId, [here, there]);
+
+        Assert.Equal([[here], [there]], view.Groups.Select(g => g.RunIds).OrderBy(ids => ids[0]));
+        Assert.Contains(view.Groups, g => g.Configuration.StartsWith("Other: ", StringComparison.Ordinal));
+        Assert.All(view.Groups, g => Assert.Null(g.TestAccuracy!.Std));
+    }
 }

@@ -121,6 +121,29 @@ public sealed class TrainingDoctorTests
         Assert.NotNull(Rule(Run(Curves(losses), settings: fineTune), LearningRateTooHigh));
     }
 
+    [Fact]
+    public void LearningRateTooHighFiresWhenTheValidationLossSpikesAndValidationAccuracyCollapses()
+    {
+        // The browser walk-through's fine-tune at LR 0.05: the training loss moved too little for the other signs.
+        var run = Run(Curves(trainLoss: [1.2, 0.9, 0.95, 1.0, 0.98, 1.05], trainAccuracy: [0.5, 0.6, 0.6, 0.58, 0.6, 0.57],
+            valLoss: [3.0, 5.0, 16.3, 9.0, 12.0, 10.0], valAccuracy: [0.80, 0.60, 0.41, 0.50, 0.45, 0.48]), classes: 6);
+
+        var finding = Rule(run, LearningRateTooHigh);
+
+        Assert.NotNull(finding);
+        Assert.Contains("validation loss jumped to 16.3 in epoch 3, 5.4× its lowest (3, epoch 1), and validation accuracy fell to 41 % in epoch 3 from its best 80 % (epoch 1)", finding.Evidence);
+        Assert.Equal(0.39, finding.Numbers["valAccuracyDrop"], 9);
+    }
+
+    [Fact]
+    public void AValidationLossThatRisesWithoutAccuracyCollapsingOrCollapsesWithoutASpikeIsNotALearningRateProblem()
+    {
+        // Loss 3× its lowest but accuracy only 10 points down: overfitting's territory, not overshooting.
+        Assert.Null(Rule(Run(Curves(trainLoss: [1.0, 0.6, 0.4, 0.3], valLoss: [1.0, 2.0, 3.1, 3.0], valAccuracy: [0.8, 0.75, 0.7, 0.72])), LearningRateTooHigh));
+        // Accuracy 30 points down but the loss only 2.9× its lowest.
+        Assert.Null(Rule(Run(Curves(trainLoss: [1.0, 0.6, 0.4, 0.3], valLoss: [1.0, 2.0, 2.9, 2.5], valAccuracy: [0.8, 0.6, 0.5, 0.55])), LearningRateTooHigh));
+    }
+
     // ---- learning rate too low ----
 
     [Fact]
