@@ -106,6 +106,10 @@ public sealed class LabelIssuesTests(ITestOutputHelper output) : HostedTest(outp
 
         var after = await JsonAsync(await api.GetAsync($"api/v1/datasets/{dataset}/label-issues"));
         Assert.DoesNotContain(after.EnumerateArray(), i => wrong.Contains(i.GetProperty("imageId").GetInt64()));
+        // A new search counts what it lists: the kept label is flagged by the worker again but neither listed nor counted.
+        var again = await JsonAsync(await api.PostAsync($"api/v1/datasets/{dataset}/label-issues", null));
+        Assert.Equal(again.GetProperty("issues").GetArrayLength(), again.GetProperty("summary").GetProperty("flagged").GetInt32());
+        Assert.DoesNotContain(again.GetProperty("issues").EnumerateArray(), i => i.GetProperty("imageId").GetInt64() == wrong[1]);
         var labels = await web.InScopeAsync(async s =>
         {
             await using var db = await s.GetRequiredService<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();

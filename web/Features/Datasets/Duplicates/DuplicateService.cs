@@ -24,6 +24,15 @@ public sealed record DuplicateGroup(IReadOnlyList<DuplicateMember> Images)
     public bool CrossesSplits => Images.Select(i => i.Split).Where(s => s != DatasetSplit.Unassigned).Distinct().Count() > 1;
 
     public bool MixedLabels => Images.Select(i => i.ClassName).Distinct().Count() > 1;
+
+    /// <summary>The order the panel and the API list groups in: leaks (cross-split) first; within them and the rest the
+    /// group with the closest pair first (a real copy at 0.96 before five look-alike fruits at 0.90, which a browser
+    /// walk-through found listed tenth), then larger groups, then the first image's id.</summary>
+    public static List<DuplicateGroup> Ordered(IEnumerable<DuplicateGroup> groups) =>
+    [
+        .. groups.OrderByDescending(g => g.CrossesSplits).ThenByDescending(g => g.Images.Max(i => i.Closest)).ThenByDescending(g => g.Images.Count)
+            .ThenBy(g => g.Images[0].ImageId),
+    ];
 }
 
 public enum DuplicateMethod
@@ -79,7 +88,7 @@ public sealed class DuplicateService(
     /// <summary>Images per embedding call (and per progress step).</summary>
     public const int EmbedChunk = 256;
 
-    /// <summary>Groups of near-duplicates, leaking (cross-split) groups first, then larger ones. Anyone who can see the
+    /// <summary>Groups of near-duplicates, leaking (cross-split) groups first, then the most similar. Anyone who can see the
     /// dataset may search. <paramref name="progress"/> hears "sending images", "embedding on worker X" and "comparing"
     /// (n of N); cancellation is honoured between chunks and rows.</summary>
     /// <param name="threshold">Cosine similarity a pair needs, <see cref="MinThreshold"/>..<see cref="MaxThreshold"/>
@@ -169,11 +178,8 @@ public sealed class DuplicateService(
         distinct.Count > 0 && distinct.Contains(string.CompareOrdinal(a, b) < 0 ? (a, b) : (b, a));
 
     private static List<DuplicateGroup> Ordered(IEnumerable<IEnumerable<(Candidate Image, double Closest)>> groups) =>
-    [
-        .. groups.Select(g => new DuplicateGroup([.. g.Select(m => new DuplicateMember(m.Image.Id, m.Image.Sha256, m.Image.OriginalName, m.Image.ClassName,
-                m.Image.Split, m.Closest))]))
-            .OrderByDescending(g => g.CrossesSplits).ThenByDescending(g => g.Images.Count).ThenBy(g => g.Images[0].ImageId),
-    ];
+        DuplicateGroup.Ordered(groups.Select(g => new DuplicateGroup([.. g.Select(m => new DuplicateMember(m.Image.Id, m.Image.Sha256,
+            m.Image.OriginalName, m.Image.ClassName, m.Image.Split, m.Closest))])));
 
     private sealed record Candidate(long Id, string Sha256, string OriginalName, string? ClassName, DatasetSplit Split, long? PerceptualHash);
 

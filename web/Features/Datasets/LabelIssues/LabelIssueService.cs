@@ -10,9 +10,9 @@ using TransferHub.Web.Features.Workers.Gateway;
 namespace TransferHub.Web.Features.Datasets.LabelIssues;
 
 /// <summary>What a label-issue search stored: how many images it flagged, as what, and how it was computed.</summary>
-/// <param name="LikelyMislabelled">Images whose given label is likely wrong (confident learning).</param>
+/// <param name="LikelyMislabelled">Images whose given label is likely wrong (confident learning), not counting kept labels.</param>
 /// <param name="Outliers">Images far from every class (some may also be likely mislabelled).</param>
-/// <param name="Flagged">Images flagged either way (each counted once).</param>
+/// <param name="Flagged">Images flagged either way (each counted once), as listed: not those whose label someone kept.</param>
 /// <param name="Examined">Labelled images in a split that were cross-validated (the search's population).</param>
 /// <param name="Seconds">The whole search, from the request to the stored findings (images sent, features computed).</param>
 public sealed record LabelIssueSummary(int LikelyMislabelled, int Outliers, int Flagged, int Examined, int Folds, double OutOfFoldAccuracy, string Method,
@@ -116,11 +116,15 @@ public sealed class LabelIssueService(
             });
         }
         await db.SaveChangesAsync(cancellationToken);
-        var mislabelled = result.Images.Count(i => i.LikelyMislabelled);
-        var outliers = result.Images.Count(i => i.Outlier);
+        // Counted as listed: a picture whose label someone kept is flagged again by the worker but not listed.
+        var kept = (await db.KeptLabels.Where(k => k.DatasetId == datasetId).Select(k => new { k.Sha256, k.ClassId }).ToListAsync(cancellationToken))
+            .Select(k => (k.Sha256, k.ClassId)).ToHashSet();
+        var listed = result.Images.Where(i => !(classIds.TryGetValue(classNames[i.GivenClassIndex], out var given) && kept.Contains((i.Sha256, given)))).ToList();
+        var mislabelled = listed.Count(i => i.LikelyMislabelled);
+        var outliers = listed.Count(i => i.Outlier);
         await events.PublishAsync(db, session, userId, datasetId,
             $"found {DatasetEvents.Count(mislabelled, "suspected label issue")} and {DatasetEvents.Count(outliers, "outlier")}", cancellationToken);
-        return new LabelIssueSummary(mislabelled, outliers, result.Images.Count, examined, result.Folds, result.OutOfFoldAccuracy, result.Method, backbone,
+        return new LabelIssueSummary(mislabelled, outliers, listed.Count, examined, result.Folds, result.OutOfFoldAccuracy, result.Method, backbone,
             clock.GetElapsedTime(started).TotalSeconds, result.WorkerName);
     }
 
