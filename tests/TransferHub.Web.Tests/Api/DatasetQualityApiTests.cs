@@ -75,7 +75,11 @@ public sealed class DatasetQualityApiTests(WebAppFactory app) : IClassFixture<We
         var fallback = await (await editor.PostAsync($"api/v1/datasets/{datasetId}/near-duplicates?threshold=0.95", null)).JsonAsync();
         Assert.Equal(("differenceHash", 2.0), (fallback.GetProperty("method").GetString(), fallback.GetProperty("threshold").GetDouble()));
 
-        await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/near-duplicates/distinct", new { images = new[] { 1, 2 } })).ProblemAsync(HttpStatusCode.BadRequest);
+        // Body problems name the field and what it needs, not the web's .NET types.
+        Assert.Equal("The body does not fit this request: imageIds: required.",
+            await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/near-duplicates/distinct", new { })).ProblemAsync(HttpStatusCode.BadRequest));
+        Assert.Equal("The body does not fit this request: imageIds: expected a list of whole numbers.",
+            await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/near-duplicates/distinct", new { imageIds = "1,2" })).ProblemAsync(HttpStatusCode.BadRequest));
         Assert.Contains("at least two different images", await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/near-duplicates/distinct",
             new { imageIds = new[] { 1L } })).ProblemAsync(HttpStatusCode.Conflict), StringComparison.Ordinal);
         await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/near-duplicates/distinct", new { imageIds = new[] { 999_998L, 999_999L } }))

@@ -305,8 +305,11 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
         Assert.Contains("Epochs must be 1 to 1000; got 0.", listed);
         Assert.Contains(listed, p => p!.Contains("augmentation cannot apply"));
 
-        Assert.Contains("learningRat", await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone, learningRat = 0.1 }))
-            .ProblemAsync(HttpStatusCode.BadRequest));
+        // A typo names the field, not the web's settings type.
+        Assert.Equal("The settings do not fit: learningRat: there is no such field.", await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs",
+            new { backbone = Backbone, learningRat = 0.1 })).ProblemAsync(HttpStatusCode.BadRequest));
+        Assert.Equal("The settings do not fit: epochs: expected a whole number.", await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs",
+            new { backbone = Backbone, epochs = "ten" })).ProblemAsync(HttpStatusCode.BadRequest));
         await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone, mode = "sideways" })).ProblemAsync(HttpStatusCode.BadRequest);
         await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new[] { 1, 2 })).ProblemAsync(HttpStatusCode.BadRequest);
         await (await editor.PostBytesAsync($"api/v1/datasets/{datasetId}/jobs", "backbone=x"u8.ToArray(), "application/x-www-form-urlencoded"))

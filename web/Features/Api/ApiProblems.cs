@@ -84,7 +84,7 @@ public static class ApiBody
         }
         catch (JsonException e)
         {
-            throw new ApiRequestException(StatusCodes.Status400BadRequest, $"The body does not fit this request: {e.Message}");
+            throw new ApiRequestException(StatusCodes.Status400BadRequest, $"The body does not fit this request: {JsonProblems.Describe(e)}");
         }
     }
 

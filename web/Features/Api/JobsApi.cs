@@ -251,7 +251,11 @@ internal static class JobsApi
                     : "augmentation is given but only mode fineTune augments training images (the frozen modes cache each image's features once): set mode to fineTune or leave augmentation out.")]);
             return settings;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        catch (JsonException e)
+        {
+            throw new ApiRequestException(StatusCodes.Status400BadRequest, $"The settings do not fit: {JsonProblems.Describe(e)}");
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
         {
             throw new ApiRequestException(StatusCodes.Status400BadRequest, $"The settings do not fit: {e.Message}");
         }
