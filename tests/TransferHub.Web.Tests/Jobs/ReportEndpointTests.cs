@@ -35,6 +35,8 @@ public sealed class ReportEndpointTests(WebAppFactory app) : IClassFixture<WebAp
     {
         var (s, jobId) = await RunAsync();
         var viewer = await app.SignedInClientAsync(s.Email("viewer"), s.ViewerId);
+        await using (var db = await app.DbAsync())
+            await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(u => u.SetProperty(j => j.Name, "baseline"));
 
         var pdfResponse = await viewer.GetAsync($"runs/{jobId}/report.pdf");
         Assert.Equal(HttpStatusCode.OK, pdfResponse.StatusCode);
@@ -43,6 +45,7 @@ public sealed class ReportEndpointTests(WebAppFactory app) : IClassFixture<WebAp
         var text = string.Join("\n", pdf.PageTexts());
         Assert.Contains("75.0%", text);                 // 3 of 4 right
         Assert.Contains("Shoes and bags", text);
+        Assert.Contains("Run #1 · baseline · ", text);  // titled as the run page titles it, with its name
         Assert.Contains("0.667", text);                 // bag precision: 2 of 3 called bag
         Assert.Contains("→", text);                     // the misclassified sandal's caption
         Assert.Contains(new string('a', 64), text.Replace("\n", "").Replace(" ", ""));

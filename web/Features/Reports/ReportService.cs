@@ -62,7 +62,7 @@ public sealed class ReportService(IDbContextFactory<TransferHubDbContext> dbFact
                 int.TryParse(id, out var member) && members.TryGetValue(member, out var number) ? $"run #{number}" : "a run no longer stored")))]
             : JobService.Settings(job).Describe(job.Seed);
         return new RunReport(
-            $"{summary.Title} · {job.Backbone} · {summary.ModeText}",
+            $"{summary.DisplayName} · {job.Backbone} · {summary.ModeText}",
             row.Team, row.Project, row.Dataset, job.DatasetVersion,
             job.CreatedAt, job.FinishedAt, job.TrainingSeconds ?? 0,
             evaluation.Split, evaluation.Accuracy, evaluation.Loss, job.BestEpoch ?? 0, job.StoppedEarly,
