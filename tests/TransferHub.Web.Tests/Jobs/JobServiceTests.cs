@@ -217,5 +217,10 @@ public sealed class JobServiceTests(WebAppFactory app) : IClassFixture<WebAppFac
         Assert.Equal([[here], [there]], view.Groups.Select(g => g.RunIds).OrderBy(ids => ids[0]));
         Assert.Contains(view.Groups, g => g.Configuration.StartsWith("Other: ", StringComparison.Ordinal));
         Assert.All(view.Groups, g => Assert.Null(g.TestAccuracy!.Std));
+        // Different datasets, not a changed test split: the note and the ensemble's refusal say so.
+        Assert.Contains("different datasets", view.TestSetNote);
+        Assert.DoesNotContain("freeze", view.TestSetNote);
+        var refused = await Assert.ThrowsAsync<RuleViolationException>(() => Service<ComparisonService>().EnsembleAsync(s.EditorId, s.ProjectId, [here, there]));
+        Assert.Contains("different datasets", refused.Message);
     }
 }

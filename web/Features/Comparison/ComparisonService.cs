@@ -33,8 +33,13 @@ public sealed record ComparedRun(RunSummary Run, IReadOnlyList<KeyValuePair<stri
 /// <summary>The comparison table, seed groups and curves of chosen runs, and whether their test sets are the same.</summary>
 public sealed record ComparisonView(IReadOnlyList<ComparedRun> Runs, IReadOnlyList<SeedGroupRow> Groups, bool SameTestImages)
 {
-    public string? TestSetNote => SameTestImages ? null
-        : "These runs were evaluated on different test images (the test split changed between them): compare their numbers with care, or freeze the test split.";
+    /// <summary>How many datasets the runs were trained on.</summary>
+    public int Datasets { get; init; } = 1;
+
+    public string? TestSetNote => Datasets > 1
+        ? "These runs were trained and evaluated on different datasets: their numbers measure different tasks, so compare them with care."
+        : SameTestImages ? null
+            : "These runs were evaluated on different test images (the test split changed between them): compare their numbers with care, or freeze the test split.";
 
     /// <summary>Said when some runs were not evaluated on a test split: their accuracy is not comparable with tested runs'.</summary>
     public string? SplitNote
@@ -93,7 +98,7 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
         // Runs evaluated on other splits are named by SplitNote; "different test images" speaks of test sets only.
         var testSets = jobs.Where(j => j.EvaluationJson is not null && j.EvaluatedSplit is null or "test")
             .Select(j => TestSet(Jobs.RunEvaluation.FromJson(j.EvaluationJson!))).Distinct().ToList();
-        return new ComparisonView(runs, groups, SameTestImages: testSets.Count <= 1);
+        return new ComparisonView(runs, groups, SameTestImages: testSets.Count <= 1) { Datasets = datasets };
     }
 
     /// <summary>What "Ensemble" would make of the chosen runs, for the confirmation: each run with its accuracy, the
@@ -197,6 +202,8 @@ public sealed class ComparisonService(IDbContextFactory<TransferHubDbContext> db
         if (unfit.Count > 0)
             return ("Only completed training runs can form an ensemble; " + string.Join(", ", unfit.Select(j => j.Kind == JobKind.Ensemble
                 ? $"Ensemble #{j.Number} is an ensemble" : $"Run #{j.Number} is {JobService.Describe(j.Status)}")) + ".", []);
+        if (jobs.Select(j => j.DatasetId).Distinct().Count() > 1)
+            return ("The runs were trained on different datasets: an ensemble combines runs of one dataset, evaluated on the same test images.", []);
         var evaluations = jobs.Select(j => Jobs.RunEvaluation.FromJson(j.EvaluationJson!)).ToList();
         var classes = evaluations[0].ClassNames;
         if (evaluations.Any(e => !e.ClassNames.SequenceEqual(classes)))
