@@ -63,6 +63,7 @@ public sealed class JobsApiTests(JobsApiTests.NoWorker app) : IClassFixture<Jobs
         Assert.Equal($"/api/v1/jobs/{id}", response.Headers.Location?.OriginalString);
         var job = await JobAsync(id);
         Assert.Equal((JobStatus.Queued, TrainingMode.FineTune, Backbone), (job.Status, job.Mode, job.Backbone));
+        Assert.Equal((12, 4, 4), (job.TrainImages, job.ValImages, job.TestImages)); // known while it waits
         var settings = JsonSerializer.Deserialize<JobSettings>(job.SettingsJson)!;
         var fineTune = JobSettings.ForMode(TrainingMode.FineTune, Backbone);
         Assert.Equal(4, settings.Epochs);                                            // given

@@ -86,6 +86,10 @@ public sealed class RunLauncher(
                 ImageNamesJson = JsonSerializer.Serialize(content.ImageNames),
                 DatasetVersion = content.Version,
                 ImageCount = content.Items.Count,
+                // Known at launch, so a waiting run does not show "0 train · 0 val · 0 test images"; the worker's start confirms them.
+                TrainImages = content.Count(DatasetSplit.Train),
+                ValImages = content.Count(DatasetSplit.Val),
+                TestImages = content.Count(DatasetSplit.Test),
                 DataFactsJson = facts,
                 CreatedByUserId = userId,
                 CreatedAt = now,
