@@ -6,8 +6,9 @@ namespace TransferHub.Worker.Engine;
 /// glibc <c>malloc</c> settings for libtorch's CPU tensors (issue 16 goal 2). libtorch's CPU allocator calls
 /// <c>malloc</c>/<c>free</c> for every activation and gradient, and glibc's defaults give the freed megabytes back to the
 /// system at once (its trim threshold follows the mmap threshold, at most 64 MB), so every training step faults the
-/// same pages in again and the kernel zeroes them: 1.43 million minor page faults in a 2-epoch 128 px fine-tune of
-/// Tux Paint, against 0.44 million with these settings (docs/benchmarks.md). Blocks below
+/// same pages in again and the kernel zeroes them: 4.9–6.0 million minor page faults in a 3-epoch 224 px fine-tune of
+/// Tux Paint, against 3.1 million with these settings and 1.8–3.0 million with a 1 GiB trim threshold, which raised
+/// peak RSS to 2.7–2.9 GB (docs/benchmarks.md). Blocks below
 /// <see cref="MmapThresholdBytes"/> come from the heap, and up to <see cref="TrimThresholdBytes"/> of free heap stays
 /// mapped between steps; blocks above it (a 224 px batch's first activations, ≈ 100 MB) are still mapped and unmapped
 /// each time, as glibc cannot serve larger blocks from a thread's arena without it. The memory kept is given back
@@ -21,7 +22,7 @@ public static class NativeAllocator
     public const int MmapThresholdBytes = 32 << 20;
 
     /// <summary>Free heap above this many bytes is returned to the system; below it, it is reused without page faults.</summary>
-    public const int TrimThresholdBytes = 1 << 30;
+    public const int TrimThresholdBytes = 256 << 20;
 
     /// <summary>Extra bytes requested whenever the heap grows, so that it grows in few steps.</summary>
     public const int TopPadBytes = 64 << 20;
