@@ -16,6 +16,8 @@
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --fine-tune [--data DIR] [--splits 3] [--head-first 0,1,2|none] [--compare-size 128]
 //     Fine-tune default with 0, 1, 2 … head-first epochs (issue 11 §3), and feature extraction with the class-imbalance
 //     options, on the same stratified splits; test accuracy, macro-F1 (mean ± sd over splits) and wall time.
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --fine-tune-speed [--compare-size 224] [--ft-epochs 10] [--runs 1] [--rounds 3] [--pipeline-only|--no-pipeline]
+//     Fine-tune wall and CPU seconds per epoch, first epoch apart, with the PyTorch tutorial's recipe (FineTuneSpeedBench.cs).
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --calibration [--splits 5] [--budget 30] [--compare-size 224]
 //     Temperature, test ECE/NLL before and after, and the 95 %-precision "unknown" threshold on held-out vs test (CalibrationBench.cs).
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --predict-breakdown [--rounds 60] [--image PATH] [--compare-size 224]
@@ -39,11 +41,13 @@ using static TorchSharp.torch;
 var options = BenchOptions.Parse(args);
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 torch.set_num_threads(options.Threads);
+// As the worker does at start-up (TorchRuntime.Initialize); --default-malloc keeps glibc's defaults to compare.
+var mallocTuned = !args.Contains("--default-malloc") && TransferHub.Worker.Engine.NativeAllocator.Configure();
 var work = Path.Combine(Path.GetTempPath(), "transferhub-bench-" + Environment.ProcessId);
 Directory.CreateDirectory(work);
 try
 {
-    Console.WriteLine($"TransferHub worker benchmark · libtorch {torch.__version__} · {options.Threads} torch threads · {Environment.ProcessorCount} cores");
+    Console.WriteLine($"TransferHub worker benchmark · libtorch {torch.__version__} · {options.Threads} torch threads · {Environment.ProcessorCount} cores · glibc malloc {(mallocTuned ? "tuned (NativeAllocator)" : "defaults")}");
     var registry = BackboneRegistry.Create(Path.Combine(work, "weights"), Path.Combine(AppContext.BaseDirectory, "pretrained"), NullLogger.Instance);
     const string backboneName = "resnet18x3-imagenet";
     if (args.Contains("--predict-breakdown"))
@@ -95,6 +99,21 @@ try
     {
         AutopilotSplitsBench.Run(options, registry, store, work, backboneName, int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "10"),
             int.Parse(args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() ?? "60"));
+        return;
+    }
+    if (args.Contains("--fine-tune-step"))
+    {
+        FineTuneSpeedBench.StepVariants(options, registry, backboneName, int.Parse(args.SkipWhile(a => a != "--steps").Skip(1).FirstOrDefault() ?? "5"),
+            int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "3"));
+        return;
+    }
+    if (args.Contains("--fine-tune-speed"))
+    {
+        if (!args.Contains("--no-pipeline"))
+            FineTuneSpeedBench.PipelineOnly(options, store, dataset, registry, backboneName, 3, int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "3"));
+        if (args.Contains("--pipeline-only")) return;
+        FineTuneSpeedBench.Run(options, registry, store, dataset, work, backboneName, options.FineTuneEpochs,
+            int.Parse(args.SkipWhile(a => a != "--runs").Skip(1).FirstOrDefault() ?? "1"));
         return;
     }
     if (args.Contains("--fine-tune"))

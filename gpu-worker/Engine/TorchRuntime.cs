@@ -30,6 +30,9 @@ public sealed class TorchRuntime
     {
         var threads = options.TorchThreads > 0 ? options.TorchThreads : Environment.ProcessorCount;
         torch.set_num_threads(threads);
+        if (NativeAllocator.Configure())
+            logger.LogInformation("glibc malloc: blocks under {Mmap} MiB from the heap, up to {Trim} MiB of free heap kept between training steps",
+                NativeAllocator.MmapThresholdBytes >> 20, NativeAllocator.TrimThresholdBytes >> 20);
         var cuda = torch.cuda.is_available();
         if (options.Device == DevicePreference.Cuda && !cuda)
             throw new InvalidOperationException(

@@ -220,7 +220,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
         }
         cachedImages?.Invoke(result.Count);
         observer.Log("info", $"Feature extraction: {result.Count} images cached (both views), computing {missing.Count} with {descriptor.Name} at {pipeline.Size}px, each with its horizontal flip.");
-        var source = new BatchSource(images, pipeline);
+        using var source = new BatchSource(images, pipeline);
         var size = pipeline.Size;
         using (torch.no_grad())
         {

@@ -41,7 +41,8 @@ public sealed class EvaluationPass(List<(string Sha256, int TrueClass, float[] L
 /// then that non-finite value folded into the mean, i.e. NaN or infinite too).</summary>
 internal readonly record struct TrainPass(float Loss, float Accuracy, bool Diverged);
 
-internal interface IEpochRunner
+/// <summary>Disposing a runner frees its batch source's kept decoded images.</summary>
+internal interface IEpochRunner : IDisposable
 {
     /// <summary>Trains one epoch; stops at the first batch whose loss is not finite (see <see cref="TrainPass.Diverged"/>).</summary>
     /// <param name="afterBatch">Called with each batch's loss after its step; false ends the epoch there (the
@@ -68,6 +69,8 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
     Device device, ITrainingObserver observer, CancellationToken cancellationToken, TrainingLoss trainingLoss) : IEpochRunner
 {
     private Dictionary<string, float[]>? _features;
+
+    public void Dispose() => source.Dispose();
 
     public TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch, Func<float, bool>? afterBatch = null)
     {
@@ -187,6 +190,8 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
 internal sealed class FineTuneEpochRunner(ClassifierModel model, BatchSource source, TrainingSpec spec, Device device,
     CancellationToken cancellationToken, TrainingLoss trainingLoss) : IEpochRunner
 {
+    public void Dispose() => source.Dispose();
+
     public TrainPass TrainEpoch(IReadOnlyList<DatasetEntry> train, OptimizerHelper optimizer, int epoch, Func<float, bool>? afterBatch = null)
     {
         var order = ClassBalancedSampler.EpochOrder(spec, train, epoch);

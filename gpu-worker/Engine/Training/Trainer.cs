@@ -69,7 +69,7 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
             using var trainingLoss = new TrainingLoss(spec, train, device);
             LogImbalanceOptions(spec, trainingLoss, train.Count, observer);
 
-            var runner = CreateRunner(spec, model, trainingLoss, observer, cancellationToken);
+            using var runner = CreateRunner(spec, model, trainingLoss, observer, cancellationToken);
 
             // The optimizer holds the stages that will train; during head-first epochs they are frozen (no gradient,
             // so every optimizer skips them and their BatchNorm stays in eval mode) and join at the unfreeze.
@@ -254,7 +254,7 @@ public sealed class Trainer(BackboneRegistry backbones, ImageStore images, Featu
             model.Freeze(spec.Mode == TrainingMode.FeatureExtraction ? -1 : spec.UnfreezeStages);
             model.to(device);
             using var trainingLoss = new TrainingLoss(spec, train, device);
-            var runner = CreateRunner(spec, model, trainingLoss, observer, cancellationToken);
+            using var runner = CreateRunner(spec, model, trainingLoss, observer, cancellationToken);
             using var optimizer = CreateOptimizer(spec, model);
             var groups = optimizer.ParamGroups.ToArray();
             var ratios = groups.Select(g => g.LearningRate / groups[0].LearningRate).ToArray();
