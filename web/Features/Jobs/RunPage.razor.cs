@@ -144,7 +144,7 @@ public partial class RunPage
     private async Task RetrainAsync()
     {
         var id = 0;
-        if (await TryAsync(async () => id = await Jobs.RetrainAsync(UserId, JobId), "A new run is queued with the same settings."))
+        if (await TryAsync(async () => id = await Jobs.RetrainAsync(UserId, JobId), "A new run is queued with the same settings.", doneOnNextPage: true))
             Navigation.NavigateTo($"runs/{id}");
     }
 

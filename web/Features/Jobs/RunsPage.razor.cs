@@ -1,3 +1,4 @@
+using TransferHub.Web.Components.Layout;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using TransferHub.Web.Features.Comparison;
@@ -140,7 +141,7 @@ public partial class RunsPage
         if (!await TryAsync(async () => plan = await Comparisons.PlanEnsembleAsync(UserId, ProjectId, ids)) || plan is null) return;
         if (await EnsembleDialog.ConfirmAsync(Dialogs, plan, name => Comparisons.EnsembleAsync(UserId, ProjectId, ids, name)) is { } id)
         {
-            Snackbar.Add("Ensemble created and evaluated.", Severity.Success);
+            Snackbar.AddForNextPage("Ensemble created and evaluated.");
             Navigation.NavigateTo($"runs/{id}");
         }
     }
