@@ -99,6 +99,13 @@ public partial class RunsPage
     private Task ToggleStarAsync(RunSummary run) =>
         TryAsync(() => Jobs.UpdateLabelsAsync(UserId, run.Id, new RunLabelsChange { Pinned = !run.Pinned }), run.Pinned ? $"{run.Title} unstarred." : $"{run.Title} starred.");
 
+    /// <summary>A run's creation time as short as the Runs table allows (the whole date is in its tooltip): "14:05" today,
+    /// "30 Nov" earlier this year, "30 Nov 2025" before. Both times are local.</summary>
+    public static string CreatedText(DateTime created, DateTime now) =>
+        created.Date == now.Date ? created.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture)
+        : created.Year == now.Year ? created.ToString("d MMM", System.Globalization.CultureInfo.InvariantCulture)
+        : created.ToString("d MMM yyyy", System.Globalization.CultureInfo.InvariantCulture);
+
     internal static string Ordinal(int n) => (n % 100) switch
     {
         11 or 12 or 13 => $"{n}th",
