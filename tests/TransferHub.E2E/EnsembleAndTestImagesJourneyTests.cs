@@ -80,7 +80,7 @@ public sealed class EnsembleAndTestImagesJourneyTests(BrowserWithWorkerFixture f
             await Expect(cards.Nth(i).GetByTestId("prediction")).ToHaveCountAsync(2);
             await Expect(cards.Nth(i).GetByTestId("prediction").First).ToHaveTextAsync(new Regex(@"^\s*(bag|sneaker)\s*\d+(\.\d)?\s?%\s*$"));
         }
-        await Expect(cards.Nth(1).GetByTestId("predict-problem")).ToContainTextAsync("notes.txt: The image could not be used:");
+        await Expect(cards.Nth(1).GetByTestId("predict-problem")).ToContainTextAsync("notes.txt: this is not an image");
         await Expect(cards.Nth(1).GetByTestId("prediction")).ToHaveCountAsync(0);
         await page.GetByTestId("predict-panel").ScrollIntoViewIfNeededAsync();
         await BrowserFixture.ScreenshotAsync(page, "test-images-run.png", hideSnackbars: true);

@@ -158,6 +158,15 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
         await Expect(accuracyCell).ToBeVisibleAsync();
         Assert.Equal("\"Accuracy\"", await accuracyCell.EvaluateAsync<string>("td => getComputedStyle(td, '::before').content"));
         await BrowserFixture.ScreenshotAsync(page, "runs-table-phone.png", hideSnackbars: true);
+        // …and no page scrolls sideways at 390 px: button rows wrap, the app bar cuts the e-mail instead of pushing "Log out" off.
+        await AssertNoSideScrollAsync(page, "the Runs page");
+        var projectPath = Regex.Replace(runsPath, @"/runs.*$", "");
+        foreach (var (path, what) in new[] { (firstUrl, "the run page"), (datasetUrl, "the dataset page"), (projectPath, "the project page") })
+        {
+            await BrowserFixture.GoInteractiveAsync(page, path);
+            await AssertNoSideScrollAsync(page, what);
+        }
+        await BrowserFixture.GoInteractiveAsync(page, runsUrl);
         await page.SetViewportSizeAsync(1280, 900);
 
         // Compared: the probes' trainable parameters apart from the whole model's; time split into features and head.
@@ -177,6 +186,16 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
     }
 
     /// <summary>Bags and sneakers, 6 train / 2 val / 2 test each.</summary>
+    /// <summary>Fails when the page is wider than the viewport (it would scroll sideways on a phone), naming the widest element.</summary>
+    private static async Task AssertNoSideScrollAsync(IPage page, string what)
+    {
+        await page.WaitForTimeoutAsync(300);
+        var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, window.innerWidth]");
+        var widest = widths[0] <= widths[1] ? "" : await page.EvaluateAsync<string>(
+            "w => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1).slice(-3).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join('; ')", widths[1]);
+        Assert.True(widths[0] <= widths[1], $"At {widths[1]} px {what} is {widths[0]} px wide: {widest}");
+    }
+
     private static byte[] Zip()
     {
         using var buffer = new MemoryStream();

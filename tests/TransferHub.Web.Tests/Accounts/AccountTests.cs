@@ -118,3 +118,42 @@ public sealed class ConfiguredAccountTests(AdminEmailFactory app) : IClassFixtur
         Assert.DoesNotContain("data-testid=\"welcome\"", html);
     }
 }
+
+/// <summary>Registration's refusals in plain sentences under their fields (its own database: it registers accounts).</summary>
+public sealed class RegistrationErrorTests(WebAppFactory app) : IClassFixture<WebAppFactory>
+{
+    private const string Password = "Correct-horse-9";
+
+    [Fact]
+    public async Task RegisteringATakenEmailOrAWeakPasswordSaysWhatToDoUnderTheFieldNotIdentitysWording()
+    {
+        // QA 2026-11-30: "Error: Passwords must have at least one non alphanumeric character., …" and "Username '…' is
+        // already taken" beside a field labelled Email.
+        await new BrowserlessClient(app.CreateClient()).RegisterAsync("taken@example.com", Password);
+
+        var (_, duplicate) = await new BrowserlessClient(app.CreateClient()).RegisterAsync("taken@example.com", Password);
+        var (_, weak) = await new BrowserlessClient(app.CreateClient()).RegisterAsync("weak@example.com", "password");
+
+        Assert.Contains("data-testid=\"email-error\">An account with this e-mail already exists: sign in instead", duplicate);
+        Assert.DoesNotContain("is already taken", duplicate);
+        Assert.DoesNotContain("Error:", duplicate);
+        Assert.Contains("data-testid=\"password-error\">The password needs an uppercase letter, a digit and a symbol such as - or !.", weak);
+        Assert.DoesNotContain("Passwords must have", weak);
+        Assert.DoesNotContain("email-error", weak);
+    }
+
+    [Fact]
+    public void IdentityErrorsAreSortedByFieldAndUnknownOnesKeepTheirDescription()
+    {
+        var describer = new IdentityErrorDescriber();
+        var errors = RegistrationErrors.Of(
+            [describer.DuplicateUserName("a@b.c"), describer.DuplicateEmail("a@b.c"), describer.PasswordTooShort(8), describer.PasswordRequiresLower(),
+             new IdentityError { Code = "Custom", Description = "Something else." }],
+            new PasswordOptions { RequiredLength = 8 });
+
+        Assert.Equal("An account with this e-mail already exists: sign in instead (or reset its password from the sign-in page).", errors.Email);
+        Assert.Equal("The password needs at least 8 characters and a lowercase letter.", errors.Password);
+        Assert.Equal(["Something else."], errors.Other);
+        Assert.Null(RegistrationErrors.Of([describer.InvalidEmail("x")], new PasswordOptions()).Password);
+    }
+}

@@ -150,4 +150,17 @@ public sealed class AugmentationPreviewComponentTests(NoWorkerWebApp app) : ICla
         await preview.Find("[data-testid=preview-prev]").ClickAsync(new());
         preview.WaitForAssertion(() => Assert.Equal("Image 119 of 120", preview.Find("[data-testid=preview-position]").TextContent.Trim()), Patience);
     }
+
+    [Fact]
+    public async Task ThePreviewRendersTheFirstImageOnOpenWithoutAPressOfPreview()
+    {
+        // QA 2026-11-30: the preview opened empty until Preview was pressed. Here no worker is registered, so the automatic
+        // first render ends in the pane saying so (with a worker it shows the variants); nothing was clicked.
+        var (s, datasetId) = await LargeDatasetAsync();
+
+        var preview = _context.Render<AugmentationPreview>(p => p.Add(c => c.UserId, s.ViewerId).Add(c => c.DatasetId, datasetId)
+            .Add(c => c.Settings, JobSettings.ForMode(TrainingMode.FineTune)));
+
+        preview.WaitForAssertion(() => Assert.Contains("worker", preview.Find("[data-testid=preview-problem]").TextContent), Patience);
+    }
 }

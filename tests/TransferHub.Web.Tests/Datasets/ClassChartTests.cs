@@ -55,6 +55,18 @@ public sealed class ClassChartTests : IAsyncLifetime
     }
 
     [Fact]
+    public void WhileTheNotSplitBlockerStandsOnlyTheTrainingWarningIsShown()
+    {
+        // QA 2026-11-30: the "not in a split yet" banner came with "only 0 validation and 0 test images" under every class.
+        var chart = _context.Render<ClassChart>(p => p
+            .Add(c => c.Classes, [new ClassCount(1, "cat", 0, 0, 0, 0, Unassigned: 50), new ClassCount(2, "dog", 1, 0, 0, 0, Unassigned: 4)])
+            .Add(c => c.SplitPending, true));
+
+        var warning = Assert.Single(chart.FindAll("[data-testid=class-warning]")).TextContent.Trim();
+        Assert.Equal("dog: only 4 training images, too few to learn reliably (aim for 10+).", warning);
+    }
+
+    [Fact]
     public void BarsAreScaledToTheLargestClassWithOneSegmentPerSplit()
     {
         var chart = Render(

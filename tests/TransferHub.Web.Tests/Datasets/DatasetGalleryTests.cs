@@ -152,4 +152,22 @@ public sealed class DatasetGalleryTests(WebAppFactory app) : IClassFixture<WebAp
         Assert.DoesNotContain("Clothes", asOutsider);
         Assert.DoesNotContain("gallery-tile", asOutsider);
     }
+
+    [Fact]
+    public async Task AViewerSeesNoPrimaryTrainLinkButADisabledTrainThatSaysWhy()
+    {
+        // QA 2026-11-30: a viewer saw a primary TRAIN button whose launch form then said they cannot launch.
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await app.SignedInClientAsync(s.Email("editor"), s.EditorId);
+        var viewer = await app.SignedInClientAsync(s.Email("viewer"), s.ViewerId);
+
+        var asEditor = await editor.GetStringAsync($"/datasets/{datasetId}");
+        var asViewer = await viewer.GetStringAsync($"/datasets/{datasetId}");
+
+        Assert.Matches("<a[^>]*mud-button-filled-primary[^>]*data-testid=\"train\"", asEditor);
+        Assert.Contains($"href=\"datasets/{datasetId}/train\"", asEditor);
+        Assert.DoesNotContain($"datasets/{datasetId}/train", asViewer);
+        Assert.Matches("<button[^>]*disabled[^>]*data-testid=\"train\"|<button[^>]*data-testid=\"train\"[^>]*disabled", asViewer);
+        Assert.Contains("data-testid=\"train-viewer-help\"", asViewer);
+    }
 }

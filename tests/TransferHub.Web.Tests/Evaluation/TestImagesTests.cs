@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using MudBlazor.Services;
 using TransferHub.Web.Data;
+using TransferHub.Web.Features;
 using TransferHub.Web.Features.Comparison;
 using TransferHub.Web.Features.Evaluation;
 using TransferHub.Web.Features.Jobs;
@@ -88,7 +89,8 @@ public sealed class TestImagesTests : IAsyncLifetime
         Assert.Contains("at or above the 50.0", card.Find("[data-testid=predict-answer]").TextContent);
         Assert.Equal(3, card.FindAll("[data-testid=prediction]").Count);
         Assert.Contains("80.0", card.FindAll("[data-testid=prediction]")[0].TextContent);
-        Assert.Equal("predicted: sneaker · 80.0 %", card.Find("[data-testid=predict-heatmap] figcaption").TextContent.Replace('\u00a0', ' ').Trim());
+        // A no-break space between number and "%": a narrow caption never puts "%" on a line of its own.
+        Assert.Equal("predicted: sneaker · 80.0\u00a0%", card.Find("[data-testid=predict-heatmap] figcaption").TextContent.Trim());
         Assert.Empty(card.FindAll("[data-testid=predict-problem]"));
 
         image.TrueClass = "sandal";
@@ -102,11 +104,14 @@ public sealed class TestImagesTests : IAsyncLifetime
     public void ARefusedCardNamesTheFileAndWhyAndShowsNoAnswer()
     {
         var image = new TestedImage(3, new TestImageFile("notes.txt", 12, "text/plain"));
-        image.Refuse("The image could not be used: this is not an image in a supported format (supported formats are JPEG, PNG, WebP, GIF and BMP).");
+        // As the panel gets it from a worker's refusal (QA 2026-11-30: "…could not be used: the uploaded image: this is not…").
+        image.Refuse(UnusableImageException.FromWorker("the uploaded image: this is not an image in a supported format (supported formats are JPEG, PNG, WebP, GIF and BMP).").Why);
 
         var card = _context.Render<PredictionCard>(p => p.Add(c => c.Image, image).Add(c => c.ClassNames, Classes));
 
-        Assert.StartsWith("notes.txt: The image could not be used: this is not an image", card.Find("[data-testid=predict-problem]").TextContent.Trim());
+        Assert.StartsWith("notes.txt: this is not an image in a supported format", card.Find("[data-testid=predict-problem]").TextContent.Trim());
+        Assert.Equal("The image could not be used: this is not an image in a supported format (supported formats are JPEG, PNG, WebP, GIF and BMP).",
+            UnusableImageException.FromWorker("the uploaded image: this is not an image in a supported format (supported formats are JPEG, PNG, WebP, GIF and BMP).").Message);
         Assert.Empty(card.FindAll("[data-testid=prediction]"));
         Assert.Empty(card.FindAll("[data-testid=predict-heatmaps]"));
     }

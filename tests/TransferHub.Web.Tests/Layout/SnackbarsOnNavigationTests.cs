@@ -2,50 +2,34 @@ using TransferHub.Web.Components.Layout;
 
 namespace TransferHub.Web.Tests.Layout;
 
-/// <summary>Notifications do not follow the user to the next page (issue 14 item 11), except the one announcing the
-/// action that navigated.</summary>
+/// <summary>Notifications do not follow the user to the next page (issue 14 item 11; QA 2026-11-30: "Kept plants for …"
+/// shown a second before leaving, and "Saved." from a run page, followed the user), except the ones their code marked as
+/// announcing the move ("Run queued.", a deleted page's "Undo").</summary>
 public sealed class SnackbarsOnNavigationTests
 {
-    private sealed class ManualClock : TimeProvider
-    {
-        public long Ticks { get; set; } = 1_000_000;
-
-        public override long GetTimestamp() => Ticks;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public void Advance(TimeSpan by) => Ticks += by.Ticks;
-    }
-
     private sealed record Note(string Text);
 
     [Fact]
-    public void MovingToAnotherPageClosesOlderSnackbarsAndKeepsTheOneThatAnnouncedTheMove()
+    public void MovingToAnotherPageClosesEverySnackbarNotMarkedForTheNextPageHoweverRecent()
     {
-        var clock = new ManualClock();
-        var ages = new SnackbarsOnNavigation<Note>(clock);
-        var relabelled = new Note("Relabelled 3 images as cat.");
-        ages.Seen([relabelled]);
-        clock.Advance(TimeSpan.FromSeconds(10));
-        var queued = new Note("Run queued.");
-        ages.Seen([relabelled, queued]);
-        clock.Advance(TimeSpan.FromMilliseconds(300));
+        var kept = new Note("Kept plants for 2 images."); // shown a moment before the user left: still about the old page
+        var saved = new Note("Saved.");
+        var queued = SnackbarsOnNavigation.ForNextPage(new Note("Run queued."));
 
-        Assert.Equal([relabelled], ages.ToClose("datasets/4/train", "runs/17", [relabelled, queued]));
+        Assert.Equal([kept, saved], SnackbarsOnNavigation.ToClose("datasets/4/train", "runs/17", [kept, saved, queued!]));
     }
 
     [Fact]
-    public void ASnackbarNeverSeenBeforeTheMoveCountsAsNewAndIsClosedOnALaterMove()
+    public void AMarkLastsForOneMoveOnly()
     {
-        var clock = new ManualClock();
-        var ages = new SnackbarsOnNavigation<Note>(clock);
-        var deleted = new Note("Dataset deleted. Undo");
+        var deleted = SnackbarsOnNavigation.ForNextPage(new Note("Dataset deleted. Undo"))!;
 
-        Assert.Empty(ages.ToClose("datasets/4", "projects/2", [deleted]));
-        clock.Advance(TimeSpan.FromSeconds(3));
-        Assert.Equal([deleted], ages.ToClose("projects/2", "teams", [deleted]));
-        Assert.Empty(ages.ToClose("teams", "projects", [])); // closed ones are forgotten
+        Assert.Empty(SnackbarsOnNavigation.ToClose("datasets/4", "projects/2", [deleted]));
+        Assert.Equal([deleted], SnackbarsOnNavigation.ToClose("projects/2", "teams", [deleted]));
     }
+
+    [Fact]
+    public void NullIsNotMarked() => Assert.Null(SnackbarsOnNavigation.ForNextPage<Note>(null));
 
     [Theory]
     [InlineData("projects/2/runs?tag=a", "projects/2/runs?tag=b")]
@@ -53,12 +37,11 @@ public sealed class SnackbarsOnNavigationTests
     [InlineData("datasets/4/", "datasets/4")]
     public void ChangingOnlyTheQueryStringOrFragmentStaysOnThePageAndClosesNothing(string from, string to)
     {
-        var clock = new ManualClock();
-        var ages = new SnackbarsOnNavigation<Note>(clock);
         var old = new Note("Tag added.");
-        ages.Seen([old]);
-        clock.Advance(TimeSpan.FromMinutes(1));
+        var marked = SnackbarsOnNavigation.ForNextPage(new Note("Run queued."))!;
 
-        Assert.Empty(ages.ToClose(from, to, [old]));
+        Assert.Empty(SnackbarsOnNavigation.ToClose(from, to, [old, marked]));
+        // …and the mark is still there for the real move.
+        Assert.Equal([old], SnackbarsOnNavigation.ToClose("datasets/4", "runs/1", [old, marked]));
     }
 }

@@ -1,34 +1,42 @@
+using System.Runtime.CompilerServices;
+using MudBlazor;
+
 namespace TransferHub.Web.Components.Layout;
 
 /// <summary>
 /// Which notifications belong to the page being left: on a move to another page (another path; a changed query string,
-/// like the Runs filters, is the same page) the snackbars shown for longer than <see cref="Grace"/> are closed, so
-/// "Relabelled 3 images" does not follow the user to the next page. Younger ones stay: they announce the action that
-/// navigated ("Run queued.", a delete's "Undo"). <typeparamref name="T"/> is MudBlazor's <c>Snackbar</c> in the app.
+/// like the Runs filters, is the same page) every snackbar is closed, so "Relabelled 3 images" or "Saved." does not
+/// follow the user to the next page, however recently it appeared. The only exceptions are the snackbars their code
+/// marked with <see cref="ForNextPage{T}"/> because they announce the move itself ("Run queued." right before opening the
+/// run, a delete's "Undo" when the deleted thing's page closes); a mark lasts for one move.
 /// </summary>
-public sealed class SnackbarsOnNavigation<T>(TimeProvider clock) where T : class
+public static class SnackbarsOnNavigation
 {
-    /// <summary>How long before a navigation a snackbar may have appeared and still be about it.</summary>
-    public static readonly TimeSpan Grace = TimeSpan.FromSeconds(2);
+    // Keyed by the snackbar object itself (one per circuit and message), so a mark never outlives its snackbar.
+    private static readonly ConditionalWeakTable<object, object> ForNext = new();
+    private static readonly object Mark = new();
 
-    private readonly Dictionary<T, long> _since = new(ReferenceEqualityComparer.Instance);
-
-    /// <summary>Notes when each of the <paramref name="shown"/> snackbars was first seen, and forgets closed ones.</summary>
-    public void Seen(IEnumerable<T> shown)
+    /// <summary>Marks <paramref name="snackbar"/> (when not null) to stay through the next move to another page; returns it.</summary>
+    public static T? ForNextPage<T>(T? snackbar) where T : class
     {
-        var now = clock.GetTimestamp();
-        var current = shown.ToList();
-        foreach (var gone in _since.Keys.Where(k => !current.Contains(k, ReferenceEqualityComparer.Instance)).ToList()) _since.Remove(gone);
-        foreach (var snackbar in current) _since.TryAdd(snackbar, now);
+        if (snackbar is not null) ForNext.AddOrUpdate(snackbar, Mark);
+        return snackbar;
     }
 
+    /// <summary>Shows a snackbar that announces the move the caller is about to make (it stays on the next page).</summary>
+    public static Snackbar? AddForNextPage(this ISnackbar snackbars, string message, Severity severity = Severity.Success,
+        Action<SnackbarOptions>? configure = null) => ForNextPage(snackbars.Add(message, severity, configure));
+
     /// <summary>The snackbars to close on a move from <paramref name="from"/> to <paramref name="to"/> (base-relative URIs):
-    /// none within one page, else those older than <see cref="Grace"/>; one never seen counts as new.</summary>
-    public IReadOnlyList<T> ToClose(string from, string to, IEnumerable<T> shown)
+    /// none within one page, else all of <paramref name="shown"/> except those marked for the next page, whose marks are
+    /// used up (they close on the move after).</summary>
+    public static IReadOnlyList<T> ToClose<T>(string from, string to, IEnumerable<T> shown) where T : class
     {
         if (string.Equals(PathOf(from), PathOf(to), StringComparison.OrdinalIgnoreCase)) return [];
-        Seen(shown);
-        return [.. _since.Where(s => clock.GetElapsedTime(s.Value) > Grace).Select(s => s.Key)];
+        var close = new List<T>();
+        foreach (var snackbar in shown.ToList())
+            if (!ForNext.Remove(snackbar)) close.Add(snackbar);
+        return close;
     }
 
     private static string PathOf(string uri) => uri.Split('?', '#')[0].TrimEnd('/');

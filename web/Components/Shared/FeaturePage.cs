@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using MudBlazor;
+using TransferHub.Web.Components.Layout;
 using TransferHub.Web.Features;
 using TransferHub.Web.Features.Accounts;
 
@@ -37,12 +38,14 @@ public abstract class FeaturePage : ComponentBase
     }
 
     /// <summary>Runs a change; on refusal shows why and returns false. <paramref name="done"/> is shown on success.</summary>
-    protected async Task<bool> TryAsync(Func<Task> change, string? done = null)
+    protected async Task<bool> TryAsync(Func<Task> change, string? done = null, bool doneOnNextPage = false)
     {
         try
         {
             await change();
-            if (done is not null)
+            if (done is not null && doneOnNextPage)
+                Snackbar.AddForNextPage(done); // the caller navigates next: "Run queued." belongs to the run's page
+            else if (done is not null)
                 Snackbar.Add(done, Severity.Success);
             return true;
         }

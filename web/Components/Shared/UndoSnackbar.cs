@@ -1,4 +1,5 @@
 using MudBlazor;
+using TransferHub.Web.Components.Layout;
 
 namespace TransferHub.Web.Components.Shared;
 
@@ -8,9 +9,12 @@ public static class UndoSnackbar
 {
     public const int OfferMilliseconds = 30_000;
 
-    /// <summary>Shows <paramref name="message"/> with "Undo", which runs <paramref name="undo"/> (it reports its own outcome).</summary>
-    public static void Show(ISnackbar snackbar, string message, Func<Task> undo) =>
-        snackbar.Add(message, Severity.Success, options =>
+    /// <summary>Shows <paramref name="message"/> with "Undo", which runs <paramref name="undo"/> (it reports its own outcome).
+    /// <paramref name="forNextPage"/>: the caller leaves the page next (the deleted thing's own page closes), and the offer
+    /// goes with the user to the next page; otherwise it is closed like any other when the user moves on.</summary>
+    public static void Show(ISnackbar snackbar, string message, Func<Task> undo, bool forNextPage = false)
+    {
+        var shown = snackbar.Add(message, Severity.Success, options =>
         {
             options.Action = "Undo";
             options.ActionColor = Color.Inherit;
@@ -18,4 +22,6 @@ public static class UndoSnackbar
             options.VisibleStateDuration = OfferMilliseconds;
             options.OnClick = _ => undo();
         });
+        if (forNextPage) SnackbarsOnNavigation.ForNextPage(shown);
+    }
 }

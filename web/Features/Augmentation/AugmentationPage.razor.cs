@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Components;
+using MudBlazor;
 using TransferHub.Web.Features.Jobs;
 
 namespace TransferHub.Web.Features.Augmentation;
@@ -6,6 +7,22 @@ namespace TransferHub.Web.Features.Augmentation;
 public partial class AugmentationPage
 {
     private readonly JobSettings _settings = JobSettings.ForMode(Data.TrainingMode.FineTune);
+    private List<BreadcrumbItem> _breadcrumbs = [];
+
+    [Inject]
+    private Datasets.DatasetService Datasets { get; set; } = default!;
+
+    /// <summary>Breadcrumbs like every other page: Projects / project / dataset / Augmentations (none for a dataset the
+    /// caller cannot see).</summary>
+    protected override async Task OnParametersSetAsync()
+    {
+        var dataset = await Datasets.GetAsync(UserId, DatasetId);
+        _breadcrumbs = dataset is null ? [] :
+        [
+            new("Projects", "projects"), new(dataset.ProjectName, $"projects/{dataset.Dataset.ProjectId}"),
+            new(dataset.Dataset.Name, $"datasets/{DatasetId}"), new("Augmentations", null, disabled: true),
+        ];
+    }
 
     /// <summary>The dataset whose images are previewed, from the route (<c>/datasets/{DatasetId}/augmentations</c>); every
     /// image is reachable (search or step). A dataset the caller cannot see offers none.</summary>

@@ -15,6 +15,7 @@ public partial class AugmentationPreview
     private long _seed = 1;
     private bool _busy;
     private bool _loading = true;
+    private bool _autoPreviewed;
 
     /// <summary>What was rendered: the variants are stale as soon as the current choice differs from it.</summary>
     private sealed record Rendered(PreviewImage Image, AugmentationForm Augmentation, int ImageSize, bool CenterCrop, long Seed);
@@ -53,6 +54,16 @@ public partial class AugmentationPreview
         if (_image is null || Image is not null && _image.Image.Sha256 != Image)
             _image = await Previews.ImageAtAsync(UserId, DatasetId, Image);
         _loading = false;
+    }
+
+    /// <summary>Opens with variants, not an empty pane: the first image is rendered once, as soon as the page runs on the
+    /// live circuit (not while pre-rendering); without a worker the pane says so, as a press of Preview would.</summary>
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (_autoPreviewed || _image is null || !RendererInfo.IsInteractive) return;
+        _autoPreviewed = true;
+        await PreviewAsync();
+        StateHasChanged();
     }
 
     private async Task<IEnumerable<PreviewImage>> SearchAsync(string? text, CancellationToken cancellationToken)

@@ -72,6 +72,9 @@ public partial class DatasetPage
         if (_splits is not null) await _splits.RefreshAsync();
     }
 
+    /// <summary>Why a viewer's "Train" is disabled (the launch form's first blocker says the same).</summary>
+    public const string ViewerCannotTrain = "As a viewer you can look at this dataset and its runs, but not launch runs: an editor or owner of the team can.";
+
     /// <summary>What stops this dataset from training (the launch form's list, <see cref="Jobs.TrainingReadiness"/>), without
     /// the caller's role (this page is not where runs are launched) and "no images" (the upload panel is right here).</summary>
     private IReadOnlyList<Jobs.LaunchBlocker> Blockers => _dataset is not { } d ? [] :

@@ -278,7 +278,7 @@ public sealed class EvaluationService(
         }
         catch (WorkerRefusedException e) when (e.Kind == RefusalKind.InvalidInput)
         {
-            throw new RuleViolationException($"The image could not be used: {e.Detail}");
+            throw UnusableImageException.FromWorker(e.Detail);
         }
         catch (NoWorkerAnsweredException e)
         {

@@ -86,6 +86,11 @@ public partial class PredictPanel
             if (image.Bytes.Length <= TestImageBatch.MaxPreviewBytes)
                 image.Preview = $"data:{(file.ContentType.StartsWith("image/", StringComparison.Ordinal) ? file.ContentType : "image/png")};base64,{Convert.ToBase64String(image.Bytes)}";
         }
+        catch (UnusableImageException unusable)
+        {
+            image.Refuse(unusable.Why); // the card names the file: "notes.txt: this is not an image…"
+            return;
+        }
         catch (FeatureException refused)
         {
             image.Refuse(refused.Message);

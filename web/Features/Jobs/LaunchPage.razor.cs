@@ -162,7 +162,7 @@ public partial class LaunchPage
         try
         {
             if (await TryAsync(async () => ids = await Jobs.LaunchAsync(UserId, DatasetId, _settings),
-                    ids.Count > 1 ? "Runs queued." : "Run queued."))
+                    ids.Count > 1 ? "Runs queued." : "Run queued.", doneOnNextPage: true))
                 Navigation.NavigateTo(ids.Count == 1 ? $"runs/{ids[0]}" : $"projects/{_context!.ProjectId}/runs");
         }
         finally

@@ -135,6 +135,10 @@ public partial class RunPage
     public static string RequeueHelp(string title) =>
         $"Runs {title} again from the start, with the settings, seed and images it was launched with (changes to the dataset since are not included). It keeps its number and this page.";
 
+    /// <summary>The tooltip of a diverged run's first action: why not the same settings, and what to change.</summary>
+    public const string DivergedLaunchHelp =
+        "The loss became NaN or infinite, and the same settings would diverge again. Opens the launch form with this run's settings to change: usually a lower learning rate (see the training doctor below).";
+
     /// <summary>What "Retrain with the same settings" does, as its tooltip says it: a new run on the dataset as it is now.</summary>
     public static string RetrainHelp(string title) =>
         $"Queues a new run with {title}'s settings and seed on the dataset as it is now (relabelled, added or re-split images included). {title} stays as it is, to compare with.";
@@ -144,7 +148,7 @@ public partial class RunPage
     private async Task RetrainAsync()
     {
         var id = 0;
-        if (await TryAsync(async () => id = await Jobs.RetrainAsync(UserId, JobId), "A new run is queued with the same settings."))
+        if (await TryAsync(async () => id = await Jobs.RetrainAsync(UserId, JobId), "A new run is queued with the same settings.", doneOnNextPage: true))
             Navigation.NavigateTo($"runs/{id}");
     }
 

@@ -1,3 +1,4 @@
+using TransferHub.Web.Components.Layout;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using TransferHub.Web.Features.Comparison;
@@ -98,6 +99,13 @@ public partial class RunsPage
     private Task ToggleStarAsync(RunSummary run) =>
         TryAsync(() => Jobs.UpdateLabelsAsync(UserId, run.Id, new RunLabelsChange { Pinned = !run.Pinned }), run.Pinned ? $"{run.Title} unstarred." : $"{run.Title} starred.");
 
+    /// <summary>A run's creation time as short as the Runs table allows (the whole date is in its tooltip): "14:05" today,
+    /// "30 Nov" earlier this year, "30 Nov 2025" before. Both times are local.</summary>
+    public static string CreatedText(DateTime created, DateTime now) =>
+        created.Date == now.Date ? created.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture)
+        : created.Year == now.Year ? created.ToString("d MMM", System.Globalization.CultureInfo.InvariantCulture)
+        : created.ToString("d MMM yyyy", System.Globalization.CultureInfo.InvariantCulture);
+
     internal static string Ordinal(int n) => (n % 100) switch
     {
         11 or 12 or 13 => $"{n}th",
@@ -140,7 +148,7 @@ public partial class RunsPage
         if (!await TryAsync(async () => plan = await Comparisons.PlanEnsembleAsync(UserId, ProjectId, ids)) || plan is null) return;
         if (await EnsembleDialog.ConfirmAsync(Dialogs, plan, name => Comparisons.EnsembleAsync(UserId, ProjectId, ids, name)) is { } id)
         {
-            Snackbar.Add("Ensemble created and evaluated.", Severity.Success);
+            Snackbar.AddForNextPage("Ensemble created and evaluated.");
             Navigation.NavigateTo($"runs/{id}");
         }
     }

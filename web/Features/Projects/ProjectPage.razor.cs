@@ -44,7 +44,7 @@ public partial class ProjectPage
         if (name is null)
             return;
         var id = 0;
-        if (await TryAsync(async () => id = await Datasets.CreateAsync(UserId, ProjectId, name), $"Dataset \"{name}\" created."))
+        if (await TryAsync(async () => id = await Datasets.CreateAsync(UserId, ProjectId, name), $"Dataset \"{name}\" created.", doneOnNextPage: true))
             Navigation.NavigateTo($"datasets/{id}");
     }
 }

@@ -65,7 +65,7 @@ public partial class TeamPage
             "Remove", Color.Error);
         if (!confirmed)
             return;
-        if (await TryAsync(() => Teams.RemoveMemberAsync(UserId, TeamId, member.UserId), $"{member.Email} removed.") && you)
+        if (await TryAsync(() => Teams.RemoveMemberAsync(UserId, TeamId, member.UserId), $"{member.Email} removed.", doneOnNextPage: you) && you)
             Navigation.NavigateTo("teams");
         else
             await LoadAsync();
