@@ -76,9 +76,11 @@ public sealed class RunResultsTests(ITestOutputHelper output) : HostedTest(outpu
         Assert.Equal(top.Select(t => t.ClassName), again.Select(t => t.ClassName));
         Assert.Equal(top[0].Probability, again[0].Probability, 4);
 
-        var refused = await Assert.ThrowsAsync<TransferHub.Web.Features.RuleViolationException>(() =>
+        // Refused as an unusable image (a 409 over the API), with the worker's reason apart for Test images' per-file cards.
+        var refused = await Assert.ThrowsAsync<TransferHub.Web.Features.UnusableImageException>(() =>
             web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().PredictAsync(user, id, "not an image"u8.ToArray())));
         Assert.Contains("could not be used", refused.Message);
+        Assert.StartsWith("this is not an image in a supported format", refused.Why, StringComparison.Ordinal);
     }
 
     /// <summary>The drill-down's and "test an image"'s heatmaps through a real worker: the web sends the stored image (or the
@@ -109,7 +111,7 @@ public sealed class RunResultsTests(ITestOutputHelper output) : HostedTest(outpu
         Assert.Equal(asked.Distinct(), uploaded.Heatmaps.Select(h => h.ClassName));
         Assert.Equal(heatmap.Map, uploaded.Heatmaps.Single(h => h.ClassIndex == other).Map);
 
-        var refused = await Assert.ThrowsAsync<TransferHub.Web.Features.RuleViolationException>(() =>
+        var refused = await Assert.ThrowsAsync<TransferHub.Web.Features.UnusableImageException>(() =>
             web.InScopeAsync(s => s.GetRequiredService<EvaluationService>().ExplainAsync(user, id, "not an image"u8.ToArray(), [])));
         Assert.Contains("could not be used", refused.Message);
     }

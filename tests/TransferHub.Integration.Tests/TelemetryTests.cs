@@ -11,8 +11,15 @@ using WorkerTelemetry = TransferHub.Worker.Telemetry;
 
 namespace TransferHub.Integration.Tests;
 
+/// <summary>Runs alone: meters and activity sources are process-wide, so this test's exporters would also receive the
+/// runs of other test classes' hosts running at the same time (whose run ids, each on its own database, repeat: a CI
+/// run saw two dispatch spans of "run 2").</summary>
+[CollectionDefinition(nameof(TelemetryTests), DisableParallelization = true)]
+public sealed class TelemetryCollection;
+
 /// <summary>issue 15: a real run, read back through OpenTelemetry's in-memory exporters — the run's counters and
 /// histograms, and one trace from the web's dispatch to the worker's job.</summary>
+[Collection(nameof(TelemetryTests))]
 public sealed class TelemetryTests(ITestOutputHelper output) : HostedTest(output)
 {
     [Fact]
