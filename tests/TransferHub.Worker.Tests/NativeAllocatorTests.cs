@@ -38,7 +38,9 @@ public sealed class NativeAllocatorTests
         var before = ThreadMinorFaults();
         for (var step = 0; step < 5; step++) Step();
         var faults = ThreadMinorFaults() - before;
-        // glibc's defaults give the 128 MiB back after each step and fault it in again: ≈ 5 × 8 × 4096 faults.
-        Assert.True(faults < pages, $"{faults} minor page faults over 5 steps (one block alone has {pages} pages)");
+        // glibc's defaults give the 128 MiB back after each step and fault it in again: ≈ 5 × 8 × 4096 = 163,840 faults
+        // (measured 163,708). With the settings the blocks are reused; a CI run saw one block faulted in again once (4,096),
+        // so the bound is one whole step's worth, still a fifth of what the defaults cost.
+        Assert.True(faults < blocks * pages, $"{faults} minor page faults over 5 steps (one step's blocks have {blocks * pages} pages)");
     }
 }
