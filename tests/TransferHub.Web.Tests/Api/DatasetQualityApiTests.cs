@@ -1,5 +1,5 @@
 using System.Net;
-using SkiaSharp;
+using TransferHub.Web.Tests.Datasets;
 using TransferHub.Web.Tests.Infrastructure;
 
 namespace TransferHub.Web.Tests.Api;
@@ -13,24 +13,8 @@ public sealed class DatasetQualityApiTests(WebAppFactory app) : IClassFixture<We
 
     public void Dispose() => _services.Dispose();
 
-    private static byte[] HalfSizeJpeg(byte[] data)
-    {
-        using var bitmap = SKBitmap.Decode(data);
-        using var small = bitmap.Resize(new SKImageInfo(bitmap.Width / 2, bitmap.Height / 2), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
-        using var encoded = small.Encode(SKEncodedImageFormat.Jpeg, 70);
-        return encoded.ToArray();
-    }
-
     /// <summary>The cat in train, a smaller re-encoded copy of it in test (a leak), and an unrelated coffee photo.</summary>
-    private async Task<(TeamScenario S, int DatasetId)> DatasetAsync()
-    {
-        var s = await TeamScenario.CreateAsync(app);
-        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Pets");
-        var cat = TestFiles.Photo("chelsea.jpg");
-        var zip = TestFiles.Zip(("train/cat/chelsea.jpg", cat), ("test/cat/chelsea-small.jpg", HalfSizeJpeg(cat)), ("train/cup/coffee.png", TestFiles.Photo("coffee.png")));
-        Assert.Equal(3, (await _services.Import.ImportZipAsync(s.EditorId, datasetId, zip)).Accepted);
-        return (s, datasetId);
-    }
+    private Task<(TeamScenario S, int DatasetId)> DatasetAsync() => LeakingPets.CreateAsync(app, _services);
 
     [Fact]
     public async Task AScriptFindsALeakingCopyMarksItNotADuplicateAndTheNextSearchHidesIt()

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using SkiaSharp;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features;
 using TransferHub.Web.Features.Datasets.Curation;
@@ -24,24 +23,8 @@ public sealed class DuplicateTests(WebAppFactory app) : IClassFixture<WebAppFact
 
     private CurationService Curation => _scope.ServiceProvider.GetRequiredService<CurationService>();
 
-    private static byte[] HalfSizeJpeg(byte[] data)
-    {
-        using var bitmap = SKBitmap.Decode(data);
-        using var small = bitmap.Resize(new SKImageInfo(bitmap.Width / 2, bitmap.Height / 2), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
-        using var encoded = small.Encode(SKEncodedImageFormat.Jpeg, 70);
-        return encoded.ToArray();
-    }
-
     /// <summary>The cat in train, a smaller re-encoded copy of it in test (a leak), and an unrelated coffee photo.</summary>
-    private async Task<(TeamScenario S, int DatasetId)> DatasetAsync()
-    {
-        var s = await TeamScenario.CreateAsync(app);
-        var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Pets");
-        var cat = TestFiles.Photo("chelsea.jpg");
-        var stream = TestFiles.Zip(("train/cat/chelsea.jpg", cat), ("test/cat/chelsea-small.jpg", HalfSizeJpeg(cat)), ("train/cup/coffee.png", TestFiles.Photo("coffee.png")));
-        Assert.Equal(3, (await _services.Import.ImportZipAsync(s.EditorId, datasetId, stream)).Accepted);
-        return (s, datasetId);
-    }
+    private Task<(TeamScenario S, int DatasetId)> DatasetAsync() => LeakingPets.CreateAsync(app, _services);
 
     /// <summary>This app has no worker: the search falls back to difference hashes and says so.</summary>
     [Fact]
