@@ -56,6 +56,7 @@ public sealed class WorkerGrpcService(
             InputSize = d.InputSize,
             Parameters = d.Parameters,
             WeightsSource = d.WeightsSource,
+            WeightsLicence = d.WeightsLicence,
             Pretrained = d.Pretrained,
             FeatureDim = d.FeatureDim,
             Stages = d.Stages,

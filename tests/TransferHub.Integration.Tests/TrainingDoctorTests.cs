@@ -81,6 +81,9 @@ public sealed class TrainingDoctorTests(ITestOutputHelper output) : HostedTest(o
         Assert.Contains(report!.Findings!, f => f.Rule == TrainingDoctor.Overfitting && f.Evidence == finding.Evidence);
         var card = await web.InScopeAsync(s => s.GetRequiredService<ModelFilesService>().ModelCardAsync(user, memorising));
         Assert.Contains("**Overfitting** (warning)", card);
+        // The weights' source and licence, as the worker that offers the backbone reports them.
+        Assert.Contains("pretrained weights from: ImageNet, ONNX from NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1; " +
+            "licence of the weights: MIT (the licence of the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 that ships them).", card);
         Output.WriteLine($"The test took {clock.Elapsed.TotalSeconds:0.0} s.");
     }
 

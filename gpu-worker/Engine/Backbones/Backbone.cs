@@ -16,7 +16,8 @@ public sealed record BackboneDescriptor(
     int Stages,
     Normalization Normalization,
     string? Error = null,
-    IReadOnlyList<int>? StageWidths = null);
+    IReadOnlyList<int>? StageWidths = null,
+    string WeightsLicence = "");
 
 /// <summary>
 /// A convolutional feature extractor: images [N,3,H,W] (normalised) → pooled features [N, FeatureDim].

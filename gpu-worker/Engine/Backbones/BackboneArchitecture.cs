@@ -62,9 +62,11 @@ internal sealed class BackboneArchitecture
     public Backbone Build(BackboneDescriptor descriptor) => _build(descriptor);
 
     /// <summary>A descriptor for this architecture with its real parameter count.</summary>
+    /// <param name="weightsLicence">The licence the weights are used under, as far as the worker knows it.</param>
     public BackboneDescriptor Describe(string name, string displayName, string weightsSource, bool pretrained,
-        Transforms.Normalization normalization, string? error = null) =>
-        new(name, displayName, InputSize: 224, Shape.Parameters, weightsSource, pretrained, FeatureDim, Stages, normalization, error, Shape.StageWidths);
+        Transforms.Normalization normalization, string? error = null, string weightsLicence = "") =>
+        new(name, displayName, InputSize: 224, Shape.Parameters, weightsSource, pretrained, FeatureDim, Stages, normalization, error,
+            Shape.StageWidths, weightsLicence);
 
     private ArchitectureShape Probe() => TorchRandom.Exclusive(ProbeNow);
 

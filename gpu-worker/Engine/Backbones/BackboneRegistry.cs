@@ -20,6 +20,14 @@ public sealed class BackboneRegistry
     public const string PretrainedSource = "ImageNet, ONNX from NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1";
     private const string RandomSource = "random initialisation (current torch generator)";
 
+    /// <summary>The shipped weights' licence: the NuGet package's (MIT, per its nuspec and ML.NET's LICENSE).</summary>
+    public const string PretrainedLicence = "MIT (the licence of the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 that ships them)";
+
+    /// <summary>What the worker can say of a weights file someone dropped into its folder.</summary>
+    public const string WeightsFileLicence = "not known to TransferHub: the licence the file's publisher states applies";
+
+    private const string RandomLicence = "none needed (random initialisation, no pretrained weights)";
+
     /// <summary>The shipped model's preprocessing (ResNetPreprocess.onnx): BGR, 0–255, minus the channel means.</summary>
     public static readonly Normalization PretrainedNormalization = new(1f, [103.063f, 115.903f, 123.152f], [1f, 1f, 1f], Bgr: true);
 
@@ -76,7 +84,8 @@ public sealed class BackboneRegistry
         var architecture = BackboneArchitecture.ResNet18x3;
         var path = Path.Combine(pretrainedFolder, PretrainedFileName);
         BackboneDescriptor Describe(string? error = null) => architecture.Describe(PretrainedName,
-            "ResNet-18 variant with a 3-block 4th stage · ImageNet", PretrainedSource, pretrained: true, PretrainedNormalization, error);
+            "ResNet-18 variant with a 3-block 4th stage · ImageNet", PretrainedSource, pretrained: true, PretrainedNormalization, error,
+            PretrainedLicence);
 
         if (!File.Exists(path))
         {
@@ -134,7 +143,7 @@ public sealed class BackboneRegistry
     {
         Entry Random(BackboneArchitecture architecture) => new(
             architecture.Describe($"{architecture.Id}-random", $"{architecture.DisplayName} · random init", RandomSource,
-                pretrained: false, Normalization.ImageNet),
+                pretrained: false, Normalization.ImageNet, weightsLicence: RandomLicence),
             architecture.Build);
         return [Random(BackboneArchitecture.ResNet18x3), Random(BackboneArchitecture.MobileNetV2), Random(BackboneArchitecture.ResNet50)];
     }
@@ -189,7 +198,7 @@ public sealed class BackboneRegistry
                 logger.LogError("Weights file {File} rejected: {Error}", fileName, error);
             }
             var descriptor = architecture.Describe(name, $"{architecture.DisplayName} · {fileName}", $"weights file {fileName}",
-                pretrained: true, Normalization.ImageNet, error);
+                pretrained: true, Normalization.ImageNet, error, WeightsFileLicence);
             entries.Add(new Entry(descriptor, error is null ? d => WeightFile.LoadHashed(path, architecture, d) : null));
         }
         return entries;

@@ -195,6 +195,8 @@ public sealed class ModelFilesTests(WebAppFactory app) : IClassFixture<WebAppFac
         Assert.Contains("## Metrics (on the training split, 40 images)", card);
         Assert.Contains("Evaluated on its own training images", card);
         Assert.Contains("pretrained weights from: ImageNet, NuGet package", card);
+        // No worker reports the backbone now: the card says so rather than naming a licence it does not know.
+        Assert.Contains("licence of the weights: not reported by a worker now", card);
     }
 
     [Fact]

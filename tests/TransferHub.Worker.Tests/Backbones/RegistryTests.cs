@@ -66,6 +66,8 @@ public sealed class RegistryTests : IDisposable
         Assert.Null(descriptor.Error);
         Assert.True(descriptor.Pretrained);
         Assert.Equal((1280, 7), (descriptor.FeatureDim, descriptor.Stages));
+        // A dropped-in file's licence is not something the worker can know; it says so instead of guessing.
+        Assert.Equal(BackboneRegistry.WeightsFileLicence, descriptor.WeightsLicence);
         Assert.DoesNotContain(registry.Descriptors, d => d.Name is "vgg16" or "notes");
 
         using var backbone = registry.Create("mobilenet_v2-imagenet");

@@ -44,7 +44,10 @@ public sealed class ContractErrorTests(WorkerFactory worker)
         Assert.True(pretrained.Pretrained);
         Assert.Equal(512, pretrained.FeatureDim);
         Assert.Contains("Microsoft.ML.DnnImageFeaturizer.ResNet18", pretrained.WeightsSource);
-        Assert.Contains(info.Backbones, b => b.Name == "resnet18x3-random" && !b.Pretrained);
+        Assert.StartsWith("MIT ", pretrained.WeightsLicence);
+        var random = Assert.Single(info.Backbones, b => b.Name == "resnet18x3-random");
+        Assert.False(random.Pretrained);
+        Assert.StartsWith("none needed", random.WeightsLicence);
     }
 
     [Fact]

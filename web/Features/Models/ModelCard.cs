@@ -28,6 +28,10 @@ public sealed record ModelCardFacts(
 
     /// <summary>An ensemble ("Ensemble #3") rather than a single run.</summary>
     public bool IsEnsemble { get; init; }
+
+    /// <summary>The licence the backbone's weights are used under, as the workers offering it report it (several
+    /// joined by "; " for an ensemble of different backbones); null when no worker reports it now.</summary>
+    public string? WeightsLicence { get; init; }
 }
 
 /// <summary>The card's content, rendered as Markdown (<c>model-card.md</c>) and as JSON (<c>model-card.json</c> inside
@@ -83,7 +87,7 @@ public static class ModelCard
     public const string Format = "transferhub-model-card/1";
     public const string JsonFileName = "model-card.json";
 
-    private const string WeightsLicence = "the licence the weights' source publishes";
+    private const string UnreportedLicence = "not reported by a worker now: the licence the weights' source publishes applies";
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
@@ -109,7 +113,7 @@ public static class ModelCard
                 : "") + "; check its probability before trusting an answer, and do not use it for decisions about people.",
             new ModelCardContent.DataPart(f.DatasetVersion, "SHA-256 of every image's hash, label and split", e.ClassNames,
                 new ModelCardContent.ImageCounts(f.TrainImages, f.ValImages, f.TestImages)),
-            new ModelCardContent.TrainingPart(f.Backbone, f.WeightsSource, WeightsLicence,
+            new ModelCardContent.TrainingPart(f.Backbone, f.WeightsSource, f.WeightsLicence ?? UnreportedLicence,
                 [.. f.Settings.Where(s => s.Key != "Backbone").Select(s => new ModelCardContent.Setting(s.Key, s.Value))]),
             new ModelCardContent.MetricsPart(e.Split, e.Predictions.Count, e.Accuracy, e.Macro.Recall, e.Macro.F1,
                 Contracts.Metrics.ClassificationMetrics.Conventions, e.PerClass),
@@ -150,7 +154,7 @@ public static class ModelCard
         md.AppendLine();
         md.AppendLine("## Training");
         md.AppendLine($"- Backbone: {Escape(c.Training.Backbone)}, pretrained weights from: {Escape(c.Training.WeightsSource ?? "(not reported by a worker now)")}; " +
-            "their licence is the one that source publishes.");
+            $"licence of the weights: {Escape(c.Training.WeightsLicence)}.");
         foreach (var setting in c.Training.Settings)
             md.AppendLine(Invariant, $"- {setting.Name}: {Escape(setting.Value)}");
         md.AppendLine();

@@ -152,8 +152,9 @@ public sealed class ModelFilesService(
         else
             settings = JobService.Settings(job).Describe(job.Seed);
         var offered = monitor.Described.Values.SelectMany(d => d.Backbones).ToList();
-        var sources = job.Backbone.Split(" + ").Select(name => offered.FirstOrDefault(b => b.Name == name)?.WeightsSource)
-            .Where(s => !string.IsNullOrEmpty(s)).Distinct().ToList();
+        var backbones = job.Backbone.Split(" + ").Select(name => offered.FirstOrDefault(b => b.Name == name)).ToList();
+        var sources = backbones.Select(b => b?.WeightsSource).Where(s => !string.IsNullOrEmpty(s)).Distinct().ToList();
+        var licences = backbones.Select(b => b?.WeightsLicence).Where(s => !string.IsNullOrEmpty(s)).Distinct().ToList();
         var epochs = await db.JobEpochs.Where(e => e.JobId == job.Id && e.Attempt == job.Attempt).OrderBy(e => e.Epoch)
             .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.ImagesPerSecond, e.IsBest, e.LearningRate))
             .ToListAsync(cancellationToken);
@@ -164,6 +165,7 @@ public sealed class ModelFilesService(
             Number = job.Number,
             Name = job.Name,
             IsEnsemble = job.Kind == JobKind.Ensemble,
+            WeightsLicence = licences.Count == 0 ? null : string.Join("; ", licences),
             Calibration = CalibrationView.Of(job.CalibrationJson, job.TargetPrecision),
             Findings = Jobs.Doctor.RunDoctor.Diagnose(job, epochs, await Jobs.Doctor.RunDoctor.SiblingsAsync(db, [job], cancellationToken)),
         };

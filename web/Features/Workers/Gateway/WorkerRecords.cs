@@ -10,8 +10,9 @@ namespace TransferHub.Web.Features.Workers.Gateway;
 /// <param name="InputSize">Native square input size in pixels.</param>
 /// <param name="Stages">How many stages fine-tuning can unfreeze counting back from the head.</param>
 /// <param name="WeightsSource">Where its weights come from, as the worker says (e.g. the NuGet package of the ImageNet ResNet).</param>
+/// <param name="WeightsLicence">The licence the weights are used under, as the worker knows it ("" from older workers).</param>
 public sealed record WorkerBackbone(string Name, string DisplayName, int InputSize, int Stages, long Parameters, bool Pretrained, string? Error,
-    string WeightsSource = "");
+    string WeightsSource = "", string WeightsLicence = "");
 
 /// <summary>What a worker says about itself (GetInfo).</summary>
 /// <param name="DeviceKind">"cpu", "cuda" or "unknown".</param>
