@@ -266,6 +266,27 @@ public sealed class RunManagementTests(RunManagementTests.WithoutScheduler app) 
         Assert.Equal([2, 1, 3, 4, 5, 6], Numbers(new RunQuery { Sort = "name", Descending = false }));
     }
 
+    /// <summary>QA 2026-11-30: a run that diverged at 41 % after an 80 % epoch showed "Best val 80.0 %" like a result and
+    /// sorted above kept models.</summary>
+    [Fact]
+    public void ABestValidationAccuracyWithoutAKeptModelSaysWhyAndSortsAfterRunsThatKeptOne()
+    {
+        RunSummary[] runs =
+        [
+            Run(1, accuracy: 0.80),
+            Run(2, status: JobStatus.Diverged) with { BestValAccuracy = 0.95 },
+            Run(3, accuracy: 0.90),
+            Run(4, status: JobStatus.Failed) with { BestValAccuracy = 0.85 },
+        ];
+
+        // Highest kept first; the diverged 95 % and the failed 85 % after them (newest first, like other missing values).
+        Assert.Equal([3, 1, 4, 2], new RunQuery { Sort = "bestval" }.Apply(runs).Select(r => r.Number));
+        Assert.Null(runs[0].BestValNote);
+        Assert.Equal("The best validation accuracy before the run diverged; it kept no model.", runs[1].BestValNote);
+        Assert.Contains("before the run failed", runs[3].BestValNote);
+        Assert.Null(Run(5, status: JobStatus.Running).BestValNote);   // still going: its best so far is what it is
+    }
+
     [Fact]
     public void TheRunsTableViewRoundTripsThroughTheQueryStringAndIgnoresWhatItDoesNotKnow()
     {

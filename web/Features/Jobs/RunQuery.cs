@@ -70,7 +70,7 @@ public sealed record RunQuery
         {
             "accuracy" => By(shown, r => r.Accuracy),
             "f1" => By(shown, r => r.MacroF1),
-            "bestval" => By(shown, r => r.BestValAccuracy),
+            "bestval" => By(shown, r => r.BestValNote is null ? r.BestValAccuracy : null), // runs that kept no model last
             "name" => ByText(shown, r => r.Name),
             "backbone" => ByText(shown, r => r.Backbone),
             "status" => ByText(shown, r => r.Status.ToString()),

@@ -58,6 +58,17 @@ public sealed record RunSummary(int Id, int DatasetId, string DatasetName, JobKi
         ? FeatureImagesComputed / FeatureExtractionSeconds : null;
     public string ModeText => Kind == JobKind.Ensemble ? "ensemble" : JobSettings.ModeText(Mode);
     public bool IsActive => Status.IsActive();
+
+    /// <summary>Why <see cref="BestValAccuracy"/> is not the accuracy of a model the run kept (a run that diverged, failed,
+    /// was cancelled or lost its worker ended without one), or null when it is (or the run is still going).</summary>
+    public string? BestValNote => BestValAccuracy is null || Kind == JobKind.Ensemble ? null : Status switch
+    {
+        JobStatus.Diverged => "The best validation accuracy before the run diverged; it kept no model.",
+        JobStatus.Failed => "The best validation accuracy before the run failed; it kept no model.",
+        JobStatus.Cancelled => "The best validation accuracy before the run was cancelled; it kept no model.",
+        JobStatus.WorkerLost => "The best validation accuracy before the run lost its worker; it kept no model.",
+        _ => null,
+    };
 }
 
 /// <summary>One epoch of a run as pages show it; losses and accuracies are null when not a finite number (or, for
