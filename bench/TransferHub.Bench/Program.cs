@@ -2,7 +2,7 @@
 //   dotnet run -c Release --project bench/TransferHub.Bench -- [--data DIR] [--sizes 128,224] [--epochs 3] [--no-reference]
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot [--data DIR] [--splits 3] [--budget 60] [--compare-size 224]
 //     Autopilot vs the feature-extraction default on stratified 70/15/15 splits (seeds 0..splits-1), cold feature cache each run.
-//   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot-splits [--splits 10] [--budget 60] [--compare-size 224] [--lp-ft-budget 600] [--no-reference] [--python PATH]
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot-splits [--splits 10] [--budget 60] [--compare-size 224] [--lp-ft-budget 600] [--lp-ft-always] [--lp-ft-epochs 5] [--no-reference] [--python PATH]
 //     Accuracy only: FE default vs Auto over many splits on warm features; Auto − FE in test images per split.
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --frozen-inference [--compare-size 224] [--rounds 3]
 //     Frozen-backbone inference, TorchSharp vs ONNX Runtime on the same batches (FrozenInferenceBench.cs).
@@ -99,7 +99,12 @@ try
     {
         AutopilotSplitsBench.Run(options, registry, store, work, backboneName, int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "10"),
             int.Parse(args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() ?? "60"),
-            int.Parse(args.SkipWhile(a => a != "--lp-ft-budget").Skip(1).FirstOrDefault() ?? "0"));
+            int.Parse(args.SkipWhile(a => a != "--lp-ft-budget").Skip(1).FirstOrDefault() ?? "0"),
+            new TransferHub.Worker.Engine.Autopilot.LpFtOptions
+            {
+                Policy = args.Contains("--lp-ft-always") ? TransferHub.Worker.Engine.Autopilot.LpFtPolicy.Always : TransferHub.Worker.Engine.Autopilot.LpFtPolicy.WhenBudgetAllows,
+                Epochs = int.Parse(args.SkipWhile(a => a != "--lp-ft-epochs").Skip(1).FirstOrDefault() ?? "5"),
+            });
         return;
     }
     if (args.Contains("--fine-tune-step"))
@@ -243,7 +248,7 @@ static class AutopilotSplitsBench
     /// <param name="lpFtBudget">0: no LP-FT row; otherwise Auto again with this budget, so that LP-FT (ADR 036) runs
     /// when its measured estimate fits.</param>
     public static void Run(BenchOptions options, BackboneRegistry registry, ImageStore store, string work, string backbone, int splits, int budget,
-        int lpFtBudget)
+        int lpFtBudget, TransferHub.Worker.Engine.Autopilot.LpFtOptions lpFtOptions)
     {
         Console.WriteLine($"autopilot vs feature-extraction default over {splits} stratified 70/15/15 splits · {options.CompareSize}px squash · budget {budget} s · warm feature cache");
         Console.WriteLine($"load average at start: {LoadAverage()}");
@@ -253,7 +258,9 @@ static class AutopilotSplitsBench
         Console.WriteLine(reference is null
             ? $"PyTorch reference: linear probe (bench/reference/pytorch_reference.py --mode linear-probe) with {options.Python}"
             : $"PyTorch reference: not run — {reference}");
-        Console.WriteLine(lpFtBudget > 0 ? $"LP-FT row: Auto with budget {lpFtBudget} s (LP-FT runs when its estimate fits)" : "LP-FT row: not run (--lp-ft-budget 0)");
+        Console.WriteLine(lpFtBudget > 0
+            ? $"LP-FT row: Auto with budget {lpFtBudget} s, LP-FT {lpFtOptions.Epochs} epochs, {(lpFtOptions.Policy == TransferHub.Worker.Engine.Autopilot.LpFtPolicy.Always ? "forced (--lp-ft-always)" : "when its estimate fits")}"
+            : "LP-FT row: not run (--lp-ft-budget 0)");
         Console.WriteLine("| split | test images | FE acc | FE macro-F1 | Auto acc | Auto macro-F1 | Auto − FE (images) | Auto winner | Auto CV | Auto s | " +
             "LP-FT acc | LP-FT macro-F1 | LP-FT − FE (images) | LP-FT held-out: tuned vs probe | LP-FT s | PyTorch acc | PyTorch macro-F1 | PyTorch s | load |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -280,7 +287,7 @@ static class AutopilotSplitsBench
             if (lpFtBudget > 0)
             {
                 clock.Restart();
-                var lpOutcome = new Trainer(registry, store, cache, torch.CPU).Run(auto with { JobId = $"splits-lpft-{split}", TimeBudgetSeconds = lpFtBudget },
+                var lpOutcome = new Trainer(registry, store, cache, torch.CPU).Run(auto with { JobId = $"splits-lpft-{split}", TimeBudgetSeconds = lpFtBudget, LpFt = lpFtOptions },
                     new Recorder(), CancellationToken.None);
                 var lpSeconds = clock.Elapsed.TotalSeconds;
                 lpOutcome.Model.Dispose();
