@@ -2,7 +2,7 @@
 //   dotnet run -c Release --project bench/TransferHub.Bench -- [--data DIR] [--sizes 128,224] [--epochs 3] [--no-reference]
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot [--data DIR] [--splits 3] [--budget 60] [--compare-size 224]
 //     Autopilot vs the feature-extraction default on stratified 70/15/15 splits (seeds 0..splits-1), cold feature cache each run.
-//   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot-splits [--splits 10] [--budget 60] [--compare-size 224]
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot-splits [--splits 10] [--budget 60] [--compare-size 224] [--lp-ft-budget 600] [--lp-ft-always] [--lp-ft-epochs 5] [--no-reference] [--python PATH]
 //     Accuracy only: FE default vs Auto over many splits on warm features; Auto − FE in test images per split.
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --frozen-inference [--compare-size 224] [--rounds 3]
 //     Frozen-backbone inference, TorchSharp vs ONNX Runtime on the same batches (FrozenInferenceBench.cs).
@@ -98,7 +98,13 @@ try
     if (args.Contains("--autopilot-splits"))
     {
         AutopilotSplitsBench.Run(options, registry, store, work, backboneName, int.Parse(args.SkipWhile(a => a != "--splits").Skip(1).FirstOrDefault() ?? "10"),
-            int.Parse(args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() ?? "60"));
+            int.Parse(args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() ?? "60"),
+            int.Parse(args.SkipWhile(a => a != "--lp-ft-budget").Skip(1).FirstOrDefault() ?? "0"),
+            new TransferHub.Worker.Engine.Autopilot.LpFtOptions
+            {
+                Policy = args.Contains("--lp-ft-always") ? TransferHub.Worker.Engine.Autopilot.LpFtPolicy.Always : TransferHub.Worker.Engine.Autopilot.LpFtPolicy.WhenBudgetAllows,
+                Epochs = int.Parse(args.SkipWhile(a => a != "--lp-ft-epochs").Skip(1).FirstOrDefault() ?? "5"),
+            });
         return;
     }
     if (args.Contains("--fine-tune-step"))
@@ -239,13 +245,27 @@ static class AutopilotBench
 /// Wall times here are warm; the cold figures come from <see cref="AutopilotBench"/>.</summary>
 static class AutopilotSplitsBench
 {
-    public static void Run(BenchOptions options, BackboneRegistry registry, ImageStore store, string work, string backbone, int splits, int budget)
+    /// <param name="lpFtBudget">0: no LP-FT row; otherwise Auto again with this budget, so that LP-FT (ADR 036) runs
+    /// when its measured estimate fits.</param>
+    public static void Run(BenchOptions options, BackboneRegistry registry, ImageStore store, string work, string backbone, int splits, int budget,
+        int lpFtBudget, TransferHub.Worker.Engine.Autopilot.LpFtOptions lpFtOptions)
     {
         Console.WriteLine($"autopilot vs feature-extraction default over {splits} stratified 70/15/15 splits · {options.CompareSize}px squash · budget {budget} s · warm feature cache");
-        Console.WriteLine("| split | test images | FE acc | FE macro-F1 | Auto acc | Auto macro-F1 | Auto − FE (images) | Auto winner | Auto CV | Auto s |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine($"load average at start: {LoadAverage()}");
+        var reference = options.Reference ? Reference.Available(options) : "off (--no-reference)";
+        var weights = Path.Combine(work, "backbone.pt");
+        if (reference is null) using (var b = registry.Create(backbone)) b.save_py(weights);
+        Console.WriteLine(reference is null
+            ? $"PyTorch reference: linear probe (bench/reference/pytorch_reference.py --mode linear-probe) with {options.Python}"
+            : $"PyTorch reference: not run — {reference}");
+        Console.WriteLine(lpFtBudget > 0
+            ? $"LP-FT row: Auto with budget {lpFtBudget} s, LP-FT {lpFtOptions.Epochs} epochs, {(lpFtOptions.Policy == TransferHub.Worker.Engine.Autopilot.LpFtPolicy.Always ? "forced (--lp-ft-always)" : "when its estimate fits")}"
+            : "LP-FT row: not run (--lp-ft-budget 0)");
+        Console.WriteLine("| split | test images | FE acc | FE macro-F1 | Auto acc | Auto macro-F1 | Auto − FE (images) | Auto winner | Auto CV | Auto s | " +
+            "LP-FT acc | LP-FT macro-F1 | LP-FT − FE (images) | LP-FT held-out: tuned vs probe | LP-FT s | PyTorch acc | PyTorch macro-F1 | PyTorch s | load |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         var cache = new FeatureCache(Path.Combine(work, "features-splits"));
-        var rows = new List<(double Fe, double FeF1, double Auto, double AutoF1, int Diff)>();
+        var rows = new List<(double Fe, double FeF1, double Auto, double AutoF1, int Diff, double? Lp, double? LpF1, int? LpDiff, double? Py, double? PyF1, int? PyDiff)>();
         for (var split = 0; split < splits; split++)
         {
             var dataset = Dataset.Load(options.Data, store, split);
@@ -258,22 +278,61 @@ static class AutopilotSplitsBench
             var seconds = clock.Elapsed.TotalSeconds;
             autoOutcome.Model.Dispose();
             var tests = dataset.Items.Count(i => i.Split == DataSplit.Test);
-            var diff = (int)Math.Round((autoOutcome.Report.Accuracy - feOutcome.Report.Accuracy) * tests);
+            int Images(double accuracy) => (int)Math.Round((accuracy - feOutcome.Report.Accuracy) * tests);
+            var diff = Images(autoOutcome.Report.Accuracy);
             var best = autoOutcome.Autopilot!.Selection.Leaderboard[0];
+
+            string lpCells = "| – | – | – | – | – ";
+            (double? Acc, double? F1, int? Diff) lp = (null, null, null);
+            if (lpFtBudget > 0)
+            {
+                clock.Restart();
+                var lpOutcome = new Trainer(registry, store, cache, torch.CPU).Run(auto with { JobId = $"splits-lpft-{split}", TimeBudgetSeconds = lpFtBudget, LpFt = lpFtOptions },
+                    new Recorder(), CancellationToken.None);
+                var lpSeconds = clock.Elapsed.TotalSeconds;
+                lpOutcome.Model.Dispose();
+                var result = lpOutcome.Autopilot!.LpFt;
+                var skipped = lpOutcome.Autopilot.Selection.Skipped.FirstOrDefault(x => x.Name.StartsWith(TransferHub.Worker.Engine.Autopilot.LinearProbeFineTune.NamePrefix, StringComparison.Ordinal));
+                var held = result is null ? $"skipped: {skipped?.Reason}"
+                    : $"{(result.Metric == "accuracy" ? "acc" : "macro-F1")} {result.TunedScore:F3} vs {result.ProbeScore:F3} on {result.HeldOutImages} → {(result.Kept ? "kept" : "dropped")}";
+                lp = (lpOutcome.Report.Accuracy, lpOutcome.Report.MacroAverage.F1, Images(lpOutcome.Report.Accuracy));
+                lpCells = $"| {lpOutcome.Report.Accuracy:P1} | {lpOutcome.Report.MacroAverage.F1:F3} | {lp.Diff:+0;-0;0} | {held} | {lpSeconds:F1} ";
+            }
+
+            string pyCells = "| – | – | – ";
+            (double? Acc, double? F1, int? Diff) py = (null, null, null);
+            if (reference is null)
+            {
+                var splitFile = Path.Combine(work, $"split-{split}.csv");
+                dataset.WriteSplit(splitFile);
+                var r = Reference.LinearProbe(options, splitFile, weights);
+                py = (r.TestAccuracy, r.MacroF1, Images(r.TestAccuracy));
+                pyCells = $"| {r.TestAccuracy:P1} | {r.MacroF1:F3} | {r.TotalSeconds:F1} ";
+            }
             Console.WriteLine($"| {split} | {tests} | {feOutcome.Report.Accuracy:P1} | {feOutcome.Report.MacroAverage.F1:F3} | {autoOutcome.Report.Accuracy:P1} | " +
-                $"{autoOutcome.Report.MacroAverage.F1:F3} | {diff:+0;-0;0} | {best.Name} | {best.Mean:P1} | {seconds:F1} |");
-            rows.Add((feOutcome.Report.Accuracy, feOutcome.Report.MacroAverage.F1, autoOutcome.Report.Accuracy, autoOutcome.Report.MacroAverage.F1, diff));
+                $"{autoOutcome.Report.MacroAverage.F1:F3} | {diff:+0;-0;0} | {best.Name} | {best.Mean:P1} | {seconds:F1} {lpCells}{pyCells}| {LoadAverage()} |");
+            rows.Add((feOutcome.Report.Accuracy, feOutcome.Report.MacroAverage.F1, autoOutcome.Report.Accuracy, autoOutcome.Report.MacroAverage.F1, diff,
+                lp.Acc, lp.F1, lp.Diff, py.Acc, py.F1, py.Diff));
         }
         static string MeanSd(IEnumerable<double> values, string format)
         {
             var list = values.ToList();
+            if (list.Count == 0) return "–";
             var mean = list.Average();
             var sd = list.Count > 1 ? Math.Sqrt(list.Sum(v => (v - mean) * (v - mean)) / (list.Count - 1)) : 0;
             return $"{mean.ToString(format)} ± {sd.ToString(format)}";
         }
+        static string Sum(IEnumerable<int?> diffs) => diffs.All(d => d is null) ? "–" : $"{diffs.Sum(d => d ?? 0):+0;-0;0} in all; worst {diffs.Min(d => d ?? 0):+0;-0;0}";
         Console.WriteLine($"| mean ± sd | | {MeanSd(rows.Select(r => r.Fe * 100), "F1")} % | {MeanSd(rows.Select(r => r.FeF1), "F3")} | {MeanSd(rows.Select(r => r.Auto * 100), "F1")} % | " +
-            $"{MeanSd(rows.Select(r => r.AutoF1), "F3")} | {rows.Sum(r => r.Diff):+0;-0;0} in all; worst {rows.Min(r => r.Diff):+0;-0;0} | | | |");
+            $"{MeanSd(rows.Select(r => r.AutoF1), "F3")} | {rows.Sum(r => r.Diff):+0;-0;0} in all; worst {rows.Min(r => r.Diff):+0;-0;0} | | | | " +
+            $"{MeanSd(rows.Where(r => r.Lp is not null).Select(r => r.Lp!.Value * 100), "F1")} % | {MeanSd(rows.Where(r => r.LpF1 is not null).Select(r => r.LpF1!.Value), "F3")} | {Sum(rows.Select(r => r.LpDiff))} | | | " +
+            $"{MeanSd(rows.Where(r => r.Py is not null).Select(r => r.Py!.Value * 100), "F1")} % | {MeanSd(rows.Where(r => r.PyF1 is not null).Select(r => r.PyF1!.Value), "F3")} | | |");
+        Console.WriteLine($"load average at end: {LoadAverage()}");
     }
+
+    /// <summary>The 1-, 5- and 15-minute load averages (other engineers share the machine).</summary>
+    internal static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }
 
 static class FineTuneBench
@@ -525,10 +584,54 @@ sealed class ModelStep(ClassifierModel model, bool fineTune, int batch, int size
     }
 }
 
-sealed record ReferenceResult(double TotalSeconds, double TestAccuracy);
+sealed record ReferenceResult(double TotalSeconds, double TestAccuracy, double MacroF1 = double.NaN);
 
 static class Reference
 {
+    /// <summary>null when <see cref="BenchOptions.Python"/> imports torch and torchvision; otherwise why not.</summary>
+    public static string? Available(BenchOptions options)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo(options.Python) { RedirectStandardOutput = true, RedirectStandardError = true, ArgumentList = { "-c", "import torch, torchvision" } };
+            using var process = Process.Start(psi)!;
+            var stderr = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode == 0 ? null
+                : $"{options.Python} cannot import torch and torchvision ({stderr.Trim().Split('\n')[^1]}); install Debian's python3-torch and python3-torchvision or pass --python";
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return $"{options.Python} cannot be started ({e.Message}); pass --python";
+        }
+    }
+
+    /// <summary>The plain-PyTorch linear probe (extract once, L-BFGS logistic regression, L2 strength chosen on val) on
+    /// the same weights, images and split.</summary>
+    public static ReferenceResult LinearProbe(BenchOptions options, string split, string weights)
+    {
+        var script = Path.Combine(FindRepoRoot(), "bench", "reference", "pytorch_reference.py");
+        var psi = new ProcessStartInfo(options.Python)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            ArgumentList =
+            {
+                script, "--data", Path.GetFullPath(options.Data), "--split", split, "--weights", weights, "--mode", "linear-probe",
+                "--size", options.CompareSize.ToString(), "--batch", options.Batch.ToString(), "--threads", options.Threads.ToString(),
+            },
+        };
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEnd();
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"PyTorch reference failed ({process.ExitCode}): {stderr}");
+        using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        var root = json.RootElement;
+        return new ReferenceResult(root.GetProperty("total_seconds").GetDouble(), root.GetProperty("test_accuracy").GetDouble(),
+            root.GetProperty("test_macro_f1").GetDouble());
+    }
+
     public static ReferenceResult Run(BenchOptions options, string split, string weights, TrainingMode mode, int epochs)
     {
         var script = Path.Combine(FindRepoRoot(), "bench", "reference", "pytorch_reference.py");

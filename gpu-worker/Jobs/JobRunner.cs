@@ -93,7 +93,7 @@ public sealed class JobRunner(
                 Backbone = outcome.Backbone.Name,
                 BackboneDisplayName = outcome.Backbone.DisplayName,
                 BackboneWeightsSha256 = outcome.WeightsSha256,
-                BackboneFrozen = spec.Mode != TrainingMode.FineTune,
+                BackboneFrozen = spec.Mode != TrainingMode.FineTune && !outcome.BackboneTuned,
                 ClassNames = spec.ClassNames,
                 ImageSize = spec.ImageSize,
                 Resize = spec.Resize,

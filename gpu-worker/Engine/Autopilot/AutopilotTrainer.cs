@@ -18,6 +18,9 @@ public sealed record AutopilotChoice(string Candidate, string Params, string Met
 /// <summary>The selection and the winner refitted on train + val.</summary>
 public sealed record AutopilotSummary(Selection Selection, FittedClassifier Final)
 {
+    /// <summary>The LP-FT stage's held-out comparison, when it ran (null: skipped or off).</summary>
+    public LpFtResult? LpFt { get; init; }
+
     public AutopilotChoice Choice
     {
         get
@@ -80,7 +83,15 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
             var extractSeconds = clock.Elapsed.TotalSeconds;
             var poolSet = ToSet(pool, features, classes, blocks);
             var left = spec.TimeBudgetSeconds - clock.Elapsed.TotalSeconds;
-            var choosing = SelectionSeconds(spec.TimeBudgetSeconds, clock.Elapsed.TotalSeconds);
+            var heldOutImages = (pool.Count + StratifiedFolds.FoldCount(poolSet.Labels) - 1) / StratifiedFolds.FoldCount(poolSet.Labels);
+            var (lpFtPlan, lpFtSkipped) = PlanLpFt(spec, backbone, stages, classes, pool.Count, heldOutImages, clock.Elapsed.TotalSeconds);
+            if (lpFtPlan is not null)
+                observer.Log("info", string.Create(CultureInfo.InvariantCulture,
+                    $"Autopilot: LP-FT planned: about {lpFtPlan.Seconds:F0} s ({lpFtPlan.InputSeconds:F0} s for the last stage's inputs, {lpFtPlan.TrainSeconds:F0} s to train; {lpFtPlan.SecondsPerTrainingRow * 1000:F1} ms per training row measured), kept out of the time for choosing."));
+            else if (lpFtSkipped is not null)
+                observer.Log("info", $"Autopilot: skipped LP-FT: {lpFtSkipped}.");
+            var choosing = Math.Max(SelectionSeconds(spec.TimeBudgetSeconds, clock.Elapsed.TotalSeconds) - (lpFtPlan?.Seconds ?? 0),
+                MinSelectionShare * spec.TimeBudgetSeconds);
             observer.Log("info", string.Create(CultureInfo.InvariantCulture,
                 $"Autopilot: features of {features.Count} images × 2 views (the last {stages} stages pooled: {string.Join(" + ", blocks)} values) ready in {extractSeconds:F1} s; choosing among classifiers by cross-validation on {pool.Count} train + val images with {choosing:F1} s of the {spec.TimeBudgetSeconds} s budget."));
             if (choosing > left)
@@ -93,6 +104,17 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
             observer.Log("info", "Autopilot: " + selection.Reason);
 
             var final = selection.Winner.Fit(poolSet, Enumerable.Range(0, poolSet.Count).ToList(), useFlips: true, cancellationToken);
+            LpFtResult? lpFt = null;
+            Dictionary<string, (float[] Plain, float[] Flipped)>? stageInputs = null;
+            if (lpFtPlan is not null)
+            {
+                (lpFt, stageInputs, final) = RunLpFt(spec, backbone, pool, poolSet, selection, final, lpFtPlan, observer, cancellationToken);
+                selection = WithLpFt(selection, lpFt);
+                observer.Candidate(selection.Leaderboard.First(s => s.Name.StartsWith(LinearProbeFineTune.NamePrefix, StringComparison.Ordinal)) with { Rank = 0 });
+            }
+            else if (lpFtSkipped is not null)
+                selection = selection with { Skipped = [.. selection.Skipped, new SkippedCandidate(LinearProbeFineTune.NamePrefix + selection.Winner.Name, lpFtSkipped)] };
+            var tuned = lpFt is { Kept: true };
             var head = TorchRandom.Seeded(spec.Seed, () => new ClassifierHead(final.Weights.Dim, classes, 0, 0));
             model = new ClassifierModel(backbone, head);
             LoadHead(model, final);
@@ -111,9 +133,17 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
             // The model's output is log of the mean of both views' probabilities (ClassifierModel.forward with the flip),
             // so these are its logits; the refitted winner has no held-out images, so the temperature is fitted on the
             // winner's out-of-fold predictions of train + val (ADR 022).
-            var evaluatedLogits = evaluation.Select((item, i) => (Logits(final.Predict(evaluationSet, i, tta: true)), item.ClassIndex)).ToList();
-            var calibration = CalibrationSummary.Calibrate(
-                [.. selection.WinnerOutOfFold.Select((p, i) => (Logits(p), poolSet.Labels[i]))], CalibrationSummary.OutOfFold, evaluatedLogits);
+            // With a kept LP-FT stage the features come from the trained last stage (from its cached inputs), and the
+            // temperature is fitted on the LP-FT model's predictions of its held-out fold.
+            var evaluatedProbabilities = tuned
+                ? LinearProbeFineTune.Predict(backbone, final, final.Weights, [.. evaluation.Select(item => stageInputs![item.Sha256])],
+                    [.. Enumerable.Range(0, evaluation.Count)], lpFtPlan!.InputShape, spec.LpFt.BatchSize, device)
+                : [.. evaluation.Select((item, i) => final.Predict(evaluationSet, i, tta: true))];
+            var evaluatedLogits = evaluation.Select((item, i) => (Logits(evaluatedProbabilities[i]), item.ClassIndex)).ToList();
+            var heldOut = tuned
+                ? lpFt!.HeldOut.Select(h => (Logits(h.Probabilities), poolSet.Labels[h.Image])).ToList()
+                : [.. selection.WinnerOutOfFold.Select((p, i) => (Logits(p), poolSet.Labels[i]))];
+            var calibration = CalibrationSummary.Calibrate(heldOut, CalibrationSummary.OutOfFold, evaluatedLogits);
             model.Temperature = calibration.Temperature;
             observer.Log("info", calibration.Describe(evaluated.ToString().ToLowerInvariant()) +
                 (evaluated == DataSplit.Train ? " (measured on the images the model was fitted on: optimistic)" : ""));
@@ -122,8 +152,9 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
             model.to(torch.CPU);
             return new TrainingOutcome(model, report, evaluated, 0, false, clock.Elapsed.TotalSeconds, descriptor, model.Backbone.WeightsSha256)
             {
-                Autopilot = new AutopilotSummary(selection, final),
+                Autopilot = new AutopilotSummary(selection, final) { LpFt = lpFt },
                 Calibration = calibration,
+                BackboneTuned = tuned,
             };
         }
         catch
@@ -132,6 +163,99 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
             else backbone.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Whether the LP-FT stage runs (ADR 036): with <see cref="LpFtPolicy.WhenBudgetAllows"/> only when its
+    /// measured estimate fits what the budget has left after the features and <see cref="MinSelectionShare"/> of it for
+    /// choosing, and its cached inputs fit <see cref="LpFtOptions.MaxInputBytes"/>. Returns the estimate, or why it is skipped.</summary>
+    private (LpFtEstimate? Plan, string? Skipped) PlanLpFt(TrainingSpec spec, Backbone backbone, int pooledStages, int classes, int poolImages,
+        int heldOutImages, double spentSeconds)
+    {
+        var options = spec.LpFt;
+        if (options.Policy == LpFtPolicy.Off) return (null, "LP-FT is off for this job");
+        if (pooledStages > 2 || backbone.Stages.Count < 3) return (null, $"{backbone.Descriptor.Name} has too few stages for LP-FT on cached stage inputs");
+        var estimate = LinearProbeFineTune.Estimate(backbone, pooledStages, classes, spec.ImageSize, spec.Items.DistinctBy(i => i.Sha256).Count(), poolImages,
+            heldOutImages, options, device);
+        if (options.Policy == LpFtPolicy.Always) return (estimate, null);
+        var left = spec.TimeBudgetSeconds - spentSeconds - MinSelectionShare * spec.TimeBudgetSeconds;
+        if (estimate.InputBytes > options.MaxInputBytes)
+            return (null, string.Create(CultureInfo.InvariantCulture,
+                $"its cached last-stage inputs would take {estimate.InputBytes / 1e6:F0} MB, more than the {options.MaxInputBytes / 1e6:F0} MB allowed"));
+        if (estimate.Seconds > left)
+            return (null, string.Create(CultureInfo.InvariantCulture,
+                $"estimated {estimate.Seconds:F0} s ({estimate.InputSeconds:F0} s for the last stage's inputs, {estimate.TrainSeconds:F0} s to train {options.Epochs} epochs; {estimate.SecondsPerTrainingRow * 1000:F1} ms per training row measured), {Math.Max(0, left):F0} s of the {spec.TimeBudgetSeconds} s budget left after the features and the classifier choice"));
+        return (estimate, null);
+    }
+
+    /// <summary>The LP-FT stage: the last stage's inputs of every image; on fold 0 of the selection's first k-fold round
+    /// (held out of train + val; never the test split) the probe refitted on the other folds is compared with LP-FT
+    /// started from it; LP-FT is kept only when its held-out score (the selection's metric) is strictly higher, and then
+    /// the last stage is trained again, from the refitted winner, on all of train + val. Returns the final classifier
+    /// (the LP-FT head when kept) and leaves the trained last stage in <paramref name="backbone"/> only when kept.</summary>
+    private (LpFtResult Result, Dictionary<string, (float[] Plain, float[] Flipped)> Inputs, FittedClassifier Final) RunLpFt(TrainingSpec spec,
+        Backbone backbone, IReadOnlyList<DatasetEntry> pool, FeatureSet poolSet, Selection selection, FittedClassifier final, LpFtEstimate plan,
+        ITrainingObserver observer, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var options = spec.LpFt;
+        var pipeline = new TransformPipeline(spec.ImageSize, spec.Resize, AugmentationOptions.None, backbone.Descriptor.Normalization);
+        var inputs = LinearProbeFineTune.StageInputs(backbone, images, pipeline, spec.Items, spec.BatchSize, device, cancellationToken);
+        var inputSeconds = clock.Elapsed.TotalSeconds;
+        var poolInputs = pool.Select(i => inputs[i.Sha256]).ToList();
+        var folds = StratifiedFolds.Assign(poolSet.Labels, selection.FoldsPerRepeat, spec.Seed);
+        var held = Enumerable.Range(0, pool.Count).Where(i => folds[i] == 0).ToList();
+        var train = Enumerable.Range(0, pool.Count).Where(i => folds[i] != 0).ToList();
+        var probe = selection.Winner.Fit(poolSet, train, useFlips: true, cancellationToken);
+        var metric = selection.Leaderboard[0].Metric;
+        var heldLabels = held.Select(i => poolSet.Labels[i]).ToList();
+        var probeScore = LinearProbeFineTune.Score([.. held.Select(i => probe.Predict(poolSet, i, tta: true))], heldLabels, poolSet.Classes, metric);
+
+        var snapshot = LinearProbeFineTune.Snapshot(backbone);
+        List<float[]> tunedHeld;
+        try
+        {
+            var weights = LinearProbeFineTune.Train(backbone, probe, poolInputs, poolSet.Labels, train, plan.InputShape, options, spec.Seed, device, cancellationToken);
+            tunedHeld = LinearProbeFineTune.Predict(backbone, probe, weights, poolInputs, held, plan.InputShape, options.BatchSize, device);
+        }
+        finally
+        {
+            LinearProbeFineTune.Restore(backbone, snapshot);
+        }
+        var tunedScore = LinearProbeFineTune.Score(tunedHeld, heldLabels, poolSet.Classes, metric);
+        var kept = tunedScore > probeScore;
+        if (kept)
+        {
+            var weights = LinearProbeFineTune.Train(backbone, final, poolInputs, poolSet.Labels, [.. Enumerable.Range(0, pool.Count)], plan.InputShape,
+                options, spec.Seed, device, cancellationToken);
+            final = final with { Weights = weights };
+        }
+        string Format(double v) => metric == "accuracy" ? v.ToString("P1", CultureInfo.InvariantCulture) : v.ToString("0.000", CultureInfo.InvariantCulture);
+        var reason = string.Create(CultureInfo.InvariantCulture,
+            $"LP-FT (the last stage and the head of {selection.Winner.Name} trained {options.Epochs} epochs, head LR {options.HeadLearningRate:G2}, stage LR ×{options.StageLrMultiplier:G2}) scored {Format(tunedScore)} against the probe's {Format(probeScore)} on the same held-out fold of {held.Count} train + val images: {(kept ? "kept, and trained again on all of train + val" : "not kept (it must beat the probe)")}; {clock.Elapsed.TotalSeconds:F0} s ({inputSeconds:F0} s for the last stage's inputs, estimated {plan.Seconds:F0} s).");
+        observer.Log("info", "Autopilot: " + reason);
+        var parameters = string.Create(CultureInfo.InvariantCulture,
+            $"{selection.Winner.Params} lp_ft=last_stage epochs={options.Epochs} head_lr={options.HeadLearningRate:G3} stage_lr_multiplier={options.StageLrMultiplier:G3} held_out=fold_1_of_{selection.FoldsPerRepeat} probe_held_out={probeScore:0.####}");
+        var result = new LpFtResult(kept, probeScore, tunedScore, held.Count, metric, clock.Elapsed.TotalSeconds, reason, parameters)
+        {
+            HeldOut = [.. held.Select((image, j) => (image, tunedHeld[j]))],
+            Accuracy = LinearProbeFineTune.Score(tunedHeld, heldLabels, poolSet.Classes, "accuracy"),
+            MacroF1 = LinearProbeFineTune.Score(tunedHeld, heldLabels, poolSet.Classes, "macro_f1"),
+        };
+        return (result, inputs, final);
+    }
+
+    /// <summary>The leaderboard with the LP-FT row: first (the winner) when kept, last otherwise. Its score is one held-out
+    /// fold's, not a cross-validated mean, so it is placed by the keep-or-drop rule rather than sorted among the others.</summary>
+    private static Selection WithLpFt(Selection selection, LpFtResult lpFt)
+    {
+        var row = new CandidateScore(LinearProbeFineTune.NamePrefix + selection.Winner.Name, lpFt.Params, lpFt.TunedScore, lpFt.TunedScore, lpFt.TunedScore,
+            lpFt.MacroF1, lpFt.Accuracy, 1, lpFt.Seconds, lpFt.Metric);
+        var board = lpFt.Kept ? [row, .. selection.Leaderboard] : selection.Leaderboard.Append(row).ToList();
+        return selection with
+        {
+            Leaderboard = [.. board.Select((s, i) => s with { Rank = i + 1 })],
+            Reason = selection.Reason + " " + lpFt.Reason,
+        };
     }
 
     /// <summary>What <see cref="ClassifierModel.forward"/> returns for probabilities p with the flip: log(max(p, 1e-30)).</summary>

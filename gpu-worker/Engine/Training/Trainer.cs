@@ -24,6 +24,10 @@ public sealed record TrainingOutcome(
     /// <summary>Auto mode: the leaderboard, the winner and why, and the refitted winner.</summary>
     public Autopilot.AutopilotSummary? Autopilot { get; init; }
 
+    /// <summary>Auto mode with a kept LP-FT stage: the backbone's last stage was trained, so the stored model holds the
+    /// whole network and Predict cannot use the pretrained frozen backbone's features.</summary>
+    public bool BackboneTuned { get; init; }
+
     /// <summary>The temperature (already set on <see cref="Model"/>; <see cref="Report"/> uses it), the evaluated split's
     /// reliability before and after it, and the held-out confidences for the "unknown" threshold.</summary>
     public required CalibrationSummary Calibration { get; init; }

@@ -54,6 +54,8 @@ public sealed record TrainingSpec
     public bool BalancedSampling { get; init; }
     /// <summary>Fine-tune: the first epochs train only the head, then <see cref="UnfreezeStages"/> unfreeze (0 = off).</summary>
     public int HeadFirstEpochs { get; init; }
+    /// <summary>Auto mode: the optional LP-FT stage (ADR 036); not on the wire, so jobs from the web use the defaults.</summary>
+    public Autopilot.LpFtOptions LpFt { get; init; } = new();
 
     /// <summary>The learning-rate factor of a 0-based epoch under <see cref="Schedule"/>.</summary>
     public double LrFactor(int epochIndex) => Schedule switch

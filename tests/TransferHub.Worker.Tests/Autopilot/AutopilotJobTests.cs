@@ -35,7 +35,8 @@ public sealed class AutopilotJobTests(WorkerFactory worker)
         var scored = events.Where(e => e.Candidate is not null).Select(e => e.Candidate).ToList();
         Assert.NotEmpty(scored);
         Assert.Contains(scored, s => s.Name == "nearest-class-mean");
-        Assert.All(scored, s =>
+        // The LP-FT row (ADR 036) is scored on one held-out fold; every classifier on cached features by cross-validation.
+        Assert.All(scored.Where(s => !s.Name.StartsWith("lp-ft:", StringComparison.Ordinal)), s =>
         {
             Assert.InRange(s.CvMean, s.CvCiLow, s.CvCiHigh);
             Assert.Equal("accuracy", s.Metric);
