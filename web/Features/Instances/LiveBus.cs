@@ -26,8 +26,9 @@ public interface ILiveBus
 
 public static class LiveBusLimits
 {
-    /// <summary>A topic the bus itself raises, on this instance only, each time it (re)connects to the others: events
-    /// may have been missed meanwhile, so state kept per instance (presence) announces itself again.</summary>
+    /// <summary>A topic the bus itself raises, on this instance only, each time it (re)connects to the others (and once
+    /// for a listener that comes later): events may have been missed meanwhile, so state kept per instance (presence)
+    /// asks the others again.</summary>
     public const string Connected = "$connected";
 
     /// <summary>PostgreSQL's NOTIFY payload must stay under 8,000 bytes; the envelope (topic, instance id) takes ~100,

@@ -23,6 +23,7 @@ public sealed class PostgresLiveBus(string connectionString, ILogger<PostgresLiv
     private readonly Channel<string> _outbox = System.Threading.Channels.Channel.CreateUnbounded<string>(new() { SingleReader = true });
     private readonly Channel<Envelope> _inbox = System.Threading.Channels.Channel.CreateUnbounded<Envelope>(new() { SingleReader = true });
     private readonly KeyedHandlers<string, string> _listeners = new(logger);
+    private int _unsent;
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private sealed record Envelope(Guid Instance, string Topic, string Payload);
@@ -36,14 +37,24 @@ public sealed class PostgresLiveBus(string connectionString, ILogger<PostgresLiv
     {
         if (payload.Length > LiveBusLimits.MaxPayloadChars)
             throw new ArgumentException($"A live event may carry at most {LiveBusLimits.MaxPayloadChars} characters; this one has {payload.Length}.", nameof(payload));
-        _outbox.Writer.TryWrite(JsonSerializer.Serialize(new Envelope(InstanceId, topic, payload)));
+        Interlocked.Increment(ref _unsent);
+        if (!_outbox.Writer.TryWrite(JsonSerializer.Serialize(new Envelope(InstanceId, topic, payload))))
+            Interlocked.Decrement(ref _unsent);
     }
 
-    public IDisposable Listen(string topic, Action<string> handler) => _listeners.Subscribe(topic, payload =>
+    /// <inheritdoc />
+    /// <remarks>A listener of <see cref="LiveBusLimits.Connected"/> that comes after the connection is told at once.</remarks>
+    public IDisposable Listen(string topic, Action<string> handler)
     {
-        handler(payload);
-        return Task.CompletedTask;
-    });
+        var subscription = _listeners.Subscribe(topic, payload =>
+        {
+            handler(payload);
+            return Task.CompletedTask;
+        });
+        if (topic == LiveBusLimits.Connected && _listening.Task.IsCompleted)
+            _ = Task.Run(() => handler(""));
+        return subscription;
+    }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(ListenAsync(stoppingToken), SendAsync(stoppingToken), DeliverAsync(stoppingToken));
@@ -112,29 +123,8 @@ public sealed class PostgresLiveBus(string connectionString, ILogger<PostgresLiv
         {
             await foreach (var message in _outbox.Reader.ReadAllAsync(stoppingToken))
             {
-                var retry = FirstRetry;
-                for (var attempt = 1; ; attempt++)
-                {
-                    try
-                    {
-                        await using var command = _dataSource.CreateCommand("SELECT pg_notify(@channel, @payload)");
-                        command.Parameters.AddWithValue("channel", Channel);
-                        command.Parameters.AddWithValue("payload", message);
-                        await command.ExecuteNonQueryAsync(stoppingToken);
-                        break;
-                    }
-                    catch (Exception e) when (e is NpgsqlException or TimeoutException && attempt < 4)
-                    {
-                        logger.LogWarning(e, "Could not send a live event to the other instances (attempt {Attempt}); retrying", attempt);
-                        await Task.Delay(retry, stoppingToken);
-                        retry *= 2;
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        logger.LogWarning(e, "Dropped a live event for the other instances: PostgreSQL refused it");
-                        break;
-                    }
-                }
+                await SendOneAsync(message, stoppingToken);
+                Interlocked.Decrement(ref _unsent);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -142,11 +132,38 @@ public sealed class PostgresLiveBus(string connectionString, ILogger<PostgresLiv
         }
     }
 
+    private async Task SendOneAsync(string message, CancellationToken stoppingToken)
+    {
+        var retry = FirstRetry;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var command = _dataSource.CreateCommand("SELECT pg_notify(@channel, @payload)");
+                command.Parameters.AddWithValue("channel", Channel);
+                command.Parameters.AddWithValue("payload", message);
+                await command.ExecuteNonQueryAsync(stoppingToken);
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException && attempt < 4 && !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "Could not send a live event to the other instances (attempt {Attempt}); retrying", attempt);
+                await Task.Delay(retry, stoppingToken);
+                retry *= 2;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "Dropped a live event for the other instances: PostgreSQL refused it");
+                return;
+            }
+        }
+    }
+
     /// <summary>Sends what is still queued (for at most 2 s: an instance's "goodbye" is among it), then stops.</summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow.AddSeconds(2);
-        while (_outbox.Reader.Count > 0 && DateTime.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
+        while (Volatile.Read(ref _unsent) > 0 && DateTime.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
             await Task.Delay(20, CancellationToken.None);
         await base.StopAsync(cancellationToken);
     }
