@@ -43,6 +43,7 @@ await app.MigrateDatabaseAsync();
 await app.ImportDataProtectionKeysAsync();
 await app.EnsureSiteAdminAsync();
 await app.RegisterLocalWorkerAsync();
+await app.RegisterFleetAsync();
 await app.SeedSampleAsync();
 app.MapWebUi();
 app.MapDatasets();

@@ -21,6 +21,19 @@ public sealed class LocalWorkerOptions
     public string? Token { get; set; }
 }
 
+/// <summary>A worker registered from configuration at every start (section "Workers:Fleet", a list): how several web
+/// instances share one fleet without an admin registering each worker on a page. Same fields as the local worker.</summary>
+public sealed class FleetWorkerOptions
+{
+    public const string Section = "Workers:Fleet";
+
+    public string Name { get; set; } = "";
+
+    public string Address { get; set; } = "";
+
+    public string Token { get; set; } = "";
+}
+
 public static class WorkersExtensions
 {
     public static void AddWorkers(this WebApplicationBuilder builder)
@@ -81,5 +94,25 @@ public static class WorkersExtensions
         await scope.ServiceProvider.GetRequiredService<WorkerRegistryService>()
             .RegisterLocalAsync(local.Name ?? "local-worker", local.Address, local.Token!);
         app.Logger.LogInformation("Local worker {Name} registered at {Address}", local.Name, local.Address);
+    }
+
+    /// <summary>Registers (or updates, by name) every worker listed under Workers:Fleet.</summary>
+    /// <exception cref="InvalidOperationException">An entry lacks a name or an http(s) address, or its token is shorter than 16 characters.</exception>
+    public static async Task RegisterFleetAsync(this WebApplication app)
+    {
+        var fleet = app.Configuration.GetSection(FleetWorkerOptions.Section).Get<List<FleetWorkerOptions>>() ?? [];
+        if (fleet.Count == 0) return;
+        await using var scope = app.Services.CreateAsyncScope();
+        var registry = scope.ServiceProvider.GetRequiredService<WorkerRegistryService>();
+        for (var i = 0; i < fleet.Count; i++)
+        {
+            var worker = fleet[i];
+            if (string.IsNullOrWhiteSpace(worker.Name) || !Uri.TryCreate(worker.Address, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+                || worker.Token.Length < 16)
+                throw new InvalidOperationException($"{FleetWorkerOptions.Section}:{i} needs a Name, an http(s) Address and a Token of at least 16 characters " +
+                    $"(it has Name \"{worker.Name}\", Address \"{worker.Address}\", a {worker.Token.Length}-character Token).");
+            await registry.RegisterConfiguredAsync(worker.Name.Trim(), worker.Address, worker.Token);
+            app.Logger.LogInformation("Fleet worker {Name} registered at {Address}", worker.Name, worker.Address);
+        }
     }
 }
