@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a scaled-out TransferHub on this machine (README "Scale out"): a PostgreSQL server in a temporary folder
 # (Debian's postgresql package: initdb + pg_ctl, no system cluster needed), two workers and two web instances on one
-# database and one storage root. Prints the URLs; Ctrl+C stops everything and deletes the temporary folder.
+# database and one storage root. Prints the URLs; Ctrl+C (or SIGTERM) stops everything and deletes the temporary folder.
 # Usage: scripts/scale-out-local.sh [--no-build]     Ports: PG_PORT (55432), WEB_PORTS ("5301 5302"), WORKER_PORTS ("5201 5202").
 set -euo pipefail
 cd "$(dirname "$0")/.."
