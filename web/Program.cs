@@ -7,6 +7,7 @@ using TransferHub.Web.Features.Comparison;
 using TransferHub.Web.Features.Datasets;
 using TransferHub.Web.Features.Evaluation;
 using TransferHub.Web.Features.Health;
+using TransferHub.Web.Features.Instances;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Features.Models;
 using TransferHub.Web.Features.Projects;
@@ -19,6 +20,7 @@ using TransferHub.Web.Features.Workers;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddWebData();
+builder.AddInstances();
 builder.AddAccounts();
 builder.Services.AddWebUi();
 builder.Services.AddTeams();
@@ -38,8 +40,10 @@ builder.AddTelemetry();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync();
+await app.ImportDataProtectionKeysAsync();
 await app.EnsureSiteAdminAsync();
 await app.RegisterLocalWorkerAsync();
+await app.RegisterFleetAsync();
 await app.SeedSampleAsync();
 app.MapWebUi();
 app.MapDatasets();

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -8,8 +9,10 @@ namespace TransferHub.Web.Data;
 /// Team-owned rows are read through <see cref="Features.Teams.TeamAccess"/>, never straight from these sets.</summary>
 /// <remarks>The SQLite migrations (Data/Migrations) belong to this type; PostgreSQL's to <see cref="PostgresTransferHubDbContext"/>
 /// (Data/Migrations/Postgres), EF Core's pattern for one model on two providers (ADR 032).</remarks>
+/// <remarks>It also holds ASP.NET Core Data Protection's key ring (<see cref="DataProtectionKeys"/>), shared by every web
+/// instance (ADR 035).</remarks>
 public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options)
-    : IdentityDbContext<ApplicationUser>(options)
+    : IdentityDbContext<ApplicationUser>(options), IDataProtectionKeyContext
 {
     public DbSet<Team> Teams => Set<Team>();
     public DbSet<TeamMember> TeamMembers => Set<TeamMember>();
@@ -27,6 +30,8 @@ public class TransferHubDbContext(DbContextOptions<TransferHubDbContext> options
     public DbSet<KeptLabel> KeptLabels => Set<KeptLabel>();
     public DbSet<ImageEmbeddingRow> ImageEmbeddings => Set<ImageEmbeddingRow>();
     public DbSet<DistinctImagePair> DistinctImagePairs => Set<DistinctImagePair>();
+    public DbSet<KeptDeletionRow> KeptDeletions => Set<KeptDeletionRow>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>Saves, first cutting instants to microseconds (<see cref="CutInstantsToMicroseconds"/>) and giving every new
     /// run its project and its number in the project

@@ -179,8 +179,9 @@ public sealed class UndoTests(WebAppFactory app) : IClassFixture<WebAppFactory>,
     }
 }
 
-/// <summary>The undo shelf on its own: tokens expire, are single-use and belong to one dataset.</summary>
-public sealed class DeletionUndoTests
+/// <summary>The undo shelf on its own (kept in the database, ADR 035): tokens expire, are single-use and belong to one
+/// dataset, and outlive the service instance that kept them (another web instance, or a restart, can take them).</summary>
+public sealed class DeletionUndoTests(WebAppFactory app) : IClassFixture<WebAppFactory>
 {
     private sealed class ManualClock : TimeProvider
     {
@@ -190,35 +191,69 @@ public sealed class DeletionUndoTests
     }
 
     private static DeletionSnapshot Snapshot(int datasetId) =>
-        new(datasetId, [new DeletedImage(1, new string('a', 64), null, null, DatasetSplit.Train, "a.png", 10, 10, false, null, null, DateTime.UtcNow)]);
+        new(datasetId, [new DeletedImage(1, new string('a', 64), 5, "cat", DatasetSplit.Test, "a.png", 10, 12, true, 42, null, new DateTime(2026, 11, 1, 0, 0, 0, DateTimeKind.Utc))],
+            new DeletedClass(5, "cat", 2), [7, 8]);
 
-    [Fact]
-    public void ADeletionCanBeTakenOnceWithinTheWindowAndOnlyForItsDataset()
+    private DeletionUndo Undo(TimeProvider clock) =>
+        new(app.Service<IDbContextFactory<TransferHubDbContext>>(), clock);
+
+    private async Task<int> DatasetAsync()
     {
-        var clock = new ManualClock();
-        var undo = new DeletionUndo(clock);
-        var receipt = undo.Keep(Snapshot(7));
-
-        Assert.Equal(clock.Now + DeletionUndo.Window, receipt.UndoUntil);
-        Assert.Null(undo.Take(receipt.UndoToken, datasetId: 8));
-        clock.Now += DeletionUndo.Window - TimeSpan.FromSeconds(1);
-        var kept = undo.Take(receipt.UndoToken, 7);
-        Assert.NotNull(kept);
-        Assert.Null(undo.Take(receipt.UndoToken, 7));
-
-        undo.PutBack(receipt.UndoToken, kept);
-        Assert.NotNull(undo.Take(receipt.UndoToken, 7));
+        var s = await TeamScenario.CreateAsync(app);
+        using var services = new ServiceScope(app);
+        return await services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Shelf");
     }
 
     [Fact]
-    public void ADeletionExpiresAfterTheWindow()
+    public async Task ADeletionCanBeTakenOnceWithinTheWindowAndOnlyForItsDataset()
     {
+        var datasetId = await DatasetAsync();
         var clock = new ManualClock();
-        var undo = new DeletionUndo(clock);
-        var receipt = undo.Keep(Snapshot(7));
+        var receipt = await Undo(clock).KeepAsync(Snapshot(datasetId));
+
+        Assert.Equal(clock.Now + DeletionUndo.Window, receipt.UndoUntil);
+        Assert.Equal(3, receipt.Images);
+        Assert.Null(await Undo(clock).TakeAsync(receipt.UndoToken, datasetId: datasetId + 1));
+        clock.Now += DeletionUndo.Window - TimeSpan.FromSeconds(1);
+        // Another instance of the shelf (as on another web instance) takes it, with every field as kept.
+        var kept = await Undo(clock).TakeAsync(receipt.UndoToken, datasetId);
+        Assert.NotNull(kept);
+        Assert.Equal(receipt.UndoUntil, kept.Until);
+        var image = Assert.Single(kept.Snapshot.Images);
+        Assert.Equal(Snapshot(datasetId).Images[0], image);
+        Assert.Equal(new DeletedClass(5, "cat", 2), kept.Snapshot.Class);
+        Assert.Equal([7L, 8L], kept.Snapshot.Unlabelled);
+        Assert.Null(await Undo(clock).TakeAsync(receipt.UndoToken, datasetId));
+
+        await Undo(clock).PutBackAsync(receipt.UndoToken, kept);
+        Assert.NotNull(await Undo(clock).TakeAsync(receipt.UndoToken, datasetId));
+    }
+
+    [Fact]
+    public async Task ADeletionExpiresAfterTheWindowAndIsPrunedByTheNextKeep()
+    {
+        var datasetId = await DatasetAsync();
+        var clock = new ManualClock();
+        var undo = Undo(clock);
+        var receipt = await undo.KeepAsync(Snapshot(datasetId));
 
         clock.Now += DeletionUndo.Window;
 
-        Assert.Null(undo.Take(receipt.UndoToken, 7));
+        Assert.Null(await undo.TakeAsync(receipt.UndoToken, datasetId));
+        await undo.KeepAsync(Snapshot(datasetId));
+        await using var db = await app.DbAsync();
+        Assert.False(await db.KeptDeletions.AnyAsync(k => k.Token == receipt.UndoToken));
+    }
+
+    [Fact]
+    public async Task TwoInstancesTakingTheSameDeletionAtOnceRestoreItOnce()
+    {
+        var datasetId = await DatasetAsync();
+        var clock = new ManualClock();
+        var receipt = await Undo(clock).KeepAsync(Snapshot(datasetId));
+
+        var taken = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => Undo(clock).TakeAsync(receipt.UndoToken, datasetId))));
+
+        Assert.Single(taken, t => t is not null);
     }
 }

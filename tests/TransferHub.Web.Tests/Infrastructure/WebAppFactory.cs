@@ -24,10 +24,10 @@ public class WebAppFactory : WebApplicationFactory<Program>
         : throw new InvalidOperationException("The app runs on PostgreSQL in this pass: there is no database file.");
 
     /// <summary>ConnectionStrings:TransferHub as the app gets it.</summary>
-    public string ConnectionString => Provider == DatabaseProvider.Postgres
+    public virtual string ConnectionString => Provider == DatabaseProvider.Postgres
         ? PostgresServer.Shared.ConnectionString(_postgresDatabase.Value) : $"Data Source={DatabaseFile}";
 
-    public string StorageRoot => Path.Combine(_folder, "storage");
+    public virtual string StorageRoot => Path.Combine(_folder, "storage");
 
     /// <summary>Extra configuration for subclasses (e.g. Web:AdminEmail).</summary>
     protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();

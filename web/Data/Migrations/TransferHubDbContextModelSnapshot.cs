@@ -17,6 +17,23 @@ namespace TransferHub.Web.Data.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("DataProtectionKeys");
+                });
+
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>
                 {
                     b.Property<string>("Id")
@@ -495,6 +512,30 @@ namespace TransferHub.Web.Data.Migrations
                     b.HasIndex("JobId", "Id");
 
                     b.ToTable("JobLogLines", (string)null);
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.KeptDeletionRow", b =>
+                {
+                    b.Property<Guid>("Token")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("DatasetId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Snapshot")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("Until")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Token");
+
+                    b.HasIndex("DatasetId");
+
+                    b.HasIndex("Until");
+
+                    b.ToTable("KeptDeletions", (string)null);
                 });
 
             modelBuilder.Entity("TransferHub.Web.Data.KeptLabel", b =>
@@ -1234,6 +1275,17 @@ namespace TransferHub.Web.Data.Migrations
                         .HasForeignKey("JobId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.KeptDeletionRow", b =>
+                {
+                    b.HasOne("TransferHub.Web.Data.Dataset", "Dataset")
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Dataset");
                 });
 
             modelBuilder.Entity("TransferHub.Web.Data.KeptLabel", b =>

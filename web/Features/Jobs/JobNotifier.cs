@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
+using TransferHub.Web.Features.Instances;
 
 namespace TransferHub.Web.Features.Jobs;
 
@@ -12,13 +14,28 @@ public sealed record JobUpdate(int JobId, int DatasetId, JobStatus Status);
 /// subscribes to its run, a Runs page to its project. The scheduler and services publish after persisting; handlers run
 /// without being awaited, so a slow or broken page never holds up training, and each handler's failure is logged and
 /// goes no further than its page (pages pass it to <c>DispatchExceptionAsync</c>). A dataset's project never changes,
-/// so it is looked up once per dataset.
+/// so it is looked up once per dataset. Every update also goes to the pages of the other web instances through the
+/// <see cref="ILiveBus"/> (ADR 035): a run followed by one instance shows live on a page served by another.
 /// </summary>
-public sealed class JobNotifier(IDbContextFactory<TransferHubDbContext> dbFactory, ILogger<JobNotifier> logger)
+public sealed class JobNotifier
 {
-    private readonly KeyedHandlers<int, JobUpdate> _byRun = new(logger);
-    private readonly KeyedHandlers<int, JobUpdate> _byProject = new(logger);
+    /// <summary>The bus topic of run updates.</summary>
+    public const string Topic = "run";
+
+    private readonly IDbContextFactory<TransferHubDbContext> dbFactory;
+    private readonly ILiveBus _bus;
+    private readonly ILogger<JobNotifier> logger;
+    private readonly KeyedHandlers<int, JobUpdate> _byRun;
+    private readonly KeyedHandlers<int, JobUpdate> _byProject;
     private readonly ConcurrentDictionary<int, int> _projectOfDataset = new();
+
+    public JobNotifier(IDbContextFactory<TransferHubDbContext> dbFactory, ILiveBus bus, ILogger<JobNotifier> logger)
+    {
+        (this.dbFactory, _bus, this.logger) = (dbFactory, bus, logger);
+        _byRun = new(logger);
+        _byProject = new(logger);
+        bus.Listen(Topic, Receive);
+    }
 
     /// <summary>Calls <paramref name="handler"/> for every change of run <paramref name="jobId"/> until disposed.</summary>
     public IDisposable SubscribeRun(int jobId, Func<JobUpdate, Task> handler) => _byRun.Subscribe(jobId, handler);
@@ -29,10 +46,30 @@ public sealed class JobNotifier(IDbContextFactory<TransferHubDbContext> dbFactor
     /// <summary>How many handlers listen to a run or a project (tests and diagnostics).</summary>
     public (int Run, int Project) SubscriberCount(int jobId, int projectId) => (_byRun.Count(jobId), _byProject.Count(projectId));
 
+    /// <summary>Tells this instance's pages of the run and its project, and those of every other instance.</summary>
     public void Publish(JobUpdate update)
+    {
+        PublishHere(update);
+        _bus.Publish(Topic, JsonSerializer.Serialize(update));
+    }
+
+    private void PublishHere(JobUpdate update)
     {
         _byRun.Publish(update.JobId, update);
         if (_byProject.Any) _ = PublishToProjectAsync(update);
+    }
+
+    private void Receive(string payload)
+    {
+        try
+        {
+            if (JsonSerializer.Deserialize<JobUpdate>(payload) is { } update)
+                PublishHere(update);
+        }
+        catch (JsonException e)
+        {
+            logger.LogWarning(e, "Ignored a malformed run update from another instance");
+        }
     }
 
     private async Task PublishToProjectAsync(JobUpdate update)

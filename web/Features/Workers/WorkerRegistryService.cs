@@ -55,6 +55,30 @@ public sealed class WorkerRegistryService(
         return worker.Id;
     }
 
+    /// <summary>Creates or updates a worker of the configured fleet (Workers:Fleet), found by name; no admin involved.
+    /// Several web instances starting at once may both add it: the unique name lets one win, the other updates.</summary>
+    public async Task<int> RegisterConfiguredAsync(string name, string address, string token, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var fresh = NewWorker(name, address, token, isLocal: false);
+            var existing = await db.Workers.FirstOrDefaultAsync(w => w.Name == fresh.Name, cancellationToken);
+            if (existing is null)
+                db.Workers.Add(existing = fresh);
+            else
+                (existing.Address, existing.ProtectedToken, existing.TokenHint) = (fresh.Address, fresh.ProtectedToken, fresh.TokenHint);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                return existing.Id;
+            }
+            catch (DbUpdateException) when (attempt < 3)
+            {
+            }
+        }
+    }
+
     /// <summary>Creates or updates the worker configured with the web app (Workers:Local); no admin involved.</summary>
     public async Task<int> RegisterLocalAsync(string name, string address, string token, CancellationToken cancellationToken = default)
     {

@@ -11,7 +11,7 @@ namespace TransferHub.Web.Tests.Datasets.Live;
 /// <summary>The notifier on its own.</summary>
 public sealed class DatasetEventsTests
 {
-    private readonly DatasetEvents _events = new(TimeProvider.System, NullLogger<DatasetEvents>.Instance);
+    private readonly DatasetEvents _events = new(TimeProvider.System, new Features.Instances.InProcessLiveBus(), NullLogger<DatasetEvents>.Instance);
 
     private static DatasetChange Change(int datasetId, string what) => new(datasetId, "u-ana", "ana", what, Guid.NewGuid(), DateTimeOffset.UtcNow);
 

@@ -1,12 +1,15 @@
+using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using TransferHub.Web.Features.Datasets.Live;
+using TransferHub.Web.Features.Instances;
 
 namespace TransferHub.Web.Tests.Datasets.Live;
 
 /// <summary>The presence tracker: who has which dataset open, per tab.</summary>
 public sealed class DatasetPresenceTests
 {
-    private readonly DatasetPresence _presence = new(NullLogger<DatasetPresence>.Instance);
+    private readonly DatasetPresence _presence = new(new InProcessLiveBus(), TimeProvider.System,
+        new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance), NullLogger<DatasetPresence>.Instance);
 
     [Fact]
     public void AUserWithTwoTabsIsOneViewerAndStaysUntilTheLastTabLeaves()

@@ -10,7 +10,9 @@ namespace TransferHub.Web.Tests.Datasets.Live;
 public sealed class DatasetViewersTests : IAsyncLifetime
 {
     private readonly BunitContext _context = new();
-    private readonly DatasetPresence _presence = new(NullLogger<DatasetPresence>.Instance);
+    private readonly DatasetPresence _presence = new(new Features.Instances.InProcessLiveBus(), TimeProvider.System,
+        new Microsoft.Extensions.Hosting.Internal.ApplicationLifetime(NullLogger<Microsoft.Extensions.Hosting.Internal.ApplicationLifetime>.Instance),
+        NullLogger<DatasetPresence>.Instance);
 
     public DatasetViewersTests()
     {

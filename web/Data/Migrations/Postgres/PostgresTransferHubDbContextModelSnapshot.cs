@@ -22,6 +22,25 @@ namespace TransferHub.Web.Data.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("DataProtectionKeys");
+                });
+
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>
                 {
                     b.Property<string>("Id")
@@ -516,6 +535,30 @@ namespace TransferHub.Web.Data.Migrations.Postgres
                     b.HasIndex("JobId", "Id");
 
                     b.ToTable("JobLogLines", (string)null);
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.KeptDeletionRow", b =>
+                {
+                    b.Property<Guid>("Token")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("DatasetId")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Snapshot")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTime>("Until")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Token");
+
+                    b.HasIndex("DatasetId");
+
+                    b.HasIndex("Until");
+
+                    b.ToTable("KeptDeletions", (string)null);
                 });
 
             modelBuilder.Entity("TransferHub.Web.Data.KeptLabel", b =>
@@ -1271,6 +1314,17 @@ namespace TransferHub.Web.Data.Migrations.Postgres
                         .HasForeignKey("JobId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+                });
+
+            modelBuilder.Entity("TransferHub.Web.Data.KeptDeletionRow", b =>
+                {
+                    b.HasOne("TransferHub.Web.Data.Dataset", "Dataset")
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Dataset");
                 });
 
             modelBuilder.Entity("TransferHub.Web.Data.KeptLabel", b =>

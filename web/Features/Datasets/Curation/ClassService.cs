@@ -81,9 +81,9 @@ public sealed class ClassService(IDbContextFactory<TransferHubDbContext> dbFacto
         await events.PublishAsync(db, session, userId, datasetId, images == ClassImagesOnDelete.DeleteImages
             ? $"deleted class \"{was.Name}\" and its {DatasetEvents.Count(members.Count, "image")}"
             : $"deleted class \"{was.Name}\" ({DatasetEvents.Count(members.Count, "image")} left unlabelled)", cancellationToken);
-        return undo.Keep(images == ClassImagesOnDelete.DeleteImages
+        return await undo.KeepAsync(images == ClassImagesOnDelete.DeleteImages
             ? new DeletionSnapshot(datasetId, [.. members.Select(i => DeletedImage.Of(i, was.Name))], was)
-            : new DeletionSnapshot(datasetId, [], was, [.. members.Select(i => i.Id)]));
+            : new DeletionSnapshot(datasetId, [], was, [.. members.Select(i => i.Id)]), cancellationToken);
     }
 
     private static async Task RemoveAsync(TransferHubDbContext db, List<DatasetClass> classes, DatasetClass removed, CancellationToken cancellationToken)

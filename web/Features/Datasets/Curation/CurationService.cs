@@ -30,7 +30,7 @@ public sealed class CurationService(IDbContextFactory<TransferHubDbContext> dbFa
     /// <summary>Removes the images from the dataset. Their files stay in the content store (other datasets may hold
     /// them, and an undo needs them): the receipt's token restores exactly these rows for <see cref="DeletionUndo.Window"/>.</summary>
     public async Task<DeleteReceipt> DeleteAsync(string userId, int datasetId, IReadOnlyCollection<long> imageIds, CancellationToken cancellationToken = default) =>
-        undo.Keep(await ChangeAsync(userId, datasetId, imageIds, async (db, dataset, images) =>
+        await undo.KeepAsync(await ChangeAsync(userId, datasetId, imageIds, async (db, dataset, images) =>
         {
             if (dataset.TestSplitFrozen && images.Any(i => i.Split == DatasetSplit.Test))
                 throw new RuleViolationException("The test split is frozen: its images cannot be deleted.");
@@ -38,7 +38,7 @@ public sealed class CurationService(IDbContextFactory<TransferHubDbContext> dbFa
             db.DatasetImages.RemoveRange(images);
             return (new DeletionSnapshot(datasetId, [.. images.Select(i => DeletedImage.Of(i, i.ClassId is { } c ? names.GetValueOrDefault(c) : null))]),
                 $"deleted {DatasetEvents.Count(images.Count, "image")}");
-        }, cancellationToken));
+        }, cancellationToken), cancellationToken);
 
     /// <summary>
     /// Undoes a delete (of images, or of a class with or without its images) while its window is open: the same rows
@@ -51,7 +51,7 @@ public sealed class CurationService(IDbContextFactory<TransferHubDbContext> dbFa
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var dataset = await new TeamAccess(db, userId).RequireDatasetAsync(datasetId, TeamPermission.EditContent, cancellationToken);
-        var kept = undo.Take(undoToken, datasetId)
+        var kept = await undo.TakeAsync(undoToken, datasetId, cancellationToken)
             ?? throw new RuleViolationException($"This can no longer be undone: undo lasts {DeletionUndo.Window.TotalMinutes:0} minutes, once.");
         RestoreOutcome outcome;
         try
@@ -60,7 +60,7 @@ public sealed class CurationService(IDbContextFactory<TransferHubDbContext> dbFa
         }
         catch
         {
-            undo.PutBack(undoToken, kept);
+            await undo.PutBackAsync(undoToken, kept, CancellationToken.None);
             throw;
         }
         await events.PublishAsync(db, session, userId, datasetId, $"restored {DatasetEvents.Count(outcome.Images, "image")} (undo)", cancellationToken);

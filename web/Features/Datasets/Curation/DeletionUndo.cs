@@ -1,4 +1,5 @@
-using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
 using TransferHub.Web.Data;
 
 namespace TransferHub.Web.Features.Datasets.Curation;
@@ -31,45 +32,52 @@ public sealed record RestoreOutcome(int Images, int AlreadyThere, IReadOnlyList<
 public sealed record KeptDeletion(DeletionSnapshot Snapshot, DateTimeOffset Until);
 
 /// <summary>
-/// Recent deletions, kept in memory (a singleton) for <see cref="Window"/> so that they can be undone. A token is
-/// an unguessable id, but it is not a permission: the restoring service checks the caller's role again. Nothing is
-/// persisted: a restart ends every undo window.
+/// Recent deletions, kept in the database (table KeptDeletions, one row per receipt) for <see cref="Window"/> so that
+/// they can be undone from any web instance (ADR 035; ADR 008 kept them in one process's memory). A token is an
+/// unguessable id, but it is not a permission: the restoring service checks the caller's role again. Expired rows are
+/// pruned whenever a deletion is kept; a restart no longer ends an undo window.
 /// </summary>
-public sealed class DeletionUndo(TimeProvider clock)
+public sealed class DeletionUndo(IDbContextFactory<TransferHubDbContext> dbFactory, TimeProvider clock)
 {
     /// <summary>How long a deletion can be undone. The snackbar offering it is shown for less.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(2);
 
-    private readonly ConcurrentDictionary<Guid, KeptDeletion> _kept = new();
-
-    public DeleteReceipt Keep(DeletionSnapshot snapshot)
+    public async Task<DeleteReceipt> KeepAsync(DeletionSnapshot snapshot, CancellationToken cancellationToken = default)
     {
-        Prune();
+        var now = clock.GetUtcNow();
+        var until = now + Window;
+        until = until.AddTicks(-(until.Ticks % 10)); // what the database keeps (microseconds)
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await db.KeptDeletions.Where(k => k.Until <= now.UtcDateTime).ExecuteDeleteAsync(cancellationToken);
         var token = Guid.NewGuid();
-        var kept = new KeptDeletion(snapshot, clock.GetUtcNow() + Window);
-        _kept[token] = kept;
-        return new DeleteReceipt(snapshot.Images.Count + (snapshot.Unlabelled?.Count ?? 0), token, kept.Until);
+        db.KeptDeletions.Add(new KeptDeletionRow { Token = token, DatasetId = snapshot.DatasetId, Until = until.UtcDateTime, Snapshot = JsonSerializer.Serialize(snapshot) });
+        await db.SaveChangesAsync(cancellationToken);
+        return new DeleteReceipt(snapshot.Images.Count + (snapshot.Unlabelled?.Count ?? 0), token, until);
     }
 
-    /// <summary>Takes the deletion out (so it is restored at most once), or null when the token is unknown, expired
-    /// or belongs to another dataset.</summary>
-    public KeptDeletion? Take(Guid token, int datasetId)
+    /// <summary>Takes the deletion out (so it is restored at most once, even when two instances race: only the one whose
+    /// delete of the row succeeds gets it), or null when the token is unknown, expired or belongs to another dataset.</summary>
+    public async Task<KeptDeletion?> TakeAsync(Guid token, int datasetId, CancellationToken cancellationToken = default)
     {
-        Prune();
-        if (!_kept.TryGetValue(token, out var kept) || kept.Snapshot.DatasetId != datasetId) return null;
-        return _kept.TryRemove(new KeyValuePair<Guid, KeptDeletion>(token, kept)) ? kept : null;
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var row = await db.KeptDeletions.AsNoTracking().FirstOrDefaultAsync(k => k.Token == token && k.DatasetId == datasetId && k.Until > now, cancellationToken);
+        if (row is null) return null;
+        if (await db.KeptDeletions.Where(k => k.Token == token).ExecuteDeleteAsync(cancellationToken) != 1) return null;
+        var snapshot = JsonSerializer.Deserialize<DeletionSnapshot>(row.Snapshot)
+            ?? throw new InvalidOperationException($"The kept deletion {token} holds no snapshot.");
+        return new KeptDeletion(snapshot, new DateTimeOffset(DateTime.SpecifyKind(row.Until, DateTimeKind.Utc)));
     }
 
     /// <summary>Puts a taken deletion back (its restore was refused), if its window is still open.</summary>
-    public void PutBack(Guid token, KeptDeletion kept)
+    public async Task PutBackAsync(Guid token, KeptDeletion kept, CancellationToken cancellationToken = default)
     {
-        if (kept.Until > clock.GetUtcNow()) _kept.TryAdd(token, kept);
-    }
-
-    private void Prune()
-    {
-        var now = clock.GetUtcNow();
-        foreach (var (token, kept) in _kept)
-            if (kept.Until <= now) _kept.TryRemove(token, out _);
+        if (kept.Until <= clock.GetUtcNow()) return;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        db.KeptDeletions.Add(new KeptDeletionRow
+        {
+            Token = token, DatasetId = kept.Snapshot.DatasetId, Until = kept.Until.UtcDateTime, Snapshot = JsonSerializer.Serialize(kept.Snapshot),
+        });
+        await db.SaveChangesAsync(cancellationToken);
     }
 }
