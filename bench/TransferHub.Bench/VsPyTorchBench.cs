@@ -168,7 +168,7 @@ internal static class VsPyTorchBench
         {
             var psi = PythonStart(options, splitFile, weights, "--mode", "fine-tune", "--workers", "2", "--optimizer", "sgd", "--lr", "1e-3",
                 "--backbone-lr-mult", "1", "--crop-scale-min", "0.08", "--step-size", "7", "--epochs", epochs.ToString(CultureInfo.InvariantCulture),
-                "--predict-image", predictImage, "--predict-count", PredictCount.ToString(CultureInfo.InvariantCulture));
+                "--predict-image", predictImage, "--predict-count", PredictCount.ToString(CultureInfo.InvariantCulture), "--breakdown");
             using var process = Process.Start(psi)!;
             using var sampler = new RssSampler(process.Id);
             var stderr = process.StandardError.ReadToEndAsync();
@@ -182,6 +182,11 @@ internal static class VsPyTorchBench
         {
             var r = ft.RootElement;
             var predict = r.GetProperty("predict_ms");
+            // Where PyTorch's epochs went (the same parts as --fine-tune-breakdown times for TransferHub).
+            foreach (var e in r.GetProperty("epochs").EnumerateArray())
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    PyTorch epoch {e.GetProperty("epoch").GetInt32()}: wait for batch {e.GetProperty("wait").GetDouble():F2} s · " +
+                    $"forward + loss {e.GetProperty("forward").GetDouble():F2} · backward {e.GetProperty("backward").GetDouble():F2} · step {e.GetProperty("step").GetDouble():F2} · " +
+                    $"loss read {e.GetProperty("read").GetDouble():F2} · validation {e.GetProperty("validation").GetDouble():F2} · epoch {e.GetProperty("seconds").GetDouble():F2}"));
             return new Side(extract.RootElement.GetProperty("images_per_second").GetDouble(), extract.RootElement.GetProperty("seconds").GetDouble(),
                 [.. r.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty("seconds").GetDouble())], r.GetProperty("test_accuracy").GetDouble(),
                 r.GetProperty("rss_idle_mib").GetDouble(), peak, r.GetProperty("rss_after_mib").GetDouble(),

@@ -83,6 +83,7 @@ def main():
     parser.add_argument("--step-size", type=int, default=0, help="fine-tune: StepLR every N epochs (gamma 0.1); 0 = none")
     parser.add_argument("--predict-image", help="after fine-tuning: time single-image predictions of this file")
     parser.add_argument("--predict-count", type=int, default=100)
+    parser.add_argument("--breakdown", action="store_true", help="per epoch: seconds waiting for batches, forward, backward, step")
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -150,15 +151,34 @@ def main():
         model.train()
         if args.mode == "feature-extraction":
             model.eval()  # frozen BatchNorm; only the head's parameters change
+        parts = [0.0] * 5  # wait for batch, forward + loss, backward, step, loss read
+        mark = time.perf_counter()
+
+        def lap(i):
+            nonlocal mark
+            now = time.perf_counter()
+            parts[i] += now - mark
+            mark = now
+
         for x, y in loader(train_set, "train", True):
+            lap(0)
             optimizer.zero_grad()
             loss = criterion(model(x), y)
+            lap(1)
             loss.backward()
+            lap(2)
             optimizer.step()
+            lap(3)
+            loss.item()
+            lap(4)
+        train_seconds = time.perf_counter() - t0
         if scheduler is not None:
             scheduler.step()
         val_accuracy = evaluate("val")
         epochs.append({"epoch": epoch + 1, "seconds": time.perf_counter() - t0, "val_accuracy": val_accuracy})
+        if args.breakdown:
+            epochs[-1].update({"wait": parts[0], "forward": parts[1], "backward": parts[2], "step": parts[3], "read": parts[4],
+                               "train": train_seconds, "validation": epochs[-1]["seconds"] - train_seconds})
 
     test_accuracy = evaluate("test")
     total_seconds = time.perf_counter() - started
