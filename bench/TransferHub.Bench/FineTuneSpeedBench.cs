@@ -147,6 +147,86 @@ static class FineTuneSpeedBench
         foreach (var (m, opt) in models.Values) { opt.Dispose(); m.Dispose(); }
     }
 
+    /// <summary>Where a fine-tune epoch's wall time goes (issue 16 goal 2: what epoch 1 pays for, what a steady epoch
+    /// spends): the trainer's loop (<see cref="FineTuneEpochRunner"/>) with the same recipe as <see cref="Run"/>, timed
+    /// per part — waiting for the next prepared batch (read + decode + augment + normalise run ahead on the thread pool;
+    /// a wait means the pipeline fell behind), copying it into a tensor, forward + loss, backward, optimizer step, reading
+    /// the loss — then the validation pass. Seconds per part per epoch, and the slowest step of each epoch.</summary>
+    public static void Breakdown(BenchOptions options, BackboneRegistry registry, ImageStore store, Dataset dataset, string backbone, int epochs)
+    {
+        var size = options.CompareSize;
+        var spec = dataset.Spec("bench-ft-breakdown", backbone, TrainingMode.FineTune, epochs, size, options.Batch) with
+        {
+            UnfreezeStages = 0, Optimizer = OptimizerKind.SgdMomentum, LearningRate = 1e-3f, BackboneLrMultiplier = 1f, Momentum = 0.9f,
+            Augmentation = new AugmentationOptions { CropScaleMin = 0.08f, CropScaleMax = 1, HorizontalFlip = true }, Seed = 0,
+        };
+        var setup = Stopwatch.StartNew();
+        var b = registry.Create(backbone);
+        using var model = new ClassifierModel(b, new ClassifierHead(b.Descriptor.FeatureDim, dataset.Classes.Count, 0, 0));
+        model.Freeze(0);
+        using var optimizer = Trainer.CreateOptimizer(spec, model);
+        using var source = new BatchSource(store, new TransformPipeline(size, ResizeMode.Squash, spec.Augmentation, b.Descriptor.Normalization));
+        var train = dataset.Items.Where(i => i.Split == DataSplit.Train).ToList();
+        var val = dataset.Items.Where(i => i.Split == DataSplit.Val).ToList();
+        Console.WriteLine($"fine-tune epoch breakdown · {size}px · batch {options.Batch} · {train.Count} train / {val.Count} val images · model setup {setup.Elapsed.TotalSeconds:F2} s · load {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine("| epoch | wait for batch s | to tensor s | forward + loss s | backward s | optimizer step s | loss read s | train s | slowest step s (batch) | validation s | epoch s | CPU s |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for (var epoch = 0; epoch < epochs; epoch++)
+        {
+            var parts = new double[6];
+            var (slowest, slowestAt) = (0.0, 0);
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            var epochClock = Stopwatch.StartNew();
+            var order = Enumerable.Range(0, train.Count).ToArray();
+            new Random(epoch).Shuffle(order);
+            model.TrainMode();
+            var mark = Stopwatch.GetTimestamp();
+            double Lap()
+            {
+                var now = Stopwatch.GetTimestamp();
+                var s = Stopwatch.GetElapsedTime(mark, now).TotalSeconds;
+                mark = now;
+                return s;
+            }
+            var n = 0;
+            foreach (var batch in source.Batches(train, order, options.Batch, spec.Seed, epoch, CancellationToken.None))
+            {
+                parts[0] += Lap();
+                if (batch.Count < 2) continue;
+                var stepStart = Stopwatch.GetTimestamp();
+                using var scope = torch.NewDisposeScope();
+                var input = torch.tensor(batch.Pixels, [batch.Count, 3, size, size]);
+                var labels = torch.tensor(batch.Labels);
+                parts[1] += Lap();
+                var loss = torch.nn.functional.cross_entropy(model.forward(input), labels);
+                parts[2] += Lap();
+                optimizer.zero_grad();
+                loss.backward();
+                parts[3] += Lap();
+                optimizer.step();
+                parts[4] += Lap();
+                loss.item<float>();
+                parts[5] += Lap();
+                var step = Stopwatch.GetElapsedTime(stepStart).TotalSeconds;
+                if (step > slowest) (slowest, slowestAt) = (step, n);
+                n++;
+            }
+            var trainSeconds = epochClock.Elapsed.TotalSeconds;
+            var valClock = Stopwatch.StartNew();
+            model.eval();
+            using (torch.no_grad())
+                foreach (var batch in source.Batches(val, Enumerable.Range(0, val.Count).ToArray(), options.Batch, null, 0, CancellationToken.None))
+                {
+                    using var scope = torch.NewDisposeScope();
+                    model.forward(torch.tensor(batch.Pixels, [batch.Count, 3, size, size])).argmax(1).data<long>().ToArray();
+                }
+            var valSeconds = valClock.Elapsed.TotalSeconds;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - cpu0;
+            Console.WriteLine($"| {epoch + 1} | {string.Join(" | ", parts.Select(p => p.ToString("F2")))} | {trainSeconds:F2} | {slowest:F2} ({slowestAt + 1}) | {valSeconds:F2} | {epochClock.Elapsed.TotalSeconds:F2} | {cpu:F1} |");
+        }
+        Console.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
+    }
+
     /// <summary>Gives every 4-D parameter and buffer NHWC strides (same shape and values).</summary>
     internal static void ToChannelsLast(torch.nn.Module module)
     {

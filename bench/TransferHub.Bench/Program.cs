@@ -18,6 +18,11 @@
 //     options, on the same stratified splits; test accuracy, macro-F1 (mean ± sd over splits) and wall time.
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --fine-tune-speed [--compare-size 224] [--ft-epochs 10] [--runs 1] [--rounds 3] [--pipeline-only|--no-pipeline]
 //     Fine-tune wall and CPU seconds per epoch, first epoch apart, with the PyTorch tutorial's recipe (FineTuneSpeedBench.cs).
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --vs-pytorch [--epochs 10] [--rounds 2] [--compare-size 224] [--image PATH]
+//     Issue 16 side by side with plain PyTorch, interleaved: feature extraction img/s, fine-tune s/epoch (tutorial recipe,
+//     first epoch apart) and test accuracy, resident memory idle/peak/after, predict p50/p95; ratios (VsPyTorchBench.cs).
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --fine-tune-breakdown [--epochs 3] [--compare-size 224]
+//     Where each fine-tune epoch's wall time goes: batch wait, to tensor, forward, backward, optimizer, validation (FineTuneSpeedBench.cs).
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --calibration [--splits 5] [--budget 30] [--compare-size 224]
 //     Temperature, test ECE/NLL before and after, and the 95 %-precision "unknown" threshold on held-out vs test (CalibrationBench.cs).
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --predict-breakdown [--rounds 60] [--image PATH] [--compare-size 224]
@@ -105,6 +110,19 @@ try
                 Policy = args.Contains("--lp-ft-always") ? TransferHub.Worker.Engine.Autopilot.LpFtPolicy.Always : TransferHub.Worker.Engine.Autopilot.LpFtPolicy.WhenBudgetAllows,
                 Epochs = int.Parse(args.SkipWhile(a => a != "--lp-ft-epochs").Skip(1).FirstOrDefault() ?? "5"),
             });
+        return;
+    }
+    if (args.Contains("--vs-pytorch"))
+    {
+        // The issue's figures are at 224 px unless --compare-size says otherwise.
+        VsPyTorchBench.Run(args.Contains("--compare-size") ? options : options with { CompareSize = 224 }, registry, store, dataset, work, backboneName, int.Parse(args.SkipWhile(a => a != "--epochs").Skip(1).FirstOrDefault() ?? "10"),
+            int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "2"),
+            args.SkipWhile(a => a != "--image").Skip(1).FirstOrDefault() ?? Path.Combine(Reference.FindRepoRoot(), "tests", "TransferHub.Worker.Tests", "TestData", "photos", "chelsea.jpg"));
+        return;
+    }
+    if (args.Contains("--fine-tune-breakdown"))
+    {
+        FineTuneSpeedBench.Breakdown(options, registry, store, dataset, backboneName, int.Parse(args.SkipWhile(a => a != "--epochs").Skip(1).FirstOrDefault() ?? "3"));
         return;
     }
     if (args.Contains("--fine-tune-step"))
