@@ -28,3 +28,20 @@ public sealed class PostgresTransferHubDbContextDesignTimeFactory : IDesignTimeD
             .Options);
     }
 }
+
+/// <summary>Lets <c>dotnet ef</c> build the SQLite <see cref="TransferHubDbContext"/> for its migrations (Data/Migrations).
+/// Without it the tools took <see cref="PostgresTransferHubDbContextDesignTimeFactory"/> for this type too (its context
+/// is a <see cref="TransferHubDbContext"/>) and wrote a PostgreSQL migration into the SQLite folder. Identity's store
+/// options as in the app (<see cref="AccountsExtensions.IdentitySchemaVersion"/>).</summary>
+public sealed class SqliteTransferHubDbContextDesignTimeFactory : IDesignTimeDbContextFactory<TransferHubDbContext>
+{
+    public TransferHubDbContext CreateDbContext(string[] args)
+    {
+        var services = new ServiceCollection();
+        services.Configure<IdentityOptions>(identity => identity.Stores.SchemaVersion = AccountsExtensions.IdentitySchemaVersion);
+        return new(new DbContextOptionsBuilder<TransferHubDbContext>()
+            .UseSqlite("Data Source=transferhub-design-time.db")
+            .UseApplicationServiceProvider(services.BuildServiceProvider())
+            .Options);
+    }
+}
