@@ -108,16 +108,17 @@ public sealed class RunLeases(IDbContextFactory<TransferHubDbContext> dbFactory,
     }
 
     /// <summary>
-    /// The fence before a follower writes: inside the caller's transaction, renews this instance's lease on the run and
-    /// thereby locks its row until the transaction ends (PostgreSQL: a row lock that a takeover's UPDATE waits for;
-    /// SQLite: the database's one write lock). A takeover therefore happens entirely before or after the write.
+    /// The fence before a follower writes: inside the caller's transaction, renews this instance's lease on the run (or
+    /// takes it when nobody holds it) and thereby locks its row until the transaction ends (PostgreSQL: a row lock that a
+    /// takeover's UPDATE waits for; SQLite: the database's one write lock). A takeover therefore happens entirely before
+    /// or after the write, and a write never happens under another instance's lease, expired or not.
     /// </summary>
     /// <exception cref="LeaseLostException">Another instance holds the run now: the write must not happen.</exception>
     public async Task FenceAsync(TransferHubDbContext db, int jobId, CancellationToken cancellationToken)
     {
         var (owner, expiry) = (Owner, Expiry);
-        var rows = await db.Jobs.Where(j => j.Id == jobId && j.LeaseOwner == owner)
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.LeaseExpiresAt, expiry), cancellationToken);
+        var rows = await db.Jobs.Where(j => j.Id == jobId && (j.LeaseOwner == owner || j.LeaseOwner == null))
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.LeaseOwner, owner).SetProperty(j => j.LeaseExpiresAt, expiry), cancellationToken);
         if (rows != 1) throw new LeaseLostException(jobId);
     }
 
