@@ -9,10 +9,6 @@ public sealed class ModelStore
     /// <summary>A temporary file not written for this long belongs to a copy that will never finish (its process died).</summary>
     public static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(1);
 
-    /// <summary>How long before a copy began another copy's temporary file must have last been written to count as
-    /// left over from an interrupted copy.</summary>
-    private static readonly TimeSpan LeftoverMargin = TimeSpan.FromSeconds(2);
-
     private readonly string _root;
 
     /// <summary>Opens (creating) the store under <paramref name="root"/>/models and deletes temporary files that no
@@ -51,18 +47,15 @@ public sealed class ModelStore
 
     public Stream OpenRead(int jobId) => File.OpenRead(PathOf(jobId));
 
-    /// <summary>Writes through a temporary file: a half-downloaded model is never visible under the run's name. Once
-    /// stored, deletes the temporary files of earlier copies of this run's model that were cut short (a web process
-    /// killed mid-copy): those not written since shortly before this copy began (file times come from a coarse clock,
-    /// hence <see cref="LeftoverMargin"/>). A copy still being written by another instance (one that lost the run but
-    /// has not noticed yet) is left to finish or fail on its own. Returns the stored size in bytes.</summary>
-    public async Task<long> SaveAsync(int jobId, Func<Stream, Task> write)
+    /// <summary>Writes through a temporary file: a half-downloaded model is never visible under the run's name. First
+    /// deletes the temporary files of earlier copies of this run's model (a web process killed mid-copy leaves one). The
+    /// caller holds the run's lease (ADR 034), so any other copy of it still being written belongs to an instance that lost
+    /// the run: its rename then fails (an <see cref="IOException"/> it retries or gives up on) and it could not complete the
+    /// run anyway; the stored model is always one whole file. Returns the stored size in bytes.</summary>
+    public Task<long> SaveAsync(int jobId, Func<Stream, Task> write)
     {
-        var began = DateTime.UtcNow - LeftoverMargin;
-        var bytes = await WriteAsync(PathOf(jobId), write);
-        foreach (var leftover in Directory.EnumerateFiles(_root, $"run-{jobId}.zip.*.tmp"))
-            if (File.GetLastWriteTimeUtc(leftover) < began) TryDelete(leftover);
-        return bytes;
+        foreach (var leftover in Directory.EnumerateFiles(_root, $"run-{jobId}.zip.*.tmp")) TryDelete(leftover);
+        return WriteAsync(PathOf(jobId), write);
     }
 
     /// <summary>Deletes the run's model and ONNX export, if stored (its run is gone for good).</summary>

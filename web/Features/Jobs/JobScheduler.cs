@@ -188,6 +188,7 @@ public sealed class JobScheduler(
                 waiting.Add(job);
                 continue;
             }
+            free[worker.Id]--;
             var attemptRead = job.Attempt;
             job.Status = JobStatus.Starting;
             job.Attempt++;
