@@ -28,6 +28,7 @@ public class TrainingJob
     /// <summary>Stored length of <see cref="TagsJson"/>: <c>RunLabels.MaxTags</c> tags of <c>RunLabels.TagMaxLength</c>
     /// characters with their JSON quoting fit.</summary>
     public const int TagsJsonMaxLength = 1000;
+    public const int LeaseOwnerMaxLength = 200;
 
     /// <summary>The global id: in URLs and the API.</summary>
     public int Id { get; set; }
@@ -94,6 +95,13 @@ public class TrainingJob
     public string? WorkerName { get; set; }
     public bool CancelRequested { get; set; }
     public int AutoRetriesLeft { get; set; }
+    /// <summary>The web instance (<c>Features.Jobs.WebInstance.Id</c>: machine name, process id and a random part) that
+    /// follows this run: it dispatched it or took it over. Set with <see cref="LeaseExpiresAt"/> by one atomic conditional
+    /// UPDATE (ADR 034); null when no instance holds it (queued, ended, or handed back when its instance stopped).</summary>
+    public string? LeaseOwner { get; set; }
+    /// <summary>Until when (UTC) <see cref="LeaseOwner"/> holds the run; renewed while it follows the run. Once past, any
+    /// instance may take the run over (re-attach through WatchJob, or copy its model).</summary>
+    public DateTime? LeaseExpiresAt { get; set; }
     /// <summary>The sequence number of the last worker event persisted for this attempt; replays skip what is older.</summary>
     public long LastEventSequence { get; set; }
     /// <summary>Why it failed, was lost or was cancelled, in words for the user.</summary>

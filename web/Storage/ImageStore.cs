@@ -16,7 +16,10 @@ public sealed class StorageOptions
 /// <summary>
 /// Image bytes and their thumbnails on disk, content-addressed by the SHA-256 of the bytes: an image is stored
 /// once however many datasets hold it. Files are written through a temporary name and moved into place, so a
-/// crash never leaves half a file under a hash.
+/// crash never leaves half a file under a hash. Safe for several processes writing to one shared root (ADR 034): each
+/// write has its own temporary file in the target's folder (a rename within one file system is atomic), and the move
+/// never replaces a file: when another writer stored the same hash first, its file (the same bytes) stays and this
+/// writer's copy is deleted.
 /// </summary>
 public sealed class ImageStore
 {
@@ -62,7 +65,18 @@ public sealed class ImageStore
         if (File.Exists(path)) return;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        await File.WriteAllBytesAsync(temp, data, cancellationToken);
-        File.Move(temp, path, overwrite: true);
+        try
+        {
+            await File.WriteAllBytesAsync(temp, data, cancellationToken);
+            File.Move(temp, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Another writer (thread or process) stored the same content first: the existing file wins.
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
     }
 }

@@ -1,33 +1,30 @@
 namespace TransferHub.Web.Storage;
 
 /// <summary>Trained model artifacts copied from workers (zip: model.json + weights.safetensors), one per run, so
-/// results outlive the worker that trained them.</summary>
+/// results outlive the worker that trained them. Several web processes may share the folder (ADR 034): every write goes
+/// to a temporary file of its own in the same folder and is renamed into place (atomic on one file system), so a reader
+/// sees a whole model or none.</summary>
 public sealed class ModelStore
 {
+    /// <summary>A temporary file not written for this long belongs to a copy that will never finish (its process died).</summary>
+    public static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(1);
+
     private readonly string _root;
 
-    /// <summary>Opens (creating) the store under <paramref name="root"/>/models and deletes temporary files that a
-    /// process killed during a copy left behind (<see cref="OrphansRemoved"/> counts them); the scheduler copies the
-    /// model of such a run again.</summary>
+    /// <summary>Opens (creating) the store under <paramref name="root"/>/models and deletes temporary files that no
+    /// process has written for <see cref="AbandonedAfter"/> (<see cref="OrphansRemoved"/> counts them). Younger ones
+    /// may belong to another web instance's copy in progress; a run's own leftovers go when its model is copied again
+    /// (<see cref="SaveAsync"/>).</summary>
     public ModelStore(string root)
     {
         _root = Path.Combine(root, "models");
         Directory.CreateDirectory(_root);
         foreach (var orphan in Directory.EnumerateFiles(_root, "*.tmp"))
-        {
-            try
-            {
-                File.Delete(orphan);
+            if (File.GetLastWriteTimeUtc(orphan) < DateTime.UtcNow - AbandonedAfter && TryDelete(orphan))
                 OrphansRemoved++;
-            }
-            catch (IOException)
-            {
-                // Another process still writes it (several web processes on one store): leave it.
-            }
-        }
     }
 
-    /// <summary>Temporary files of interrupted copies deleted when the store was opened.</summary>
+    /// <summary>Abandoned temporary files deleted when the store was opened.</summary>
     public int OrphansRemoved { get; }
 
     public bool Contains(int jobId) => File.Exists(PathOf(jobId));
@@ -50,8 +47,16 @@ public sealed class ModelStore
 
     public Stream OpenRead(int jobId) => File.OpenRead(PathOf(jobId));
 
-    /// <summary>Writes through a temporary file: a half-downloaded model is never visible under the run's name.</summary>
-    public Task<long> SaveAsync(int jobId, Func<Stream, Task> write) => WriteAsync(PathOf(jobId), write);
+    /// <summary>Writes through a temporary file: a half-downloaded model is never visible under the run's name. First
+    /// deletes the temporary files of earlier copies of this run's model (a web process killed mid-copy leaves one). The
+    /// caller holds the run's lease (ADR 034), so any other copy of it still being written belongs to an instance that lost
+    /// the run: its rename then fails (an <see cref="IOException"/> it retries or gives up on) and it could not complete the
+    /// run anyway; the stored model is always one whole file. Returns the stored size in bytes.</summary>
+    public Task<long> SaveAsync(int jobId, Func<Stream, Task> write)
+    {
+        foreach (var leftover in Directory.EnumerateFiles(_root, $"run-{jobId}.zip.*.tmp")) TryDelete(leftover);
+        return WriteAsync(PathOf(jobId), write);
+    }
 
     /// <summary>Deletes the run's model and ONNX export, if stored (its run is gone for good).</summary>
     public void Delete(int jobId)
@@ -72,6 +77,19 @@ public sealed class ModelStore
         finally
         {
             if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
         }
     }
 

@@ -16,6 +16,7 @@ public sealed class TrainingJobConfiguration : IEntityTypeConfiguration<Training
         job.Property(j => j.DatasetVersion).HasMaxLength(64);
         job.Property(j => j.WorkerJobId).HasMaxLength(64);
         job.Property(j => j.WorkerName).HasMaxLength(WorkerNode.NameMaxLength);
+        job.Property(j => j.LeaseOwner).HasMaxLength(TrainingJob.LeaseOwnerMaxLength);
         job.Property(j => j.Message).HasMaxLength(TrainingJob.MessageMaxLength);
         job.Property(j => j.Device).HasMaxLength(200);
         job.Property(j => j.EvaluatedSplit).HasMaxLength(10);

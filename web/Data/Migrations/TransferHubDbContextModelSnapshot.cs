@@ -895,6 +895,13 @@ namespace TransferHub.Web.Data.Migrations
                     b.Property<string>("LeaderboardJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime?>("LeaseExpiresAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
                     b.Property<double?>("Loss")
                         .HasColumnType("REAL");
 

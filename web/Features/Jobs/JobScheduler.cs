@@ -13,6 +13,11 @@ namespace TransferHub.Web.Features.Jobs;
 /// database says are starting, running or finishing but nobody follows (the web restarted) are followed again:
 /// re-attached from the last stored epoch, or their model copied. State changes outside the worker's events go through
 /// <see cref="RunTransitions"/>.
+/// <para>Several web instances may share one database (ADR 034): a queued run is claimed by one conditional UPDATE, so
+/// exactly one instance starts it; the claimer holds a lease on the run (<see cref="RunLeases"/>), renewed every
+/// Jobs:LeaseRenewSeconds while it follows the run. A run whose lease has expired (its instance died) is taken over by
+/// the next instance's pass: re-attached from the last stored epoch, as after a restart. A run this instance finds taken
+/// over (it paused for longer than the lease) is no longer followed here.</para>
 /// </summary>
 public sealed class JobScheduler(
     IDbContextFactory<TransferHubDbContext> dbFactory,
@@ -20,6 +25,7 @@ public sealed class JobScheduler(
     WorkerGateway gateway,
     RunFollower follower,
     RunTransitions transitions,
+    RunLeases leases,
     JobNotifier notifier,
     IOptions<JobsOptions> options,
     TimeProvider clock,
@@ -60,12 +66,13 @@ public sealed class JobScheduler(
             }
         }
         if (_tracked.TryGetValue(jobId, out var tracked)) await tracked.Stop.CancelAsync();
-        await transitions.FinishAsync(jobId, JobStatus.Cancelled, "Cancelled (the worker could not be reached to stop it).", cancellationToken);
+        await transitions.FinishAsync(jobId, JobStatus.Cancelled, "Cancelled (the worker could not be reached to stop it).", cancellationToken, asHolder: false);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _stopping = stoppingToken;
+        var renewing = RenewLeasesAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -91,27 +98,85 @@ public sealed class JobScheduler(
                 break;
             }
         }
-        // Leave running jobs running on their workers: the next start re-attaches to them.
+        // Leave running jobs running on their workers: the next start (or another instance) re-attaches to them.
         await Task.WhenAll(_tracked.Values.Select(t => t.Task));
+        await renewing;
+        if (options.Value.ReleaseLeasesOnStop)
+        {
+            try
+            {
+                await leases.ReleaseAllAsync(CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning("Handing back this instance's runs failed ({Error}); other instances follow them once their leases expire", e.Message);
+            }
+        }
+    }
+
+    /// <summary>Every Jobs:LeaseRenewSeconds, extends the leases of the runs followed here; stops following any run that
+    /// another instance has taken over meanwhile (this one was paused, or cut off from the database, for longer than
+    /// Jobs:LeaseSeconds). A failed renewal is tried again at the next tick; events keep renewing through the fence.</summary>
+    private async Task RenewLeasesAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.LeaseRenewSeconds), clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                var followed = _tracked.Keys.ToList();
+                if (followed.Count == 0) continue;
+                try
+                {
+                    var held = await leases.RenewAsync(followed, stoppingToken);
+                    foreach (var lost in followed.Where(id => !held.Contains(id)))
+                        if (_tracked.TryGetValue(lost, out var tracked) && !tracked.Stop.IsCancellationRequested)
+                        {
+                            logger.LogWarning("Run {JobId} is no longer held by this instance ({Instance}); it stops following it", lost, leases.Owner);
+                            await tracked.Stop.CancelAsync();
+                        }
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogWarning("Renewing the leases of {Count} run(s) failed: {Error}", followed.Count, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
     }
 
     private async Task DispatchAsync(CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
 
-        // Runs the database says are on a worker but nobody follows: the web restarted. Follow them again.
-        var orphans = await db.Jobs.Where(j => j.Status == JobStatus.Starting || j.Status == JobStatus.Running || j.Status == JobStatus.Finishing)
-            .Select(j => new { j.Id, j.Status }).ToListAsync(cancellationToken);
-        foreach (var orphan in orphans.Where(o => !_tracked.ContainsKey(o.Id)))
+        // Runs the database says are on a worker but nobody follows (the web restarted, or the instance that held them
+        // stopped renewing their lease): follow them again, once this instance holds their lease.
+        var orphans = await db.Jobs.AsNoTracking()
+            .Where(j => j.Status == JobStatus.Starting || j.Status == JobStatus.Running || j.Status == JobStatus.Finishing)
+            .Select(j => new { j.Id, j.Status, j.LeaseOwner, j.LeaseExpiresAt }).ToListAsync(cancellationToken);
+        foreach (var orphan in orphans.Where(o => !_tracked.ContainsKey(o.Id) && leases.IsFree(o.LeaseOwner, o.LeaseExpiresAt)))
+        {
+            if (await leases.TryAdoptAsync(orphan.Id, cancellationToken) is not { } previous) continue;
+            if (previous.Length > 0)
+            {
+                logger.LogWarning("Taking over run {JobId} from web instance {Previous}, whose lease expired", orphan.Id, previous);
+                await transitions.LogAsync(orphan.Id, "info", $"Followed by another web instance now (the one following it stopped renewing its lease).",
+                    cancellationToken);
+            }
             Track(orphan.Id, reattach: orphan.Status == JobStatus.Running);
+        }
 
-        var queued = await db.Jobs.Where(j => j.Status == JobStatus.Queued).OrderBy(j => j.Id).ToListAsync(cancellationToken);
+        var queued = await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Queued).OrderBy(j => j.Id).ToListAsync(cancellationToken);
         if (queued.Count == 0) return;
 
         var workers = await db.Workers.Where(w => w.Enabled && !w.Draining).ToListAsync(cancellationToken);
         var free = await FreeSlotsAsync(db, workers, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         var assigned = new List<TrainingJob>();
+        var waiting = new List<TrainingJob>();
         foreach (var job in queued)
         {
             var offering = workers.Where(w => w.Status == WorkerStatus.Online && w.Backbones.Split(',').Contains(job.Backbone)).ToList();
@@ -120,10 +185,11 @@ public sealed class JobScheduler(
             if (worker is null)
             {
                 job.Message = offering.Count == 0 ? $"Waiting: no online worker offers {job.Backbone}." : "Waiting for a free worker.";
+                waiting.Add(job);
                 continue;
             }
             free[worker.Id]--;
-            if (job.Attempt == 0) Telemetry.Telemetry.QueueWait.Record(Math.Max(0, (now - job.CreatedAt).TotalSeconds));
+            var attemptRead = job.Attempt;
             job.Status = JobStatus.Starting;
             job.Attempt++;
             job.WorkerJobId = $"run-{job.Id}-a{job.Attempt}";
@@ -137,9 +203,24 @@ public sealed class JobScheduler(
             (job.FeatureImagesCached, job.FeatureImagesComputed, job.FeatureExtractionSeconds) = (null, null, null);
             job.LastEventSequence = 0;
             job.Message = null;
+            // One conditional UPDATE: only if the run is still queued in the attempt read here. Another instance that
+            // claimed it first wins; its slot on this worker is then free again for the next run.
+            if (!await leases.ClaimQueuedAsync(db, job, attemptRead, cancellationToken))
+            {
+                logger.LogDebug("Run {JobId} was claimed by another web instance", job.Id);
+                free[worker.Id]++;
+                continue;
+            }
+            if (attemptRead == 0) Telemetry.Telemetry.QueueWait.Record(Math.Max(0, (now - job.CreatedAt).TotalSeconds));
             assigned.Add(job);
         }
-        await db.SaveChangesAsync(cancellationToken);
+        // The waiting message only for runs still queued (another instance may have claimed one meanwhile).
+        foreach (var job in waiting)
+        {
+            var message = job.Message;
+            await db.Jobs.Where(j => j.Id == job.Id && j.Status == JobStatus.Queued && j.Message != message)
+                .ExecuteUpdateAsync(u => u.SetProperty(j => j.Message, message), cancellationToken);
+        }
         foreach (var job in assigned)
         {
             notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
@@ -181,12 +262,23 @@ public sealed class JobScheduler(
             }
             catch (Exception) when (stop.IsCancellationRequested)
             {
-                // Web shutting down (the run goes on and is re-attached at the next start) or cancelled here.
+                // Web shutting down (the run goes on and is re-attached at the next start), cancelled here, or taken over.
+            }
+            catch (LeaseLostException e)
+            {
+                logger.LogWarning("Stopped following run {JobId}: {Reason}", jobId, e.Message);
             }
             catch (Exception e)
             {
                 logger.LogError(e, "Following run {JobId} failed", jobId);
-                await transitions.FinishAsync(jobId, JobStatus.Failed, $"The web app failed while following the run: {e.Message}", CancellationToken.None);
+                try
+                {
+                    await transitions.FinishAsync(jobId, JobStatus.Failed, $"The web app failed while following the run: {e.Message}", CancellationToken.None);
+                }
+                catch (LeaseLostException)
+                {
+                    // Another instance follows it now: it decides.
+                }
             }
             finally
             {

@@ -17,6 +17,8 @@ public static class JobsExtensions
             return new ModelStore(Path.GetFullPath(Path.Combine(contentRoot, root)));
         });
         builder.Services.AddSingleton<JobNotifier>();
+        builder.Services.AddSingleton<WebInstance>();
+        builder.Services.AddSingleton<RunLeases>();
         builder.Services.AddSingleton<RunTransitions>();
         builder.Services.AddSingleton<RunEventApplier>();
         builder.Services.AddSingleton<RunImageSender>();

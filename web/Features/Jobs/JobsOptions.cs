@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace TransferHub.Web.Features.Jobs;
 
 /// <summary>How the scheduler runs jobs (section "Jobs"), validated at start.</summary>
-public sealed class JobsOptions
+public sealed class JobsOptions : IValidatableObject
 {
     public const string Section = "Jobs";
 
@@ -31,4 +31,28 @@ public sealed class JobsOptions
     /// <summary>Images sent per UploadImages call when syncing a dataset to a worker.</summary>
     [Range(1, 10_000)]
     public int UploadBatchImages { get; set; } = 200;
+
+    /// <summary>Seconds a web instance holds a run it dispatched or took over (ADR 034) without renewing it. Another
+    /// instance takes the run over (re-attaching through WatchJob) once this has passed since the holder's last renewal,
+    /// so it is also how long a run goes unfollowed after its instance dies. Keep it well above the longest pause an
+    /// instance may take (a full garbage collection, a stalled disk) plus the clock difference between the machines.</summary>
+    [Range(1, 3600)]
+    public double LeaseSeconds { get; set; } = 30;
+
+    /// <summary>How often an instance renews the leases of the runs it follows; at most half of
+    /// <see cref="LeaseSeconds"/>, so one missed renewal never loses a lease.</summary>
+    [Range(0.1, 1800)]
+    public double LeaseRenewSeconds { get; set; } = 10;
+
+    /// <summary>Whether a stopping instance hands its runs back at once (true: another instance, or this one after a
+    /// restart, follows them on its next pass). False leaves them to expire, as a crashed instance does; the scale-out
+    /// integration test plays a crash this way.</summary>
+    public bool ReleaseLeasesOnStop { get; set; } = true;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (LeaseRenewSeconds * 2 > LeaseSeconds)
+            yield return new ValidationResult($"Jobs:LeaseRenewSeconds ({LeaseRenewSeconds}) must be at most half of Jobs:LeaseSeconds ({LeaseSeconds}), " +
+                "so that one missed renewal does not lose a run to another instance.", [nameof(LeaseRenewSeconds), nameof(LeaseSeconds)]);
+    }
 }

@@ -19,13 +19,18 @@ public enum Applied
 /// <summary>
 /// Persists one event of a run's worker, then tells open pages (<see cref="JobNotifier"/>). Events replayed after a
 /// re-attach (sequence not newer than the last stored) change nothing; values that are not finite numbers (a diverged
-/// run) are stored as null, since SQLite keeps no NaN.
+/// run) are stored as null, since SQLite keeps no NaN. Each event is written in one transaction behind the follower's
+/// lease (<see cref="RunLeases.FenceAsync"/>), so an instance that lost the run to another never writes an event, and the
+/// check "is this event new?" and the write are one step: no epoch is stored twice, none skipped.
 /// </summary>
-public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFactory, JobNotifier notifier, TimeProvider clock)
+public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFactory, JobNotifier notifier, RunLeases leases, TimeProvider clock)
 {
+    /// <exception cref="LeaseLostException">Another web instance follows the run now; nothing was written.</exception>
     public async Task<Applied> ApplyAsync(int jobId, RunEvent runEvent, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await leases.FenceAsync(db, jobId, cancellationToken);
         var job = await db.Jobs.FirstAsync(j => j.Id == jobId, cancellationToken);
         if (job.IsFinished) return Applied.Ended;
         if (job.Status == JobStatus.Finishing) return Applied.Trained;
@@ -115,7 +120,9 @@ public sealed class RunEventApplier(IDbContextFactory<TransferHubDbContext> dbFa
                 applied = Applied.Ended;
                 break;
         }
+        RunLeases.ClearIfUnfollowed(job);
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         if (runEvent is RunFailed) Telemetry.Telemetry.RunEnded(job.Status, job.WorkerName);
         notifier.Publish(new JobUpdate(job.Id, job.DatasetId, job.Status));
         return applied;

@@ -932,6 +932,13 @@ namespace TransferHub.Web.Data.Migrations.Postgres
                     b.Property<string>("LeaderboardJson")
                         .HasColumnType("text");
 
+                    b.Property<DateTime?>("LeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
                     b.Property<double?>("Loss")
                         .HasColumnType("double precision");
 
