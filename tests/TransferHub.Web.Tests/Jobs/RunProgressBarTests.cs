@@ -27,8 +27,12 @@ public sealed partial class RunProgressBarTests(WebAppFactory app) : IClassFixtu
         var s = await TeamScenario.CreateAsync(app);
         var datasetId = await _services.Datasets.CreateAsync(s.EditorId, s.ProjectId, "Shoes");
         var jobId = await StoredRuns.CompletedAsync(app, datasetId, seed: 1, [(new string('a', 64), 0, 0.9f), (new string('b', 64), 1, 0.8f)]);
+        // A running run is another (live) web instance's: this app's scheduler leaves it alone instead of taking it over
+        // and finding no worker (which ended it as "worker lost" before the page was read, now and then).
+        var lease = status.IsActive() ? DateTime.UtcNow.AddHours(1) : (DateTime?)null;
         await using (var db = await app.DbAsync())
-            await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, status));
+            await db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, status)
+                .SetProperty(j => j.LeaseOwner, lease is null ? null : "another-instance").SetProperty(j => j.LeaseExpiresAt, lease));
         var viewer = await app.SignedInClientAsync(s.Email("viewer"), s.ViewerId);
 
         var bar = ProgressBar().Match(await viewer.GetStringAsync($"runs/{jobId}"));
