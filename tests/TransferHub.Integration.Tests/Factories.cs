@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -66,6 +68,28 @@ public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>,
     }
 
     public const string WorkerAddress = "http://worker.test:5101";
+
+    /// <summary><c>TRANSFERHUB_TEST_DATABASE=postgres</c> (test.sh's PostgreSQL pass): the web app on a real PostgreSQL
+    /// server (<see cref="PostgresServer.Shared"/>) instead of an SQLite file, unless a test sets its own provider.</summary>
+    public bool OnPostgres => Environment.GetEnvironmentVariable("TRANSFERHUB_TEST_DATABASE") == "postgres"
+        && !_settings.ContainsKey(DataExtensions.ProviderSetting);
+
+    // One PostgreSQL database per folder, so that a host started again on the same folder (a web restart) finds its data.
+    private static readonly ConcurrentDictionary<string, string> s_databases = new();
+
+    /// <summary>The web app's database: <c>web.db</c> in <see cref="Folder"/>, or the folder's PostgreSQL database.</summary>
+    public string ConnectionString => OnPostgres
+        ? PostgresServer.Shared.ConnectionString(s_databases.GetOrAdd(Folder, _ => PostgresServer.Shared.CreateDatabase("transferhub_it")))
+        : $"Data Source={Path.Combine(Folder, "web.db")}";
+
+    /// <summary>A plain ADO.NET connection to the web app's database (open), for a test that changes rows behind the
+    /// app's back while it is stopped. Quote identifiers ("Jobs") so the SQL runs on both providers.</summary>
+    public async Task<DbConnection> OpenDatabaseAsync()
+    {
+        DbConnection connection = OnPostgres ? new Npgsql.NpgsqlConnection(ConnectionString) : new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
     private readonly IReadOnlyDictionary<string, string> _settings;
     private readonly Action<IServiceCollection>? _services;
 
@@ -77,7 +101,8 @@ public sealed class WebHost : WebApplicationFactory<TransferHub.Web.WebOptions>,
     {
         builder.UseEnvironment("Development");
         builder.ConfigureLogging(Log.AddTo);
-        builder.UseSetting("ConnectionStrings:TransferHub", $"Data Source={Path.Combine(Folder, "web.db")}");
+        builder.UseSetting("ConnectionStrings:TransferHub", ConnectionString);
+        if (OnPostgres) builder.UseSetting(DataExtensions.ProviderSetting, "Postgres");
         builder.UseSetting("Storage:Root", Path.Combine(Folder, "storage"));
         builder.UseSetting("Workers:Local:Name", "in-process-worker");
         builder.UseSetting("Workers:Local:Address", WorkerAddress);

@@ -158,13 +158,10 @@ public sealed class JobLifecycleTests(ITestOutputHelper output) : HostedTest(out
         await first.DisposeAsync(); // the web app stops; the worker trains on
         try
         {
-            await using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(folder, "web.db")}"))
+            await using (var db = await first.OpenDatabaseAsync())
             {
-                await db.OpenAsync();
                 using var update = db.CreateCommand();
-                update.CommandText = "UPDATE Jobs SET Status = $status WHERE Id = $id";
-                update.Parameters.AddWithValue("$status", stateAtRestart.ToString());
-                update.Parameters.AddWithValue("$id", id);
+                update.CommandText = $"UPDATE \"Jobs\" SET \"Status\" = '{stateAtRestart}' WHERE \"Id\" = {id}";
                 Assert.Equal(1, await update.ExecuteNonQueryAsync());
             }
 
