@@ -6,7 +6,7 @@ namespace TransferHub.E2E;
 /// The real web app as a separate process on a free loopback port, with its own temporary database and storage
 /// (development environment, so static assets come from the build output).
 /// </summary>
-public sealed class WebAppProcess : IAsyncLifetime
+public sealed partial class WebAppProcess : IAsyncLifetime
 {
     private BuiltProcess? _process;
 
@@ -21,15 +21,26 @@ public sealed class WebAppProcess : IAsyncLifetime
 
     public string Output => _process?.Output ?? "";
 
+    /// <summary>Sets <paramref name="connectionString"/> to a new PostgreSQL database when the tests run on PostgreSQL
+    /// (the E2E project's WebAppProcess.Postgres.cs); without an implementation (the browser bench) the app uses SQLite.</summary>
+    static partial void UsePostgres(ref string? connectionString);
+
     public async Task InitializeAsync()
     {
-        _process = BuiltProcess.Start("web", "TransferHub.Web", "web", folder => new Dictionary<string, string>(Settings)
+        string? postgres = null;
+        UsePostgres(ref postgres);
+        _process = BuiltProcess.Start("web", "TransferHub.Web", "web", folder =>
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["ASPNETCORE_URLS"] = BaseAddress.ToString(),
-            ["Urls"] = BaseAddress.ToString(),
-            ["ConnectionStrings__TransferHub"] = $"Data Source={Path.Combine(folder, "transferhub.db")}",
-            ["Storage__Root"] = Path.Combine(folder, "storage"),
+            var environment = new Dictionary<string, string>(Settings)
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Development",
+                ["ASPNETCORE_URLS"] = BaseAddress.ToString(),
+                ["Urls"] = BaseAddress.ToString(),
+                ["ConnectionStrings__TransferHub"] = postgres ?? $"Data Source={Path.Combine(folder, "transferhub.db")}",
+                ["Storage__Root"] = Path.Combine(folder, "storage"),
+            };
+            if (postgres is not null) environment["Database__Provider"] = "Postgres";
+            return environment;
         });
         using var http = new HttpClient();
         await _process.WaitUntilAsync(async () =>
