@@ -277,10 +277,13 @@ public sealed class RunManagementTests(RunManagementTests.WithoutScheduler app) 
             Run(2, status: JobStatus.Diverged) with { BestValAccuracy = 0.95 },
             Run(3, accuracy: 0.90),
             Run(4, status: JobStatus.Failed) with { BestValAccuracy = 0.85 },
+            Run(5, mode: TrainingMode.Auto) with { BestValAccuracy = null },   // kept a model; chose by cross-validation, no epochs
         ];
 
-        // Highest kept first; the diverged 95 % and the failed 85 % after them (newest first, like other missing values).
-        Assert.Equal([3, 1, 4, 2], new RunQuery { Sort = "bestval" }.Apply(runs).Select(r => r.Number));
+        // Kept models first (with a value, then without: QA saw the diverged run sorted between two kept auto runs), the
+        // runs that kept none last in either direction.
+        Assert.Equal([3, 1, 5, 2, 4], new RunQuery { Sort = "bestval" }.Apply(runs).Select(r => r.Number));
+        Assert.Equal([1, 3, 5, 4, 2], new RunQuery { Sort = "bestval", Descending = false }.Apply(runs).Select(r => r.Number));
         Assert.Null(runs[0].BestValNote);
         Assert.Equal("The best validation accuracy before the run diverged; it kept no model.", runs[1].BestValNote);
         Assert.Contains("before the run failed", runs[3].BestValNote);

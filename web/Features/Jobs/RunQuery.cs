@@ -70,7 +70,7 @@ public sealed record RunQuery
         {
             "accuracy" => By(shown, r => r.Accuracy),
             "f1" => By(shown, r => r.MacroF1),
-            "bestval" => By(shown, r => r.BestValNote is null ? r.BestValAccuracy : null), // runs that kept no model last
+            "bestval" => ByBestValidation(shown),
             "name" => ByText(shown, r => r.Name),
             "backbone" => ByText(shown, r => r.Backbone),
             "status" => ByText(shown, r => r.Status.ToString()),
@@ -85,6 +85,16 @@ public sealed record RunQuery
     {
         var withValue = runs.OrderBy(r => key(r) is null);
         return Descending ? withValue.ThenByDescending(key).ThenByDescending(r => r.Number) : withValue.ThenBy(key).ThenBy(r => r.Number);
+    }
+
+    /// <summary>Runs that kept no model (<see cref="RunSummary.BestValNote"/>) last in either direction, whatever their
+    /// early best; before them the runs with a value, then those without one (auto runs, ensembles, runs not started).</summary>
+    private IOrderedEnumerable<RunSummary> ByBestValidation(List<RunSummary> runs)
+    {
+        var tiers = runs.OrderBy(r => r.BestValNote is not null).ThenBy(r => r.BestValAccuracy is null);
+        return Descending
+            ? tiers.ThenByDescending(r => r.BestValAccuracy).ThenByDescending(r => r.Number)
+            : tiers.ThenBy(r => r.BestValAccuracy).ThenBy(r => r.Number);
     }
 
     private IOrderedEnumerable<RunSummary> ByText(List<RunSummary> runs, Func<RunSummary, string?> key)
