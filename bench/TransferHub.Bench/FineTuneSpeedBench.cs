@@ -15,6 +15,24 @@ using TransferHub.Worker.Storage;
 /// </summary>
 static class FineTuneSpeedBench
 {
+    /// <summary>Issue 16's fine-tune recipe, PyTorch's transfer-learning tutorial's: every stage trains, SGD 1e-3 with
+    /// momentum 0.9 (the backbone at the same rate), StepLR every 7 epochs × 0.1, random resized crop 0.08–1 + flip,
+    /// seed 0. pytorch_reference.py gets the same with <c>--optimizer sgd --lr 1e-3 --backbone-lr-mult 1
+    /// --crop-scale-min 0.08 --step-size 7</c>.</summary>
+    internal static TrainingSpec TutorialRecipe(TrainingSpec spec) => spec with
+    {
+        UnfreezeStages = 0,
+        Optimizer = OptimizerKind.SgdMomentum,
+        LearningRate = 1e-3f,
+        BackboneLrMultiplier = 1f,
+        Momentum = 0.9f,
+        Schedule = LrSchedule.Step,
+        StepSize = 7,
+        StepGamma = 0.1f,
+        Augmentation = new AugmentationOptions { CropScaleMin = 0.08f, CropScaleMax = 1, HorizontalFlip = true },
+        Seed = 0,
+    };
+
     public static void Run(BenchOptions options, BackboneRegistry registry, ImageStore store, Dataset dataset, string work, string backbone,
         int epochs, int runs)
     {
@@ -25,19 +43,7 @@ static class FineTuneSpeedBench
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         for (var run = 0; run < runs; run++)
         {
-            var spec = dataset.Spec($"bench-ft-speed-{run}", backbone, TrainingMode.FineTune, epochs, size, options.Batch) with
-            {
-                UnfreezeStages = 0,
-                Optimizer = OptimizerKind.SgdMomentum,
-                LearningRate = 1e-3f,
-                BackboneLrMultiplier = 1f,
-                Momentum = 0.9f,
-                Schedule = LrSchedule.Step,
-                StepSize = 7,
-                StepGamma = 0.1f,
-                Augmentation = new AugmentationOptions { CropScaleMin = 0.08f, CropScaleMax = 1, HorizontalFlip = true },
-                Seed = 0,
-            };
+            var spec = TutorialRecipe(dataset.Spec($"bench-ft-speed-{run}", backbone, TrainingMode.FineTune, epochs, size, options.Batch));
             var clock = new EpochClock();
             var trainer = new Trainer(registry, store, new FeatureCache(Path.Combine(work, $"features-ft-speed-{run}")), torch.CPU);
             var total = Stopwatch.StartNew();
@@ -155,11 +161,7 @@ static class FineTuneSpeedBench
     public static void Breakdown(BenchOptions options, BackboneRegistry registry, ImageStore store, Dataset dataset, string backbone, int epochs)
     {
         var size = options.CompareSize;
-        var spec = dataset.Spec("bench-ft-breakdown", backbone, TrainingMode.FineTune, epochs, size, options.Batch) with
-        {
-            UnfreezeStages = 0, Optimizer = OptimizerKind.SgdMomentum, LearningRate = 1e-3f, BackboneLrMultiplier = 1f, Momentum = 0.9f,
-            Augmentation = new AugmentationOptions { CropScaleMin = 0.08f, CropScaleMax = 1, HorizontalFlip = true }, Seed = 0,
-        };
+        var spec = TutorialRecipe(dataset.Spec("bench-ft-breakdown", backbone, TrainingMode.FineTune, epochs, size, options.Batch));
         var setup = Stopwatch.StartNew();
         var b = registry.Create(backbone);
         using var model = new ClassifierModel(b, new ClassifierHead(b.Descriptor.FeatureDim, dataset.Classes.Count, 0, 0));

@@ -628,23 +628,7 @@ static class Reference
     /// the same weights, images and split.</summary>
     public static ReferenceResult LinearProbe(BenchOptions options, string split, string weights)
     {
-        var script = Path.Combine(FindRepoRoot(), "bench", "reference", "pytorch_reference.py");
-        var psi = new ProcessStartInfo(options.Python)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList =
-            {
-                script, "--data", Path.GetFullPath(options.Data), "--split", split, "--weights", weights, "--mode", "linear-probe",
-                "--size", options.CompareSize.ToString(), "--batch", options.Batch.ToString(), "--threads", options.Threads.ToString(),
-            },
-        };
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEnd();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"PyTorch reference failed ({process.ExitCode}): {stderr}");
-        using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        using var json = RunJson(Start(options, split, weights, "--mode", "linear-probe"));
         var root = json.RootElement;
         return new ReferenceResult(root.GetProperty("total_seconds").GetDouble(), root.GetProperty("test_accuracy").GetDouble(),
             root.GetProperty("test_macro_f1").GetDouble());
@@ -652,26 +636,42 @@ static class Reference
 
     public static ReferenceResult Run(BenchOptions options, string split, string weights, TrainingMode mode, int epochs)
     {
-        var script = Path.Combine(FindRepoRoot(), "bench", "reference", "pytorch_reference.py");
-        var psi = new ProcessStartInfo(options.Python)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList =
-            {
-                script, "--data", Path.GetFullPath(options.Data), "--split", split, "--weights", weights,
-                "--mode", mode == TrainingMode.FineTune ? "fine-tune" : "feature-extraction",
-                "--epochs", epochs.ToString(), "--size", options.CompareSize.ToString(), "--batch", options.Batch.ToString(),
-                "--threads", options.Threads.ToString(),
-            },
-        };
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEnd();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"PyTorch reference failed ({process.ExitCode}): {stderr}");
-        using var json = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        using var json = RunJson(Start(options, split, weights,
+            "--mode", mode == TrainingMode.FineTune ? "fine-tune" : "feature-extraction", "--epochs", epochs.ToString(CultureInfo.InvariantCulture)));
         return new ReferenceResult(json.RootElement.GetProperty("total_seconds").GetDouble(), json.RootElement.GetProperty("test_accuracy").GetDouble());
+    }
+
+    /// <summary><c>bench/reference/pytorch_reference.py</c> on <see cref="BenchOptions.Python"/> with the arguments every
+    /// mode shares (data, split, weights, size, batch, threads) and <paramref name="extra"/> (the mode and its options).</summary>
+    public static ProcessStartInfo Start(BenchOptions options, string split, string weights, params string[] extra)
+    {
+        var psi = new ProcessStartInfo(options.Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[]
+                 {
+                     Path.Combine(FindRepoRoot(), "bench", "reference", "pytorch_reference.py"), "--data", Path.GetFullPath(options.Data),
+                     "--split", split, "--weights", weights, "--size", options.CompareSize.ToString(CultureInfo.InvariantCulture),
+                     "--batch", options.Batch.ToString(CultureInfo.InvariantCulture), "--threads", options.Threads.ToString(CultureInfo.InvariantCulture),
+                 }.Concat(extra))
+            psi.ArgumentList.Add(argument);
+        return psi;
+    }
+
+    /// <summary>Runs the script to its end and parses the JSON line it prints last.</summary>
+    public static JsonDocument RunJson(ProcessStartInfo start)
+    {
+        using var process = Process.Start(start)!;
+        return Finish(process);
+    }
+
+    /// <summary>Waits for a started reference run and parses the JSON line it printed last; its error output when it failed.</summary>
+    /// <exception cref="InvalidOperationException">The script exited with an error.</exception>
+    public static JsonDocument Finish(Process process)
+    {
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"PyTorch reference failed ({process.ExitCode}): {stderr.Result}");
+        return JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
     }
 
     internal static string FindRepoRoot()

@@ -45,7 +45,7 @@ internal static class VsPyTorchBench
         int epochs, int rounds, string predictImage)
     {
         var size = options.CompareSize;
-        var why = PyTorchMissing(options.Python);
+        var why = Reference.Available(options);
         Console.WriteLine($"TransferHub vs PyTorch, side by side (issue 16) · {size} px squash · batch {options.Batch} · {options.Threads} threads · " +
                           $"{dataset.Items.Count} images · fine-tune {epochs} epochs (SGD 1e-3 momentum 0.9, StepLR 7, crop 0.08–1 + flip) · " +
                           $"{rounds} interleaved round(s) · predict {PredictCount} × {Path.GetFileName(predictImage)}");
@@ -80,23 +80,6 @@ internal static class VsPyTorchBench
         PrintTable(hub, torchSide, why);
     }
 
-    /// <summary>Null when <paramref name="python"/> imports torch and torchvision; else why not.</summary>
-    private static string? PyTorchMissing(string python)
-    {
-        try
-        {
-            var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, ArgumentList = { "-c", "import torch, torchvision" } };
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            return p.ExitCode == 0 ? null : $"{python} cannot import torch/torchvision ({err.Trim().Split('\n')[^1]}; install python3-torch python3-torchvision)";
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return $"{python} not found ({e.Message})";
-        }
-    }
-
     /// <summary>Builds the shared ONNX Runtime session the way a worker's first frozen job does, so that timing starts
     /// with it ready (as PyTorch's timing starts with its model loaded).</summary>
     private static void WarmOrtSession(BackboneRegistry registry, string backbone, int size)
@@ -123,19 +106,7 @@ internal static class VsPyTorchBench
         MemoryRelease.AfterJob();
         var loadFineTune = LoadAverage();
         var idle = Rss(Environment.ProcessId);
-        var spec = dataset.Spec($"vs-ft-{round}", backbone, TrainingMode.FineTune, epochs, size, options.Batch) with
-        {
-            UnfreezeStages = 0,
-            Optimizer = OptimizerKind.SgdMomentum,
-            LearningRate = 1e-3f,
-            BackboneLrMultiplier = 1f,
-            Momentum = 0.9f,
-            Schedule = LrSchedule.Step,
-            StepSize = 7,
-            StepGamma = 0.1f,
-            Augmentation = new AugmentationOptions { CropScaleMin = 0.08f, CropScaleMax = 1, HorizontalFlip = true },
-            Seed = 0,
-        };
+        var spec = FineTuneSpeedBench.TutorialRecipe(dataset.Spec($"vs-ft-{round}", backbone, TrainingMode.FineTune, epochs, size, options.Batch));
         var ft = new Observer();
         TrainingOutcome outcome;
         double peak;
@@ -161,22 +132,18 @@ internal static class VsPyTorchBench
     private static Side RunTorch(BenchOptions options, string splitFile, string weights, int epochs, string predictImage)
     {
         var loadExtract = LoadAverage();
-        using var extract = Python(options, splitFile, weights, "--mode", "extract-once", "--workers", "2");
+        using var extract = Reference.RunJson(Reference.Start(options, splitFile, weights, "--mode", "extract-once", "--workers", "2"));
         var loadFineTune = LoadAverage();
         double peak;
         JsonDocument ft;
         {
-            var psi = PythonStart(options, splitFile, weights, "--mode", "fine-tune", "--workers", "2", "--optimizer", "sgd", "--lr", "1e-3",
+            var psi = Reference.Start(options, splitFile, weights, "--mode", "fine-tune", "--workers", "2", "--optimizer", "sgd", "--lr", "1e-3",
                 "--backbone-lr-mult", "1", "--crop-scale-min", "0.08", "--step-size", "7", "--epochs", epochs.ToString(CultureInfo.InvariantCulture),
                 "--predict-image", predictImage, "--predict-count", PredictCount.ToString(CultureInfo.InvariantCulture), "--breakdown");
             using var process = Process.Start(psi)!;
             using var sampler = new RssSampler(process.Id);
-            var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
+            ft = Reference.Finish(process);
             peak = sampler.Peak;
-            if (process.ExitCode != 0) throw new InvalidOperationException($"PyTorch reference failed ({process.ExitCode}): {stderr.Result}");
-            ft = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
         }
         using (ft)
         {
@@ -192,29 +159,6 @@ internal static class VsPyTorchBench
                 r.GetProperty("rss_idle_mib").GetDouble(), peak, r.GetProperty("rss_after_mib").GetDouble(),
                 predict.GetProperty("p50").GetDouble(), predict.GetProperty("p95").GetDouble(), double.NaN, double.NaN, loadExtract, loadFineTune);
         }
-    }
-
-    private static ProcessStartInfo PythonStart(BenchOptions options, string splitFile, string weights, params string[] extra)
-    {
-        var psi = new ProcessStartInfo(options.Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[]
-                 {
-                     Path.Combine(Reference.FindRepoRoot(), "bench", "reference", "pytorch_reference.py"), "--data", Path.GetFullPath(options.Data),
-                     "--split", splitFile, "--weights", weights, "--size", options.CompareSize.ToString(CultureInfo.InvariantCulture),
-                     "--batch", options.Batch.ToString(CultureInfo.InvariantCulture), "--threads", options.Threads.ToString(CultureInfo.InvariantCulture),
-                 }.Concat(extra))
-            psi.ArgumentList.Add(a);
-        return psi;
-    }
-
-    private static JsonDocument Python(BenchOptions options, string splitFile, string weights, params string[] extra)
-    {
-        using var process = Process.Start(PythonStart(options, splitFile, weights, extra))!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"PyTorch reference failed ({process.ExitCode}): {stderr.Result}");
-        return JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
     }
 
     private static void Save(ModelStore models, string id, TrainingSpec spec, TrainingOutcome outcome) =>
