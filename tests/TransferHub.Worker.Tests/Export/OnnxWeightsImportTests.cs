@@ -8,14 +8,16 @@ using TransferHub.Worker.Engine.Backbones.Onnx;
 using TransferHub.Worker.Engine.Export;
 using TransferHub.Worker.Engine.Transforms;
 using TransferHub.Worker.Tests.Backbones;
+using TransferHub.Worker.Tests.Infrastructure;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace TransferHub.Worker.Tests.Export;
 
-/// <summary>ONNX files (TransferHub's own exports, and torch.onnx.export-style files with BatchNorm folded into the
-/// convolutions and generated initializer names) and timm-named state_dicts dropped into the weights folder load into
-/// the TorchVision architectures.</summary>
+/// <summary>ONNX files (TransferHub's own exports, torch.onnx.export-style files with BatchNorm folded into the
+/// convolutions and generated initializer names, and — where Debian's python3-torch is installed — files PyTorch's own
+/// <c>torch.onnx.export</c> wrote) and timm-named state_dicts dropped into the weights folder load into the TorchVision
+/// architectures.</summary>
 [Collection(BackbonesCollection.Name)]
 public sealed class OnnxWeightsImportTests(ITestOutputHelper output) : IDisposable
 {
@@ -79,6 +81,36 @@ public sealed class OnnxWeightsImportTests(ITestOutputHelper output) : IDisposab
         var scale = expected.Max(Math.Abs);
         output.WriteLine($"{architecture} folded: max |Δ feature| = {delta:E2}, max |feature| = {scale:F3}");
         Assert.True(delta <= 1e-5f * Math.Max(1f, scale), $"max |Δ| {delta} for features up to {scale}");
+    }
+
+    /// <summary>Opt-in (issue 12 §4): TestData/pytorch/torch_onnx_export.py writes PyTorch's own export (eval mode,
+    /// opset 17, BatchNorm folded, generated names, dynamic batch) and PyTorch's pooled features of a random input; the
+    /// file loads from the weights folder and computes those features. Skipped, with the reason, without PyTorch (CI).</summary>
+    [PyTorchTheory]
+    [InlineData("resnet18", 512)]
+    [InlineData("resnet34", 512)]
+    [InlineData("resnet50", 2048)]
+    [InlineData("mobilenet_v2", 1280)]
+    public void AFileTorchOnnxExportWroteComputesPyTorchsOwnFeatures(string architecture, int featureDim)
+    {
+        const int batch = 2, size = 64;
+        PyTorch.Run(Path.Combine(AppContext.BaseDirectory, "TestData", "pytorch", "torch_onnx_export.py"),
+            architecture, _weights.Path, "--size", $"{size}", "--batch", $"{batch}");
+        var input = ReadFloats(Path.Combine(_weights.Path, $"{architecture}.input.f32"));
+        var expected = ReadFloats(Path.Combine(_weights.Path, $"{architecture}.features.f32"));
+        Assert.Equal(batch * 3 * size * size, input.Length);
+        Assert.Equal(batch * featureDim, expected.Length);
+
+        var registry = BackboneRegistry.Create(_weights.Path, _noPretrained.Path, NullLogger.Instance);
+        var descriptor = Assert.Single(registry.Descriptors, d => d.Name == $"{architecture}-pytorch");
+        Assert.Null(descriptor.Error);
+        using var loaded = registry.Create(descriptor.Name);
+        var actual = BackboneAssert.Features(loaded, input, [batch, 3, size, size]);
+
+        var delta = BackboneAssert.MaxAbsDifference(expected, actual);
+        var scale = expected.Max(Math.Abs);
+        output.WriteLine($"{architecture} from torch.onnx.export: max |Δ feature| = {delta:E2}, max |feature| = {scale:F3}");
+        Assert.True(delta <= 1e-4f * Math.Max(1f, scale), $"max |Δ| {delta} for features up to {scale}");
     }
 
     [Fact]
@@ -179,6 +211,8 @@ public sealed class OnnxWeightsImportTests(ITestOutputHelper output) : IDisposab
             for (var i = 0; i < node.Input.Count; i++)
                 if (renames.TryGetValue(node.Input[i], out var renamed)) node.Input[i] = renamed;
     }
+
+    private static float[] ReadFloats(string path) => MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(path)).ToArray();
 
     private static float[] RandomInput(int batch, int size)
     {

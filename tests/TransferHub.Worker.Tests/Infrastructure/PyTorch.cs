@@ -1,60 +1,6 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
-using Microsoft.Extensions.Logging.Abstractions;
-using TransferHub.Worker.Engine.Backbones;
-using TransferHub.Worker.Tests.Backbones;
-using Xunit.Abstractions;
 
-namespace TransferHub.Worker.Tests.Export;
-
-/// <summary>
-/// Opt-in (issue 12 §4): ONNX files written by PyTorch's own <c>torch.onnx.export</c> (TestData/pytorch/
-/// torch_onnx_export.py: eval mode, opset 17, BatchNorm folded into the convolutions, generated initializer names,
-/// dynamic batch) load from the weights folder into the worker's TorchVision architectures and compute PyTorch's own
-/// pooled features. Runs where Debian's <c>python3-torch</c> and <c>python3-torchvision</c> are installed
-/// (<see cref="PyTorchFactAttribute"/>); CI does not install them, so there it is skipped with the reason.
-/// </summary>
-[Collection(BackbonesCollection.Name)]
-public sealed class PyTorchOnnxImportTests(ITestOutputHelper output) : IDisposable
-{
-    private readonly TempFolder _weights = TempFolder.Create();
-    private readonly TempFolder _noPretrained = TempFolder.Create();
-
-    public void Dispose()
-    {
-        _weights.Dispose();
-        _noPretrained.Dispose();
-    }
-
-    [PyTorchTheory]
-    [InlineData("resnet18", 512)]
-    [InlineData("resnet34", 512)]
-    [InlineData("resnet50", 2048)]
-    [InlineData("mobilenet_v2", 1280)]
-    public void AFileTorchOnnxExportWroteComputesPyTorchsOwnFeatures(string architecture, int featureDim)
-    {
-        const int batch = 2, size = 64;
-        PyTorch.Run(Path.Combine(AppContext.BaseDirectory, "TestData", "pytorch", "torch_onnx_export.py"),
-            architecture, _weights.Path, "--size", $"{size}", "--batch", $"{batch}");
-        var input = ReadFloats(Path.Combine(_weights.Path, $"{architecture}.input.f32"));
-        var expected = ReadFloats(Path.Combine(_weights.Path, $"{architecture}.features.f32"));
-        Assert.Equal(batch * 3 * size * size, input.Length);
-        Assert.Equal(batch * featureDim, expected.Length);
-
-        var registry = BackboneRegistry.Create(_weights.Path, _noPretrained.Path, NullLogger.Instance);
-        var descriptor = Assert.Single(registry.Descriptors, d => d.Name == $"{architecture}-pytorch");
-        Assert.Null(descriptor.Error);
-        using var loaded = registry.Create(descriptor.Name);
-        var actual = BackboneAssert.Features(loaded, input, [batch, 3, size, size]);
-
-        var delta = BackboneAssert.MaxAbsDifference(expected, actual);
-        var scale = expected.Max(Math.Abs);
-        output.WriteLine($"{architecture} from torch.onnx.export: max |Δ feature| = {delta:E2}, max |feature| = {scale:F3}");
-        Assert.True(delta <= 1e-4f * Math.Max(1f, scale), $"max |Δ| {delta} for features up to {scale}");
-    }
-
-    private static float[] ReadFloats(string path) => MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(path)).ToArray();
-}
+namespace TransferHub.Worker.Tests.Infrastructure;
 
 /// <summary>Debian's PyTorch (<c>/usr/bin/python3</c> with <c>torch</c> and <c>torchvision</c>), probed once.</summary>
 public static class PyTorch
