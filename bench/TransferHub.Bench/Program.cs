@@ -2,7 +2,7 @@
 //   dotnet run -c Release --project bench/TransferHub.Bench -- [--data DIR] [--sizes 128,224] [--epochs 3] [--no-reference]
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot [--data DIR] [--splits 3] [--budget 60] [--compare-size 224]
 //     Autopilot vs the feature-extraction default on stratified 70/15/15 splits (seeds 0..splits-1), cold feature cache each run.
-//   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot-splits [--splits 10] [--budget 60] [--compare-size 224] [--lp-ft-budget 600] [--lp-ft-always] [--lp-ft-epochs 5] [--no-reference] [--python PATH]
+//   dotnet run -c Release --project bench/TransferHub.Bench -- --autopilot-splits [--splits 10] [--budget 60] [--compare-size 224] [--lp-ft-budget 600] [--lp-ft-always] [--lp-ft-epochs 5] [--outer-folds 5] [--selection highest-mean] [--no-reference] [--python PATH]
 //     Accuracy only: FE default vs Auto over many splits on warm features; Auto − FE in test images per split.
 //   dotnet run -c Release --project bench/TransferHub.Bench -- --frozen-inference [--compare-size 224] [--rounds 3]
 //     Frozen-backbone inference, TorchSharp vs ONNX Runtime on the same batches (FrozenInferenceBench.cs).
@@ -77,6 +77,17 @@ try
             (args.SkipWhile(a => a != "--sizes").Skip(1).FirstOrDefault() ?? "224,288").Split(',').Select(int.Parse).ToArray());
         return;
     }
+    if (args.Contains("--explore-blocks"))
+    {
+        BlockExplore.Run(registry, store, dataset, backboneName);
+        return;
+    }
+    if (args.Contains("--explore-views"))
+    {
+        ViewExplore.Run(options, registry, store, dataset, backboneName, int.Parse(args.SkipWhile(a => a != "--views").Skip(1).FirstOrDefault() ?? "8"),
+            float.Parse(args.SkipWhile(a => a != "--crop-min").Skip(1).FirstOrDefault() ?? "0.5", CultureInfo.InvariantCulture));
+        return;
+    }
     if (args.Contains("--label-issues"))
     {
         LabelIssueBench.Run(options, registry, store, work, dataset, backboneName,
@@ -109,7 +120,9 @@ try
             {
                 Policy = args.Contains("--lp-ft-always") ? TransferHub.Worker.Engine.Autopilot.LpFtPolicy.Always : TransferHub.Worker.Engine.Autopilot.LpFtPolicy.WhenBudgetAllows,
                 Epochs = int.Parse(args.SkipWhile(a => a != "--lp-ft-epochs").Skip(1).FirstOrDefault() ?? "5"),
-            });
+            }, int.Parse(args.SkipWhile(a => a != "--outer-folds").Skip(1).FirstOrDefault() ?? "0"),
+            args.SkipWhile(a => a != "--selection").Skip(1).FirstOrDefault() == "highest-mean"
+                ? TransferHub.Worker.Engine.Autopilot.SelectionRule.HighestMean : TransferHub.Worker.Engine.Autopilot.SelectionRule.BeatTheDefault);
         return;
     }
     if (args.Contains("--vs-pytorch"))
@@ -266,9 +279,13 @@ static class AutopilotSplitsBench
     /// <param name="lpFtBudget">0: no LP-FT row; otherwise Auto again with this budget, so that LP-FT (ADR 036) runs
     /// when its measured estimate fits.</param>
     public static void Run(BenchOptions options, BackboneRegistry registry, ImageStore store, string work, string backbone, int splits, int budget,
-        int lpFtBudget, TransferHub.Worker.Engine.Autopilot.LpFtOptions lpFtOptions)
+        int lpFtBudget, TransferHub.Worker.Engine.Autopilot.LpFtOptions lpFtOptions, int outerFolds = 0,
+        TransferHub.Worker.Engine.Autopilot.SelectionRule rule = TransferHub.Worker.Engine.Autopilot.SelectionRule.BeatTheDefault)
     {
-        Console.WriteLine($"autopilot vs feature-extraction default over {splits} stratified 70/15/15 splits · {options.CompareSize}px squash · budget {budget} s · warm feature cache");
+        Console.WriteLine($"Auto's selection rule: {rule}");
+        Console.WriteLine(outerFolds > 0
+            ? $"autopilot vs feature-extraction default, cross-tested: {splits} repetition(s) × {outerFolds} stratified outer folds (test = one fold, val = 15 % of the rest, every image a test image once per repetition) · {options.CompareSize}px squash · budget {budget} s · warm feature cache"
+            : $"autopilot vs feature-extraction default over {splits} stratified 70/15/15 splits · {options.CompareSize}px squash · budget {budget} s · warm feature cache");
         Console.WriteLine($"load average at start: {LoadAverage()}");
         var reference = options.Reference ? Reference.Available(options) : "off (--no-reference)";
         var weights = Path.Combine(work, "backbone.pt");
@@ -284,13 +301,18 @@ static class AutopilotSplitsBench
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         var cache = new FeatureCache(Path.Combine(work, "features-splits"));
         var rows = new List<(double Fe, double FeF1, double Auto, double AutoF1, int Diff, double? Lp, double? LpF1, int? LpDiff, double? Py, double? PyF1, int? PyDiff)>();
-        for (var split = 0; split < splits; split++)
+        var feCorrect = 0;
+        var autoCorrect = 0;
+        var tested = 0;
+        for (var run = 0; run < splits * Math.Max(1, outerFolds); run++)
         {
-            var dataset = Dataset.Load(options.Data, store, split);
+            var split = run;
+            var dataset = outerFolds > 0 ? Dataset.LoadOuterFold(options.Data, store, run / outerFolds, run % outerFolds, outerFolds) : Dataset.Load(options.Data, store, split);
+            var splitLabel = outerFolds > 0 ? $"r{run / outerFolds} f{run % outerFolds}" : $"{split}";
             var fe = dataset.FeatureExtractionDefault($"splits-fe-{split}", backbone, options, seed: split);
             var feOutcome = new Trainer(registry, store, cache, torch.CPU).Run(fe, new Recorder(), CancellationToken.None);
             feOutcome.Model.Dispose();
-            var auto = fe with { JobId = $"splits-auto-{split}", Mode = TrainingMode.Auto, TimeBudgetSeconds = budget };
+            var auto = fe with { JobId = $"splits-auto-{split}", Mode = TrainingMode.Auto, TimeBudgetSeconds = budget, AutoSelection = rule };
             var clock = Stopwatch.StartNew();
             var autoOutcome = new Trainer(registry, store, cache, torch.CPU).Run(auto, new Recorder(), CancellationToken.None);
             var seconds = clock.Elapsed.TotalSeconds;
@@ -298,7 +320,10 @@ static class AutopilotSplitsBench
             var tests = dataset.Items.Count(i => i.Split == DataSplit.Test);
             int Images(double accuracy) => (int)Math.Round((accuracy - feOutcome.Report.Accuracy) * tests);
             var diff = Images(autoOutcome.Report.Accuracy);
-            var best = autoOutcome.Autopilot!.Selection.Leaderboard[0];
+            feCorrect += (int)Math.Round(feOutcome.Report.Accuracy * tests);
+            autoCorrect += (int)Math.Round(autoOutcome.Report.Accuracy * tests);
+            tested += tests;
+            var best = autoOutcome.Autopilot!.Selection.Leaderboard.First(s => s.Name == autoOutcome.Autopilot.Selection.Winner.Name);
 
             string lpCells = "| – | – | – | – | – ";
             (double? Acc, double? F1, int? Diff) lp = (null, null, null);
@@ -327,7 +352,7 @@ static class AutopilotSplitsBench
                 py = (r.TestAccuracy, r.MacroF1, Images(r.TestAccuracy));
                 pyCells = $"| {r.TestAccuracy:P1} | {r.MacroF1:F3} | {r.TotalSeconds:F1} ";
             }
-            Console.WriteLine($"| {split} | {tests} | {feOutcome.Report.Accuracy:P1} | {feOutcome.Report.MacroAverage.F1:F3} | {autoOutcome.Report.Accuracy:P1} | " +
+            Console.WriteLine($"| {splitLabel} | {tests} | {feOutcome.Report.Accuracy:P1} | {feOutcome.Report.MacroAverage.F1:F3} | {autoOutcome.Report.Accuracy:P1} | " +
                 $"{autoOutcome.Report.MacroAverage.F1:F3} | {diff:+0;-0;0} | {best.Name} | {best.Mean:P1} | {seconds:F1} {lpCells}{pyCells}| {LoadAverage()} |");
             rows.Add((feOutcome.Report.Accuracy, feOutcome.Report.MacroAverage.F1, autoOutcome.Report.Accuracy, autoOutcome.Report.MacroAverage.F1, diff,
                 lp.Acc, lp.F1, lp.Diff, py.Acc, py.F1, py.Diff));
@@ -345,6 +370,7 @@ static class AutopilotSplitsBench
             $"{MeanSd(rows.Select(r => r.AutoF1), "F3")} | {rows.Sum(r => r.Diff):+0;-0;0} in all; worst {rows.Min(r => r.Diff):+0;-0;0} | | | | " +
             $"{MeanSd(rows.Where(r => r.Lp is not null).Select(r => r.Lp!.Value * 100), "F1")} % | {MeanSd(rows.Where(r => r.LpF1 is not null).Select(r => r.LpF1!.Value), "F3")} | {Sum(rows.Select(r => r.LpDiff))} | | | " +
             $"{MeanSd(rows.Where(r => r.Py is not null).Select(r => r.Py!.Value * 100), "F1")} % | {MeanSd(rows.Where(r => r.PyF1 is not null).Select(r => r.PyF1!.Value), "F3")} | | |");
+        Console.WriteLine($"pooled over all {tested} test predictions: FE default {feCorrect} correct ({(double)feCorrect / tested:P1}), Auto {autoCorrect} ({(double)autoCorrect / tested:P1}): Auto − FE {(double)(autoCorrect - feCorrect) / tested * 100:+0.0;-0.0} points");
         Console.WriteLine($"load average at end: {LoadAverage()}");
     }
 
@@ -501,7 +527,15 @@ sealed record Dataset(string Root, IReadOnlyList<string> Classes, IReadOnlyList<
     public IReadOnlyList<DatasetEntry> Train => Items.Where(i => i.Split == DataSplit.Train).ToList();
 
     /// <summary>Every image of a folder-per-class tree; a stratified 70/15/15 split with a fixed seed.</summary>
-    public static Dataset Load(string root, ImageStore store, int splitSeed = 0)
+    public static Dataset Load(string root, ImageStore store, int splitSeed = 0) => Load(root, store, splitSeed, null);
+
+    /// <summary>Every image of a folder-per-class tree; test = outer fold <paramref name="fold"/> of a stratified
+    /// <paramref name="folds"/>-fold partition (shuffled with <paramref name="repeat"/>), val = 15 % of the rest per
+    /// class, train = the others. Over all folds of a repetition every image is a test image exactly once.</summary>
+    public static Dataset LoadOuterFold(string root, ImageStore store, int repeat, int fold, int folds) =>
+        Load(root, store, repeat, (fold, folds));
+
+    private static Dataset Load(string root, ImageStore store, int splitSeed, (int Fold, int Folds)? outer)
     {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"No dataset at {root}: run scripts/tuxpaint-sample.sh first, or pass --data DIR.");
         var classes = Directory.GetDirectories(root).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
@@ -518,6 +552,13 @@ sealed record Dataset(string Root, IReadOnlyList<string> Classes, IReadOnlyList<
                 var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
                 store.Add(sha, files[i], bytes);
                 var split = i < files.Length * 0.7 ? DataSplit.Train : i < files.Length * 0.85 ? DataSplit.Val : DataSplit.Test;
+                if (outer is var (fold, folds))
+                {
+                    // Position among the class's non-test images: the first 15 % of them are val.
+                    var rest = i - (i / folds + (i % folds > fold ? 1 : 0));
+                    var restCount = files.Length - (files.Length / folds + (files.Length % folds > fold ? 1 : 0));
+                    split = i % folds == fold ? DataSplit.Test : rest < Math.Round(restCount * 0.15) ? DataSplit.Val : DataSplit.Train;
+                }
                 if (items.Any(e => e.Sha256 == sha)) continue;
                 items.Add(new DatasetEntry(sha, c, split));
                 paths.Add($"{classes[c]}/{Path.GetFileName(files[i])}");

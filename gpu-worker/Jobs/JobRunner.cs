@@ -78,7 +78,10 @@ public sealed class JobRunner(
     {
         var spec = run.Spec;
         var observer = new RunObserver(run, span);
-        logger.LogInformation("Job {JobId} started: {Backbone} {Mode}, {Epochs} epochs, {Images} images", spec.JobId, spec.Backbone, spec.Mode, spec.Epochs, spec.Items.Count);
+        if (spec.Mode == TrainingMode.Auto)
+            logger.LogInformation("Job {JobId} started: {Backbone} {Mode}, time budget {Budget} s, {Images} images", spec.JobId, spec.Backbone, spec.Mode, spec.TimeBudgetSeconds, spec.Items.Count);
+        else
+            logger.LogInformation("Job {JobId} started: {Backbone} {Mode}, {Epochs} epochs, {Images} images", spec.JobId, spec.Backbone, spec.Mode, spec.Epochs, spec.Items.Count);
         try
         {
             var outcome = trainer.Run(spec, observer, run.Cancellation.Token);
@@ -121,7 +124,7 @@ public sealed class JobRunner(
         {
             // A result, not a crash: every epoch up to the divergence was streamed; no evaluation, no model.
             run.Append(Failed(FailureCode.Diverged, e.Message));
-            logger.LogWarning("Job {JobId} diverged in epoch {Epoch}: {Message}", spec.JobId, e.Epoch, e.Message);
+            logger.LogWarning("Job {JobId}: {Message}", spec.JobId, e.Message); // the message names the epoch
             return "diverged";
         }
         catch (OperationCanceledException)

@@ -49,7 +49,7 @@ internal static class ProtoMapping
         if (outcome.Autopilot is { } auto)
         {
             completed.Leaderboard.AddRange(auto.Selection.Leaderboard.Select(ToProto));
-            completed.Winner = auto.Selection.Winner.Name;
+            completed.Winner = auto.Selection.WinnerName;
             completed.WinnerReason = auto.Selection.Reason;
             completed.SkippedCandidates.AddRange(auto.Selection.Skipped.Select(s => $"{s.Name}: {s.Reason}"));
         }

@@ -25,7 +25,7 @@ public sealed record AutopilotSummary(Selection Selection, FittedClassifier Fina
     {
         get
         {
-            var best = Selection.Leaderboard[0];
+            var best = Selection.Leaderboard.First(s => s.Name == Selection.WinnerName);
             return new AutopilotChoice(best.Name, best.Params, best.Metric, best.Mean, best.Low, best.High, best.Folds, Selection.Reason);
         }
     }
@@ -99,7 +99,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
                     $"Autopilot: computing the features took {extractSeconds:F0} s of the {spec.TimeBudgetSeconds} s budget, so choosing gets its minimum, {choosing:F1} s (a quarter of the budget): the run ends about {choosing - Math.Max(0, left):F0} s past its budget rather than choose among fewer classifiers. Features are cached now: another run on these images spends little on them."));
 
             var candidates = Candidate.DefaultGrid(Candidate.IsImbalanced(poolSet.Labels), stages);
-            var selection = new AutoSelector(new AutoSelectorOptions { BudgetSeconds = choosing, Seed = spec.Seed })
+            var selection = new AutoSelector(new AutoSelectorOptions { BudgetSeconds = choosing, Seed = spec.Seed, Rule = spec.AutoSelection })
                 .Select(poolSet, candidates, observer.Candidate, observer.Log, cancellationToken);
             observer.Log("info", "Autopilot: " + selection.Reason);
 
@@ -255,6 +255,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
         {
             Leaderboard = [.. board.Select((s, i) => s with { Rank = i + 1 })],
             Reason = selection.Reason + " " + lpFt.Reason,
+            WinnerRow = lpFt.Kept ? row.Name : selection.WinnerRow,
         };
     }
 

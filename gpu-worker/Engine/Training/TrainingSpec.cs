@@ -56,6 +56,9 @@ public sealed record TrainingSpec
     public int HeadFirstEpochs { get; init; }
     /// <summary>Auto mode: the optional LP-FT stage (ADR 036); not on the wire, so jobs from the web use the defaults.</summary>
     public Autopilot.LpFtOptions LpFt { get; init; } = new();
+    /// <summary>Auto mode: how the winner is picked from the cross-validated scores. Not on the wire: jobs always use
+    /// the default; the benchmark sets <see cref="Autopilot.SelectionRule.HighestMean"/> to measure the rule it replaced.</summary>
+    public Autopilot.SelectionRule AutoSelection { get; init; } = Autopilot.SelectionRule.BeatTheDefault;
 
     /// <summary>The learning-rate factor of a 0-based epoch under <see cref="Schedule"/>.</summary>
     public double LrFactor(int epochIndex) => Schedule switch

@@ -79,6 +79,24 @@ public sealed class ModelSelectionPanelTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ADefaultKeptBelowAHigherMeanIsTheHighlightedRowAndTheReasonSaysWhy()
+    {
+        // ADR 037: the board ranks by mean, but the default stays the winner when the higher mean is within noise.
+        const string reason = "logreg-std-ls0.1-C0.1, the default, is kept. logreg-l2-C1 scored higher (92.1 %), but no classifier beat the default beyond cross-validation noise.";
+        var final = new ModelSelection([Scored("logreg-l2-C1", 0.921, rank: 1), Scored("logreg-std-ls0.1-C0.1", 0.915, rank: 2), Scored("nearest-class-mean", 0.85, rank: 3)],
+            "logreg-std-ls0.1-C0.1", reason, []);
+
+        var panel = _context.Render<ModelSelectionPanel>(p => p.Add(c => c.Details, Run(JobStatus.Completed, final, seconds: 12)));
+
+        Assert.Contains("Chose logreg-std-ls0.1-C0.1 among 3 scored classifiers", panel.Find("[data-testid=auto-status]").TextContent);
+        var winner = Assert.Single(panel.FindAll("[data-testid=leaderboard-winner]"));
+        Assert.Equal("2", winner.Children[0].TextContent.Trim());
+        Assert.Contains("logreg-std-ls0.1-C0.1", winner.TextContent);
+        Assert.Equal(["1", "3"], panel.FindAll("[data-testid=leaderboard-row]").Select(r => r.Children[0].TextContent.Trim()));
+        Assert.Equal(reason, panel.Find("[data-testid=winner-reason]").TextContent.Trim());
+    }
+
+    [Fact]
     public void ImbalancedClassesAreRankedOnMacroF1WrittenWithThreeDecimals()
     {
         var final = new ModelSelection([Scored("logreg-std-balanced-C1", 0.7123, rank: 1, metric: "macro_f1")], "logreg-std-balanced-C1", "Only one.", []);

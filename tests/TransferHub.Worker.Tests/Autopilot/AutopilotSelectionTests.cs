@@ -93,11 +93,36 @@ public sealed class AutopilotSelectionTests
         var set = Synthetic(perClass: 10, classes: 3, dim: 48, shift: 2.0, seed: 7);
         var candidates = Candidate.DefaultGrid(imbalanced: false).Where(c => c.Name.StartsWith("logreg-std-C", StringComparison.Ordinal)).ToList();
         var selection = Select(set, candidates, new AutoSelectorOptions { BudgetSeconds = 1000, Seed = 1, MaxRepeats = 3 });
-        Assert.True(selection.Winner.C <= 0.1, $"winner {selection.Winner.Name}; {string.Join(", ", selection.Leaderboard.Select(s => $"{s.Name} {s.Mean:F3}"))}");
+        var board = string.Join(", ", selection.Leaderboard.Select(s => $"{s.Name} {s.Mean:F3}"));
+        Assert.True(selection.Winner.C <= 0.1, $"winner {selection.Winner.Name}; {board}");
+        Assert.True(candidates.Single(c => c.Name == selection.Leaderboard[0].Name).C <= 0.1, board);
         var weakest = selection.Leaderboard.Single(s => s.Name == "logreg-std-C100");
         Assert.True(selection.Leaderboard[0].Mean > weakest.Mean + 0.05, $"{selection.Leaderboard[0].Mean} vs C=100 {weakest.Mean}");
         Assert.Contains(selection.Winner.Name, selection.Reason);
         Assert.Contains("test split was not used", selection.Reason);
+    }
+
+    [Fact]
+    public void AChallengerThatClearlyBeatsTheDefaultReplacesIt()
+    {
+        // The signal lies on one feature with a small spread; 15 others are noise 10× wider. Nearest class mean
+        // (Euclidean, every feature alike) drowns in the noise; standardised logistic regression finds the feature.
+        var random = new Random(3);
+        double Gaussian() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        float[] Row(int c) => [.. Enumerable.Range(0, 16).Select(d => (float)(d == 0 ? 2 * c + 0.5 * Gaussian() : 10 * Gaussian()))];
+        var labels = Enumerable.Range(0, 60).Select(i => i % 3).ToList();
+        var set = new FeatureSet([.. labels.Select(Row)], [.. labels.Select(Row)], labels, 3);
+        var candidates = new List<Candidate>
+        {
+            new("nearest-class-mean", CandidateKind.NearestClassMean, PreprocessingKind.CentredL2),
+            new("logreg-std-C1", CandidateKind.LogisticRegression, PreprocessingKind.Standardise, 1),
+        };
+        var selection = Select(set, candidates, new AutoSelectorOptions { BudgetSeconds = 1000, Seed = 1, MaxRepeats = 3 });
+        var board = string.Join(", ", selection.Leaderboard.Select(s => $"{s.Name} {s.Mean:F3}"));
+        Assert.Equal("logreg-std-C1", selection.Winner.Name);
+        Assert.True(selection.Leaderboard[0].Mean > selection.Leaderboard[1].Mean + 0.3, board);
+        Assert.StartsWith("logreg-std-C1 has the highest mean cross-validated accuracy", selection.Reason, StringComparison.Ordinal);
+        Assert.Matches(@"beats the default nearest-class-mean beyond cross-validation noise: \+\d+\.\d points \(95 % interval \+\d+\.\d points to", selection.Reason);
     }
 
     [Fact]
@@ -263,6 +288,65 @@ public sealed class AutopilotSelectionTests
         Assert.All(selection.Leaderboard, s => Assert.Equal(s.MacroF1, s.Mean, 9));
         // The reason states macro-F1 as the leaderboard shows it (0.xyz), not as a percentage.
         Assert.Matches(@"macro-F1 \(classes are imbalanced[^)]*\): [01]\.\d{3} \(95 % CI [01]\.\d{3}–[01]\.\d{3}\)", selection.Reason);
+    }
+
+    [Fact]
+    public void AChallengerWhoseLeadIsWithinCrossValidationNoiseDoesNotReplaceTheDefault()
+    {
+        // The default and a near-copy of it (C 0.1 vs 0.12): they differ on an image or two per fold, by chance. Picking
+        // the higher mean would pick that chance; the rule keeps the default unless the lead's interval clears 0.
+        var candidates = new List<Candidate>
+        {
+            new("logreg-std-C0.1", CandidateKind.LogisticRegression, PreprocessingKind.Standardise, 0.1),
+            new("logreg-std-C0.12", CandidateKind.LogisticRegression, PreprocessingKind.Standardise, 0.12),
+        };
+        var outranked = 0;
+        for (var seed = 1; seed <= 12; seed++)
+        {
+            var set = Synthetic(perClass: 12, classes: 3, dim: 24, shift: 1.2, seed: seed);
+            var options = new AutoSelectorOptions { BudgetSeconds = 1000, Seed = seed, MaxRepeats = 3 };
+            var selection = Select(set, candidates, options);
+            Assert.Equal("logreg-std-C0.1", selection.Winner.Name);
+            Assert.Equal(selection.Winner.Name, selection.WinnerName);
+            if (selection.Leaderboard[0].Name != "logreg-std-C0.12") continue;
+            outranked++;
+            Assert.StartsWith("logreg-std-C0.1, the default, is kept", selection.Reason, StringComparison.Ordinal);
+            Assert.Contains("logreg-std-C0.12 scored higher", selection.Reason);
+            Assert.Contains("Nadeau & Bengio 2003", selection.Reason);
+            // The rule it replaced would have taken the higher mean.
+            var highest = Select(set, candidates, options with { Rule = SelectionRule.HighestMean });
+            Assert.Equal("logreg-std-C0.12", highest.Winner.Name);
+        }
+        Assert.True(outranked > 0, "no seed where the copy's mean came out higher: the test checks nothing");
+    }
+
+    [Fact]
+    public void ThePairedIntervalWidensForOverlappingTrainingSets()
+    {
+        // d = challenger − reference = [0.10, 0.00, 0.05, 0.15]: mean 0.075, sample variance 0.0125 / 3.
+        double[] challenger = [0.90, 0.80, 0.85, 0.95];
+        double[] reference = [0.80, 0.80, 0.80, 0.80];
+        var (mean, low, high) = PairedFolds.Difference(challenger, reference, folds: 2);
+        // Nadeau & Bengio: (1/n + n_test/n_train) = 1/4 + 1/1 for 2-fold; t(0.975, 3) = 3.182.
+        var half = 3.182 * Math.Sqrt((0.25 + 1.0) * 0.0125 / 3);
+        Assert.Equal(0.075, mean, 9);
+        Assert.Equal(0.075 - half, low, 9);
+        Assert.Equal(0.075 + half, high, 9);
+        // With 5-fold (n_test/n_train = 1/4) the same differences give a narrower interval, still wider than the naive σ/√n one.
+        var (_, low5, _) = PairedFolds.Difference(challenger, reference, folds: 5);
+        var naive = 0.075 - 3.182 * Math.Sqrt(0.0125 / 3 / 4);
+        Assert.True(low < low5 && low5 < naive, $"{low} < {low5} < {naive}");
+        // Always better on every fold by the same margin: no spread, a lead beyond doubt.
+        Assert.Equal((0.05, 0.05, 0.05), PairedFolds.Difference([0.85, 0.85], [0.8, 0.8], folds: 2), new ToleranceComparer());
+        Assert.Throws<ArgumentException>(() => PairedFolds.Difference([0.9], [0.8], folds: 5));
+        Assert.Throws<ArgumentException>(() => PairedFolds.Difference([0.9, 0.8], [0.8], folds: 5));
+    }
+
+    private sealed class ToleranceComparer : IEqualityComparer<(double, double, double)>
+    {
+        public bool Equals((double, double, double) a, (double, double, double) b) =>
+            Math.Abs(a.Item1 - b.Item1) < 1e-9 && Math.Abs(a.Item2 - b.Item2) < 1e-9 && Math.Abs(a.Item3 - b.Item3) < 1e-9;
+        public int GetHashCode((double, double, double) value) => 0;
     }
 
     [Fact]
