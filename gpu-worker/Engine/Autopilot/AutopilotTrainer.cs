@@ -113,7 +113,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
                 observer.Candidate(selection.Leaderboard.First(s => s.Name.StartsWith(LinearProbeFineTune.NamePrefix, StringComparison.Ordinal)) with { Rank = 0 });
             }
             else if (lpFtSkipped is not null)
-                selection = selection with { Skipped = [.. selection.Skipped, new SkippedCandidate(LinearProbeFineTune.NamePrefix + selection.Winner.Name, lpFtSkipped)] };
+                selection = selection with { Skipped = [.. selection.Skipped, new SkippedCandidate(LinearProbeFineTune.NamePrefix + selection.Winner.Name, LpFtSkippedReason(lpFtSkipped))] };
             var tuned = lpFt is { Kept: true };
             var head = TorchRandom.Seeded(spec.Seed, () => new ClassifierHead(final.Weights.Dim, classes, 0, 0));
             model = new ClassifierModel(backbone, head);
@@ -231,7 +231,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
         }
         string Format(double v) => metric == "accuracy" ? v.ToString("P1", CultureInfo.InvariantCulture) : v.ToString("0.000", CultureInfo.InvariantCulture);
         var reason = string.Create(CultureInfo.InvariantCulture,
-            $"LP-FT (the last stage and the head of {selection.Winner.Name} trained {options.Epochs} epochs, head LR {options.HeadLearningRate:G2}, stage LR ×{options.StageLrMultiplier:G2}) scored {Format(tunedScore)} against the probe's {Format(probeScore)} on the same held-out fold of {held.Count} train + val images: {(kept ? "kept, and trained again on all of train + val" : "not kept (it must beat the probe)")}; {clock.Elapsed.TotalSeconds:F0} s ({inputSeconds:F0} s for the last stage's inputs, estimated {plan.Seconds:F0} s).");
+            $"LP-FT (the last stage and the head of {selection.Winner.Name} trained {options.Epochs} epochs, head LR {options.HeadLearningRate:G2}, stage LR ×{options.StageLrMultiplier:G2}) scored {Format(tunedScore)} against the probe's {Format(probeScore)} on the same held-out fold of {held.Count} train + val images: {(kept ? $"kept as {LinearProbeFineTune.NamePrefix}{selection.Winner.Name}, and trained again on all of train + val" : "not kept (it must beat the probe)")}; {clock.Elapsed.TotalSeconds:F0} s ({inputSeconds:F0} s for the last stage's inputs, estimated {plan.Seconds:F0} s).");
         observer.Log("info", "Autopilot: " + reason);
         var parameters = string.Create(CultureInfo.InvariantCulture,
             $"{selection.Winner.Params} lp_ft=last_stage epochs={options.Epochs} head_lr={options.HeadLearningRate:G3} stage_lr_multiplier={options.StageLrMultiplier:G3} held_out=fold_1_of_{selection.FoldsPerRepeat} probe_held_out={probeScore:0.####}");
@@ -243,6 +243,11 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
         };
         return (result, inputs, final);
     }
+
+    /// <summary>What the leaderboard's skipped list says of LP-FT: the row's name (<c>lp-ft:…</c>) means nothing to most
+    /// users, so the reason says what the stage is before why it did not run.</summary>
+    internal static string LpFtSkippedReason(string why) =>
+        why.StartsWith("LP-FT", StringComparison.Ordinal) ? why : $"LP-FT (fine-tuning the backbone's last stage from this head) not run: {why}";
 
     /// <summary>The leaderboard with the LP-FT row: first (the winner) when kept, last otherwise. Its score is one held-out
     /// fold's, not a cross-validated mean, so it is placed by the keep-or-drop rule rather than sorted among the others.</summary>

@@ -64,7 +64,7 @@ public sealed class LpFtTests(PretrainedResNetFixture fixture, ITestOutputHelper
         Assert.False(outcome.BackboneTuned);
         var skipped = Assert.Single(auto.Selection.Skipped, s => s.Name.StartsWith(LinearProbeFineTune.NamePrefix, StringComparison.Ordinal));
         Assert.Equal(LinearProbeFineTune.NamePrefix + auto.Selection.Winner.Name, skipped.Name);
-        Assert.Matches(@"^estimated \d+ s \(\d+ s for the last stage's inputs, \d+ s to train 100000 epochs; [\d.]+ ms per training row measured\), \d+ s of the 600 s budget left", skipped.Reason);
+        Assert.Matches(@"^LP-FT \(fine-tuning the backbone's last stage from this head\) not run: estimated \d+ s \(\d+ s for the last stage's inputs, \d+ s to train 100000 epochs; [\d.]+ ms per training row measured\), \d+ s of the 600 s budget left", skipped.Reason);
         Assert.DoesNotContain(auto.Selection.Leaderboard, s => s.Name.StartsWith(LinearProbeFineTune.NamePrefix, StringComparison.Ordinal));
         Assert.Contains(observer.Logs, l => l.StartsWith("Autopilot: skipped LP-FT: estimated", StringComparison.Ordinal));
     }
@@ -125,6 +125,9 @@ public sealed class LpFtTests(PretrainedResNetFixture fixture, ITestOutputHelper
             Assert.True(difference > 1e-4, "a kept LP-FT must leave its trained last stage in the model");
             Assert.StartsWith(LinearProbeFineTune.NamePrefix, outcome.Autopilot.Choice.Candidate);
             Assert.Equal(1, outcome.Autopilot.Selection.Leaderboard[0].Rank);
+            // The job's winner (on the wire, in the web) is the LP-FT row, named in the reason.
+            Assert.Equal(outcome.Autopilot.Selection.Leaderboard[0].Name, outcome.Autopilot.Selection.WinnerName);
+            Assert.Contains($"kept as {outcome.Autopilot.Selection.WinnerName}", outcome.Autopilot.Selection.Reason);
         }
         else Assert.Equal(0, difference);
 
