@@ -203,14 +203,15 @@ public sealed class AutoSelector(AutoSelectorOptions options)
         if (board.Count == 1)
             return string.Create(CultureInfo.InvariantCulture,
                 $"{best.Name} is the only classifier the time budget scored: mean cross-validated {name} {Format(best.Mean)} (95 % CI {Format(best.Low)}–{Format(best.High)}) {over}; the test split was not used.");
-        const string Noise = "fold-by-fold difference on the same folds, corrected for their overlapping training sets (Nadeau & Bengio 2003)";
+        // Plain words first; the method's name last, for those who want to look it up.
+        const string Noise = "measured fold by fold on the same folds and widened because the folds share training images (corrected resampled t-test, Nadeau & Bengio 2003)";
         string text;
         if (rule == SelectionRule.HighestMean || (winnerName == board[0].Name && winnerName != referenceName))
         {
             text = string.Create(CultureInfo.InvariantCulture,
                 $"{best.Name} has the highest mean cross-validated {name}: {Format(best.Mean)} (95 % CI {Format(best.Low)}–{Format(best.High)}) {over}; the test split was not used to choose.");
             if (rule == SelectionRule.BeatTheDefault)
-                text += $" It beats the default {referenceName} beyond cross-validation noise: {Lead(leads[winnerName])}, the {Noise}.";
+                text += $" It beats the default {referenceName} beyond cross-validation noise: its lead is {Lead(leads[winnerName])}, {Noise}.";
             var second = board.First(s => s.Name != winnerName);
             text += string.Create(CultureInfo.InvariantCulture, $" Runner-up: {second.Name} {Format(second.Mean)}.");
             if (rule == SelectionRule.HighestMean && second.Mean >= best.Low)
@@ -225,11 +226,11 @@ public sealed class AutoSelector(AutoSelectorOptions options)
                 return text + string.Create(CultureInfo.InvariantCulture, $" No other classifier scored higher (runner-up: {board[1].Name} {Format(board[1].Mean)}).");
             var top = board[0];
             return text + string.Create(CultureInfo.InvariantCulture,
-                $" {top.Name} scored higher ({Format(top.Mean)}), but no classifier beat the default beyond cross-validation noise: {top.Name}'s lead is {Lead(leads[top.Name])}, the {Noise}; an interval that reaches 0 is not evidence enough to leave the default.");
+                $" {top.Name} scored higher ({Format(top.Mean)}), but its lead could be chance: {Lead(leads[top.Name])}, {Noise}. A classifier replaces the default only when its lead's interval stays above 0.");
         }
         // A challenger beat the default, but the top of the board did not (its lead was within the noise).
         return string.Create(CultureInfo.InvariantCulture,
             $"{best.Name} wins. Its mean cross-validated {name}: {Format(best.Mean)} (95 % CI {Format(best.Low)}–{Format(best.High)}) {over}; the test split was not used to choose. " +
-            $"It beats the default {referenceName} beyond cross-validation noise: {Lead(leads[winnerName])}, the {Noise}. {board[0].Name} scored higher ({Format(board[0].Mean)}) but its lead over the default, {Lead(leads[board[0].Name])}, reaches 0.");
+            $"It beats the default {referenceName} beyond cross-validation noise: its lead is {Lead(leads[winnerName])}, {Noise}. {board[0].Name} scored higher ({Format(board[0].Mean)}) but its lead over the default, {Lead(leads[board[0].Name])}, could be chance.");
     }
 }

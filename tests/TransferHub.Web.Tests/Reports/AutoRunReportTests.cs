@@ -44,6 +44,36 @@ public sealed class AutoRunReportTests
     }
 
     [Fact]
+    public void ADefaultKeptBelowAHigherMeanIsMarkedInThePdfAndItsWholeReasonIsPrinted()
+    {
+        // ADR 037's reasons run to five lines at the page's width; the PDF once cut them at four, before the "why".
+        const string reason = "logreg-std-ls0.1-C0.1, the default, is kept. Its mean cross-validated macro-F1 (classes are imbalanced: the largest has " +
+            "at least 3× the images of the smallest): 0.889 (95 % CI 0.862–0.916) over 15 folds (5-fold × 3) of train + val; the test split was not " +
+            "used to choose. logreg-std-balanced-C0.01 scored higher (0.895), but its lead could be chance: +0.006 (95 % interval −0.042 to +0.054), " +
+            "measured fold by fold on the same folds and widened because the folds share training images (corrected resampled t-test, Nadeau & " +
+            "Bengio 2003). A classifier replaces the default only when its lead's interval stays above 0.";
+        const string skipped = "lp-ft:logreg-std-ls0.1-C0.1: LP-FT (fine-tuning the backbone's last stage from this head) not run: estimated 185 s " +
+            "(18 s for the last stage's inputs, 167 s to train 5 epochs; 37.9 ms per training row measured), 27 s of the 60 s budget left after the " +
+            "features and the classifier choice";
+        var report = Auto() with
+        {
+            Leaderboard = new ReportLeaderboard("logreg-std-ls0.1-C0.1", reason,
+            [
+                new(1, "logreg-std-balanced-C0.01", "C=0.01 class_balanced=true", "macro_f1", 0.895, 0.871, 0.919, 0.895, 15, 0.3),
+                new(2, "logreg-std-ls0.1-C0.1", "C=0.1 label_smoothing=0.1", "macro_f1", 0.889, 0.862, 0.916, 0.889, 15, 0.3),
+            ], [skipped]),
+        };
+        using var pdf = new RenderedPdf(RunReportRenderer.Pdf(report));
+
+        var flat = Regex.Replace(string.Join(" ", pdf.PageTexts()), @"\s+", " ");
+        Assert.Contains("A classifier replaces the default only when its lead's interval stays above 0.", flat);
+        Assert.Contains("+0.006 (95 % interval −0.042 to +0.054)", flat);
+        Assert.Contains("after the features and the classifier choice", flat);
+        Assert.Matches(@"2\s+logreg-std-ls0\.1-C0\.1 \(winner\)", flat);
+        Assert.DoesNotMatch(@"1\s+logreg-std-balanced-C0\.01 \(winner\)", flat);
+    }
+
+    [Fact]
     public void TheLeaderboardCsvHasOneRowPerCandidateBestFirstWithTheWinnerMarked()
     {
         var lines = RunReportRenderer.LeaderboardCsv(Auto()).Split('\n', StringSplitOptions.RemoveEmptyEntries);

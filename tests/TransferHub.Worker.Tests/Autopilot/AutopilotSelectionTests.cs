@@ -122,7 +122,7 @@ public sealed class AutopilotSelectionTests
         Assert.Equal("logreg-std-C1", selection.Winner.Name);
         Assert.True(selection.Leaderboard[0].Mean > selection.Leaderboard[1].Mean + 0.3, board);
         Assert.StartsWith("logreg-std-C1 has the highest mean cross-validated accuracy", selection.Reason, StringComparison.Ordinal);
-        Assert.Matches(@"beats the default nearest-class-mean beyond cross-validation noise: \+\d+\.\d points \(95 % interval \+\d+\.\d points to", selection.Reason);
+        Assert.Matches(@"beats the default nearest-class-mean beyond cross-validation noise: its lead is \+\d+\.\d points \(95 % interval \+\d+\.\d points to", selection.Reason);
     }
 
     [Fact]

@@ -309,7 +309,7 @@ public static class TrainingDoctor
         if (!ClassWeights.IsImbalanced(present.Select(c => c.Train))) return null;
         var (largest, smallest) = (present.MaxBy(c => c.Train)!, present.MinBy(c => c.Train)!);
         var ratio = (double)largest.Train / smallest.Train;
-        var handled = run.Mode == TrainingMode.Auto ? "Auto mode compares class-balanced classifiers and ranks by macro F1 on such data; still"
+        var handled = run.Mode == TrainingMode.Auto ? "Auto mode scores its classifiers by macro F1 on such data and also tries class-balanced ones; still"
             : run.Settings is { } s && (s.ClassWeighting != ClassWeightingKind.None || s.BalancedSampling)
                 ? $"This run already {(s.BalancedSampling ? "samples classes evenly" : "weights the loss by class")}; still"
                 : null;

@@ -14,9 +14,9 @@ internal static class ModelSelectionPages
     private const float RowPadding = 3;
     private const float CellPadding = 6;
     private const float BlockGap = 10;
-    private const int MaxReasonLines = 4;
+    private const int MaxReasonLines = 10;
     private const int MaxParamsLines = 2;
-    private const int MaxSkippedLines = 2;
+    private const int MaxSkippedLines = 4;
 
     // Right edges of the number columns, counted from the table's right edge.
     private static readonly (string Header, float Width)[] NumberColumns =
