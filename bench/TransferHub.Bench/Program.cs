@@ -85,7 +85,7 @@ try
     if (args.Contains("--explore-views"))
     {
         ViewExplore.Run(options, registry, store, dataset, backboneName, int.Parse(args.SkipWhile(a => a != "--views").Skip(1).FirstOrDefault() ?? "8"),
-            float.Parse(args.SkipWhile(a => a != "--crop-min").Skip(1).FirstOrDefault() ?? "0.5", CultureInfo.InvariantCulture));
+            float.Parse(args.SkipWhile(a => a != "--crop-min").Skip(1).FirstOrDefault() ?? "0.5", CultureInfo.InvariantCulture), work);
         return;
     }
     if (args.Contains("--label-issues"))
@@ -353,7 +353,7 @@ static class AutopilotSplitsBench
                 pyCells = $"| {r.TestAccuracy:P1} | {r.MacroF1:F3} | {r.TotalSeconds:F1} ";
             }
             Console.WriteLine($"| {splitLabel} | {tests} | {feOutcome.Report.Accuracy:P1} | {feOutcome.Report.MacroAverage.F1:F3} | {autoOutcome.Report.Accuracy:P1} | " +
-                $"{autoOutcome.Report.MacroAverage.F1:F3} | {diff:+0;-0;0} | {best.Name} | {best.Mean:P1} | {seconds:F1} {lpCells}{pyCells}| {LoadAverage()} |");
+                $"{autoOutcome.Report.MacroAverage.F1:F3} | {diff:+0;-0;0} | {best.Name} | {(best.Metric == "accuracy" ? best.Mean.ToString("P1") : $"F1 {best.Mean:F3}")} | {seconds:F1} {lpCells}{pyCells}| {LoadAverage()} |");
             rows.Add((feOutcome.Report.Accuracy, feOutcome.Report.MacroAverage.F1, autoOutcome.Report.Accuracy, autoOutcome.Report.MacroAverage.F1, diff,
                 lp.Acc, lp.F1, lp.Diff, py.Acc, py.F1, py.Diff));
         }
