@@ -196,8 +196,9 @@ public sealed class AutoSelector(AutoSelectorOptions options)
         string Signed(double difference) => metric == "accuracy"
             ? (difference * 100).ToString("+0.0;−0.0;0.0", CultureInfo.InvariantCulture) + " points"
             : difference.ToString("+0.000;−0.000;0.000", CultureInfo.InvariantCulture);
-        string Lead((double Mean, double Low, double High) lead) =>
-            $"{Signed(lead.Mean)} (95 % interval {Signed(lead.Low)} to {Signed(lead.High)})";
+        string Lead(string candidate) => leads.TryGetValue(candidate, out var lead)
+            ? $"{Signed(lead.Mean)} (95 % interval {Signed(lead.Low)} to {Signed(lead.High)})"
+            : "not measured on the same folds as the default";
         var name = metric == "accuracy" ? "accuracy" : "macro-F1 (classes are imbalanced: the largest has at least 3× the images of the smallest)";
         var over = string.Create(CultureInfo.InvariantCulture, $"over {best.Folds} folds ({k}-fold × {repeats}) of train + val");
         if (board.Count == 1)
@@ -211,7 +212,7 @@ public sealed class AutoSelector(AutoSelectorOptions options)
             text = string.Create(CultureInfo.InvariantCulture,
                 $"{best.Name} has the highest mean cross-validated {name}: {Format(best.Mean)} (95 % CI {Format(best.Low)}–{Format(best.High)}) {over}; the test split was not used to choose.");
             if (rule == SelectionRule.BeatTheDefault)
-                text += $" It beats the default {referenceName} beyond cross-validation noise: its lead is {Lead(leads[winnerName])}, {Noise}.";
+                text += $" It beats the default {referenceName} beyond cross-validation noise: its lead is {Lead(winnerName)}, {Noise}.";
             var second = board.First(s => s.Name != winnerName);
             text += string.Create(CultureInfo.InvariantCulture, $" Runner-up: {second.Name} {Format(second.Mean)}.");
             if (rule == SelectionRule.HighestMean && second.Mean >= best.Low)
@@ -226,11 +227,11 @@ public sealed class AutoSelector(AutoSelectorOptions options)
                 return text + string.Create(CultureInfo.InvariantCulture, $" No other classifier scored higher (runner-up: {board[1].Name} {Format(board[1].Mean)}).");
             var top = board[0];
             return text + string.Create(CultureInfo.InvariantCulture,
-                $" {top.Name} scored higher ({Format(top.Mean)}), but its lead could be chance: {Lead(leads[top.Name])}, {Noise}. A classifier replaces the default only when its lead's interval stays above 0.");
+                $" {top.Name} scored higher ({Format(top.Mean)}), but its lead could be chance: {Lead(top.Name)}, {Noise}. A classifier replaces the default only when its lead's interval stays above 0.");
         }
         // A challenger beat the default, but the top of the board did not (its lead was within the noise).
         return string.Create(CultureInfo.InvariantCulture,
             $"{best.Name} wins. Its mean cross-validated {name}: {Format(best.Mean)} (95 % CI {Format(best.Low)}–{Format(best.High)}) {over}; the test split was not used to choose. " +
-            $"It beats the default {referenceName} beyond cross-validation noise: its lead is {Lead(leads[winnerName])}, {Noise}. {board[0].Name} scored higher ({Format(board[0].Mean)}) but its lead over the default, {Lead(leads[board[0].Name])}, could be chance.");
+            $"It beats the default {referenceName} beyond cross-validation noise: its lead is {Lead(winnerName)}, {Noise}. {board[0].Name} scored higher ({Format(board[0].Mean)}) but its lead over the default, {Lead(board[0].Name)}, could be chance.");
     }
 }
