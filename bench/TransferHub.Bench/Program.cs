@@ -268,6 +268,8 @@ static class AutopilotBench
         }
         Console.WriteLine($"| mean | {rows.Average(r => r.FeAcc):P1} | {rows.Average(r => r.FeF1):F3} | {rows.Average(r => r.FeS):F1} | {rows.Average(r => r.AutoAcc):P1} | " +
             $"{rows.Average(r => r.AutoF1):F3} | {rows.Average(r => r.AutoS):F1} | | | | {rows.Average(r => r.WarmAcc):P1} | {rows.Average(r => r.WarmF1):F3} | {rows.Average(r => r.WarmS):F1} | | | |");
+        // What WorkerInfo.feature_images_per_second would report (the last cold pass: Auto's, image + flip).
+        Console.WriteLine($"feature throughput of the last cold pass: {TransferHub.Worker.Engine.Training.FeatureThroughput.PassesPerSecond:F1} forward passes/s at 224 px (JobDefaults.ReferenceFeaturePassesPerSecond: {TransferHub.Contracts.Jobs.JobDefaults.ReferenceFeaturePassesPerSecond})");
     }
 }
 

@@ -91,8 +91,30 @@ public static class JobDefaults
     public const int BatchSize = 32;
     /// <summary>The input size most ImageNet backbones were trained at, in pixels; a backbone's own size wins when known.</summary>
     public const int ImageSize = 224;
-    /// <summary>Auto mode (autopilot): the whole job's wall-clock budget when a launch leaves it out (0 on the wire).</summary>
+    /// <summary>Auto mode (autopilot): the whole job's wall-clock budget when a launch leaves it out (0 on the wire), on a
+    /// worker at least as fast as <see cref="ReferenceFeaturePassesPerSecond"/>; see <see cref="AutoTimeBudgetFor"/>.</summary>
     public const int AutoTimeBudgetSeconds = 60;
+
+    /// <summary>The frozen-backbone feature throughput <see cref="AutoTimeBudgetSeconds"/> was measured for, in forward
+    /// passes per second as <c>WorkerInfo.feature_images_per_second</c> counts them: a 2-core CPU worker (Debian 12,
+    /// ONNX Runtime, ResNet-18 at 224 px, decode included) measured 52.8 for auto mode's image + flip on the 286 Tux
+    /// Paint photos and 48.0 for one view (docs/benchmarks.md); 50 between them.</summary>
+    public const double ReferenceFeaturePassesPerSecond = 50;
+
+    /// <summary>
+    /// Auto mode's default time budget for a fleet whose slowest worker measured <paramref name="slowestPassesPerSecond"/>
+    /// (<c>WorkerInfo.feature_images_per_second</c>): <see cref="AutoTimeBudgetSeconds"/> scaled by how much slower than
+    /// <see cref="ReferenceFeaturePassesPerSecond"/> it is, so that the same work fits, rounded up to 10 s and at most
+    /// <see cref="JobRules.MaxTimeBudgetSeconds"/>. A faster worker keeps 60 s: the budget is a ceiling, and the choice
+    /// (cross-validation on the CPU) does not speed up with a GPU. Unknown (null, 0 or not finite): 60 s.
+    /// </summary>
+    public static int AutoTimeBudgetFor(double? slowestPassesPerSecond)
+    {
+        if (slowestPassesPerSecond is not { } rate || !double.IsFinite(rate) || rate <= 0 || rate >= ReferenceFeaturePassesPerSecond)
+            return AutoTimeBudgetSeconds;
+        var scaled = AutoTimeBudgetSeconds * ReferenceFeaturePassesPerSecond / rate;
+        return (int)Math.Min(JobRules.MaxTimeBudgetSeconds, Math.Ceiling(scaled / 10) * 10);
+    }
 
     public static double LearningRate(JobModeKind mode) => mode == JobModeKind.FineTune ? FineTuneLearningRate : FeatureExtractionLearningRate;
 

@@ -47,6 +47,7 @@ public sealed class WorkerGrpcService(
             TorchVersion = TorchRuntime.TorchVersion,
             Capacity = jobs.Capacity,
             CpuThreads = runtime.Threads,
+            FeatureImagesPerSecond = FeatureThroughput.PassesPerSecond ?? 0,
         };
         info.RunningJobIds.AddRange(jobs.RunningJobIds);
         info.Backbones.AddRange(backbones.Descriptors.Select(d => new BackboneInfo

@@ -379,6 +379,7 @@ public sealed class AutopilotTrainer(BackboneRegistry backbones, ImageStore imag
             }
         }
         observer.Features(new FeaturesReady(result.Count, result.Count - missing.Count, missing.Count, clock.Elapsed.TotalSeconds));
+        FeatureThroughput.Record(missing.Count, views: 2, size, clock.Elapsed.TotalSeconds);
         return result;
 
         (float[], float[])? Cached(string sha256)

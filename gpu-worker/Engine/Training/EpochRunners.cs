@@ -182,6 +182,7 @@ internal sealed class FeatureEpochRunner(ClassifierModel model, BatchSource sour
             }
         }
         observer.Features(new FeaturesReady(features.Count, features.Count - missing.Count, missing.Count, clock.Elapsed.TotalSeconds));
+        FeatureThroughput.Record(missing.Count, views: 1, source.Pipeline.Size, clock.Elapsed.TotalSeconds);
         return _features = features;
     }
 }
