@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TransferHub.Web.Data;
 using TransferHub.Web.Features.Jobs;
 using TransferHub.Web.Features.Reports;
+using TransferHub.Web.Features.Workers;
 using TransferHub.Web.Storage;
 using Xunit.Abstractions;
 using static TransferHub.Integration.Tests.JobTestData;
@@ -15,7 +17,7 @@ namespace TransferHub.Integration.Tests;
 public sealed class AutoRunTests(ITestOutputHelper output) : HostedTest(output)
 {
     [Fact]
-    public async Task AnAutoRunCompletesWithItsLeaderboardStoredItsWinnerRankedFirstAndItsEvaluation()
+    public async Task AnAutoRunCompletesWithItsLeaderboardStoredRankedItsWinnerNamedAndItsEvaluation()
     {
         var web = Keep(new WebHost(NewWorker()));
         var (user, _, dataset) = await TrainableDatasetAsync(web);
@@ -64,5 +66,34 @@ public sealed class AutoRunTests(ITestOutputHelper output) : HostedTest(output)
         using var json = JsonDocument.Parse(RunReportRenderer.Json(report!));
         Assert.Equal(selection.Winner, json.RootElement.GetProperty("leaderboard").GetProperty("winner").GetString());
         Assert.EndsWith("· auto", report!.Title);
+    }
+
+    [Fact]
+    public async Task TheWorkersMeasuredFeatureThroughputReachesTheWebAndScalesTheAutoBudgetDefault()
+    {
+        var web = Keep(new WebHost(NewWorker()));
+        var (admin, _, dataset) = await TrainableDatasetAsync(web, perClass: 20); // 40 images: enough for a measurement
+        var settings = JobSettings.ForMode(TrainingMode.FeatureExtraction, "resnet18x3-imagenet", inputSize: 112);
+        settings.Epochs = 1;
+        settings.EarlyStoppingPatience = 0;
+        settings.BatchSize = 16;
+        var id = Assert.Single(await LaunchAsync(web, admin, dataset, settings));
+        var job = await WaitForAsync(web, id, j => j.IsFinished, "an end state");
+        Assert.True(job.Status == JobStatus.Completed, job.Message);
+
+        // The next contact (the monitor's, or an admin's connection test) records what the worker measured.
+        var worker = Assert.Single(await web.InScopeAsync(s => s.GetRequiredService<WorkerRegistryService>().ListAsync(admin)), w => w.IsLocal);
+        Assert.True((await web.InScopeAsync(s => s.GetRequiredService<WorkerRegistryService>().TestConnectionAsync(admin, worker.Id))).Ok);
+        var rate = await web.InScopeAsync(async s =>
+        {
+            await using var db = await s.GetRequiredService<IDbContextFactory<TransferHubDbContext>>().CreateDbContextAsync();
+            return (await db.Workers.FindAsync(worker.Id))!.FeatureImagesPerSecond;
+        });
+        Assert.NotNull(rate);
+        Output.WriteLine($"measured {rate:F1} forward passes/s at 224 px");
+        Assert.InRange(rate.Value, 0.1, 1e5);
+
+        var budget = await web.InScopeAsync(s => s.GetRequiredService<JobService>().AutoBudgetDefaultAsync());
+        Assert.Equal((Contracts.Jobs.JobDefaults.AutoTimeBudgetFor(rate), worker.Name), (budget.Seconds, budget.SlowestWorker));
     }
 }

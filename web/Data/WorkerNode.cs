@@ -30,6 +30,10 @@ public class WorkerNode
     public string? DeviceName { get; set; }
     public string? WorkerVersion { get; set; }
     public int Capacity { get; set; }
+    /// <summary>Its frozen-backbone feature throughput as last measured and reported (forward passes per second at 224 px,
+    /// <c>WorkerInfo.feature_images_per_second</c>); null until it has measured one. Scales auto mode's default time
+    /// budget (<see cref="Contracts.Jobs.JobDefaults.AutoTimeBudgetFor"/>).</summary>
+    public double? FeatureImagesPerSecond { get; set; }
     /// <summary>The backbones it offers (names, comma-separated), as last reported.</summary>
     public string Backbones { get; set; } = "";
     public DateTime CreatedAt { get; set; }

@@ -76,6 +76,49 @@ public sealed class AutoModeTests(NoWorkerWebApp app) : IClassFixture<NoWorkerWe
         Assert.Empty(JobSettings.ForMode(TrainingMode.Auto, Backbone).Problems());
     }
 
+    [Fact]
+    public async Task TheDefaultBudgetScalesToTheSlowestEnabledWorkersMeasuredThroughput()
+    {
+        var (s, datasetId) = await DatasetAsync();
+        var editor = await app.ApiClientAsync(s.EditorId);
+        await using (var db = await app.DbAsync())
+        {
+            // As last reported: its offer and its measured throughput (it does not answer now; what it said last counts).
+            db.Workers.Add(new WorkerNode
+            {
+                Name = "slow-cpu", Address = "http://127.0.0.1:1", ProtectedToken = "x", TokenHint = "x", Backbones = Backbone,
+                FeatureImagesPerSecond = 19, // 60 s × 50 / 19 = 158 s, rounded up to 160
+            });
+            db.Workers.Add(new WorkerNode
+            {
+                Name = "switched-off", Address = "http://127.0.0.1:1", ProtectedToken = "x", TokenHint = "x", Enabled = false,
+                FeatureImagesPerSecond = 2, // disabled: never runs anything, so it does not count
+            });
+            await db.SaveChangesAsync();
+        }
+        try
+        {
+            var byDefault = await JobAsync(Id(await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone, mode = "auto" }))
+                .JsonAsync(HttpStatusCode.Created)));
+            Assert.Equal(160, byDefault.TimeBudgetSeconds);
+            // A budget the caller gives is kept as given.
+            var given = await JobAsync(Id(await (await editor.PostJsonAsync($"api/v1/datasets/{datasetId}/jobs", new { backbone = Backbone, mode = "auto", timeBudgetSeconds = 45 }))
+                .JsonAsync(HttpStatusCode.Created)));
+            Assert.Equal(45, given.TimeBudgetSeconds);
+            // The launch form starts from the same default and says why.
+            var context = await app.InScopeAsync(sp => sp.GetRequiredService<JobService>().LaunchContextAsync(s.EditorId, datasetId));
+            Assert.Equal(160, context.AutoBudget.Seconds);
+            Assert.Contains("the slowest worker, slow-cpu, computes features at 19 images/s, slower than the 50", context.AutoBudget.Explanation);
+        }
+        finally
+        {
+            await using var db = await app.DbAsync();
+            db.Workers.RemoveRange(db.Workers.Where(w => w.Name == "switched-off" || w.Name == "slow-cpu"));
+            await db.SaveChangesAsync();
+        }
+        Assert.Equal(Contracts.Jobs.JobDefaults.AutoTimeBudgetSeconds, (await app.InScopeAsync(sp => sp.GetRequiredService<JobService>().AutoBudgetDefaultAsync())).Seconds);
+    }
+
     [Theory]
     [InlineData("""{"mode":"auto","timeBudgetSeconds":0}""", "timeBudgetSeconds", "1 to 3600 seconds; got 0")]
     [InlineData("""{"mode":"auto","timeBudgetSeconds":3601}""", "timeBudgetSeconds", "got 3601")]

@@ -16,6 +16,7 @@ public sealed class FeatureThroughputTests(WorkerFactory worker)
         Assert.Null(FeatureThroughput.PassesPerSecond);
         FeatureThroughput.Record(computed: 31, views: 2, size: 224, seconds: 1); // too few images to say anything
         FeatureThroughput.Record(computed: 100, views: 1, size: 224, seconds: 0);
+        FeatureThroughput.Record(computed: 100, views: 1, size: 64, seconds: 1); // overhead-bound: would read as 8 passes/s
         Assert.Null(FeatureThroughput.PassesPerSecond);
 
         FeatureThroughput.Record(computed: 64, views: 2, size: 448, seconds: 4); // 128 passes of 4× the pixels in 4 s
@@ -35,7 +36,7 @@ public sealed class FeatureThroughputTests(WorkerFactory worker)
         var images = TestImages.Fashion(classes: 2, train: 20, val: 8, test: 8);
         Assert.Empty((await client.UploadAsync(images)).Rejected);
         var spec = WorkerClientExtensions.Spec("feature-throughput", images, classes: 2);
-        spec.ImageSize = 56;
+        spec.ImageSize = 120;
         spec.Epochs = 1;
         var events = await client.StartJob(spec).ReadAllAsync();
         Assert.NotNull(events[^1].Completed);

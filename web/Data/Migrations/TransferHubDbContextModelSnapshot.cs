@@ -1060,6 +1060,9 @@ namespace TransferHub.Web.Data.Migrations
                     b.Property<bool>("Enabled")
                         .HasColumnType("INTEGER");
 
+                    b.Property<double?>("FeatureImagesPerSecond")
+                        .HasColumnType("REAL");
+
                     b.Property<bool>("IsLocal")
                         .HasColumnType("INTEGER");
 

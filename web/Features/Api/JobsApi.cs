@@ -25,7 +25,8 @@ internal static class JobsApi
         api.MapPost("/datasets/{datasetId:int}/jobs", async (int datasetId, HttpRequest request, ClaimsPrincipal user, JobService jobs,
                 IOptions<JsonOptions> json, CancellationToken ct) =>
             {
-                var settings = SettingsFrom(await ApiBody.ReadJsonObjectAsync(request, ct), json.Value.SerializerOptions);
+                var body = await ApiBody.ReadJsonObjectAsync(request, ct);
+                var settings = SettingsFrom(body, json.Value.SerializerOptions, (await jobs.AutoBudgetDefaultAsync(ct)).Seconds);
                 var launched = await jobs.QueueAsync(user.GetUserId(), datasetId, settings, ct);
                 return TypedResults.Created($"{ApiExtensions.RoutePrefix}/jobs/{launched.Ids[0]}", new LaunchedJobs(launched.Ids, launched.Warnings));
             })
@@ -34,7 +35,8 @@ internal static class JobsApi
             .WithTags("Jobs").WithName("StartJob")
             .WithSummary("Queues a run (or one per seed with repeats > 1) with the launch form's settings (editors and owners).")
             .WithDescription(FormattableString.Invariant($"Any field left out takes the launch form's default for the mode (auto: frozen backbone, ") +
-                FormattableString.Invariant($"a classifier chosen by cross-validation on train + val within timeBudgetSeconds, default {JobDefaults.AutoTimeBudgetSeconds}, ") +
+                FormattableString.Invariant($"a classifier chosen by cross-validation on train + val within timeBudgetSeconds, default {JobDefaults.AutoTimeBudgetSeconds} ") +
+                FormattableString.Invariant($"(more when the slowest enabled worker measured fewer than {JobDefaults.ReferenceFeaturePassesPerSecond} feature images/s: scaled to the same work), ") +
                 FormattableString.Invariant($"1 to {JobRules.MaxTimeBudgetSeconds}; it ignores the training recipe and refuses augmentation; featureExtraction: frozen backbone, ") +
                 FormattableString.Invariant($"learning rate {JobDefaults.FeatureExtractionLearningRate}, {JobDefaults.FeatureExtractionEpochs} epochs, no augmentation; fineTune: ") +
                 FormattableString.Invariant($"last stage unfrozen, {JobDefaults.FineTuneLearningRate}, cosine, {JobDefaults.FineTuneEpochs} epochs, light ") +
@@ -232,12 +234,13 @@ internal static class JobsApi
 
     /// <summary>The launch form's defaults for the body's mode (feature extraction when it names none, as v1 always did), overwritten by
     /// every field the body gives; a field JobSettings does not have is refused, so a typo is not silently ignored.</summary>
-    internal static JobSettings SettingsFrom(JsonObject body, JsonSerializerOptions json)
+    /// <param name="autoTimeBudgetSeconds">Auto mode's default budget for this fleet (<see cref="AutoBudgetDefault"/>).</param>
+    internal static JobSettings SettingsFrom(JsonObject body, JsonSerializerOptions json, int autoTimeBudgetSeconds = JobDefaults.AutoTimeBudgetSeconds)
     {
         try
         {
             var mode = Field(body, "mode") is { } m ? m.Deserialize<TrainingMode>(json) : TrainingMode.FeatureExtraction;
-            var merged = JsonSerializer.SerializeToNode(JobSettings.ForMode(mode), json)!.AsObject();
+            var merged = JsonSerializer.SerializeToNode(JobSettings.ForMode(mode, autoTimeBudgetSeconds: autoTimeBudgetSeconds), json)!.AsObject();
             Overlay(merged, body);
             var strict = new JsonSerializerOptions(json) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
             var settings = merged.Deserialize<JobSettings>(strict)!;

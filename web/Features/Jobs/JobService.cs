@@ -27,6 +27,10 @@ public sealed class JobService(
     public Task<LaunchContext> LaunchContextAsync(string userId, int datasetId, CancellationToken cancellationToken = default) =>
         launcher.LaunchContextAsync(userId, datasetId, cancellationToken);
 
+    /// <inheritdoc cref="RunLauncher.AutoBudgetDefaultAsync"/>
+    public Task<AutoBudgetDefault> AutoBudgetDefaultAsync(CancellationToken cancellationToken = default) =>
+        launcher.AutoBudgetDefaultAsync(cancellationToken);
+
     /// <inheritdoc cref="RunLauncher.QueueAsync"/>
     public async Task<IReadOnlyList<int>> LaunchAsync(string userId, int datasetId, JobSettings settings, CancellationToken cancellationToken = default) =>
         (await launcher.QueueAsync(userId, datasetId, settings, cancellationToken)).Ids;

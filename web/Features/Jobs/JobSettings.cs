@@ -59,13 +59,16 @@ public sealed class JobSettings
     /// at a larger step for more epochs (features are cached, so epochs are cheap, and augmentation would defeat the
     /// cache); fine-tuning uses a smaller step, fewer epochs, light augmentation and unfreezes the last stage; Auto has
     /// no recipe, only a time budget (the recipe fields keep feature extraction's values, which it ignores).</summary>
-    public static JobSettings ForMode(TrainingMode mode, string backbone = "", int inputSize = JobDefaults.ImageSize)
+    /// <param name="autoTimeBudgetSeconds">Auto mode's budget: the fleet's default (<see cref="AutoBudgetDefault"/>), or
+    /// <see cref="JobDefaults.AutoTimeBudgetSeconds"/> when the caller has none.</param>
+    public static JobSettings ForMode(TrainingMode mode, string backbone = "", int inputSize = JobDefaults.ImageSize,
+        int autoTimeBudgetSeconds = JobDefaults.AutoTimeBudgetSeconds)
     {
         var kind = Kind(mode);
         if (mode == TrainingMode.Auto)
             return new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 0, LearningRate = JobDefaults.LearningRate(kind),
                 Epochs = JobDefaults.Epochs(kind), EarlyStoppingPatience = JobDefaults.FeatureExtractionPatience, Augment = false,
-                ImageSize = inputSize, TimeBudgetSeconds = JobDefaults.AutoTimeBudgetSeconds };
+                ImageSize = inputSize, TimeBudgetSeconds = autoTimeBudgetSeconds };
         return mode == TrainingMode.FineTune
             ? new JobSettings { Backbone = backbone, Mode = mode, UnfreezeStages = 1, LearningRate = JobDefaults.LearningRate(kind),
                 Epochs = JobDefaults.Epochs(kind), EarlyStoppingPatience = JobDefaults.FineTunePatience, Augment = true,

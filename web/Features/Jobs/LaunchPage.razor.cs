@@ -52,7 +52,8 @@ public partial class LaunchPage
         _breadcrumbs = [new("Projects", "projects"), new(_context.ProjectName, $"projects/{_context.ProjectId}"),
             new(_context.DatasetName, $"datasets/{DatasetId}"), new("Train", null, disabled: true)];
         var first = _context.Backbones.FirstOrDefault();
-        _settings = JobSettings.ForMode(TrainingMode.Auto, first?.Name ?? "", first?.InputSize ?? Contracts.Jobs.JobDefaults.ImageSize);
+        _settings = JobSettings.ForMode(TrainingMode.Auto, first?.Name ?? "", first?.InputSize ?? Contracts.Jobs.JobDefaults.ImageSize,
+            _context.AutoBudget.Seconds);
         if (From is { } from)
         {
             try
@@ -149,7 +150,7 @@ public partial class LaunchPage
     {
         _lrCurve = null;
         _lrProblem = null;
-        var fresh = JobSettings.ForMode(mode, _settings.Backbone, _settings.ImageSize);
+        var fresh = JobSettings.ForMode(mode, _settings.Backbone, _settings.ImageSize, _context!.AutoBudget.Seconds);
         fresh.Seed = _settings.Seed;
         fresh.Repeats = _settings.Repeats;
         _settings = fresh;

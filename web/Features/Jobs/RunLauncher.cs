@@ -17,7 +17,22 @@ public sealed record BackboneChoice(string Name, string DisplayName, int InputSi
 /// <param name="Unlabelled">Images without a class, which every run leaves out.</param>
 public sealed record LaunchContext(int DatasetId, string DatasetName, int ProjectId, string ProjectName, bool CanEdit,
     IReadOnlyList<string> ClassNames, int Train, int Val, int Test, int Unlabelled, bool TestFrozen,
-    IReadOnlyList<BackboneChoice> Backbones, string? WorkerProblem, IReadOnlyList<LaunchBlocker> Blockers, IReadOnlyList<string> DatasetWarnings);
+    IReadOnlyList<BackboneChoice> Backbones, string? WorkerProblem, IReadOnlyList<LaunchBlocker> Blockers, IReadOnlyList<string> DatasetWarnings,
+    AutoBudgetDefault AutoBudget);
+
+/// <summary>Auto mode's default time budget for this fleet (<see cref="JobDefaults.AutoTimeBudgetFor"/>): 60 s, more when
+/// the slowest enabled worker measured a lower feature throughput than the 2-core CPU the 60 s were measured on.</summary>
+/// <param name="SlowestWorker">The enabled worker with the lowest measured throughput (null: none has measured yet).</param>
+/// <param name="SlowestPassesPerSecond">Its throughput, forward passes per second at 224 px.</param>
+public sealed record AutoBudgetDefault(int Seconds, string? SlowestWorker, double? SlowestPassesPerSecond)
+{
+    /// <summary>Why the default is what it is, for the launch form.</summary>
+    public string Explanation => SlowestPassesPerSecond is not { } rate
+        ? FormattableString.Invariant($"Default {Seconds} s, measured on a 2-core CPU worker; it grows for slower workers once they have measured their speed.")
+        : Seconds > JobDefaults.AutoTimeBudgetSeconds
+            ? FormattableString.Invariant($"Default {Seconds} s: the slowest worker, {SlowestWorker}, computes features at {rate:0.#} images/s, slower than the {JobDefaults.ReferenceFeaturePassesPerSecond:0} of the 2-core CPU worker that {JobDefaults.AutoTimeBudgetSeconds} s were measured on.")
+            : FormattableString.Invariant($"Default {Seconds} s: every worker computes features at least as fast as the 2-core CPU worker that default was measured on (slowest: {SlowestWorker}, {rate:0.#} images/s).");
+}
 
 /// <summary>What a launch queued, and what the runs' numbers will mean (<see cref="TrainingDataRules"/> warnings).</summary>
 public sealed record LaunchOutcome(IReadOnlyList<int> Ids, IReadOnlyList<string> Warnings);
@@ -50,7 +65,8 @@ public sealed class RunLauncher(
             content.Unlabelled, dataset.TestSplitFrozen, backbones, workerProblem,
             TrainingReadiness.Of(content.Classes, content.Unlabelled, dataset.TestSplitFrozen, canEdit),
             // Warnings about held-out images mean nothing while the data cannot train at all.
-            content.Check.Problems.Count > 0 || content.NoSplit > 0 ? [] : content.Check.Warnings);
+            content.Check.Problems.Count > 0 || content.NoSplit > 0 ? [] : content.Check.Warnings,
+            await AutoBudgetAsync(db, cancellationToken));
     }
 
     /// <summary>Queues one run, or <see cref="JobSettings.Repeats"/> runs with consecutive seeds: their ids and the
@@ -168,6 +184,21 @@ public sealed class RunLauncher(
 
     /// <summary>Backbones offered by the enabled workers that answer, as the <see cref="WorkerMonitor"/> last heard them
     /// (it checks every few seconds); a worker it has not described yet is asked now.</summary>
+    /// <summary>Auto mode's default time budget for the enabled workers' measured throughput (<see cref="AutoBudgetDefault"/>).</summary>
+    public async Task<AutoBudgetDefault> AutoBudgetDefaultAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await AutoBudgetAsync(db, cancellationToken);
+    }
+
+    private static async Task<AutoBudgetDefault> AutoBudgetAsync(TransferHubDbContext db, CancellationToken cancellationToken)
+    {
+        var slowest = (await db.Workers.Where(w => w.Enabled && w.FeatureImagesPerSecond != null)
+                .Select(w => new { w.Name, Rate = w.FeatureImagesPerSecond!.Value }).ToListAsync(cancellationToken))
+            .MinBy(w => w.Rate); // a fleet is a handful of rows
+        return new AutoBudgetDefault(JobDefaults.AutoTimeBudgetFor(slowest?.Rate), slowest?.Name, slowest?.Rate);
+    }
+
     /// <summary>The backbones enabled workers offer (pretrained first), or why there are none.</summary>
     public async Task<(IReadOnlyList<BackboneChoice> Backbones, string? Problem)> OfferedBackbonesAsync(CancellationToken cancellationToken = default)
     {

@@ -134,6 +134,8 @@ public sealed class WorkerRegistryService(
             worker.DeviceName = Truncate(info.DeviceName, 200);
             worker.WorkerVersion = Truncate(info.Version, 100);
             worker.Capacity = info.Capacity;
+            // A restarted worker reports 0 until its first feature pass: the same hardware keeps its last measurement.
+            if (info.FeatureImagesPerSecond is { } rate) worker.FeatureImagesPerSecond = rate;
             var usable = info.Backbones.Where(b => b.Error is null).ToList();
             worker.Backbones = Truncate(string.Join(",", usable.Select(b => b.Name)), 4000);
             return new ConnectionTest(true, $"Connected: {info.Name} {info.Version} on {info.DeviceName}, {usable.Count} backbone(s), capacity {info.Capacity}.", info);

@@ -1099,6 +1099,9 @@ namespace TransferHub.Web.Data.Migrations.Postgres
                     b.Property<bool>("Enabled")
                         .HasColumnType("boolean");
 
+                    b.Property<double?>("FeatureImagesPerSecond")
+                        .HasColumnType("double precision");
+
                     b.Property<bool>("IsLocal")
                         .HasColumnType("boolean");
 

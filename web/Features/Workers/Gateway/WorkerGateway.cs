@@ -53,7 +53,8 @@ public sealed class WorkerGateway(WorkerClientFactory channels, WorkerTokens tok
         return new WorkerDescription(info.Name, info.Version.Split('+')[0],
             info.DeviceKind switch { DeviceKind.Cuda => "cuda", DeviceKind.Cpu => "cpu", _ => "unknown" }, info.DeviceName, info.Capacity,
             [.. info.Backbones.Select(b => new WorkerBackbone(b.Name, b.DisplayName, b.InputSize, b.Stages, b.Parameters, b.Pretrained,
-                b.Error == "" ? null : b.Error, b.WeightsSource, b.WeightsLicence))]);
+                b.Error == "" ? null : b.Error, b.WeightsSource, b.WeightsLicence))],
+            info.FeatureImagesPerSecond > 0 && double.IsFinite(info.FeatureImagesPerSecond) ? info.FeatureImagesPerSecond : null);
     }
 
     /// <summary>Whether the worker still knows the run attempt <paramref name="workerJobId"/> (running or finished).</summary>

@@ -17,8 +17,10 @@ public sealed record WorkerBackbone(string Name, string DisplayName, int InputSi
 /// <summary>What a worker says about itself (GetInfo).</summary>
 /// <param name="DeviceKind">"cpu", "cuda" or "unknown".</param>
 /// <param name="Capacity">Runs it takes at once.</param>
+/// <param name="FeatureImagesPerSecond">Its latest measured frozen-feature throughput (forward passes/s at 224 px); null
+/// until it has measured one since it started.</param>
 public sealed record WorkerDescription(string Name, string Version, string DeviceKind, string DeviceName, int Capacity,
-    IReadOnlyList<WorkerBackbone> Backbones);
+    IReadOnlyList<WorkerBackbone> Backbones, double? FeatureImagesPerSecond = null);
 
 /// <summary>An image of a run: content hash, class index (into the run's classes) and split.</summary>
 public sealed record TrainingImage(string Sha256, int ClassIndex, DataSplitKind Split);
