@@ -59,8 +59,24 @@ public sealed class NewcomerPathTests(BrowserWithWorkerFixture fixture) : IClass
         var owner = await fixture.Browser.NewPageAsync();
         await BrowserFixture.RegisterAsync(owner, "olga@example.com");
         var teamUrl = await NewTeamAsync(owner, "Herbarium");
-        await owner.GetByTestId("invite-role").ClickAsync();
-        await owner.GetByRole(AriaRole.Option, new() { Name = "Viewer" }).ClickAsync();
+        // The chosen role must show in the select before the link is created (CI once saw the click on "Viewer" not
+        // take, and the link offered Editor, the default): choose again until it shows, at most three times.
+        var role = owner.GetByTestId("invite-role"); // MudSelect shows its value as text, not in an input
+        await Expect(role).ToContainTextAsync("Editor"); // the default
+        for (var attempt = 1; ; attempt++)
+        {
+            await owner.GetByTestId("invite-role").ClickAsync();
+            await owner.GetByRole(AriaRole.Option, new() { Name = "Viewer" }).ClickAsync();
+            try
+            {
+                await Expect(role).ToContainTextAsync("Viewer", new() { Timeout = 3_000 });
+                await Expect(role).Not.ToContainTextAsync("Editor");
+                break;
+            }
+            catch (PlaywrightException) when (attempt < 3)
+            {
+            }
+        }
         await owner.GetByTestId("create-invite").ClickAsync();
         var link = (await owner.GetByTestId("invite-link").TextContentAsync())!.Trim();
         Assert.Matches(@"/invite/thi_[A-Za-z0-9_-]{43}$", link);
