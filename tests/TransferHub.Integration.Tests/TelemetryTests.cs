@@ -30,6 +30,8 @@ public sealed class TelemetryTests(ITestOutputHelper output) : HostedTest(output
             .WithMetrics(m => m.AddMeter(WebTelemetry.Name, WorkerTelemetry.Name).AddInMemoryExporter(_metrics))
             .WithTracing(t => t.AddSource(WebTelemetry.Name, WorkerTelemetry.Name).AddInMemoryExporter(spans))));
         var (user, _, dataset) = await TrainableDatasetAsync(web);
+        // The exporter adds to the list from other threads (the worker monitor's contacts trace too): read copies.
+        Activity[] Spans() => spans.ToArray();
 
         var id = Assert.Single(await LaunchAsync(web, user, dataset, QuickRun(epochs: 3)));
         var job = await WaitForAsync(web, id, j => j.IsFinished, "an end state");
@@ -53,16 +55,16 @@ public sealed class TelemetryTests(ITestOutputHelper output) : HostedTest(output
         Assert.Equal(20, Sum("transferhub.feature_cache.misses"));
         Assert.Null(Last("transferhub.feature_cache.hits"));
 
-        var dispatch = Assert.Single(spans, s => s.OperationName == "transferhub.run.dispatch");
-        var jobSpan = Assert.Single(spans, s => s.OperationName == "transferhub.job");
+        var dispatch = Assert.Single(Spans(), s => s.OperationName == "transferhub.run.dispatch");
+        var jobSpan = Assert.Single(Spans(), s => s.OperationName == "transferhub.job");
         Assert.Equal(id, dispatch.GetTagItem(WebTelemetry.RunIdTag));
         Assert.Equal("in-process-worker", dispatch.GetTagItem(WebTelemetry.WorkerTag));
         Assert.Equal($"run-{id}-a1", jobSpan.GetTagItem("transferhub.job.id"));
         Assert.Equal("completed", jobSpan.GetTagItem("transferhub.job.outcome"));
         Assert.Equal(dispatch.TraceId, jobSpan.TraceId);
-        Assert.Equal(3, spans.Count(s => s.OperationName == "transferhub.job.epoch" && s.ParentSpanId == jobSpan.SpanId));
-        Assert.Contains(spans, s => s.OperationName == "transferhub.run.image_sync" && s.ParentSpanId == dispatch.SpanId);
-        Assert.Contains(spans, s => s.OperationName == "transferhub.run.model_copy" && s.ParentSpanId == dispatch.SpanId);
+        Assert.Equal(3, Spans().Count(s => s.OperationName == "transferhub.job.epoch" && s.ParentSpanId == jobSpan.SpanId));
+        Assert.Contains(Spans(), s => s.OperationName == "transferhub.run.image_sync" && s.ParentSpanId == dispatch.SpanId);
+        Assert.Contains(Spans(), s => s.OperationName == "transferhub.run.model_copy" && s.ParentSpanId == dispatch.SpanId);
 
         // ... and a second run on the same images reads every one from its cache: hit ratio 20 / (20 + 20).
         var second = Assert.Single(await LaunchAsync(web, user, dataset, QuickRun(epochs: 1)));
@@ -72,8 +74,8 @@ public sealed class TelemetryTests(ITestOutputHelper output) : HostedTest(output
         Assert.Equal(20, Sum("transferhub.feature_cache.misses"));
         Assert.Equal(2, Sum("transferhub.runs.completed"));
         Assert.Equal(4, Histogram("transferhub.runs.epoch.duration").Count);
-        Assert.NotEqual(dispatch.TraceId, Assert.Single(spans, s => s.OperationName == "transferhub.run.dispatch" && s.GetTagItem(WebTelemetry.RunIdTag) is int run && run == second).TraceId);
-        Output.WriteLine($"trace {dispatch.TraceId}: {string.Join(", ", spans.Where(s => s.TraceId == dispatch.TraceId).Select(s => s.OperationName).Distinct())}");
+        Assert.NotEqual(dispatch.TraceId, Assert.Single(Spans(), s => s.OperationName == "transferhub.run.dispatch" && s.GetTagItem(WebTelemetry.RunIdTag) is int run && run == second).TraceId);
+        Output.WriteLine($"trace {dispatch.TraceId}: {string.Join(", ", Spans().Where(s => s.TraceId == dispatch.TraceId).Select(s => s.OperationName).Distinct())}");
     }
 
     /// <summary>What the in-memory exporter received: a snapshot of every metric at each export (cumulative).</summary>
