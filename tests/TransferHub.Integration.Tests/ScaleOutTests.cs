@@ -69,6 +69,15 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : HostedTest(output)
             var owners = (A: a.Services.GetRequiredService<RunLeases>().Owner, B: b.Services.GetRequiredService<RunLeases>().Owner);
             Output.WriteLine($"Set up in {clock.Elapsed.TotalSeconds:0.0} s; A = {owners.A}, B = {owners.B}");
 
+            // The 20 runs take a couple of seconds in all: B must be able to dispatch before they are queued, or A
+            // (started first) can claim every one of them (CI saw "Instance B never followed a run" on a busy machine).
+            var ready = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (b.Services.GetRequiredService<WorkerMonitor>().Described.Count < 2)
+            {
+                Assert.True(DateTime.UtcNow < ready, "Instance B never described both workers.");
+                await Task.Delay(50);
+            }
+
             var settings = QuickRun(epochs: 2);
             settings.Repeats = 10;
             var ids = (await LaunchAsync(a, user, dataset, settings)).Concat(await LaunchAsync(b, user, dataset, settings)).ToList();
