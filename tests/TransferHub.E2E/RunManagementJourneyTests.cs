@@ -170,8 +170,13 @@ public sealed class RunManagementJourneyTests(BrowserWithWorkerFixture fixture) 
         await page.SetViewportSizeAsync(1280, 900);
 
         // Compared: the probes' trainable parameters apart from the whole model's; time split into features and head.
+        // Click, then wait for the checked state: it comes back from the server (Blazor Server), and CheckAsync's own
+        // immediate check failed once in CI ("Clicking the checkbox did not change its state").
         foreach (var box in await page.Locator("[data-testid=runs-table] tbody input[type=checkbox]").AllAsync())
-            await box.CheckAsync();
+        {
+            await box.ClickAsync();
+            await Expect(box).ToBeCheckedAsync();
+        }
         await page.GetByTestId("compare").ClickAsync();
         await Expect(page.GetByTestId("compared-run")).ToHaveCountAsync(2);
         await Expect(page.GetByTestId("compared-trainable")).ToHaveTextAsync(["1,026", "1,026"]);
